@@ -1,0 +1,36 @@
+# Two entry points on a fresh machine:  make run  (set up, start the app on a built-in sample)
+#                                       make test (set up, run the whole suite, browser test included)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test setup chromium bench contract clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
+	  ( echo "installing Debian's chromium for the browser test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) )
+
+run: setup
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: setup chromium
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/bench.py
+
+contract: setup
+	$(PY) ../shared/tools/check_cli_contract.py all
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts

@@ -1,0 +1,23 @@
+"""SCGRU Pruning Lab engine: data, GRU forecaster, pruning rules, training, metrics, cost, runs.
+
+No Streamlit and no Plotly here (figures live in `scgru_core.viz`); everything the app does
+can be done from Python or `python -m scgru_core`.
+"""
+from .cost import Cost, Latency, measure_latency, model_cost
+from .data import AUTO, LoadReport, ReadConfig, Series, load_series, read_table, series_from_frame
+from .errors import (CheckpointError, ColumnNotFoundError, ConfigError, ConstantSeriesError, DataError, DecodeError,
+                     EmptyDataError, FileTooLargeError, NoNumericColumnError, NonFiniteValuesError, ScgruError,
+                     SeriesTooShortError, TrainingDivergedError, UnsupportedFileTypeError)
+from .evaluate import Evaluation, evaluate, evaluate_naive
+from .experiment import RunConfig, RunResult, finetune, run, train_dense
+from .io import SavedRun, load_run, save_run
+from .lab import PruningLab, Snapshot
+from .metrics import METRIC_LABELS, METRIC_NAMES, Metrics
+from .model import CELLS, GATES, Forecaster, ModelConfig, build_model, weight_names
+from .pruning import (RULES, PruneConfig, PruneResult, Scope, SensitivityUnstructured, gate_views, prune,
+                      sensitivity_for_sparsity)
+from .sweep import sweep, sweep_configs
+from .train import Callbacks, EpochLog, TrainConfig, TrainResult, fit
+from .windows import Dataset, WindowConfig, prepare
+
+__version__ = "0.1.0"

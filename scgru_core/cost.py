@@ -1,0 +1,99 @@
+"""What a (pruned) model costs: parameters, multiply-accumulates, storage bytes, latency.
+
+Masked dense weights save nothing by themselves, so both figures are given: what the
+non-zeros *could* cost (MACs counting only non-zeros, CSR / bitmask bytes) and what the
+dense model does cost (dense MACs, dense bytes, measured latency).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .model import Forecaster, weight_names
+from .pruning import MaskSet
+
+FP32 = 4
+INDEX = 4  # int32 column indices and row pointers
+
+
+@dataclass(frozen=True)
+class Cost:
+    params_total: int
+    params_nonzero: int
+    macs_dense: int  # multiply-accumulates per forecast (one window), all weights
+    macs_nonzero: int  # the same, counting only non-zero weights
+    bytes_dense: int  # every parameter as fp32
+    bytes_csr: int  # weight matrices as CSR (fp32 values + int32 column indices + int32 row pointers), rest dense
+    bytes_bitmask: int  # weight matrices as fp32 non-zeros + one bit per position, rest dense
+
+    @property
+    def compression(self) -> float:
+        """Dense bytes over the cheapest storage (not total / non-zero, which ignores index overhead)."""
+        return self.bytes_dense / min(self.bytes_dense, self.bytes_csr, self.bytes_bitmask)
+
+    @property
+    def sparsity(self) -> float:
+        return 1.0 - self.params_nonzero / self.params_total
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "compression": self.compression}
+
+
+def csr_bytes(nnz: int, rows: int) -> int:
+    return nnz * (FP32 + INDEX) + (rows + 1) * INDEX
+
+
+def bitmask_bytes(nnz: int, numel: int) -> int:
+    return nnz * FP32 + math.ceil(numel / 8)
+
+
+def model_cost(model: Forecaster, masks: MaskSet | None = None, window: int = 48) -> Cost:
+    """Analytic cost of one forecast over a window of `window` steps, with `masks` applied."""
+    masks = masks or {}
+    total = nonzero = b_csr = b_bitmask = 0
+    macs_dense = macs_nonzero = 0
+    matrices = set(weight_names(model, include_head=True))
+    for name, p in model.named_parameters():
+        w = p.detach() * masks[name] if name in masks else p.detach()
+        nnz = int(torch.count_nonzero(w))
+        total += p.numel()
+        nonzero += nnz
+        if name in matrices:
+            b_csr += csr_bytes(nnz, p.shape[0])
+            b_bitmask += bitmask_bytes(nnz, p.numel())
+            steps = 1 if name.startswith("head.") else window
+            macs_dense += steps * p.numel()
+            macs_nonzero += steps * nnz
+        else:
+            b_csr += FP32 * p.numel()
+            b_bitmask += FP32 * p.numel()
+    return Cost(params_total=total, params_nonzero=nonzero, macs_dense=macs_dense, macs_nonzero=macs_nonzero,
+                bytes_dense=FP32 * total, bytes_csr=b_csr, bytes_bitmask=b_bitmask)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Median wall time of one dense forward pass, measured on this machine."""
+
+    batch: int
+    ms_per_batch: float
+    us_per_forecast: float
+
+
+@torch.inference_mode()
+def measure_latency(model: Forecaster, window: int, batch: int = 1, repeats: int = 30, warmup: int = 3) -> Latency:
+    model.eval()
+    x = torch.randn(batch, window, generator=torch.Generator().manual_seed(0))
+    for _ in range(warmup):
+        model(x)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model(x)
+        times.append(time.perf_counter() - t0)
+    ms = 1e3 * statistics.median(times)
+    return Latency(batch=batch, ms_per_batch=ms, us_per_forecast=1e3 * ms / batch)

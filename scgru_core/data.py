@@ -1,0 +1,364 @@
+"""From a file (path or bytes) to a clean, validated univariate series.
+
+Reading is defensive because users upload anything: the file type is checked, text
+encodings are detected (UTF-8 with or without BOM, UTF-16), the CSV delimiter is
+sniffed and a decimal comma is understood. Every refusal is a `DataError` subclass
+whose message says what to fix.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import pathlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import (
+    ColumnNotFoundError,
+    ConfigError,
+    ConstantSeriesError,
+    DecodeError,
+    EmptyDataError,
+    FileTooLargeError,
+    NoNumericColumnError,
+    NonFiniteValuesError,
+    UnsupportedFileTypeError,
+)
+
+AUTO = "auto"
+MISSING_POLICIES = ("interpolate", "drop", "refuse")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+EXCEL_SUFFIXES = (".xlsx",)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SUPPORTED_SUFFIXES = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    """Which column to read and how to treat what is missing."""
+
+    column: str | None = None  # None: the first numeric column
+    time_column: str | None = AUTO  # AUTO: detect; None: no time column
+    missing: str = "interpolate"  # interpolate | drop | refuse
+    max_bytes: int = 50 * 1024 * 1024
+    max_rows: int = 2_000_000
+
+    def __post_init__(self):
+        if self.missing not in MISSING_POLICIES:
+            raise ConfigError(f"missing-value policy must be one of {', '.join(MISSING_POLICIES)}, not {self.missing!r}.")
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What was found and done while loading; shown to the user beside the series."""
+
+    rows_read: int
+    column: str
+    time_column: str | None
+    numeric_columns: tuple[str, ...]
+    all_columns: tuple[str, ...]
+    missing: int  # empty cells in the value column
+    non_numeric: int  # text that is not a number
+    non_finite: int  # inf / -inf
+    policy: str
+    interpolated: int
+    dropped: int
+    unparsed_times: int = 0
+    was_unsorted: bool = False
+    duplicate_times: int = 0
+    gaps: int = 0
+    missing_steps: int = 0
+    median_step: str | None = None
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one fact per line."""
+        out = [f"{self.rows_read:,} rows read; value column '{self.column}'"
+               + (f", time column '{self.time_column}'" if self.time_column else ", no time column")]
+        bad = self.missing + self.non_numeric + self.non_finite
+        if bad:
+            out.append(f"{self.missing} empty, {self.non_numeric} non-numeric and {self.non_finite} infinite values: "
+                       f"{self.interpolated} interpolated, {self.dropped} dropped ({self.policy})")
+        else:
+            out.append("no missing values")
+        if self.time_column:
+            if self.unparsed_times:
+                out.append(f"{self.unparsed_times} time stamps could not be parsed; those rows were dropped")
+            if self.was_unsorted:
+                out.append("rows were not in time order; sorted by time")
+            if self.duplicate_times:
+                out.append(f"{self.duplicate_times} duplicate time stamps; the first of each was kept")
+            if self.gaps:
+                out.append(f"{self.gaps} gaps in the time axis ({self.missing_steps} missing steps of {self.median_step})")
+        return out
+
+
+@dataclass(frozen=True)
+class Series:
+    """A clean univariate series: finite float values, optional time stamps, a report."""
+
+    values: np.ndarray
+    name: str
+    times: pd.DatetimeIndex | None
+    report: LoadReport
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def _suffix(filename: str | None) -> str:
+    return pathlib.Path(filename or "").suffix.lower()
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif raw.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    elif b"\x00" in raw[:4096] and len(raw) >= 2 and (raw[1:2] == b"\x00" or raw[0:1] == b"\x00"):
+        encoding = "utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be"
+    else:
+        encoding = "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DecodeError(
+            f"The file is not readable text (not valid {encoding.upper()} at byte {exc.start}). "
+            "Save it as CSV with UTF-8 encoding and upload it again."
+        ) from None
+    if "\x00" in text:
+        raise DecodeError("The file contains binary data, not text. Upload a CSV, XLSX or Parquet file.")
+    return text
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_csv(raw: bytes) -> pd.DataFrame:
+    text = _decode(raw)
+    if not text.strip():
+        raise EmptyDataError("The file is empty. Upload a file with a header row and at least one column of numbers.")
+    sep = _sniff_delimiter(text)
+    decimal = "," if sep in ";\t|" and _looks_decimal_comma(text, sep) else "."
+    try:
+        return pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise EmptyDataError("The file has no columns. Upload a file with a header row and numbers below it.") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        first = str(exc).splitlines()[0]
+        raise DecodeError(f"The CSV could not be parsed ({first}). Check that every row has the same columns.") from None
+
+
+def _looks_decimal_comma(text: str, sep: str) -> bool:
+    lines = text.splitlines()[1:50]
+    cells = [c.strip() for line in lines for c in line.split(sep)]
+    with_comma = [c for c in cells if "," in c]
+    return bool(with_comma) and all(c.replace(",", "", 1).replace("-", "", 1).isdigit() for c in with_comma)
+
+
+def _read_excel(raw: bytes) -> pd.DataFrame:
+    try:
+        return pd.read_excel(io.BytesIO(raw), engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise DecodeError(f"The Excel file could not be read ({type(exc).__name__}). Save it as .xlsx or CSV.") from None
+
+
+def _read_parquet(raw: bytes) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(io.BytesIO(raw))
+    except Exception as exc:  # pyarrow raises ArrowInvalid and friends
+        raise DecodeError(f"The Parquet file could not be read ({type(exc).__name__}). Export it again or use CSV.") from None
+
+
+def read_table(source: str | pathlib.Path | bytes, filename: str | None = None,
+               max_bytes: int = ReadConfig.max_bytes) -> pd.DataFrame:
+    """Read a CSV / XLSX / Parquet file given as a path or as bytes (then `filename` names its type)."""
+    if isinstance(source, (str, pathlib.Path)):
+        path = pathlib.Path(source)
+        if not path.is_file():
+            raise EmptyDataError(f"No file at {path}. Check the path.")
+        filename = filename or path.name
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FileTooLargeError(_too_large(size, max_bytes))
+        raw = path.read_bytes()
+    else:
+        raw = bytes(source)
+    if len(raw) > max_bytes:
+        raise FileTooLargeError(_too_large(len(raw), max_bytes))
+    suffix = _suffix(filename) or ".csv"
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedFileTypeError(
+            f"'{suffix}' files are not supported. Upload CSV, XLSX or Parquet ({', '.join(SUPPORTED_SUFFIXES)})."
+        )
+    if not raw.strip():
+        raise EmptyDataError("The file is empty. Upload a file with a header row and at least one column of numbers.")
+    if suffix in EXCEL_SUFFIXES:
+        frame = _read_excel(raw)
+    elif suffix in PARQUET_SUFFIXES:
+        frame = _read_parquet(raw)
+    else:
+        frame = _read_csv(raw)
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise EmptyDataError("The file has a header but no data rows. Add the values below the header.")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _too_large(size: int, cap: int) -> str:
+    return f"The file is {size / 2**20:.1f} MB, over the {cap / 2**20:.0f} MB limit. Upload a shorter excerpt."
+
+
+def _to_numeric(col: pd.Series) -> pd.Series:
+    """Numbers stay numbers; text such as '1,5' or ' 12 ' becomes a float, anything else NaN."""
+    if pd.api.types.is_bool_dtype(col):
+        return pd.Series(np.nan, index=col.index)
+    if pd.api.types.is_numeric_dtype(col):
+        return col.astype("float64")
+    text = col.astype("string").str.strip()
+    out = pd.to_numeric(text, errors="coerce")
+    comma = text.str.fullmatch(r"-?\d+,\d+").fillna(False)
+    if comma.any():
+        out = out.where(~comma, pd.to_numeric(text.where(comma).str.replace(",", "."), errors="coerce"))
+    return out.astype("float64")
+
+
+def numeric_columns(frame: pd.DataFrame, exclude: str | None = None) -> list[str]:
+    """Columns where at least half the non-empty cells are numbers."""
+    names = []
+    for name in frame.columns:
+        if name == exclude or pd.api.types.is_datetime64_any_dtype(frame[name]):
+            continue
+        col = frame[name]
+        present = col.notna().sum()
+        if present and _to_numeric(col).notna().sum() >= 0.5 * present:
+            names.append(name)
+    return names
+
+
+def _detect_time_column(frame: pd.DataFrame) -> str | None:
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            return name
+        if pd.api.types.is_numeric_dtype(col):
+            continue
+        sample = col.dropna().astype(str).head(200)
+        if len(sample) and _parse_times(sample).notna().mean() > 0.9:
+            return name
+    return None
+
+
+def _parse_times(col: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return col
+    try:
+        return pd.to_datetime(col, errors="coerce", format="mixed")
+    except (ValueError, TypeError):
+        return pd.Series(pd.NaT, index=col.index)
+
+
+def _time_report(times: pd.Series) -> dict:
+    diffs = times.diff().dropna()
+    if diffs.empty:
+        return {}
+    step = diffs.median()
+    if step <= pd.Timedelta(0):
+        return {}
+    big = diffs[diffs > 1.5 * step]
+    missing_steps = int(sum(round(d / step) - 1 for d in big))
+    return {"gaps": int(len(big)), "missing_steps": missing_steps, "median_step": str(step)}
+
+
+def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) -> Series:
+    """Pick the value (and time) column, apply the missing-value policy, validate."""
+    if len(frame) > config.max_rows:
+        raise FileTooLargeError(f"The file has {len(frame):,} rows, over the {config.max_rows:,}-row limit. "
+                                "Upload a shorter excerpt or resample it.")
+    time_col = _detect_time_column(frame) if config.time_column == AUTO else config.time_column
+    if time_col is not None and time_col not in frame.columns:
+        raise ColumnNotFoundError(f"There is no time column '{time_col}'. The columns are: {', '.join(frame.columns)}.")
+    numeric = numeric_columns(frame, exclude=time_col)
+    if config.column is not None:
+        if config.column not in frame.columns:
+            raise ColumnNotFoundError(f"There is no column '{config.column}'. The columns are: {', '.join(frame.columns)}.")
+        if config.column not in numeric:
+            raise NoNumericColumnError(f"Column '{config.column}' holds no numbers. Pick one of: {', '.join(numeric) or '(none)'}.")
+        column = config.column
+    elif numeric:
+        column = numeric[0]
+    else:
+        raise NoNumericColumnError("No column holds numbers. The series must be one column of numeric values "
+                                   f"(found: {', '.join(frame.columns)}).")
+
+    rows_read = len(frame)
+    all_columns = tuple(str(c) for c in frame.columns)
+    frame = frame[[c for c in (time_col, column) if c is not None]].copy()
+    time_info: dict = {}
+    times = None
+    if time_col is not None:
+        parsed = _parse_times(frame[time_col])
+        unparsed = int(parsed.isna().sum())
+        frame = frame.assign(_t=parsed).dropna(subset=["_t"])
+        unsorted = not frame["_t"].is_monotonic_increasing
+        frame = frame.sort_values("_t", kind="stable")
+        dup = frame["_t"].duplicated(keep="first")
+        frame = frame[~dup]
+        time_info = {"unparsed_times": unparsed, "was_unsorted": bool(unsorted), "duplicate_times": int(dup.sum()),
+                     **_time_report(frame["_t"])}
+
+    raw_col = frame[column]
+    values = _to_numeric(raw_col)
+    empty = int(raw_col.isna().sum())
+    non_numeric = int(values.isna().sum()) - empty
+    infinite = np.isinf(values.to_numpy())
+    non_finite = int(infinite.sum())
+    values = values.mask(infinite)
+    bad = values.isna().to_numpy()
+    interpolated = dropped = 0
+    if bad.all():
+        raise NonFiniteValuesError(f"Column '{column}' has no finite numbers. Pick another column.")
+    if bad.any():
+        if config.missing == "refuse":
+            raise NonFiniteValuesError(
+                f"Column '{column}' has {empty} empty, {non_numeric} non-numeric and {non_finite} infinite values, "
+                "and the missing-value policy is 'refuse'. Choose 'interpolate' or 'drop', or clean the file."
+            )
+        keep = np.ones(len(values), dtype=bool)
+        if config.missing == "interpolate":
+            first, last = np.flatnonzero(~bad)[[0, -1]]
+            keep[:first] = False
+            keep[last + 1:] = False
+            values = values.interpolate(method="linear", limit_area="inside")
+            interpolated = int(bad[first:last + 1].sum())
+        else:
+            keep = ~bad
+        dropped = int((~keep).sum())
+        values = values[keep]
+        frame = frame[keep]
+    arr = values.to_numpy(dtype=np.float64)
+    if len(arr) == 0:
+        raise EmptyDataError("No values are left after removing missing ones. Check the file.")
+    if np.nanmax(arr) == np.nanmin(arr):
+        raise ConstantSeriesError(f"Column '{column}' is constant ({arr[0]:g}); there is nothing to forecast. "
+                                  "Pick a column that varies.")
+    report = LoadReport(rows_read=rows_read, column=column, time_column=time_col, numeric_columns=tuple(numeric),
+                        all_columns=all_columns, missing=empty,
+                        non_numeric=non_numeric, non_finite=non_finite, policy=config.missing,
+                        interpolated=interpolated, dropped=dropped, **time_info)
+    if time_col is not None:
+        times = pd.DatetimeIndex(frame["_t"].to_numpy())
+    return Series(values=arr, name=column, times=times, report=report)
+
+
+def load_series(source: str | pathlib.Path | bytes, config: ReadConfig = ReadConfig(),
+                filename: str | None = None) -> Series:
+    """Read a file and return its validated series. `filename` gives the type when `source` is bytes."""
+    frame = read_table(source, filename=filename, max_bytes=config.max_bytes)
+    return series_from_frame(frame, config)

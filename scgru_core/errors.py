@@ -1,0 +1,62 @@
+"""Typed refusals. Every message says what went wrong *and* what to do about it,
+so the app and the CLI can show it verbatim instead of a traceback."""
+
+
+class ScgruError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class DataError(ScgruError, ValueError):
+    """The input series cannot be used as given."""
+
+
+class EmptyDataError(DataError):
+    pass
+
+
+class UnsupportedFileTypeError(DataError):
+    pass
+
+
+class DecodeError(DataError):
+    pass
+
+
+class FileTooLargeError(DataError):
+    pass
+
+
+class NoNumericColumnError(DataError):
+    pass
+
+
+class ColumnNotFoundError(DataError):
+    pass
+
+
+class NonFiniteValuesError(DataError):
+    pass
+
+
+class ConstantSeriesError(DataError):
+    pass
+
+
+class SeriesTooShortError(DataError):
+    pass
+
+
+class ConfigError(ScgruError, ValueError):
+    """A setting is out of its valid range."""
+
+
+class TrainingDivergedError(ScgruError, RuntimeError):
+    """The loss became NaN or infinite; the model holds the last good weights."""
+
+    def __init__(self, message: str, epoch: int):
+        super().__init__(message)
+        self.epoch = epoch
+
+
+class CheckpointError(ScgruError, ValueError):
+    """A saved run is missing, mismatched or has been tampered with."""

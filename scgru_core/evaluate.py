@@ -1,0 +1,45 @@
+"""Forecasts of a model (or of the naive last-value rule) on a part of the data, with their errors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import metrics
+from .metrics import Metrics
+from .windows import Dataset
+
+PARTS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: Metrics
+    forecast: np.ndarray  # (N, horizon), original units
+    actual: np.ndarray  # (N, horizon), original units
+    target_start: np.ndarray  # index in the series of each window's first target
+
+
+@torch.inference_mode()
+def predict_scaled(model: torch.nn.Module, X: torch.Tensor, batch: int = 8192) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(X[i:i + batch]) for i in range(0, len(X), batch)])
+
+
+def _evaluation(data: Dataset, part: str, forecast: np.ndarray) -> Evaluation:
+    windows = getattr(data, part)
+    actual = data.original(windows)
+    return Evaluation(metrics=metrics.compute(actual, forecast, data.mase_scale), forecast=forecast,
+                      actual=actual, target_start=windows.target_start)
+
+
+def evaluate(model: torch.nn.Module, data: Dataset, part: str = "test") -> Evaluation:
+    """The model's forecast of `part` in original units and its errors."""
+    windows = getattr(data, part)
+    return _evaluation(data, part, data.scaler.inverse(predict_scaled(model, windows.X)))
+
+
+def evaluate_naive(data: Dataset, part: str = "test") -> Evaluation:
+    """The naive forecast (the window's last value, repeated over the horizon) and its errors."""
+    return _evaluation(data, part, data.naive(getattr(data, part)))

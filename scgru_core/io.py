@@ -1,0 +1,119 @@
+"""Save and load a run directory: config JSON, weights and masks (safetensors), metrics JSON.
+
+Loading rebuilds the model from the config, checks every tensor's name and shape, the
+files' SHA-256 digests recorded at save time, and that pruned weights are exactly zero;
+anything else is refused with a CheckpointError that says what is wrong.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+from dataclasses import dataclass
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .errors import CheckpointError, ConfigError
+from .model import Forecaster, ModelConfig, build_model
+from .pruning import MaskSet
+from .windows import Scaler
+
+FORMAT = "scgru-run/1"
+CONFIG, WEIGHTS, MASKS, METRICS = "config.json", "weights.safetensors", "masks.safetensors", "metrics.json"
+
+
+@dataclass
+class SavedRun:
+    model: Forecaster
+    masks: MaskSet
+    config: dict
+    metrics: dict
+    scaler: Scaler | None
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def run_bytes(model: Forecaster, masks: MaskSet | None) -> tuple[bytes, bytes]:
+    """The weights and masks files as bytes (the masked weights are what is stored)."""
+    state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    masks = masks or {}
+    for name, mask in masks.items():
+        state[name].mul_(mask)
+    return st_save(state), st_save({k: v.to(torch.uint8).contiguous() for k, v in masks.items()})
+
+
+def save_run(directory: str | pathlib.Path, model: Forecaster, masks: MaskSet | None = None,
+             config: dict | None = None, metrics: dict | None = None, scaler: Scaler | None = None) -> pathlib.Path:
+    out = pathlib.Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    weights, mask_bytes = run_bytes(model, masks)
+    header = {"format": FORMAT, "model": {"hidden": model.config.hidden, "layers": model.config.layers,
+                                          "cell": model.config.cell, "horizon": model.horizon},
+              "scaler": scaler.__dict__ if scaler else None, "settings": config or {},
+              "sha256": {WEIGHTS: _digest(weights), MASKS: _digest(mask_bytes)}}
+    (out / WEIGHTS).write_bytes(weights)
+    (out / MASKS).write_bytes(mask_bytes)
+    (out / CONFIG).write_text(json.dumps(header, indent=2, default=str))
+    (out / METRICS).write_text(json.dumps(metrics or {}, indent=2, default=str))
+    return out
+
+
+def _read(path: pathlib.Path) -> bytes:
+    if not path.is_file():
+        raise CheckpointError(f"{path.name} is missing from {path.parent}. Save the run again.")
+    return path.read_bytes()
+
+
+def load_run(directory: str | pathlib.Path) -> SavedRun:
+    d = pathlib.Path(directory)
+    try:
+        header = json.loads(_read(d / CONFIG))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{CONFIG} is not valid JSON ({exc.msg}).") from None
+    if header.get("format") != FORMAT:
+        raise CheckpointError(f"{d} is not a saved SCGRU run (format {header.get('format')!r}, expected {FORMAT}).")
+    weights, mask_bytes = _read(d / WEIGHTS), _read(d / MASKS)
+    for name, raw in ((WEIGHTS, weights), (MASKS, mask_bytes)):
+        if _digest(raw) != header.get("sha256", {}).get(name):
+            raise CheckpointError(f"{name} does not match the checksum recorded when the run was saved: "
+                                  "it was modified or belongs to another run.")
+    try:
+        spec = header["model"]
+        model = build_model(ModelConfig(spec["hidden"], spec["layers"], spec["cell"]), horizon=spec["horizon"])
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise CheckpointError(f"{CONFIG} does not describe a valid model ({exc}).") from None
+    try:
+        state, mask_state = st_load(weights), st_load(mask_bytes)
+    except SafetensorError as exc:
+        raise CheckpointError(f"The weights could not be read ({exc}).") from None
+    masks = validate_state(model, state, mask_state)
+    model.load_state_dict(state, strict=True)
+    metrics = json.loads(_read(d / METRICS)) if (d / METRICS).is_file() else {}
+    scaler = Scaler(**header["scaler"]) if header.get("scaler") else None
+    return SavedRun(model=model.eval(), masks=masks, config=header.get("settings", {}), metrics=metrics, scaler=scaler)
+
+
+def validate_state(model: Forecaster, state: dict, mask_state: dict) -> MaskSet:
+    """Check names, shapes and that pruned weights are zero; return the masks as bool tensors."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    if expected.keys() != got.keys():
+        missing, extra = expected.keys() - got.keys(), got.keys() - expected.keys()
+        raise CheckpointError(f"The weights do not fit the model in the config (missing {sorted(missing)}, "
+                              f"unexpected {sorted(extra)}).")
+    for k, shape in expected.items():
+        if got[k] != shape:
+            raise CheckpointError(f"Weight {k} has shape {got[k]} but the config's model needs {shape}.")
+    masks = {}
+    for k, m in mask_state.items():
+        if k not in expected or tuple(m.shape) != expected[k]:
+            raise CheckpointError(f"Mask {k} does not fit the model (shape {tuple(m.shape)}).")
+        masks[k] = m.bool()
+        if bool((state[k][~masks[k]] != 0).any()):
+            raise CheckpointError(f"Weight {k} has non-zero values where its mask prunes them: the file was altered.")
+    return masks

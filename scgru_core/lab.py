@@ -1,0 +1,52 @@
+"""The live pruning lab: a trained dense model and its data, re-pruned on every slider move.
+
+Re-pruning is a threshold over tensors already in memory, and the evaluation is one
+batched forward pass of a working copy that holds the masked weights, so a move never
+retrains and never rebuilds a module.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+
+from .cost import Cost, model_cost
+from .evaluate import Evaluation, evaluate, evaluate_naive
+from .model import Forecaster
+from .pruning import PruneConfig, PruneResult, masked_state, prune
+from .windows import Dataset
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one slider position shows."""
+
+    config: PruneConfig
+    result: PruneResult
+    evaluation: Evaluation
+    cost: Cost
+
+
+class PruningLab:
+    def __init__(self, model: Forecaster, data: Dataset):
+        self.model = model.eval()
+        self.data = data
+        self._work = copy.deepcopy(model).eval()
+        self.dense = evaluate(model, data)
+        self.naive = evaluate_naive(data)
+        self.dense_cost = model_cost(model, None, data.window)
+
+    def masked_model(self, result: PruneResult) -> Forecaster:
+        """A fresh copy of the dense model with `result`'s masks applied (safe to keep or fine-tune)."""
+        twin = copy.deepcopy(self.model)
+        twin.load_state_dict(masked_state(self.model, result.masks))
+        return twin
+
+    def at(self, config: PruneConfig, scores: dict | None = None) -> Snapshot:
+        """Prune the dense weights with `config` and evaluate the result on the test part."""
+        result = prune(self.model, config, scores)
+        with torch.no_grad():
+            self._work.load_state_dict(masked_state(self.model, result.masks))
+        return Snapshot(config=config, result=result, evaluation=evaluate(self._work, self.data),
+                        cost=model_cost(self.model, result.masks, self.data.window))

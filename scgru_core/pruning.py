@@ -1,0 +1,282 @@
+"""Pruning rules and the masks they produce.
+
+Every rule has the shape of `torch.nn.utils.prune`: a `BasePruningMethod` whose
+`compute_mask(t, default_mask)` is all that differs. Magnitude and random pruning *are*
+the library's `L1Unstructured` / `RandomUnstructured`; the SCGRU sensitivity rule is a
+subclass of the same base, so it also works with `SensitivityUnstructured.apply(module, name, s=...)`.
+
+A rule sees a score tensor (the weights themselves, or a saliency such as |w * dL/dw|) of
+the in-scope part of one matrix (or of all matrices at once for a global rule) and
+returns a keep-mask. The registry maps a rule's name to it; callers list the registry.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import torch
+from torch.nn.utils import prune as tprune
+
+from .errors import ConfigError
+from .model import GATES, Forecaster, gate_blocks, weight_names
+
+KINDS = ("ih", "hh")
+
+
+def sensitivity_threshold(abs_w: torch.Tensor, s: float, k: float) -> float:
+    """SCGRU: thr = s * std(|W|) (population std, as the reference code's np.std); while fewer
+    than a fraction k of the weights have |w| >= thr, lower thr by 1% and retry.
+
+    The retry loop is solved in closed form (the number of 1% steps needed to reach the
+    ceil(kN)-th largest |w|) and then checked, so a huge s costs no more than a small one.
+    """
+    n = abs_w.numel()
+    thr = float(s * abs_w.std(unbiased=False)) if n > 1 else 0.0
+
+    def survivors_ok(t: float) -> bool:
+        return k <= int((abs_w >= t).sum()) / n
+
+    if n == 0 or survivors_ok(thr):
+        return thr
+    need = max(1, math.ceil(k * n - 1e-9))
+    q = float(torch.topk(abs_w.flatten(), need).values[-1])  # largest thr that keeps `need` weights
+    if q <= 0.0:
+        return 0.0
+    steps = max(0, math.ceil(math.log(q / thr) / math.log(0.99)))
+    thr *= 0.99 ** max(steps - 2, 0)
+    while not survivors_ok(thr):  # at most a few iterations after the closed form
+        thr *= 0.99
+    return thr
+
+
+class SensitivityUnstructured(tprune.BasePruningMethod):
+    """Tang et al. 2022 (SCGRU): prune |w| < s * std(|W|), keeping at least a fraction k."""
+
+    PRUNING_TYPE = "unstructured"
+
+    def __init__(self, s: float, k: float = 0.01):
+        self.s, self.k = float(s), float(k)
+        self.threshold: float | None = None
+
+    def compute_mask(self, t: torch.Tensor, default_mask: torch.Tensor) -> torch.Tensor:
+        self.threshold = sensitivity_threshold(t.abs(), self.s, self.k)
+        return default_mask * (t.abs() >= self.threshold).to(default_mask.dtype)
+
+    @classmethod
+    def apply(cls, module, name, s, k=0.01, importance_scores=None):
+        return super().apply(module, name, s=s, k=k, importance_scores=importance_scores)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which blocks may be pruned: matrix kinds (ih / hh) crossed with gates, optionally the head."""
+
+    kinds: frozenset = frozenset(KINDS)
+    gates: frozenset = frozenset(GATES)
+    head: bool = False
+
+    @classmethod
+    def parse(cls, text: str, head: bool = False) -> "Scope":
+        """'both', 'ih', 'hh', or a comma list such as 'hh:reset,hh:update' or 'ih:new'."""
+        text = text.strip().lower()
+        if text in ("both", "all", ""):
+            return cls(head=head)
+        if text in KINDS:
+            return cls(kinds=frozenset([text]), head=head)
+        kinds, gates = set(), set()
+        for part in text.split(","):
+            kind, _, gate = part.strip().partition(":")
+            if kind not in KINDS or (gate and gate not in GATES):
+                raise ConfigError(f"scope {text!r} is not understood: use both, ih, hh or a list like 'hh:reset,ih:new' "
+                                  f"(gates: {', '.join(GATES)}).")
+            kinds.add(kind)
+            gates.update([gate] if gate else GATES)
+        return cls(kinds=frozenset(kinds), gates=frozenset(gates), head=head)
+
+    def to_text(self) -> str:
+        """The text form `parse` reads back (without the head flag)."""
+        if set(self.gates) == set(GATES):
+            return "both" if set(self.kinds) == set(KINDS) else next(iter(self.kinds))
+        return ",".join(f"{k}:{g}" for k in KINDS if k in self.kinds for g in GATES if g in self.gates)
+
+    def label(self) -> str:
+        kinds = "both" if set(self.kinds) == set(KINDS) else "".join(sorted(self.kinds))
+        gates = "" if set(self.gates) == set(GATES) else " (" + ", ".join(g for g in GATES if g in self.gates) + ")"
+        return kinds + gates + (" + head" if self.head else "")
+
+    def rows(self, model: Forecaster, name: str) -> torch.Tensor | None:
+        """Row indices of `name` in scope, or None when the matrix is out of scope."""
+        if name.startswith("head."):
+            return torch.arange(model.horizon) if self.head else None
+        kind = "ih" if ".weight_ih" in name else "hh"
+        if kind not in self.kinds:
+            return None
+        idx = [torch.arange(sl.start, sl.stop) for g, sl in gate_blocks(model, name).items() if g in self.gates]
+        return torch.cat(idx) if idx else None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """How a rule is made from a PruneConfig, and what its slider means."""
+
+    name: str
+    label: str
+    control: str  # "sensitivity" or "sparsity": which setting drives it
+    make: Callable[["PruneConfig"], tprune.BasePruningMethod]
+    supports_global: bool = True
+    needs_scores: bool = False
+    description: str = ""
+
+
+RULES: dict[str, RuleSpec] = {}
+
+
+def register(spec: RuleSpec) -> RuleSpec:
+    RULES[spec.name] = spec
+    return spec
+
+
+register(RuleSpec("sensitivity", "SCGRU sensitivity (s x std|W|)", "sensitivity",
+                  lambda c: SensitivityUnstructured(c.sensitivity, c.floor), supports_global=False,
+                  description="Per matrix, prune |w| < s * std(|W|), keeping at least a fraction k (Tang et al. 2022)."))
+register(RuleSpec("magnitude", "Magnitude (smallest |w|)", "sparsity",
+                  lambda c: tprune.L1Unstructured(amount=c.sparsity),
+                  description="Prune the smallest |w| to a target sparsity, per matrix or globally."))
+register(RuleSpec("random", "Random", "sparsity",
+                  lambda c: tprune.RandomUnstructured(amount=c.sparsity),
+                  description="Prune a random subset to a target sparsity (seeded): the baseline any rule must beat."))
+
+
+@dataclass(frozen=True)
+class PruneConfig:
+    method: str = "sensitivity"
+    sensitivity: float = 1.0  # s, for rules driven by a threshold
+    sparsity: float = 0.5  # target fraction pruned, for rules driven by a sparsity
+    floor: float = 0.01  # k: keep at least this fraction of each matrix (sensitivity rule)
+    scope: Scope = field(default_factory=Scope)
+    global_: bool = False  # one ranking across all in-scope matrices instead of per matrix
+    seed: int = 0  # for the random rule
+
+    def __post_init__(self):
+        if self.method not in RULES:
+            raise ConfigError(f"method must be one of {', '.join(RULES)}, not {self.method!r}.")
+        if not 0.0 <= self.sparsity < 1.0:
+            raise ConfigError(f"sparsity must be in [0, 1), not {self.sparsity}.")
+        if not (self.sensitivity >= 0 and math.isfinite(self.sensitivity)):
+            raise ConfigError(f"sensitivity s must be a finite number >= 0, not {self.sensitivity}.")
+        if not 0.0 < self.floor <= 1.0:
+            raise ConfigError(f"floor k must be in (0, 1], not {self.floor}.")
+        if self.global_ and not RULES[self.method].supports_global:
+            raise ConfigError(f"the {self.method} rule is per matrix by definition; it has no global form.")
+
+    @property
+    def rule(self) -> RuleSpec:
+        return RULES[self.method]
+
+
+MaskSet = dict  # name -> bool tensor of the full matrix shape, True = kept
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """Masks plus what the user reads beside the slider."""
+
+    masks: MaskSet
+    thresholds: dict  # name -> absolute threshold on |w| (None for rules without one)
+    in_scope: dict  # name -> number of in-scope weights
+    pruned: dict  # name -> number pruned
+
+    @property
+    def sparsity(self) -> float:
+        """Fraction of the in-scope weights that are pruned."""
+        total = sum(self.in_scope.values())
+        return sum(self.pruned.values()) / total if total else 0.0
+
+    @property
+    def per_matrix(self) -> dict:
+        """Fraction pruned of each whole matrix."""
+        return {n: self.pruned[n] / m.numel() for n, m in self.masks.items()}
+
+
+def _cut_value(scores: torch.Tensor, keep: torch.Tensor) -> float | None:
+    """The effective threshold of a rank-based rule: the smallest kept |score| (0 if nothing is cut)."""
+    if bool(keep.all()):
+        return 0.0
+    kept = scores.abs()[keep]
+    return float(kept.min()) if kept.numel() else None
+
+
+def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None) -> PruneResult:
+    """Compute masks for `model` (its weights are not changed). `scores` replaces |w| for saliency rules."""
+    params = dict(model.named_parameters())
+    names = weight_names(model, include_head=config.scope.head)
+    masks, thresholds, in_scope, pruned = {}, {}, {}, {}
+    selected: list[tuple[str, torch.Tensor, torch.Tensor]] = []
+    for name in names:
+        w = params[name].detach()
+        masks[name] = torch.ones_like(w, dtype=torch.bool)
+        rows = config.scope.rows(model, name)
+        if rows is None:
+            thresholds[name], in_scope[name], pruned[name] = None, 0, 0
+            continue
+        score = (scores[name] if scores is not None else w)[rows].flatten()
+        selected.append((name, rows, score))
+    if not selected:
+        raise ConfigError("The scope selects no weights of this model. Choose ih, hh or both, or other gates.")
+
+    def run_rule(score: torch.Tensor, seed: int):
+        rule = config.rule.make(config)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # only the random rule draws; each matrix gets its own stream
+            keep = rule.compute_mask(score, torch.ones_like(score)).bool()
+        return keep, getattr(rule, "threshold", None)
+
+    if config.global_:
+        keep_all, _ = run_rule(torch.cat([s for _, _, s in selected]), config.seed)
+        results = [(keep, None) for keep in keep_all.split([s.numel() for _, _, s in selected])]
+    else:
+        results = [run_rule(s, config.seed * 1000 + i) for i, (_, _, s) in enumerate(selected)]
+    for (name, rows, score), (keep, thr) in zip(selected, results):
+        masks[name][rows] = keep.view(len(rows), -1)
+        if thr is None and config.method != "random":
+            thr = _cut_value(score, keep)
+        thresholds[name] = thr
+        in_scope[name] = score.numel()
+        pruned[name] = int((~keep).sum())
+    return PruneResult(masks=masks, thresholds=thresholds, in_scope=in_scope, pruned=pruned)
+
+
+def sensitivity_for_sparsity(model: Forecaster, target: float, config: PruneConfig = PruneConfig(),
+                             tol: float = 1e-3, max_iter: int = 60) -> float:
+    """The smallest s whose sensitivity pruning reaches `target` sparsity (bisection: sparsity is monotone in s)."""
+    if not 0.0 <= target < 1.0:
+        raise ConfigError(f"target sparsity must be in [0, 1), not {target}.")
+    def sparsity_at(s: float) -> float:
+        return prune(model, replace(config, method="sensitivity", sensitivity=s, global_=False)).sparsity
+
+    lo, hi = 0.0, 1.0
+    while sparsity_at(hi) < target and hi < 1e4:
+        lo, hi = hi, hi * 2
+    for _ in range(max_iter):
+        mid = (lo + hi) / 2
+        if sparsity_at(mid) >= target:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < tol * max(hi, 1e-6):
+            break
+    return hi
+
+
+def gate_views(model: Forecaster, name: str, tensor: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The per-gate blocks (reset, update, new) of a matrix-shaped tensor (weights or mask)."""
+    return {g: tensor[sl] for g, sl in gate_blocks(model, name).items()}
+
+
+def masked_state(model: Forecaster, masks: MaskSet) -> dict[str, torch.Tensor]:
+    """The model's state dict with every mask applied (pruned weights exactly zero)."""
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    for name, mask in masks.items():
+        state[name].mul_(mask)
+    return state

@@ -1,0 +1,174 @@
+"""Training and fine-tuning with masks held, progress callbacks, cancel, early stopping.
+
+Masks are held the plain way: gradients of pruned weights are zeroed before each step
+(so Adam's moments stay zero there) and the weights are multiplied by the mask after it,
+so a pruned weight is exactly 0.0 at every step. The fused `nn.GRU` kernel keeps running.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .errors import ConfigError, TrainingDivergedError
+from .model import Forecaster
+from .pruning import MaskSet
+from .windows import Dataset, Windows
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 5  # epochs without validation improvement before stopping; 0 = never stop early
+    clip_norm: float = 1.0  # gradient-norm clipping; 0 = off
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.epochs < 0:
+            raise ConfigError(f"epochs must be 0 or more, not {self.epochs}.")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch size must be at least 1, not {self.batch_size}.")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"learning rate must be a positive number, not {self.lr}.")
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    epoch: int  # 1-based
+    epochs: int
+    train_loss: float
+    val_loss: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    history: list[EpochLog] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+    cancelled: bool = False
+    seconds: float = 0.0
+    samples: int = 0  # training windows processed
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Callbacks:
+    """Hooks the UI and CLI attach: per-epoch and per-batch progress, and a cancel flag."""
+
+    on_epoch: Callable[[EpochLog], None] | None = None
+    on_batch: Callable[[int, int], None] | None = None  # (batch index 1-based, batches per epoch)
+    should_stop: Callable[[], bool] | None = None
+
+
+def apply_masks_(model: nn.Module, masks: MaskSet | None) -> None:
+    """Zero the pruned weights in place."""
+    if not masks:
+        return
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, mask in masks.items():
+            params[name].mul_(mask)
+
+
+def _mask_grads(model: nn.Module, masks: MaskSet | None) -> None:
+    if not masks:
+        return
+    params = dict(model.named_parameters())
+    for name, mask in masks.items():
+        if params[name].grad is not None:
+            params[name].grad.mul_(mask)
+
+
+@torch.inference_mode()
+def loss_on(model: nn.Module, windows: Windows, batch: int = 4096) -> float:
+    """Mean squared error (scaled units) over all windows."""
+    model.eval()
+    total = 0.0
+    for i in range(0, len(windows), batch):
+        pred = model(windows.X[i:i + batch])
+        total += float(((pred - windows.y[i:i + batch]) ** 2).sum())
+    return total / (len(windows) * windows.y.shape[1])
+
+
+def _state(model: nn.Module) -> dict:
+    return copy.deepcopy(model.state_dict())
+
+
+def fit(model: Forecaster, data: Dataset, config: TrainConfig = TrainConfig(), masks: MaskSet | None = None,
+        callbacks: Callbacks = Callbacks()) -> TrainResult:
+    """Train in place with Adam; early-stop on validation loss and end with the best weights.
+
+    Raises TrainingDivergedError (model left at its last good weights) when the loss stops being finite.
+    """
+    apply_masks_(model, masks)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    gen = torch.Generator().manual_seed(config.seed)
+    X, y = data.train.X, data.train.y
+    n = len(X)
+    batches = math.ceil(n / config.batch_size)
+    result = TrainResult()
+    best_val, best_state = loss_on(model, data.val), _state(model)
+    last_good = best_state
+    bad_epochs = 0
+    start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        t0 = time.perf_counter()
+        order = torch.randperm(n, generator=gen)
+        running = 0.0
+        for b in range(batches):
+            if callbacks.should_stop is not None and callbacks.should_stop():
+                result.cancelled = True
+                break
+            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss = nn.functional.mse_loss(model(X[idx]), y[idx])
+            if not torch.isfinite(loss):
+                model.load_state_dict(last_good)
+                raise TrainingDivergedError(
+                    f"Training diverged at epoch {epoch}, batch {b + 1}: the loss became {float(loss)}. "
+                    "The model keeps its last good weights. Lower the learning rate or check the data.", epoch)
+            loss.backward()
+            _mask_grads(model, masks)
+            if config.clip_norm:
+                nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+            optimizer.step()
+            apply_masks_(model, masks)
+            running += float(loss.detach()) * len(idx)
+            result.samples += len(idx)
+            if callbacks.on_batch is not None:
+                callbacks.on_batch(b + 1, batches)
+        if result.cancelled:
+            break
+        val = loss_on(model, data.val)
+        if not math.isfinite(val):
+            model.load_state_dict(last_good)
+            raise TrainingDivergedError(f"Training diverged at epoch {epoch}: the validation loss became {val}. "
+                                        "The model keeps its last good weights. Lower the learning rate.", epoch)
+        last_good = _state(model)
+        log = EpochLog(epoch, config.epochs, running / n, val, time.perf_counter() - t0)
+        result.history.append(log)
+        if callbacks.on_epoch is not None:
+            callbacks.on_epoch(log)
+        if val < best_val:
+            best_val, best_state, result.best_epoch, bad_epochs = val, last_good, epoch, 0
+        else:
+            bad_epochs += 1
+            if config.patience and bad_epochs >= config.patience:
+                result.stopped_early = True
+                break
+    model.load_state_dict(best_state)
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,176 @@
+"""From a series to supervised windows: transform, chronological split, scaling, windows.
+
+The scaler is fitted on the training part only (the reference code fits on the whole
+series and so leaks the test set). Every window lies wholly inside one part, so no
+window straddles a split boundary.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .data import Series
+from .errors import ConfigError, DataError, SeriesTooShortError
+
+SCALINGS = ("standard", "minmax")
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    window: int = 48
+    horizon: int = 1
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    log: bool = False
+    scaling: str = "standard"
+
+    def __post_init__(self):
+        if self.window < 1:
+            raise ConfigError(f"window must be at least 1, not {self.window}.")
+        if self.horizon < 1:
+            raise ConfigError(f"horizon must be at least 1, not {self.horizon}.")
+        if not (0 < self.test_fraction < 0.9 and 0 < self.val_fraction < 0.9
+                and self.val_fraction + self.test_fraction < 0.9):
+            raise ConfigError("validation and test fractions must each be above 0 and together below 0.9 "
+                              f"(got {self.val_fraction} and {self.test_fraction}).")
+        if self.scaling not in SCALINGS:
+            raise ConfigError(f"scaling must be one of {', '.join(SCALINGS)}, not {self.scaling!r}.")
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Optional log, then affine scaling: z = (f(x) - offset) / scale; fitted on training values."""
+
+    log: bool
+    offset: float
+    scale: float
+
+    @classmethod
+    def fit(cls, train_values: np.ndarray, log: bool, scaling: str) -> "Scaler":
+        v = np.log(train_values) if log else train_values
+        if scaling == "minmax":
+            offset, scale = float(v.min()), float(v.max() - v.min())
+        else:
+            offset, scale = float(v.mean()), float(v.std())
+        if not scale > 0:
+            raise DataError("The training part of the series is constant, so it cannot be scaled. "
+                            "Use a longer series or a smaller validation/test share.")
+        return cls(log=log, offset=offset, scale=scale)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        v = np.log(x) if self.log else x
+        return (v - self.offset) / self.scale
+
+    def inverse(self, z: np.ndarray | torch.Tensor) -> np.ndarray:
+        z = z.detach().cpu().numpy() if isinstance(z, torch.Tensor) else np.asarray(z)
+        v = z.astype(np.float64) * self.scale + self.offset
+        return np.exp(v) if self.log else v
+
+
+@dataclass(frozen=True)
+class Split:
+    """Half-open index ranges of the three parts in the series."""
+
+    train: tuple[int, int]
+    val: tuple[int, int]
+    test: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Model inputs X (N, window) and targets y (N, horizon), scaled, float32, plus where targets sit."""
+
+    X: torch.Tensor
+    y: torch.Tensor
+    target_start: np.ndarray  # index in the series of each window's first target
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything training and evaluation need, in one immutable bundle."""
+
+    series: Series
+    config: WindowConfig
+    scaler: Scaler
+    split: Split
+    train: Windows
+    val: Windows
+    test: Windows
+    mase_scale: float  # in-sample MAE of the naive forecast on the training part (original units)
+
+    @property
+    def window(self) -> int:
+        return self.config.window
+
+    @property
+    def horizon(self) -> int:
+        return self.config.horizon
+
+    def original(self, windows: Windows) -> np.ndarray:
+        """Targets of `windows` in original units, shape (N, horizon)."""
+        return self.scaler.inverse(windows.y)
+
+    def naive(self, windows: Windows) -> np.ndarray:
+        """The naive last-value forecast in original units, shape (N, horizon)."""
+        last = self.series.values[windows.target_start - 1]
+        return np.repeat(last[:, None], self.horizon, axis=1)
+
+
+def split_points(n: int, config: WindowConfig) -> Split:
+    n_test = int(round(n * config.test_fraction))
+    n_val = int(round(n * config.val_fraction))
+    n_train = n - n_val - n_test
+    return Split(train=(0, n_train), val=(n_train, n_train + n_val), test=(n_train + n_val, n))
+
+
+def _windows(z: np.ndarray, start: int, stop: int, window: int, horizon: int) -> Windows:
+    span = window + horizon
+    frames = np.lib.stride_tricks.sliding_window_view(z[start:stop], span)
+    X = torch.from_numpy(np.ascontiguousarray(frames[:, :window], dtype=np.float32))
+    y = torch.from_numpy(np.ascontiguousarray(frames[:, window:], dtype=np.float32))
+    return Windows(X=X, y=y, target_start=np.arange(len(frames)) + start + window)
+
+
+def minimum_length(config: WindowConfig, min_train_windows: int = 8) -> int:
+    """The shortest series these settings accept (every part needs whole windows)."""
+    span = config.window + config.horizon
+    n = span + min_train_windows
+    while True:
+        s = split_points(n, config)
+        if (s.test[1] - s.test[0] >= span and s.val[1] - s.val[0] >= span
+                and s.train[1] - s.train[0] >= span + min_train_windows - 1):
+            return n
+        n += 1
+
+
+def prepare(series: Series, config: WindowConfig = WindowConfig()) -> Dataset:
+    """Split chronologically, fit the scaler on the training part, cut windows inside each part."""
+    n = len(series)
+    need = minimum_length(config)
+    if n < need:
+        largest = config.window
+        while largest > 1 and n < minimum_length(WindowConfig(**{**config.__dict__, "window": largest})):
+            largest -= 1
+        hint = f"lower the window to {largest} or less" if n >= minimum_length(
+            WindowConfig(**{**config.__dict__, "window": 1})) else "use a longer series"
+        raise SeriesTooShortError(
+            f"The series has {n} values but window {config.window} + horizon {config.horizon} with "
+            f"{config.val_fraction:.0%} validation and {config.test_fraction:.0%} test needs at least {need}: {hint}."
+        )
+    if config.log and (series.values <= 0).any():
+        bad = int((series.values <= 0).sum())
+        raise DataError(f"The log transform needs positive values, but {bad} values are zero or negative. "
+                        "Turn the log transform off.")
+    split = split_points(n, config)
+    scaler = Scaler.fit(series.values[split.train[0]:split.train[1]], config.log, config.scaling)
+    z = scaler.transform(series.values)
+    train_vals = series.values[split.train[0]:split.train[1]]
+    h = config.horizon
+    mase_scale = float(np.mean(np.abs(train_vals[h:] - train_vals[:-h])))
+    parts = {name: _windows(z, *getattr(split, name), config.window, h) for name in ("train", "val", "test")}
+    return Dataset(series=series, config=config, scaler=scaler, split=split, mase_scale=mase_scale, **parts)
