@@ -9,13 +9,17 @@ from .errors import (CheckpointError, ColumnNotFoundError, ConfigError, Constant
                      EmptyDataError, FileTooLargeError, NoNumericColumnError, NonFiniteValuesError, ScgruError,
                      SeriesTooShortError, TrainingDivergedError, UnsupportedFileTypeError)
 from .evaluate import Evaluation, evaluate, evaluate_naive
-from .experiment import RunConfig, RunResult, finetune, run, train_dense
+from .experiment import RunConfig, RunResult, finetune, rewind, run, train_dense
+from .compare import CompareConfig, CompareResult, compare, known_methods
+from .gradual import (GRADUAL, AgpPruner, AgpSchedule, GradualPlan, GradualResult, NarangPruner, NarangSchedule,
+                      agp_curve, gradual_fit, narang_curve)
 from .io import SavedRun, load_run, save_run
 from .lab import PruningLab, Snapshot
 from .metrics import METRIC_LABELS, METRIC_NAMES, Metrics
 from .model import CELLS, GATES, Forecaster, ModelConfig, build_model, weight_names
-from .pruning import (RULES, PruneConfig, PruneResult, Scope, SensitivityUnstructured, gate_views, prune,
-                      sensitivity_for_sparsity)
+from .pruning import (RULES, PruneConfig, PruneResult, Scope, SensitivityUnstructured, TaylorUnstructured, gate_views,
+                      prune, sensitivity_for_sparsity)
+from .saliency import taylor_scores
 from .sweep import sweep, sweep_configs
 from .train import Callbacks, EpochLog, TrainConfig, TrainResult, fit
 from .windows import Dataset, WindowConfig, prepare

@@ -85,12 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--sensitivities", type=_floats)
     ctl.add_argument("--sparsities", type=_floats)
     p.add_argument("--csv", help="write the rows as CSV here")
+    from . import compare_cli  # noqa: F401  (registers `compare` in EXTRA_PARSERS and COMMANDS)
     for extra in EXTRA_PARSERS:
         extra(sub)
     return parser
 
 
-EXTRA_PARSERS = []  # other modules add subcommands here (see compare.py)
+EXTRA_PARSERS = []  # other modules add subcommands here (see compare_cli.py)
 
 
 def configs_from(args) -> RunConfig:

@@ -44,6 +44,14 @@ def finetune(model: Forecaster, result: PruneResult, data: Dataset, train_config
     return twin, fit(twin, data, train_config, masks=result.masks, callbacks=callbacks)
 
 
+def rewind(model_config: ModelConfig, result: PruneResult, data: Dataset, train_config: TrainConfig,
+           callbacks: Callbacks = Callbacks(), seed: int | None = None) -> tuple[Forecaster, TrainResult]:
+    """Lottery-ticket retraining: the pruned network restarts from the weights `train_dense` began from
+    (the same seed gives the same initial weights), masks held, instead of from the trained ones."""
+    initial = build_model(model_config, horizon=data.horizon, seed=train_config.seed if seed is None else seed)
+    return finetune(initial, result, data, train_config, callbacks)
+
+
 def resolve_prune_config(model: Forecaster, config: PruneConfig, target_sparsity: float | None) -> PruneConfig:
     """For the sensitivity rule with a target sparsity, find the s that reaches it."""
     if target_sparsity is None:

@@ -75,7 +75,8 @@ def load_run(directory: str | pathlib.Path) -> SavedRun:
         header = json.loads(_read(d / CONFIG))
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{CONFIG} is not valid JSON ({exc.msg}).") from None
-    if header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        header = header if isinstance(header, dict) else {}
         raise CheckpointError(f"{d} is not a saved SCGRU run (format {header.get('format')!r}, expected {FORMAT}).")
     weights, mask_bytes = _read(d / WEIGHTS), _read(d / MASKS)
     for name, raw in ((WEIGHTS, weights), (MASKS, mask_bytes)):
@@ -93,8 +94,14 @@ def load_run(directory: str | pathlib.Path) -> SavedRun:
         raise CheckpointError(f"The weights could not be read ({exc}).") from None
     masks = validate_state(model, state, mask_state)
     model.load_state_dict(state, strict=True)
-    metrics = json.loads(_read(d / METRICS)) if (d / METRICS).is_file() else {}
-    scaler = Scaler(**header["scaler"]) if header.get("scaler") else None
+    try:
+        metrics = json.loads(_read(d / METRICS)) if (d / METRICS).is_file() else {}
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{METRICS} is not valid JSON ({exc.msg}). Save the run again.") from None
+    try:
+        scaler = Scaler(**header["scaler"]) if header.get("scaler") else None
+    except TypeError:
+        raise CheckpointError(f"The scaler in {CONFIG} is not valid ({header['scaler']!r}). Save the run again.") from None
     return SavedRun(model=model.eval(), masks=masks, config=header.get("settings", {}), metrics=metrics, scaler=scaler)
 
 

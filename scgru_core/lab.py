@@ -15,6 +15,7 @@ from .cost import Cost, model_cost
 from .evaluate import Evaluation, evaluate, evaluate_naive
 from .model import Forecaster
 from .pruning import PruneConfig, PruneResult, masked_state, prune
+from .saliency import Scores, scores_for
 from .windows import Dataset
 
 
@@ -36,6 +37,13 @@ class PruningLab:
         self.dense = evaluate(model, data)
         self.naive = evaluate_naive(data)
         self.dense_cost = model_cost(model, None, data.window)
+        self._scores: dict[str, Scores] = {}
+
+    def scores(self, method: str) -> Scores:
+        """The saliency a score-ranking rule needs, computed once per lab (one pass over the training windows)."""
+        if method not in self._scores:
+            self._scores[method] = scores_for(self.model, self.data, method)
+        return self._scores[method]
 
     def masked_model(self, result: PruneResult) -> Forecaster:
         """A fresh copy of the dense model with `result`'s masks applied (safe to keep or fine-tune)."""
@@ -45,6 +53,8 @@ class PruningLab:
 
     def at(self, config: PruneConfig, scores: dict | None = None) -> Snapshot:
         """Prune the dense weights with `config` and evaluate the result on the test part."""
+        if scores is None and config.rule.needs_scores:
+            scores = self.scores(config.method)
         result = prune(self.model, config, scores)
         with torch.no_grad():
             self._work.load_state_dict(masked_state(self.model, result.masks))

@@ -8,9 +8,13 @@
     GRU3: z, r = sigmoid(b)           (gates are learned constants)
 
 Their candidate state is PyTorch's: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
-h' = (1 - z) * n + z * h. Gate biases are single (one per gate), so relative to the
-paper's GRU 3(H^2 + HI + H), GRU1 saves 2HI, GRU2 2HI + 2H and GRU3 2HI + 2H^2.
-`torch.nn.GRU` keeps two redundant biases per gate, i.e. 2H more per layer than the paper's count.
+h' = (1 - z) * n + z * h. Gate biases are single (one per gate); the candidate keeps
+PyTorch's two biases (b_in, and b_hn inside r * (...)), so every variant has H more per
+layer than the paper's count. Relative to a GRU with the same biases, 3(H^2 + HI + H) + H,
+GRU1 saves 2HI, GRU2 2HI + 2H and GRU3 2HI + 2H^2: the paper's deltas.
+`torch.nn.GRU` has 6H biases per layer, 3H more than the paper's 3(H^2 + HI + H) (b_hr and
+b_hz duplicate b_ir and b_iz), so relative to it the variants save 2HI + 2H, 2HI + 4H and
+2HI + 2H^2 + 2H.
 """
 from __future__ import annotations
 

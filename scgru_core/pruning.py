@@ -12,6 +12,7 @@ returns a keep-mask. The registry maps a rule's name to it; callers list the reg
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -32,7 +33,8 @@ def sensitivity_threshold(abs_w: torch.Tensor, s: float, k: float) -> float:
     ceil(kN)-th largest |w|) and then checked, so a huge s costs no more than a small one.
     """
     n = abs_w.numel()
-    thr = float(s * abs_w.std(unbiased=False)) if n > 1 else 0.0
+    # in float64: s * std in float32 overflows to inf for s above ~1e38, and log(q / inf) fails below
+    thr = min(s * abs_w.std(unbiased=False).item(), sys.float_info.max) if n > 1 else 0.0
 
     def survivors_ok(t: float) -> bool:
         return k <= int((abs_w >= t).sum()) / n
@@ -68,6 +70,14 @@ class SensitivityUnstructured(tprune.BasePruningMethod):
         return super().apply(module, name, s=s, k=k, importance_scores=importance_scores)
 
 
+class TaylorUnstructured(tprune.L1Unstructured):
+    """First-order Taylor (Molchanov et al. 2017): prune the smallest saliencies |w * dL/dw|.
+
+    Ranking is L1Unstructured's; what differs is the tensor it ranks, the saliency (see
+    `saliency.taylor_scores`), passed as `scores=` to `prune` or `importance_scores=` to `apply`.
+    """
+
+
 @dataclass(frozen=True)
 class Scope:
     """Which blocks may be pruned: matrix kinds (ih / hh) crossed with gates, optionally the head."""
@@ -75,6 +85,13 @@ class Scope:
     kinds: frozenset = frozenset(KINDS)
     gates: frozenset = frozenset(GATES)
     head: bool = False
+    # (kind, gate) pairs when the selection is not every kind x gate (e.g. 'hh:reset,ih:new'); None: kinds x gates
+    pairs: frozenset | None = None
+
+    def selects(self, kind: str, gate: str) -> bool:
+        if self.pairs is not None:
+            return (kind, gate) in self.pairs
+        return kind in self.kinds and gate in self.gates
 
     @classmethod
     def parse(cls, text: str, head: bool = False) -> "Scope":
@@ -84,23 +101,27 @@ class Scope:
             return cls(head=head)
         if text in KINDS:
             return cls(kinds=frozenset([text]), head=head)
-        kinds, gates = set(), set()
+        pairs = set()
         for part in text.split(","):
             kind, _, gate = part.strip().partition(":")
             if kind not in KINDS or (gate and gate not in GATES):
                 raise ConfigError(f"scope {text!r} is not understood: use both, ih, hh or a list like 'hh:reset,ih:new' "
                                   f"(gates: {', '.join(GATES)}).")
-            kinds.add(kind)
-            gates.update([gate] if gate else GATES)
-        return cls(kinds=frozenset(kinds), gates=frozenset(gates), head=head)
+            pairs.update((kind, g) for g in ([gate] if gate else GATES))
+        kinds, gates = {k for k, _ in pairs}, {g for _, g in pairs}
+        crossed = pairs == {(k, g) for k in kinds for g in gates}
+        return cls(kinds=frozenset(kinds), gates=frozenset(gates), head=head,
+                   pairs=None if crossed else frozenset(pairs))
 
     def to_text(self) -> str:
         """The text form `parse` reads back (without the head flag)."""
-        if set(self.gates) == set(GATES):
+        if self.pairs is None and set(self.gates) == set(GATES):
             return "both" if set(self.kinds) == set(KINDS) else next(iter(self.kinds))
-        return ",".join(f"{k}:{g}" for k in KINDS if k in self.kinds for g in GATES if g in self.gates)
+        return ",".join(f"{k}:{g}" for k in KINDS for g in GATES if self.selects(k, g))
 
     def label(self) -> str:
+        if self.pairs is not None:
+            return ", ".join(f"{k}:{g}" for k in KINDS for g in GATES if self.selects(k, g)) + (" + head" if self.head else "")
         kinds = "both" if set(self.kinds) == set(KINDS) else "".join(sorted(self.kinds))
         gates = "" if set(self.gates) == set(GATES) else " (" + ", ".join(g for g in GATES if g in self.gates) + ")"
         return kinds + gates + (" + head" if self.head else "")
@@ -112,7 +133,7 @@ class Scope:
         kind = "ih" if ".weight_ih" in name else "hh"
         if kind not in self.kinds:
             return None
-        idx = [torch.arange(sl.start, sl.stop) for g, sl in gate_blocks(model, name).items() if g in self.gates]
+        idx = [torch.arange(sl.start, sl.stop) for g, sl in gate_blocks(model, name).items() if self.selects(kind, g)]
         return torch.cat(idx) if idx else None
 
 
@@ -146,6 +167,9 @@ register(RuleSpec("magnitude", "Magnitude (smallest |w|)", "sparsity",
 register(RuleSpec("random", "Random", "sparsity",
                   lambda c: tprune.RandomUnstructured(amount=c.sparsity),
                   description="Prune a random subset to a target sparsity (seeded): the baseline any rule must beat."))
+register(RuleSpec("taylor", "Taylor saliency (|w x dL/dw|)", "sparsity",
+                  lambda c: TaylorUnstructured(amount=c.sparsity), needs_scores=True,
+                  description="Prune the weights whose removal changes the training loss least, to first order."))
 
 
 @dataclass(frozen=True)
@@ -209,6 +233,9 @@ def _cut_value(scores: torch.Tensor, keep: torch.Tensor) -> float | None:
 
 def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None) -> PruneResult:
     """Compute masks for `model` (its weights are not changed). `scores` replaces |w| for saliency rules."""
+    if config.rule.needs_scores and scores is None:
+        raise ConfigError(f"The {config.method} rule ranks saliency scores, not weights: pass scores= "
+                          "(saliency.scores_for(model, data, method)), or prune through a PruningLab.")
     params = dict(model.named_parameters())
     names = weight_names(model, include_head=config.scope.head)
     masks, thresholds, in_scope, pruned = {}, {}, {}, {}
@@ -239,7 +266,7 @@ def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None) ->
         results = [run_rule(s, config.seed * 1000 + i) for i, (_, _, s) in enumerate(selected)]
     for (name, rows, score), (keep, thr) in zip(selected, results):
         masks[name][rows] = keep.view(len(rows), -1)
-        if thr is None and config.method != "random":
+        if thr is None and config.method != "random" and not config.rule.needs_scores:  # a cut on |w|, not on saliency
             thr = _cut_value(score, keep)
         thresholds[name] = thr
         in_scope[name] = score.numel()

@@ -3,6 +3,9 @@
 Masks are held the plain way: gradients of pruned weights are zeroed before each step
 (so Adam's moments stay zero there) and the weights are multiplied by the mask after it,
 so a pruned weight is exactly 0.0 at every step. The fused `nn.GRU` kernel keeps running.
+
+Gradual pruning (AGP, Narang) changes the masks while training: `fit(..., mask_update=f)`
+asks `f(step, model, masks)` after every optimizer step (and once at step 0) for new masks.
 """
 from __future__ import annotations
 
@@ -72,6 +75,10 @@ class Callbacks:
     should_stop: Callable[[], bool] | None = None
 
 
+MaskUpdate = Callable[[int, Forecaster, "MaskSet | None"], "MaskSet | None"]
+"""(steps done, model, current masks) -> new masks, or None to keep the current ones."""
+
+
 def apply_masks_(model: nn.Module, masks: MaskSet | None) -> None:
     """Zero the pruned weights in place."""
     if not masks:
@@ -107,11 +114,18 @@ def _state(model: nn.Module) -> dict:
 
 
 def fit(model: Forecaster, data: Dataset, config: TrainConfig = TrainConfig(), masks: MaskSet | None = None,
-        callbacks: Callbacks = Callbacks()) -> TrainResult:
+        callbacks: Callbacks = Callbacks(), mask_update: MaskUpdate | None = None) -> TrainResult:
     """Train in place with Adam; early-stop on validation loss and end with the best weights.
+
+    With `mask_update`, a new mask makes earlier epochs incomparable (they had more weights),
+    so the best-weights tracking and the patience count restart whenever the masks change:
+    the weights that end training always carry the last masks.
 
     Raises TrainingDivergedError (model left at its last good weights) when the loss stops being finite.
     """
+    step = 0
+    if mask_update is not None:
+        masks = mask_update(step, model, masks) or masks
     apply_masks_(model, masks)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(config.seed)
@@ -138,13 +152,16 @@ def fit(model: Forecaster, data: Dataset, config: TrainConfig = TrainConfig(), m
             if not torch.isfinite(loss):
                 model.load_state_dict(last_good)
                 raise TrainingDivergedError(
-                    f"Training diverged at epoch {epoch}, batch {b + 1}: the loss became {float(loss)}. "
+                    f"Training diverged at epoch {epoch}, batch {b + 1}: the loss became {float(loss.detach())}. "
                     "The model keeps its last good weights. Lower the learning rate or check the data.", epoch)
             loss.backward()
             _mask_grads(model, masks)
             if config.clip_norm:
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
             optimizer.step()
+            step += 1
+            if mask_update is not None and (new_masks := mask_update(step, model, masks)) is not None:
+                masks, best_val, best_state, bad_epochs = new_masks, math.inf, None, 0
             apply_masks_(model, masks)
             running += float(loss.detach()) * len(idx)
             result.samples += len(idx)
@@ -169,6 +186,7 @@ def fit(model: Forecaster, data: Dataset, config: TrainConfig = TrainConfig(), m
             if config.patience and bad_epochs >= config.patience:
                 result.stopped_early = True
                 break
-    model.load_state_dict(best_state)
+    if best_state is not None:  # None: cancelled right after a mask change; keep the current weights
+        model.load_state_dict(best_state)
     result.seconds = time.perf_counter() - start
     return result

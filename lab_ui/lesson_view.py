@@ -1,0 +1,236 @@
+"""The lesson page's pieces: the control and live chart of each step, the predict-first question.
+
+Charts come from `scgru_core.viz` / `viz_lesson`, numbers from the engine; the controls that move the
+app's real settings (s, target sparsity, method) share their keys with the Prune page, so the lesson and
+the dashboard always show the same state.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+import scgru_core as sc
+from lab_ui import prune_view as pv
+from lab_ui import results, state, teaching, training
+from lab_ui import tradeoffs_view as tv
+from scgru_core import lesson, viz, viz_lesson
+from scgru_core.sparse_exec import compare_latency
+from scgru_core.urlstate import HIDDEN_CHOICES
+
+ss = st.session_state
+CFG = viz.PLOTLY_CONFIG
+
+
+def moved(key: str) -> None:
+    ss.setdefault(teaching._MOVED, set()).add(key)
+
+
+def has_moved(key: str) -> bool:
+    return key in ss.get(teaching._MOVED, set())
+
+
+def question(step: lesson.LessonStep) -> None:
+    """Predict first: the answer is revealed once the student has answered and moved the step's control."""
+    with st.container(border=True):
+        st.markdown("**Predict first**")
+        choice = st.radio(step.question, range(len(step.choices)), index=None, key=f"q_{step.key}",
+                          format_func=lambda i: step.choices[i])
+        if choice is None:
+            st.caption("Answer, then move the control to check.")
+        elif not has_moved(step.key):
+            st.caption(f"Now move the control (**{lesson.CONTROLS[step.control]}**) and watch.")
+        elif step.is_correct(choice):
+            st.success(f"Right. {step.explanation}", icon=":material/check_circle:")
+        else:
+            st.warning(f"Not quite: {step.choices[step.answer].lower()}. {step.explanation}", icon=":material/info:")
+
+
+def chart(fig, key: str, kind: str) -> None:
+    st.plotly_chart(fig, key=key, config=CFG, theme=None)
+    teaching.explain(kind)
+
+
+def snapshot(current: sc.PruningLab) -> sc.Snapshot | None:
+    """The Prune settings' snapshot, recorded as the Prune page does (sidebar, Trade-offs marker)."""
+    try:
+        config = pv.config_from_state()
+    except sc.ScgruError as exc:
+        st.error(str(exc))
+        return None
+    snap = current.at(config)
+    ss[state.CURRENT] = {"version": ss.get(state.VERSION), "config": config, "sparsity": snap.result.sparsity,
+                         "metrics": snap.evaluation.metrics.to_dict(), "cost": snap.cost.to_dict()}
+    return snap
+
+
+def prune_slider(step: lesson.LessonStep) -> None:
+    """The threshold s for the SCGRU rule, the target sparsity for rank rules (the Prune page's keys)."""
+    if sc.RULES[ss["p_method"]].control == "sensitivity":
+        st.slider(lesson.CONTROLS["sensitivity"], 0.0, pv.S_MAX, step=0.01, key="s",
+                  on_change=lambda: (pv.sync_target(), moved(step.key)))
+    else:
+        st.slider("Target sparsity (%)", 0, 99, step=1, key="target", on_change=lambda: (pv.sync_s(), moved(step.key)))
+        st.caption(f"The method is {sc.RULES[ss['p_method']].label}: press **Set up this step** for the SCGRU rule.")
+
+
+def hh_name(current: sc.PruningLab) -> str:
+    return next(n for n in sc.weight_names(current.model) if ".weight_hh" in n)
+
+
+# ---------------------------------------------------------------- the steps
+
+
+def step_task(step, current) -> None:
+    data: sc.Dataset = ss[state.DATA]
+    w = st.slider(lesson.CONTROLS["window"], 4, 192, value=data.window, step=4, key="lesson_window",
+                  on_change=moved, args=(step.key,))
+    try:
+        preview = sc.prepare(data.series, dataclasses.replace(data.config, window=int(w)))
+        counts = [len(preview.train), len(preview.val), len(preview.test)]
+    except sc.ScgruError as exc:
+        st.warning(str(exc))
+        counts = None
+    if counts:
+        c = st.columns(3)
+        for col, name, n, now in zip(c, ("train", "validation", "test"), counts,
+                                     (len(data.train), len(data.val), len(data.test))):
+            col.metric(f"{name} windows (W = {w})", f"{n:,}", delta=f"{n - now:+,} vs W = {data.window}",
+                       delta_color="off")
+    split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
+    fig = viz.series_figure(data.series.values, data.series.times, name=data.series.name,
+                            units=ss[state.SOURCE].get("units") or data.series.name, split=split)
+    chart(fig, "lesson_series", "series")
+
+
+def step_gru(step, current) -> None:
+    mc = current.model.config
+    h = st.select_slider(lesson.CONTROLS["hidden"], HIDDEN_CHOICES, value=mc.hidden, key="lesson_hidden",
+                         on_change=moved, args=(step.key,))
+    model = current.model
+    if h != mc.hidden:
+        model = sc.build_model(sc.ModelConfig(hidden=int(h), layers=1, cell=mc.cell), horizon=current.data.horizon)
+        st.caption(f"Drawn: a freshly initialised H = {h} model (the trained one has H = {mc.hidden}).")
+    counts = lesson.parameter_summary(model)
+    c = st.columns(3)
+    c[0].metric("Recurrent weights", f"{counts['recurrent_weights']:,}")
+    c[1].metric("Biases", f"{counts['recurrent_biases']:,}")
+    c[2].metric("All parameters (with head)", f"{counts['total']:,}")
+    blocks = lesson.weight_blocks(model, layer=0)
+    chart(viz_lesson.gru_blocks_figure(blocks, title="Layer 1: the weight blocks, to scale"), "lesson_gru", "gru")
+
+
+def step_train(step, current) -> None:
+    info = ss[state.MODEL]
+    which = st.radio(lesson.CONTROLS["trained"], ["after training", "before training"], horizontal=True,
+                     key="lesson_trained", on_change=moved, args=(step.key,))
+    model = current.model
+    if which == "before training":  # the very weights training started from (same seed)
+        model = sc.build_model(info["model_config"], horizon=current.data.horizon, seed=info["train_config"].seed)
+    name = hh_name(current)
+    w = dict(model.named_parameters())[name].detach().numpy()
+    panels = [{"title": f"{pv.GATE_LABELS[g]}", "weights": w[sl], "kept": w[sl] == w[sl], "threshold": None}
+              for g, sl in sc.model.gate_blocks(model, name).items()]
+    chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}"), "lesson_hist_train", "histogram")
+    results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")
+    tr = info["training"]
+    fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
+                          best_epoch=tr.best_epoch or None)
+    chart(fig, "lesson_loss", "loss")
+    if ss.get(teaching.FROM_CHECKPOINT) == ss.get(state.VERSION):
+        st.caption("This model was loaded from the shipped checkpoint (the same settings and seed give the same "
+                   "weights); the Train page trains a new one.")
+
+
+def step_rule(step, current) -> None:
+    prune_slider(step)
+    snap = snapshot(current)
+    if snap is None:
+        return
+    name = hh_name(current)
+    thr = snap.result.thresholds.get(name)
+    c = st.columns(3)
+    c[0].metric("Sparsity (in scope)", f"{snap.result.sparsity:.1%}")
+    c[1].metric("Threshold on |w| (W_hh)", f"{thr:.4f}" if thr is not None else "–")
+    c[2].metric("Kept weights", f"{snap.cost.params_nonzero:,}", delta=f"of {snap.cost.params_total:,}",
+                delta_color="off")
+    panels = pv.gate_panels(current, snap, name)
+    chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}: the cut"), "lesson_hist", "histogram")
+    chart(viz.heatmap_figure(panels, title=f"{pv.matrix_label(name)}: kept (dark) and pruned"), "lesson_heat",
+          "heatmap")
+
+
+def step_finetune(step, current) -> None:
+    prune_slider(step)
+    snap = snapshot(current)
+    if snap is None:
+        return
+    ft = pv.finetuned_for(snap)
+    results.metric_row(snap.evaluation.metrics, current.dense.metrics, "vs dense", label_prefix="Pruned ")
+    c1, c2, _ = st.columns([1, 1, 2])
+    c1.number_input("Fine-tune epochs", 1, 100, step=1, key="ft_epochs")
+    if c2.button("Fine-tune", key="lesson_finetune", icon=":material/tune:", type="primary"):
+        made = training.finetune(current, snap, ss["ft_epochs"], ss[state.MODEL]["train_config"],
+                                 chart_key="lesson_ft_loss")
+        if made is not None:
+            ss[state.FINETUNED] = made
+            st.rerun()
+    forecasts = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}
+    labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
+    if ft:
+        results.metric_row(ft["evaluation"].metrics, snap.evaluation.metrics, "vs pruned", label_prefix="Fine-tuned ")
+        forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
+    fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
+                              units=ss[state.SOURCE].get("units") or current.data.series.name)
+    chart(fig, "lesson_forecast", "forecast")
+
+
+def step_cost(step, current) -> None:
+    prune_slider(step)
+    snap = snapshot(current)
+    if snap is None:
+        return
+    c, d = snap.cost, current.dense_cost
+    m = st.columns(4)
+    m[0].metric("Non-zero parameters", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off")
+    m[1].metric("MACs per forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off")
+    m[2].metric("CSR bytes", f"{c.bytes_csr:,}", delta=f"dense {d.bytes_dense:,}", delta_color="off")
+    m[3].metric("Bitmask bytes", f"{c.bytes_bitmask:,}", delta=f"{c.compression:.2f}× best", delta_color="off")
+    chart(viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}),
+          "lesson_cost", "cost")
+    key = teaching.latency_key(snap)
+    store = ss.setdefault(teaching._LATENCY, {})
+    if current.model.config.cell != "gru":
+        st.info("Sparse execution runs the standard GRU; this model is a gate variant.")
+    elif st.button("Measure latency: dense vs sparse", key="lesson_measure", icon=":material/timer:"):
+        with st.spinner("Timing the dense and the sparse model…"):
+            store[key] = compare_latency(current.model, snap.result.masks, current.data.window)
+    if key in store:
+        lat = store[key]
+        chart(viz_lesson.latency_figure(lat.to_records()), "lesson_latency", "latency")
+        st.caption(lat.summary())
+
+
+def step_compare(step, current) -> None:
+    c1, c2 = st.columns(2)
+    c1.selectbox(lesson.CONTROLS["method"], pv.DRIVABLE, format_func=lambda n: sc.RULES[n].label, key="p_method",
+                 on_change=lambda: (pv.sync_target(), moved(step.key)))
+    with c2:
+        prune_slider(step)
+    snap = snapshot(current)
+    if snap is None:
+        return
+    base = snap.config
+    methods = tv.default_methods()
+    tv.run_sweeps(current, methods, base)
+    curves = tv.curves(methods, base, "rmse", "sparsity", 0)
+    fig = viz.tradeoff_figure(curves, tv.X_AXES["sparsity"], "test RMSE", naive=current.naive.metrics.rmse,
+                              current=tv.current_marker("rmse", "sparsity"), x_percent=True,
+                              title="Error against sparsity, prune only (star: the current setting)")
+    chart(fig, "lesson_tradeoff", "tradeoff")
+    st.page_link(state.TRADEOFFS_PAGE, label="Open the Trade-offs page: all methods, fine-tuned curves, MACs and bytes",
+                 icon=":material/query_stats:")
+
+
+RENDER = {"task": step_task, "gru": step_gru, "train": step_train, "rule": step_rule, "finetune": step_finetune,
+          "cost": step_cost, "compare": step_compare}

@@ -1,0 +1,175 @@
+"""The Prune page's pieces: its settings in session_state, the slider links, panel data, records.
+
+No maths here: masks, thresholds, metrics and costs come from the engine (`PruningLab.at`,
+`sensitivity_for_sparsity`, `prune`); this module only reads widgets and reshapes results
+for the figures and tables.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+import scgru_core as sc
+from scgru_core.experiment import RunConfig, config_to_dict
+from scgru_core.model import gate_blocks
+from scgru_core.pruning import KINDS
+
+from . import state
+
+ss = st.session_state
+# Rules the sliders can drive: every registered rule whose control is a threshold or a sparsity
+# and which needs no extra scores (gradients). New rules of that shape appear here by themselves.
+DRIVABLE = [name for name, spec in sc.RULES.items() if spec.control in ("sensitivity", "sparsity")
+            and not spec.needs_scores]
+SCOPES = {"both": "W_ih and W_hh", "ih": "W_ih (input) only", "hh": "W_hh (hidden) only", "gates": "chosen gates…"}
+GATE_OPTIONS = [f"{kind}:{gate}" for kind in KINDS for gate in sc.GATES]
+GATE_LABELS = {"reset": "reset gate r", "update": "update gate z", "new": "candidate n", "head": "head"}
+S_MAX = 5.0
+DEFAULTS = {"p_method": "sensitivity", "p_scope": "both", "p_gates": ["hh:reset", "hh:update"], "p_floor": 0.01,
+            "p_global": False, "p_seed": 0, "p_logcount": False, "p_heatmode": "mask", "ft_epochs": 5}
+
+
+def matrix_label(name: str) -> str:
+    """'rnn.weight_hh_l0' -> 'layer 1 · W_hh (hidden-to-hidden)'."""
+    if name.startswith("head."):
+        return "head"
+    kind = "W_ih (input-to-hidden)" if ".weight_ih" in name else "W_hh (hidden-to-hidden)"
+    return f"layer {int(name.rsplit('_l', 1)[1]) + 1} · {kind}"
+
+
+def matrix_short(name: str) -> str:
+    return matrix_label(name).split(" (")[0]
+
+
+def short_rule_label(name: str) -> str:
+    """A rule's label without its parenthesis, to fit a narrow select box (the full label is in its help)."""
+    return sc.RULES[name].label.split(" (")[0]
+
+
+def init_controls(current: sc.PruningLab) -> None:
+    """Defaults for this session, and s = 1 whenever a new model arrives."""
+    for key, value in DEFAULTS.items():
+        ss.setdefault(key, value)
+    if ss.get("p_method") not in DRIVABLE:
+        ss["p_method"] = DRIVABLE[0]
+    names = sc.weight_names(current.model)
+    if ss.get("p_matrix") not in names:
+        ss["p_matrix"] = next((n for n in names if ".weight_hh" in n), names[0])
+    if ss.get("prune_for") != ss.get(state.VERSION) or "s" not in ss or "target" not in ss:
+        ss["prune_for"] = ss.get(state.VERSION)
+        ss["s"] = 1.0
+        ss["target"] = 50
+        sync_target()
+
+
+def config_from_state(**changes) -> sc.PruneConfig:
+    """The PruneConfig the widgets describe (raises ConfigError for an impossible setting)."""
+    scope_text = ",".join(ss["p_gates"]) if ss["p_scope"] == "gates" else ss["p_scope"]
+    if not scope_text:
+        raise sc.ConfigError("No gate is chosen. Pick at least one gate, or choose another scope.")
+    rule = sc.RULES[ss["p_method"]]
+    values = dict(method=ss["p_method"], sensitivity=float(ss["s"]), sparsity=ss["target"] / 100,
+                  floor=float(ss["p_floor"]), scope=sc.Scope.parse(scope_text),
+                  global_=bool(ss["p_global"]) and rule.supports_global, seed=int(ss["p_seed"]))
+    values.update(changes)
+    return sc.PruneConfig(**values)
+
+
+def sync_target() -> None:
+    """s moved (or the method, scope or floor): show the sparsity it gives on the target slider."""
+    current = state.lab()
+    try:
+        config = config_from_state()
+    except sc.ScgruError:
+        return
+    if current is not None and config.rule.control == "sensitivity":
+        ss["target"] = int(round(100 * sc.prune(current.model, config).sparsity))
+
+
+def sync_s() -> None:
+    """The target sparsity moved: find the s that reaches it (threshold rules only)."""
+    current = state.lab()
+    try:
+        config = config_from_state()
+    except sc.ScgruError:
+        return
+    if current is not None and config.rule.control == "sensitivity":
+        s = sc.sensitivity_for_sparsity(current.model, ss["target"] / 100, config)
+        ss["s"] = min(S_MAX, round(s, 2))
+
+
+def gate_panels(current: sc.PruningLab, snap: sc.Snapshot, name: str) -> list[dict]:
+    """One dict per gate block of matrix `name`: weights, kept mask, threshold, whether it is in scope."""
+    model = current.model
+    weights = dict(model.named_parameters())[name].detach().numpy()
+    kept = snap.result.masks[name].numpy()
+    rows = snap.config.scope.rows(model, name)
+    in_rows = set(rows.tolist()) if rows is not None else set()
+    panels = []
+    for gate, block in gate_blocks(model, name).items():
+        in_scope = block.start in in_rows
+        panels.append({"title": GATE_LABELS.get(gate, gate) + ("" if in_scope else " (not pruned)"),
+                       "weights": weights[block], "kept": kept[block], "in_scope": in_scope,
+                       "threshold": snap.result.thresholds.get(name)})
+    return panels
+
+
+def threshold_table(snap: sc.Snapshot) -> pd.DataFrame:
+    r = snap.result
+    rows = []
+    for name in r.masks:
+        thr = r.thresholds.get(name)
+        rows.append({"matrix": matrix_label(name), "shape": "×".join(map(str, r.masks[name].shape)),
+                     "in scope": r.in_scope[name], "pruned": r.pruned[name],
+                     "sparsity (in scope)": r.pruned[name] / r.in_scope[name] if r.in_scope[name] else None,
+                     "sparsity (whole matrix)": r.per_matrix[name],
+                     "threshold |w|": thr})
+    return pd.DataFrame(rows)
+
+
+def finetuned_for(snap: sc.Snapshot) -> dict | None:
+    """The fine-tuned model of exactly this setting and model, if one was made."""
+    ft = ss.get(state.FINETUNED)
+    if ft and ft["version"] == ss.get(state.VERSION) and ft["config"] == snap.config:
+        return ft
+    return None
+
+
+def run_record(current: sc.PruningLab, snap: sc.Snapshot) -> dict:
+    """Settings and results of this run, in the shape of the CLI's `run` JSON."""
+    info, ft = ss[state.MODEL], finetuned_for(snap)
+    config = RunConfig(read=ss[state.READ], windows=ss[state.WINDOWS], model=info["model_config"],
+                       train=info["train_config"], prune=snap.config,
+                       finetune_epochs=len(ft["training"].history) if ft else 0)
+    r, data = snap.result, current.data
+    record = {
+        "app": "SCGRU Pruning Lab", "engine_version": sc.__version__,
+        "data": {"source": ss[state.SOURCE]["label"], "column": data.series.name, "values": len(data.series),
+                 "train_windows": len(data.train), "val_windows": len(data.val), "test_windows": len(data.test)},
+        "config": config_to_dict(config, snap.config),
+        "dense": current.dense.metrics.to_dict(), "naive": current.naive.metrics.to_dict(),
+        "pruned": snap.evaluation.metrics.to_dict(),
+        "sparsity": {"overall": r.sparsity, "of_all_parameters": snap.cost.sparsity, "per_matrix": r.per_matrix},
+        "thresholds": r.thresholds, "cost": snap.cost.to_dict(), "dense_cost": current.dense_cost.to_dict(),
+        "training": {"dense_epochs": len(info["training"].history), "dense_seconds": info["training"].seconds,
+                     "finetune_epochs": len(ft["training"].history) if ft else 0},
+    }
+    if ft:
+        record["finetuned"] = ft["evaluation"].metrics.to_dict()
+    return record
+
+
+def run_json(current: sc.PruningLab, snap: sc.Snapshot) -> str:
+    return json.dumps(run_record(current, snap), indent=2, default=str)
+
+
+def model_zip(current: sc.PruningLab, snap: sc.Snapshot) -> bytes:
+    """The pruned (fine-tuned when available) model as a zip of a run directory (`scgru_core.archive`)."""
+    from scgru_core.archive import run_zip
+
+    ft = finetuned_for(snap)
+    record = run_record(current, snap)
+    model = ft["model"] if ft else current.model
+    return run_zip(model, snap.result.masks, config=record["config"], metrics=record, scaler=current.data.scaler)

@@ -1,0 +1,55 @@
+"""Small display helpers shared by the Train and Prune pages: metric rows and the test part's x axis."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import scgru_core as sc
+
+
+def fmt(value: float) -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+
+
+def metric_row(metrics: sc.Metrics, reference: sc.Metrics | None, delta_label: str,
+               label_prefix: str = "", help_text: str | None = None) -> None:
+    """One st.metric per error measure: the value, and its change against `reference` (lower is better)."""
+    values, ref = metrics.to_dict(), reference.to_dict() if reference is not None else None
+    for col, name in zip(st.columns(len(sc.METRIC_NAMES)), sc.METRIC_NAMES):
+        delta = None
+        if ref is not None and np.isfinite(values[name]) and np.isfinite(ref[name]):
+            change = values[name] - ref[name]
+            pct = f" ({change / ref[name]:+.1%})" if ref[name] else ""
+            delta = f"{change:+,.4g}{pct} {delta_label}"
+        col.metric(label_prefix + sc.METRIC_LABELS[name], fmt(values[name]), delta=delta, delta_color="inverse",
+                   help=help_text)
+
+
+def test_x(data: sc.Dataset):
+    """Time stamps (or series indices) of the test windows' first targets."""
+    idx = data.test.target_start
+    return data.series.times[idx] if data.series.times is not None else idx
+
+
+def vs_dense_row(pruned: sc.Metrics, dense: sc.Metrics, snap: sc.Snapshot, setting: str) -> None:
+    """Under the Prune sliders: the sparsity, then each pruned error with its change against the dense model."""
+    p, d = pruned.to_dict(), dense.to_dict()
+    lead, *cols = st.columns([1.2, 1, 1, 1, 1])
+    lead.metric("Sparsity", f"{snap.result.sparsity:.1%}", delta=setting, delta_color="off",
+                help="Share of the in-scope weights that are pruned.")
+    for col, name in zip(cols, sc.METRIC_NAMES):
+        col.metric(f"Pruned {sc.METRIC_LABELS[name]}", fmt(p[name]), delta=f"{p[name] - d[name]:+,.4g} vs dense",
+                   delta_color="inverse", help=f"Dense model: {fmt(d[name])}")
+
+
+def vs_naive_column(pruned: sc.Metrics, naive: sc.Metrics) -> None:
+    """The pruned model against the naive forecast: relative change as the value, the difference as the delta."""
+    p, n = pruned.to_dict(), naive.to_dict()
+    for name in sc.METRIC_NAMES:
+        rel = f"{(p[name] - n[name]) / n[name]:+.1%}" if n[name] else "–"
+        st.metric(f"{sc.METRIC_LABELS[name].split(' (')[0]} vs naive", rel, delta=f"{p[name] - n[name]:+,.4g}",
+                  delta_color="inverse", help=f"The pruned model's error relative to the naive forecast (repeat "
+                                              f"the last value), whose {sc.METRIC_LABELS[name]} is {fmt(n[name])}. "
+                                              "Negative: the model beats it.")

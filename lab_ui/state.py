@@ -1,0 +1,243 @@
+"""What every page shares: session-state keys, cached loaders, the process warm-up, the sidebar status.
+
+Per-user data (the table, the series, the model, the pruning lab, results) lives only in
+`st.session_state`. The only cached objects are the process warm-up and the built-in
+sample tables, which are public and handed out as copies (`st.cache_data`).
+"""
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+
+import pandas as pd
+import streamlit as st
+import torch
+
+import scgru_core as sc
+from scgru_core.data import numeric_columns
+from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+
+# Page scripts, as registered with st.navigation in app.py.
+HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE = (
+    "pages/home.py", "pages/data.py", "pages/train.py", "pages/prune.py", "pages/tradeoffs.py")
+
+# Session-state keys (values set by code, not widgets).
+TABLE = "table"  # the raw DataFrame the current series came from
+SOURCE = "source"  # {"kind": "sample"|"upload", "label", "units", "key"|"filename"}
+READ = "read_config"  # ReadConfig in force
+WINDOWS = "window_config"  # WindowConfig in force
+SERIES = "series"  # Series in force
+DATA = "data"  # Dataset in force
+PENDING = "pending_upload"  # an upload that parsed but cannot be used with the settings yet
+UPLOAD_DIGEST = "upload_digest"  # sha256 of the last upload handled
+MESSAGES = "messages"  # {page: [(kind, text)]} shown once on that page
+MODEL = "model_info"  # {"model_config", "train_config", "training": TrainResult, "version"}
+LAB = "lab"  # PruningLab over the trained dense model
+VERSION = "model_version"  # increases with every installed model; results are keyed by it
+JOB = "job"  # a training run in progress (survives a Stop, which interrupts the script)
+FINETUNED = "finetuned"  # {"version", "config", "model", "evaluation", "training"}
+CURRENT = "prune_current"  # the Prune page's setting: {"version", "config", "sparsity", "metrics", "cost"}
+SWEEPS = "sweeps"  # {(version, method, scope text, floor, finetune epochs or 0): [rows]}
+
+# Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
+PERSISTENT_WIDGETS = (
+    "sample_pick", "m_hidden", "m_layers", "m_cell", "t_epochs", "t_batch", "t_lr", "t_patience", "t_seed",
+    "p_method", "p_scope", "p_gates", "s", "target", "p_floor", "p_global", "p_seed", "p_matrix", "p_logcount",
+    "p_heatmode", "ft_epochs", "to_metric", "to_methods", "to_bytes", "to_ft_epochs",
+)
+TIME_NONE = "(no time column)"
+
+
+TORCH_THREADS = int(os.environ.get("SCGRU_TORCH_THREADS", "1"))
+CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 3rem; }
+[data-testid="stMetricValue"] { font-size: 2rem; }
+</style>"""
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> bool:
+    """Once per process: one torch thread per operation, the first Adam's lazy imports paid, then the
+    heap frozen so Streamlit's full garbage collection after every run has almost nothing to scan (notes §3).
+
+    One thread: these GRUs are small, and on a shared 2-core machine a second intra-op thread made
+    an epoch 15x slower and a slider move 6x slower whenever anything else was running (measured).
+    """
+    torch.set_num_threads(TORCH_THREADS)
+    torch.optim.Adam(torch.nn.Linear(1, 1).parameters())
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+@st.cache_data(show_spinner=False, max_entries=len(SAMPLES))
+def sample_table(key: str) -> pd.DataFrame:
+    """A built-in sample's table (public data; every call gets its own copy)."""
+    return sc.read_table(SAMPLES[key].path)
+
+
+def keep_widget_values() -> None:
+    for key in PERSISTENT_WIDGETS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def say(page: str, kind: str, text: str) -> None:
+    """Queue a message ("error", "warning", "success", "info") for the next time `page` is drawn."""
+    st.session_state.setdefault(MESSAGES, {}).setdefault(page, []).append((kind, text))
+
+
+def show_messages(page: str) -> None:
+    for kind, text in st.session_state.get(MESSAGES, {}).pop(page, []):
+        getattr(st, kind)(text)
+
+
+# ---------------------------------------------------------------- data
+
+
+def data_form_defaults(frame: pd.DataFrame, read: sc.ReadConfig, windows: sc.WindowConfig,
+                       report: sc.LoadReport | None) -> None:
+    """Point the Data page's settings widgets at `frame` and these settings (call before they are drawn)."""
+    ss = st.session_state
+    numeric = list(report.numeric_columns) if report else numeric_columns(frame)
+    ss["f_column"] = report.column if report else (numeric[0] if numeric else None)
+    ss["f_time"] = (report.time_column if report else None) or TIME_NONE
+    ss["f_missing"] = read.missing
+    ss.update(f_log=windows.log, f_window=windows.window, f_horizon=windows.horizon,
+              f_val=int(round(100 * windows.val_fraction)), f_test=int(round(100 * windows.test_fraction)))
+
+
+def use_table(frame: pd.DataFrame, source: dict, read: sc.ReadConfig, windows: sc.WindowConfig) -> None:
+    """Make `frame` the current data with these settings, or raise ScgruError and change nothing."""
+    series = sc.series_from_frame(frame, read)
+    data = sc.prepare(series, windows)
+    ss = st.session_state
+    ss[TABLE], ss[SOURCE], ss[READ], ss[WINDOWS], ss[SERIES], ss[DATA] = frame, source, read, windows, series, data
+    ss.pop(PENDING, None)
+    data_form_defaults(frame, read, windows, series.report)
+    clear_model()
+
+
+def load_sample(key: str) -> None:
+    sample = SAMPLES[key]
+    source = {"kind": "sample", "key": key, "label": sample.label, "units": sample.units}
+    use_table(sample_table(key), source, sc.ReadConfig(), sc.WindowConfig(window=sample.window))
+
+
+def ensure_dataset() -> None:
+    """On a session's first run the power-load sample is loaded, so every page starts on real data."""
+    if DATA not in st.session_state:
+        load_sample(DEFAULT_SAMPLE)
+
+
+def handle_upload(file) -> None:
+    """Read a newly uploaded file; a refusal is queued as an error and the previous data stays."""
+    if file is None:
+        return
+    raw = file.getvalue()
+    digest = hashlib.sha256(raw).hexdigest()
+    ss = st.session_state
+    if ss.get(UPLOAD_DIGEST) == digest:
+        return
+    ss[UPLOAD_DIGEST] = digest
+    try:
+        frame = sc.read_table(raw, filename=file.name)
+    except sc.ScgruError as exc:
+        say("data", "error", f"**{file.name}** was not loaded: {exc} The previous data is kept.")
+        return
+    source = {"kind": "upload", "filename": file.name, "label": file.name, "units": ""}
+    windows = ss.get(WINDOWS, sc.WindowConfig())
+    try:
+        use_table(frame, source, sc.ReadConfig(), windows)
+    except sc.ScgruError as exc:
+        ss[PENDING] = {"frame": frame, "source": source}
+        data_form_defaults(frame, sc.ReadConfig(), windows, None)
+        say("data", "error", f"**{file.name}** was read but cannot be used yet: {exc} "
+                             "Change the settings below and press Apply; until then the previous data is kept.")
+        return
+    say("data", "success", f"Loaded **{file.name}**: {len(ss[SERIES]):,} values of '{ss[SERIES].name}'.")
+
+
+# ---------------------------------------------------------------- model
+
+
+def clear_model() -> None:
+    for key in (MODEL, LAB, FINETUNED, CURRENT, JOB):
+        st.session_state.pop(key, None)
+
+
+def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_config: sc.TrainConfig,
+                  training: sc.TrainResult) -> None:
+    """Make a trained dense model the current one (a new PruningLab; results of older models are dropped)."""
+    ss = st.session_state
+    clear_model()
+    ss[VERSION] = ss.get(VERSION, 0) + 1
+    ss[LAB] = sc.PruningLab(model.eval(), ss[DATA])
+    ss[MODEL] = {"model_config": model_config, "train_config": train_config, "training": training,
+                 "version": ss[VERSION]}
+    ss[SWEEPS] = {}
+
+
+def recover_interrupted_job() -> None:
+    """A Stop click (or any click) interrupts a training run mid-script; keep what it finished."""
+    job = st.session_state.pop(JOB, None)
+    if job is None:
+        return
+    history = job["history"]
+    if not history or job.get("best_state") is None:
+        say(job["page"], "warning", f"{job['what']} was stopped before the first epoch ended; nothing changed.")
+        return
+    model = job["model"]
+    model.load_state_dict(job["best_state"])
+    result = sc.TrainResult(history=list(history), best_epoch=job["best_epoch"], cancelled=True,
+                            seconds=sum(h.seconds for h in history))
+    install_model(model, job["model_config"], job["train_config"], result)
+    say(job["page"], "warning", f"{job['what']} was stopped after {len(history)} of {history[-1].epochs} epochs; "
+                                f"the model of epoch {job['best_epoch']} (lowest validation loss) is kept.")
+
+
+def lab() -> sc.PruningLab | None:
+    return st.session_state.get(LAB)
+
+
+def require_model(page_label: str) -> sc.PruningLab | None:
+    """The current PruningLab, or None after explaining how to get one (with a link to the Train page)."""
+    current = lab()
+    if current is None:
+        st.info(f"{page_label} needs a trained model. Train one on the Train page first "
+                "(the default model takes about 10 seconds), or use the one-click demo on Home.")
+        st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
+    return current
+
+
+# ---------------------------------------------------------------- sidebar
+
+
+def sidebar_status() -> None:
+    ss = st.session_state
+    st.markdown("#### Current data")
+    data: sc.Dataset | None = ss.get(DATA)
+    if data is None:
+        st.caption("No data loaded.")
+    else:
+        src = ss[SOURCE]
+        kind = "built-in sample" if src["kind"] == "sample" else "uploaded file"
+        st.markdown(f"**{src['label']}**  \n{kind} · column `{data.series.name}`")
+        st.caption(f"{len(data.series):,} values · window {data.window} · horizon {data.horizon}  \n"
+                   f"windows: {len(data.train):,} train / {len(data.val):,} val / {len(data.test):,} test")
+    st.markdown("#### Current model")
+    info, current = ss.get(MODEL), ss.get(LAB)
+    if info is None or current is None:
+        st.caption("No model yet: train one on the Train page.")
+        return
+    mc, tr = info["model_config"], info["training"]
+    st.markdown(f"**{mc.cell.upper()}** · hidden {mc.hidden} · {mc.layers} layer{'s' if mc.layers > 1 else ''}")
+    st.caption(f"{len(tr.history)} epochs ({tr.seconds:.1f} s){' · stopped' if tr.cancelled else ''}  \n"
+               f"test RMSE {current.dense.metrics.rmse:,.4g} (naive {current.naive.metrics.rmse:,.4g})")
+    now = ss.get(CURRENT)
+    if now and now["version"] == info["version"]:
+        cfg = now["config"]
+        st.markdown("#### Pruning")
+        st.caption(f"{sc.RULES[cfg.method].label} · scope {cfg.scope.label()}  \n"
+                   f"{now['sparsity']:.1%} of in-scope weights pruned · RMSE {now['metrics']['rmse']:,.4g}")

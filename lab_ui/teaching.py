@@ -1,0 +1,275 @@
+"""Teaching features shared by app.py and the pages: the session as a `LabState`, the URL that carries it,
+restoring a shared link, Reset to defaults, "Show code", the HTML report, and chart captions with maths.
+
+The state lives where the dashboard keeps it (the Data page's dataset, the trained model's configs, the
+Train and Prune widgets, `lesson_step`); `current_state()` reads it and `request()` writes it. Widget keys
+may only be written before the widgets are drawn, so `request` is for callbacks and app.py's start, and the
+model it asks for (the shipped checkpoint, or training with progress) is made by `complete_pending()`,
+which app.py runs before the page.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+import scgru_core as sc
+from lab_ui import prune_view as pv
+from lab_ui import state, training
+from scgru_core import checkpoints, codegen, lesson, viz
+from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.urlstate import DEFAULTS, QUERY_KEYS, LabState, parse_query
+from scgru_core.viz_report import report_html
+
+ss = st.session_state
+LESSON_PAGE = "pages/lesson.py"
+STEP = "lesson_step"
+UPLOAD = "upload"  # the `sample` of a state whose data is an uploaded file (a link cannot carry it)
+_STARTED, _PENDING, _NOTES = "teach_started", "teach_pending_model", "teach_notes"
+_MOVED, _LATENCY = "lesson_moved", "lesson_latency"
+FROM_CHECKPOINT = "model_from_checkpoint"  # the model version that came from a shipped checkpoint
+
+
+# ---------------------------------------------------------------- session <-> LabState
+
+
+def current_state() -> LabState:
+    """The state the session is in: its data, its trained model (else the Train widgets), the Prune widgets."""
+    source, windows = ss.get(state.SOURCE) or {}, ss.get(state.WINDOWS) or DEFAULTS.window_config()
+    info = ss.get(state.MODEL)
+    mc = info["model_config"] if info else sc.ModelConfig(int(ss.get("m_hidden", DEFAULTS.hidden)),
+                                                           int(ss.get("m_layers", DEFAULTS.layers)),
+                                                           ss.get("m_cell", DEFAULTS.cell))
+    tc = info["train_config"] if info else sc.TrainConfig(
+        epochs=int(ss.get("t_epochs", DEFAULTS.epochs)), batch_size=int(ss.get("t_batch", DEFAULTS.batch)),
+        lr=float(ss.get("t_lr", DEFAULTS.lr)), patience=int(ss.get("t_patience", DEFAULTS.patience)),
+        seed=int(ss.get("t_seed", DEFAULTS.seed)))
+    scope = ss.get("p_scope", "both")
+    if scope == "gates":
+        scope = ",".join(ss.get("p_gates") or []) or "both"
+    method = ss.get("p_method", DEFAULTS.method)
+    by_threshold = sc.RULES[method].control == "sensitivity"  # the other slider's value is not part of the state
+    return LabState(
+        sample=source.get("key", UPLOAD) if source.get("kind", "sample") == "sample" else UPLOAD,
+        window=windows.window, horizon=windows.horizon, log=windows.log, val=windows.val_fraction,
+        test=windows.test_fraction, hidden=mc.hidden, layers=mc.layers, cell=mc.cell, epochs=tc.epochs,
+        batch=tc.batch_size, lr=tc.lr, patience=tc.patience, seed=tc.seed, method=method,
+        sensitivity=float(ss.get("s", DEFAULTS.sensitivity)) if by_threshold else DEFAULTS.sensitivity,
+        sparsity=DEFAULTS.sparsity if by_threshold else int(ss.get("target", 50)) / 100, scope=scope,
+        floor=float(ss.get("p_floor", DEFAULTS.floor)),
+        global_=bool(ss.get("p_global", DEFAULTS.global_)) and sc.RULES[method].supports_global,
+        prune_seed=int(ss.get("p_seed", DEFAULTS.prune_seed)), finetune_epochs=int(ss.get("ft_epochs", 5)),
+        step=int(ss.get(STEP, 1)))
+
+
+def _set_prune_widgets(new: LabState) -> None:
+    if new.method in pv.DRIVABLE:
+        ss["p_method"] = new.method
+    elif new.method != ss.get("p_method"):
+        note(f"The {sc.RULES[new.method].label} rule is not available on the Prune page; it keeps its method.")
+    if new.scope in ("both", "ih", "hh"):
+        ss["p_scope"] = new.scope
+    else:
+        ss["p_scope"], ss["p_gates"] = "gates", new.scope.split(",")
+    ss.update(s=min(new.sensitivity, pv.S_MAX), target=int(round(100 * new.sparsity)), p_floor=new.floor,
+              p_global=new.global_, p_seed=new.prune_seed, ft_epochs=new.finetune_epochs)
+    if state.lab() is not None and model_matches(new):
+        pv.sync_target()  # the target slider shows the sparsity that s gives
+
+
+def request(new: LabState, model: bool = True) -> None:
+    """Put the session into `new` (callbacks and app start only): its data, every widget, and, with `model`,
+    ask for its trained model (made by `complete_pending` before the next page is drawn)."""
+    if new.sample in SAMPLES:
+        windows = new.window_config()
+        source = ss.get(state.SOURCE) or {}
+        if source.get("key") != new.sample or ss.get(state.WINDOWS) != windows or state.DATA not in ss:
+            sample = SAMPLES[new.sample]
+            try:
+                state.use_table(state.sample_table(new.sample), {"kind": "sample", "key": new.sample,
+                                                                "label": sample.label, "units": sample.units},
+                                sc.ReadConfig(), windows)
+            except sc.ScgruError as exc:
+                note(f"The data of this state could not be prepared: {exc}")
+                return
+        ss["sample_pick"] = new.sample
+    ss.update(m_hidden=new.hidden, m_layers=new.layers, m_cell=new.cell, t_epochs=new.epochs, t_batch=new.batch,
+              t_lr=new.lr, t_patience=new.patience, t_seed=new.seed)
+    ss[STEP] = new.step
+    _set_prune_widgets(new)
+    if model:
+        ss[_PENDING] = new
+
+
+def model_matches(new: LabState) -> bool:
+    info = ss.get(state.MODEL)
+    return bool(info) and state.LAB in ss and info["model_config"] == new.model_config() \
+        and info["train_config"] == new.train_config() and ss.get(state.WINDOWS) == new.window_config()
+
+
+def ensure_model(new: LabState, page: str) -> bool:
+    """Make `new`'s dense model the current one: keep it if it is, else load the shipped checkpoint, else
+    train (with progress and Stop). Then the Prune widgets are set again (a new model resets them)."""
+    if model_matches(new):
+        return True
+    made = False
+    if checkpoints.matches(new) and (ss.get(state.SOURCE) or {}).get("key") == new.sample:
+        try:
+            ckpt = checkpoints.load_checkpoint(new.sample)
+        except sc.CheckpointError as exc:
+            note(f"The shipped checkpoint was not used ({exc}); training instead.")
+        else:
+            state.install_model(ckpt.model, new.model_config(), new.train_config(), ckpt.training)
+            ss[FROM_CHECKPOINT] = ss[state.VERSION]
+            made = True
+    if not made:
+        made = training.train(ss[state.DATA], new.model_config(), new.train_config(), page=page,
+                              chart_key="teach_loss")
+    if made:
+        pv.init_controls(ss[state.LAB])
+        _set_prune_widgets(new)
+        pv.sync_target()
+    return made
+
+
+def start_session() -> None:
+    """On a session's first run: the link's state (or the defaults) into the session; a link that names
+    any setting also gets its model (checkpoint or training), so it opens where the teacher was."""
+    if ss.get(_STARTED):
+        return
+    ss[_STARTED] = True
+    query = st.query_params
+    linked = any(k in query for k in QUERY_KEYS)
+    new, ignored = parse_query(query) if linked else (LabState(), [])
+    for message in ignored:
+        if message.startswith(f"sample='{UPLOAD}'"):
+            note("This link was made with an uploaded file, which a link cannot carry: the default sample is "
+                 "loaded instead. Upload the file on the Data page to continue.")
+        else:
+            note(f"The link's value {message} was not usable and was ignored.")
+    request(new, model=linked)
+
+
+def complete_pending(page: str = "home") -> None:
+    """Make the model a link, Reset or a lesson step asked for (app.py, before the page is drawn)."""
+    new = ss.pop(_PENDING, None)
+    if new is not None and state.DATA in ss:
+        ensure_model(new, page)
+    for text in ss.pop(_NOTES, []):
+        st.warning(text, icon=":material/link:")
+
+
+def note(text: str) -> None:
+    ss.setdefault(_NOTES, []).append(text)
+
+
+def sync_url() -> None:
+    """Write the session's state into the address bar (only what differs from the defaults).
+
+    Not under AppTest: in streamlit 1.67 an AppTest run of an st.navigation app whose URL has a query
+    string runs only the page, not app.py, so every later run of the test would skip the entrypoint.
+    The browser test checks the address bar instead."""
+    if state.DATA not in ss or st.get_option("global.appTest"):
+        return
+    want = current_state().to_query(changed_only=True)
+    if want == {"sample": DEFAULT_SAMPLE}:
+        want = {}
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
+
+
+def reset_to_defaults() -> None:
+    """Callback: the default sample, settings and model (the shipped checkpoint), lesson answers cleared."""
+    for key in [k for k in ss if str(k).startswith(("q_", "lesson_"))]:
+        del ss[key]
+    st.query_params.clear()
+    request(LabState(), model=True)
+
+
+def reset_control(key: str = "reset_defaults") -> None:
+    st.button("Reset to defaults", key=key, on_click=reset_to_defaults, icon=":material/restart_alt:",
+              help="The power-load sample, the default model (loaded from its shipped checkpoint) and pruning "
+                   "settings, and a clean link.", width="stretch")
+
+
+# ---------------------------------------------------------------- explanations and code
+
+
+def explain(kind: str, caption: bool = True) -> None:
+    """Under a chart: a one-line caption on how to read it, and its maths in an expander."""
+    if caption:
+        st.caption(lesson.CAPTIONS[kind])
+    with st.expander("The maths", icon=":material/function:"):
+        st.latex(lesson.MATHS[kind])
+
+
+def show_code(current: LabState | None = None) -> None:
+    """The Python that reproduces this state, with the scgru_core API and with torch.nn.utils.prune."""
+    current = current or current_state()
+    with st.expander("Show code: reproduce this state in Python", icon=":material/code:"):
+        if current.sample not in SAMPLES:
+            st.info("The data is an uploaded file: replace `SAMPLES[...].path` below with its path.")
+            current = dataclasses.replace(current, sample=DEFAULT_SAMPLE)
+        api, torch_tab = st.tabs(["scgru_core", "torch.nn.utils.prune"])
+        api.code(codegen.python_code(current), language="python")
+        torch_tab.caption("Continues the code on the first tab (it needs `model` and `data`).")
+        torch_tab.code(codegen.prune_code(current), language="python")
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None) -> str:
+    """The HTML report of this run: settings, metrics, cost and the main figures."""
+    now, data, info = current_state(), current.data, ss[state.MODEL]
+    units = (ss.get(state.SOURCE) or {}).get("units") or data.series.name
+    settings = {"data": (ss.get(state.SOURCE) or {}).get("label", now.sample), **now.to_query()}
+    metrics = {"dense": current.dense.metrics.to_dict(), "naive": current.naive.metrics.to_dict(),
+               "pruned": snap.evaluation.metrics.to_dict()}
+    forecasts, labels = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}, {}
+    if ft:
+        metrics["pruned + fine-tuned"] = ft["evaluation"].metrics.to_dict()
+        forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
+    cost = {"dense": current.dense_cost.to_dict(), "pruned": snap.cost.to_dict()}
+    hh = next(n for n in sc.weight_names(current.model) if ".weight_hh" in n)
+    panels = pv.gate_panels(current, snap, hh)
+    split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
+    tr = info["training"]
+    c = snap.cost
+    figures = {
+        "series": viz.series_figure(data.series.values, data.series.times, name=data.series.name, units=units,
+                                    split=split, title="The series and its split"),
+        "loss": viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
+                                best_epoch=tr.best_epoch or None),
+        "histogram": viz.histogram_figure(panels, title=f"{pv.matrix_label(hh)}: weights and the cut"),
+        "heatmap": viz.heatmap_figure(panels, title=f"{pv.matrix_label(hh)}: kept (dark) and pruned connections"),
+        "forecast": viz.forecast_figure(_test_x(data), snap.evaluation.actual, forecasts, units=units, labels=labels),
+        "cost": viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}),
+    }
+    notes = [f"Pruned {snap.result.sparsity:.1%} of the weights in scope ({snap.config.rule.label}, scope "
+             f"{snap.config.scope.label()}); MACs per forecast {c.macs_nonzero:,} of {c.macs_dense:,}."]
+    lat = (ss.get(_LATENCY) or {}).get(latency_key(snap))
+    if lat is not None:
+        notes.append("Latency, " + lat.summary())
+    link = None
+    try:
+        link = st.context.url.split("?")[0] + "?" + "&".join(f"{k}={v}" for k, v in now.to_query(True).items())
+    except Exception:  # noqa: BLE001 - the link is a convenience
+        pass
+    return report_html(settings, metrics, cost, {k.capitalize(): f for k, f in figures.items()},
+                       captions={k.capitalize(): lesson.CAPTIONS[k] for k in figures}, notes=notes, link=link)
+
+
+def _test_x(data: sc.Dataset):
+    idx = data.test.target_start
+    return data.series.times[idx] if data.series.times is not None else idx
+
+
+def report_button(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None, key: str = "dl_report") -> None:
+    st.download_button("Report (HTML)", data=lambda: report(current, snap, ft), file_name="scgru_report.html",
+                       mime="text/html", key=key, on_click="ignore", icon=":material/summarize:",
+                       help="Settings, metrics, cost and the main figures in one file that opens offline.")
+
+
+def latency_key(snap: sc.Snapshot) -> tuple:
+    return (ss.get(state.VERSION), snap.config)

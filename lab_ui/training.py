@@ -1,0 +1,103 @@
+"""Training and fine-tuning inside the script run, with a progress bar and live loss curves.
+
+A click on Stop (key "stop") makes Streamlit interrupt this run at its next `st.*` call and
+rerun the script; the job kept in session_state lets that rerun keep the best epoch so far
+(`state.recover_interrupted_job`). `Callbacks.should_stop` also honours the Stop button's
+state when a run sees it (for example when the runner does not interrupt).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import streamlit as st
+
+import scgru_core as sc
+from scgru_core import viz
+
+from . import state
+
+UI_INTERVAL_S = 0.2  # progress updates at most this often (each one is a message to the browser)
+
+
+def stop_button(label: str = "Stop") -> None:
+    st.button(label, key="stop", icon=":material/stop_circle:", help="Stop now; the best epoch so far is kept.")
+
+
+def _should_stop() -> bool:
+    return bool(st.session_state.get("stop"))
+
+
+def _progress(kind: str, train_config: sc.TrainConfig, chart_key: str):
+    """A progress bar, a live loss chart and the callbacks that feed them; returns (callbacks, history)."""
+    bar = st.progress(0.0, text=f"{kind}: starting…")
+    chart = st.empty()
+    history: list[sc.EpochLog] = []
+    last = [0.0]
+
+    def on_batch(b: int, batches: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= UI_INTERVAL_S:
+            last[0] = now
+            done = (len(history) + b / batches) / max(1, train_config.epochs)
+            bar.progress(min(1.0, done), text=f"{kind}: epoch {len(history) + 1} of {train_config.epochs}, "
+                                              f"batch {b} of {batches}")
+
+    def on_epoch(log: sc.EpochLog) -> None:
+        history.append(log)
+        bar.progress(min(1.0, log.epoch / log.epochs), text=f"{kind}: epoch {log.epoch} of {log.epochs} · train loss "
+                                                            f"{log.train_loss:.4g} · validation loss {log.val_loss:.4g}")
+        fig = viz.loss_figure([h.train_loss for h in history], [h.val_loss for h in history],
+                              title=f"{kind}: loss per epoch (MSE, scaled units)")
+        chart.plotly_chart(fig, key=f"{chart_key}_{log.epoch}", config=viz.PLOTLY_CONFIG, theme=None)
+
+    return sc.Callbacks(on_epoch=on_epoch, on_batch=on_batch, should_stop=_should_stop), history, bar
+
+
+def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
+          chart_key: str = "loss_live") -> bool:
+    """Train a fresh dense model with live progress and install it. False when it diverged (the
+    previous model is kept and an error is shown)."""
+    model = sc.build_model(model_config, horizon=data.horizon, seed=train_config.seed)
+    callbacks, history, bar = _progress("Training", train_config, chart_key)
+    job = {"page": page, "what": "Training", "model": model, "model_config": model_config,
+           "train_config": train_config, "history": history, "best_state": None, "best_val": math.inf,
+           "best_epoch": 0}
+    on_epoch = callbacks.on_epoch
+
+    def keep_best(log: sc.EpochLog) -> None:
+        if log.val_loss < job["best_val"]:
+            job.update(best_val=log.val_loss, best_epoch=log.epoch, best_state=copy.deepcopy(model.state_dict()))
+        on_epoch(log)
+
+    callbacks.on_epoch = keep_best
+    st.session_state[state.JOB] = job
+    try:
+        result = sc.fit(model, data, train_config, callbacks=callbacks)
+    except sc.TrainingDivergedError as exc:
+        st.session_state.pop(state.JOB, None)
+        bar.empty()
+        st.error(f"{exc} The previous model (if any) is kept.")
+        return False
+    st.session_state.pop(state.JOB, None)
+    bar.progress(1.0, text=f"Training done: {len(result.history)} epochs in {result.seconds:.1f} s"
+                           + (" (stopped early: validation loss stopped improving)" if result.stopped_early else ""))
+    state.install_model(model, model_config, train_config, result)
+    return True
+
+
+def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_config: sc.TrainConfig,
+             chart_key: str = "ft_loss_live") -> dict | None:
+    """Fine-tune the pruned model once (engine `finetune`, masks held) and evaluate it; None if it diverged."""
+    config = sc.TrainConfig(**{**train_config.__dict__, "epochs": int(epochs)})
+    callbacks, history, bar = _progress("Fine-tuning", config, chart_key)
+    try:
+        twin, result = sc.finetune(current.model, snapshot.result, current.data, config, callbacks)
+    except sc.TrainingDivergedError as exc:
+        bar.empty()
+        st.error(f"{exc} The pruned model is unchanged.")
+        return None
+    bar.progress(1.0, text=f"Fine-tuning done: {len(result.history)} epochs in {result.seconds:.1f} s")
+    return {"version": st.session_state.get(state.VERSION), "config": snapshot.config, "model": twin.eval(),
+            "masks": snapshot.result.masks, "evaluation": sc.evaluate(twin, current.data), "training": result}

@@ -1,0 +1,103 @@
+"""Data: pick a sample or upload a file, look at the series, set the columns, window and split."""
+import streamlit as st
+
+import scgru_core as sc
+from lab_ui import state
+from scgru_core import viz
+from scgru_core.data import MISSING_POLICIES, numeric_columns
+from scgru_core.samples import SAMPLES
+
+ss = st.session_state
+MISSING_LABELS = {"interpolate": "interpolate", "drop": "drop the rows", "refuse": "refuse the file"}
+
+
+def _load_sample() -> None:
+    key = ss["sample_pick"]
+    had_model = state.LAB in ss
+    try:
+        state.load_sample(key)
+    except sc.ScgruError as exc:  # a sample that does not fit the settings: say so, keep the data
+        state.say("data", "error", f"The sample could not be loaded: {exc}")
+        return
+    state.say("data", "success", f"Loaded the sample **{SAMPLES[key].label}**."
+              + (" The trained model was for the previous data, so it was discarded." if had_model else ""))
+
+
+def _on_upload() -> None:
+    had_model = state.LAB in ss
+    state.handle_upload(ss.get("upload"))
+    if had_model and state.LAB not in ss:
+        state.say("data", "info", "The trained model was for the previous data, so it was discarded.")
+
+
+def _apply() -> None:
+    pending = ss.get(state.PENDING)
+    frame, source = (pending["frame"], pending["source"]) if pending else (ss[state.TABLE], ss[state.SOURCE])
+    had_model = state.LAB in ss
+    try:
+        read = sc.ReadConfig(column=ss["f_column"], missing=ss["f_missing"],
+                             time_column=None if ss["f_time"] == state.TIME_NONE else ss["f_time"])
+        windows = sc.WindowConfig(window=int(ss["f_window"]), horizon=int(ss["f_horizon"]), log=bool(ss["f_log"]),
+                                  val_fraction=ss["f_val"] / 100, test_fraction=ss["f_test"] / 100)
+        state.use_table(frame, source, read, windows)
+    except sc.ScgruError as exc:
+        state.say("data", "error", f"The settings were not applied: {exc} The previous data is kept.")
+        return
+    state.say("data", "success", "Settings applied." + (" The trained model was discarded: train again." if had_model else ""))
+
+
+st.title("Data")
+st.caption("Start from a built-in sample or your own series: one column of numbers, optionally with time stamps. "
+           "Everything you load stays in this browser session.")
+state.show_messages("data")
+
+left, right = st.columns(2, gap="large")
+with left.container(border=True):
+    st.selectbox("Built-in sample", list(SAMPLES), format_func=lambda k: SAMPLES[k].label, key="sample_pick")
+    st.caption(SAMPLES[ss["sample_pick"]].description)
+    st.button("Load sample", key="load_sample", on_click=_load_sample, icon=":material/download:")
+with right.container(border=True):
+    st.file_uploader("Upload a file: CSV, XLSX or Parquet, up to 50 MB", key="upload", on_change=_on_upload,
+                     type=["csv", "txt", "tsv", "xlsx", "parquet", "pq"],
+                     help="One row per time step. The first numeric column is used unless you pick another below; "
+                          "a date/time column is detected. Decimal commas and UTF-16 files are understood.")
+
+data: sc.Dataset = ss[state.DATA]
+series, source, windows = data.series, ss[state.SOURCE], ss[state.WINDOWS]
+st.subheader(f"{source['label']} · {series.name}")
+split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
+fig = viz.series_figure(series.values, series.times, name=series.name, units=source.get("units") or series.name,
+                        split=split)
+st.plotly_chart(fig, key="series_plot", config=viz.PLOTLY_CONFIG, theme=None)
+st.caption(f"Shaded: the chronological split. The scaler is fitted on the training part only; windows of "
+           f"{data.window} values predict the next {data.horizon}: {len(data.train):,} training, "
+           f"{len(data.val):,} validation and {len(data.test):,} test windows.")
+
+report_col, form_col = st.columns([2, 3], gap="large")
+with report_col:
+    st.markdown("##### What was found")
+    st.markdown("\n".join(f"- {line}" for line in series.report.lines()))
+    with st.expander("First rows of the file"):
+        st.dataframe(ss[state.TABLE].head(20), key="table_head", hide_index=True)
+
+pending = ss.get(state.PENDING)
+frame = pending["frame"] if pending else ss[state.TABLE]
+columns = numeric_columns(frame) if pending else list(series.report.numeric_columns)
+with form_col, st.form("settings", border=True):
+    st.markdown("##### Settings" + (f" for the uploaded file **{pending['source']['label']}**" if pending else ""))
+    c1, c2, c3 = st.columns(3)
+    c1.selectbox("Value column", columns or [None], key="f_column")
+    c2.selectbox("Time column", [state.TIME_NONE] + list(frame.columns), key="f_time")
+    c3.selectbox("Missing values", MISSING_POLICIES, format_func=MISSING_LABELS.get, key="f_missing",
+                 help="Interpolate inside the series (the ends are dropped), drop the rows, or refuse the file.")
+    c1, c2, c3 = st.columns(3)
+    c1.number_input("Window (input steps)", min_value=1, max_value=2000, step=1, key="f_window",
+                    help="How many past values the model sees. 48 = one day of half-hours.")
+    c2.number_input("Horizon (steps ahead)", min_value=1, max_value=500, step=1, key="f_horizon")
+    c3.checkbox("Log transform", key="f_log", help="For positive series whose swings grow with their level.")
+    c1, c2 = st.columns(2)
+    c1.slider("Validation share (%)", 5, 40, key="f_val")
+    c2.slider("Test share (%)", 5, 40, key="f_test")
+    if state.LAB in ss:
+        st.caption("Applying new settings discards the trained model.")
+    st.form_submit_button("Apply", type="primary", on_click=_apply, key="apply")

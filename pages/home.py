@@ -1,0 +1,57 @@
+"""Home: what the lab does, the path through it, and a one-click demo."""
+import streamlit as st
+
+import scgru_core as sc
+from lab_ui import state, training
+from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+
+DEMO_MODEL = sc.ModelConfig(hidden=64, layers=1, cell="gru")
+DEMO_TRAINING = sc.TrainConfig(epochs=8, patience=0)
+
+st.title("SCGRU Pruning Lab")
+st.markdown(
+    "Train a small GRU that forecasts a time series, then prune its weights with the SCGRU rule "
+    "(cut every weight smaller than *s* × the spread of its matrix) and watch what each cut costs in accuracy. "
+    "A slider moves the threshold and everything updates at once: weight histograms, heatmaps of the kept "
+    "connections, the pruned model's forecast and what it would cost to store and run. "
+    "Trade-off curves then compare pruning methods, before and after fine-tuning, against the naive forecast."
+)
+state.show_messages("home")
+
+st.subheader("The path")
+steps = [
+    (state.DATA_PAGE, "1 · Data", ":material/table_chart:", "Upload a CSV, Excel or Parquet file, or pick a sample; "
+                                                            "set the window and the train/validation/test split."),
+    (state.TRAIN_PAGE, "2 · Train", ":material/model_training:", "Train the dense GRU forecaster and compare it "
+                                                                 "with the naive forecast."),
+    (state.PRUNE_PAGE, "3 · Prune", ":material/content_cut:", "Drag the threshold and see which connections go "
+                                                              "and what the model loses; fine-tune once."),
+    (state.TRADEOFFS_PAGE, "4 · Trade-offs", ":material/query_stats:", "Error against sparsity, operations and "
+                                                                       "bytes for several methods."),
+]
+for col, (path, label, icon, text) in zip(st.columns(4), steps):
+    with col.container(border=True):
+        st.page_link(path, label=label, icon=icon)
+        st.caption(text)
+
+st.subheader("Class demo")
+sample = SAMPLES[DEFAULT_SAMPLE]
+st.markdown(f"Loads **{sample.label}** ({sample.description}) and trains the default model "
+            f"(GRU, hidden {DEMO_MODEL.hidden}, window {sample.window}) for {DEMO_TRAINING.epochs} epochs: "
+            "about ten seconds. Then the Prune page opens.")
+left, right = st.columns([3, 1])
+go = left.button("Load the power-load sample and train a small model", type="primary", key="demo",
+                 icon=":material/play_arrow:")
+with right:
+    training.stop_button()
+if go:
+    state.load_sample(DEFAULT_SAMPLE)
+    if training.train(st.session_state[state.DATA], DEMO_MODEL, DEMO_TRAINING, page="home", chart_key="demo_loss"):
+        st.switch_page(state.PRUNE_PAGE)
+
+data = st.session_state.get(state.DATA)
+if data is not None:
+    src = st.session_state[state.SOURCE]
+    where = "a built-in sample" if src["kind"] == "sample" else "your uploaded file"
+    st.caption(f"Now on {where}: {src['label']}, {len(data.series):,} values. Everything stays in this browser "
+               "session; nothing you upload is visible to anyone else.")

@@ -1,0 +1,71 @@
+"""Lesson: pruning a GRU step by step, for a class. Each step: a short text, the live chart it talks about,
+a predict-first question, and a button that sets the app to the step's state."""
+import streamlit as st
+
+from lab_ui import lesson_view as lv
+from lab_ui import prune_view as pv
+from lab_ui import state, teaching
+from scgru_core import lesson
+
+ss = st.session_state
+N = len(lesson.STEPS)
+ss.setdefault(teaching.STEP, 1)
+ss[teaching.STEP] = min(max(int(ss[teaching.STEP]), 1), N)
+
+
+def go(delta: int) -> None:
+    ss[teaching.STEP] = min(max(ss[teaching.STEP] + delta, 1), N)
+
+
+def set_up(step: lesson.LessonStep) -> None:
+    """Callback: this step's settings on top of the current ones; the model is made before the next page."""
+    teaching.request(teaching.current_state().updated(**step.overrides, step=step.number), model=True)
+
+
+st.title("Lesson: pruning a GRU, step by step")
+st.caption("For a class: the teacher projects, the students follow on their laptops from the same link "
+           "(the address bar always holds the current step and settings).")
+state.show_messages("lesson")
+
+st.radio("Step", range(1, N + 1), key=teaching.STEP, horizontal=True, label_visibility="collapsed",
+         format_func=lambda n: f"{n} · {lesson.step(n).title.split(':')[0]}")
+step = lesson.step(ss[teaching.STEP])
+
+teaching.complete_pending(page="lesson")  # app.py has normally done it; a no-op then
+current = state.lab()
+if current is None:  # every step after the first draws the trained model: get it now (checkpoint or training)
+    teaching.ensure_model(teaching.current_state(), page="lesson")
+    teaching.complete_pending(page="lesson")  # app.py has normally done it; a no-op then
+current = state.lab()
+if current is None:
+    st.info("The lesson needs a trained model: press **Set up this step**, or train one on the Train page.")
+else:
+    pv.init_controls(current)
+
+st.header(f"Step {step.number} · {step.title}")
+text_col, chart_col = st.columns([2, 3], gap="large")
+with text_col:
+    st.markdown(step.text)
+    st.button("Set up this step", key="lesson_setup", on_click=set_up, args=(step,), icon=":material/tune:",
+              help="Sets the app to this step's state (loading the shipped model, or training it, if needed).")
+    lv.question(step)
+    with st.expander("The maths of this step", icon=":material/function:"):
+        for formula in step.maths:
+            st.latex(formula)
+with chart_col:
+    if current is not None or step.key == "task":
+        lv.RENDER[step.key](step, current)
+
+prev_col, next_col, _, reset_col = st.columns([1, 1, 2.5, 1.5])
+prev_col.button("Previous step", key="lesson_prev", on_click=go, args=(-1,), disabled=step.number == 1,
+                icon=":material/arrow_back:", width="stretch")
+next_col.button("Next step", key="lesson_next", on_click=go, args=(1,), disabled=step.number == N,
+                icon=":material/arrow_forward:", type="primary", width="stretch")
+with reset_col:
+    teaching.reset_control(key="lesson_reset")
+
+if current is not None:
+    teaching.show_code()
+    snap = lv.snapshot(current)
+    if snap is not None:
+        teaching.report_button(current, snap, pv.finetuned_for(snap), key="lesson_report")

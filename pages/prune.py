@@ -1,0 +1,164 @@
+"""Prune: the threshold slider and everything it moves, live, without retraining."""
+import streamlit as st
+
+import scgru_core as sc
+from lab_ui import prune_view as pv
+from lab_ui import results, state, training
+from scgru_core import viz
+
+ss = st.session_state
+TABS = ["Histograms", "Heatmaps", "Forecast", "Thresholds", "Cost"]
+CFG = viz.PLOTLY_CONFIG
+
+st.title("Prune", help="SCGRU (Tang et al. 2022) cuts every weight with |w| < s × std(|W|) of its matrix, keeping "
+                       "at least a fraction k. Each move re-prunes the trained weights and re-evaluates the model on "
+                       "the test part at once; nothing is retrained until you press Fine-tune.")
+state.show_messages("prune")
+current = state.require_model("Pruning")
+
+
+def controls() -> sc.PruneConfig | None:
+    c1, c2, c3, c4, c5 = st.columns([1.45, 1.15, 1.5, 1.5, 0.5], gap="medium", vertical_alignment="bottom")
+    c1.selectbox("Method", pv.DRIVABLE, format_func=pv.short_rule_label, key="p_method",
+                 on_change=pv.sync_target, help="\n\n".join(f"**{sc.RULES[n].label}**: {sc.RULES[n].description}"
+                                                            for n in pv.DRIVABLE))
+    c2.selectbox("Scope", list(pv.SCOPES), format_func=pv.SCOPES.get, key="p_scope", on_change=pv.sync_target)
+    rule = sc.RULES[ss["p_method"]]
+    by_threshold = rule.control == "sensitivity"
+    c3.slider("Threshold s (× std |W|)", 0.0, pv.S_MAX, step=0.01, key="s", on_change=pv.sync_target,
+              disabled=not by_threshold, help="The SCGRU sensitivity: larger s cuts more weights. "
+                                              "Arrow keys move it by 0.01.")
+    c4.slider("Target sparsity (%)", 0, 99, step=1, key="target", on_change=pv.sync_s,
+              help="The share of in-scope weights to prune; for the threshold rule the s that reaches it is found.")
+    with c5.popover("", icon=":material/settings:", help="More settings", width="stretch"):
+        st.number_input("Floor k (keep at least this fraction of each matrix)", 0.001, 1.0, step=0.005,
+                        format="%.3f", key="p_floor", on_change=pv.sync_target, disabled=not by_threshold)
+        st.checkbox("One global ranking over all matrices", key="p_global", disabled=not rule.supports_global)
+        st.number_input("Random seed (random rule)", 0, 10_000, step=1, key="p_seed")
+    if ss["p_scope"] == "gates":
+        st.multiselect("Gates to prune", pv.GATE_OPTIONS, key="p_gates", on_change=pv.sync_target,
+                       help="ih = input-to-hidden, hh = hidden-to-hidden; reset r, update z, candidate n.")
+    try:
+        return pv.config_from_state()
+    except sc.ScgruError as exc:
+        st.error(str(exc))
+        return None
+
+
+def matrix_picker(extra) -> None:
+    c1, c2 = st.columns([3, 1.2], vertical_alignment="center")
+    c1.radio("Matrix", sc.weight_names(current.model), format_func=pv.matrix_short, key="p_matrix",
+             horizontal=True, label_visibility="collapsed")
+    with c2:
+        extra()
+
+
+def tab_histograms(snap: sc.Snapshot) -> None:
+    matrix_picker(lambda: st.checkbox("Log counts", key="p_logcount"))
+    panels = pv.gate_panels(current, snap, ss["p_matrix"])
+    fig = viz.histogram_figure(panels, log_count=ss["p_logcount"], title=pv.matrix_label(ss["p_matrix"]))
+    st.plotly_chart(fig, key="hist", config=CFG, theme=None)
+
+
+def tab_heatmaps(snap: sc.Snapshot) -> None:
+    matrix_picker(lambda: st.radio("Show", ["mask", "signed"], key="p_heatmode", horizontal=True,
+                                   label_visibility="collapsed",
+                                   format_func={"mask": "kept / cut", "signed": "signed w"}.get))
+    panels = pv.gate_panels(current, snap, ss["p_matrix"])
+    legend = "dark kept, pink cut" if ss["p_heatmode"] == "mask" else "blue +, red −, grey cut"
+    fig = viz.heatmap_figure(panels, mode=ss["p_heatmode"], title=f"{pv.matrix_label(ss['p_matrix'])} ({legend})")
+    st.plotly_chart(fig, key="heat", config=CFG, theme=None)
+
+
+def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
+    forecasts = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}
+    labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
+    if ft:
+        forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
+    fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
+                              units=ss[state.SOURCE].get("units") or current.data.series.name,
+                              title="Test part: the pruned model's forecast over the dense one")
+    st.plotly_chart(fig, key="forecast", config=CFG, theme=None)
+
+
+def tab_thresholds(snap: sc.Snapshot) -> None:
+    st.dataframe(pv.threshold_table(snap), key="thresholds", hide_index=True, column_config={
+        "sparsity (in scope)": st.column_config.NumberColumn(format="percent"),
+        "sparsity (whole matrix)": st.column_config.NumberColumn(format="percent"),
+        "threshold |w|": st.column_config.NumberColumn(format="%.4f")})
+    st.caption("Threshold: the cut on |w| of each matrix (for rank rules, the smallest kept |w|; random has none). "
+               "Biases are never pruned.")
+
+
+def tab_cost(snap: sc.Snapshot) -> None:
+    c, d = snap.cost, current.dense_cost
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Non-zero parameters", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off")
+    c2.metric("Multiply-accumulates / forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}",
+              delta_color="off")
+    c3.metric("Compression (dense / best format)", f"{c.compression:.2f}×")
+    c4.metric("Sparsity of all parameters", f"{c.sparsity:.1%}")
+    fig = viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask})
+    st.plotly_chart(fig, key="cost", config=CFG, theme=None)
+    st.caption(f"Masked dense weights save nothing by themselves: the dense model still stores {d.bytes_dense:,} "
+               "bytes and does every multiply. These are what a sparse format (CSR: values + column indices + row "
+               "pointers; bitmask: values + one bit per position) and sparse kernels could save.")
+
+
+def finetune_section(snap: sc.Snapshot, ft: dict | None) -> None:
+    st.markdown("##### Fine-tune once")
+    c1, c2, c3, _ = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+    c1.number_input("Fine-tune epochs", 1, 100, step=1, key="ft_epochs")
+    go = c2.button("Fine-tune", key="finetune", icon=":material/tune:", width="stretch",
+                   help="Retrain the pruned model with the pruned weights held at zero (a fresh Adam, as in SCGRU).")
+    with c3:
+        training.stop_button()
+    if go:
+        made = training.finetune(current, snap, ss["ft_epochs"], ss[state.MODEL]["train_config"])
+        if made is not None:
+            ss[state.FINETUNED] = made
+            st.rerun()
+    if ft:
+        st.caption(f"Fine-tuned {len(ft['training'].history)} epochs; test errors after fine-tuning, "
+                   "against the pruned model before it:")
+        results.metric_row(ft["evaluation"].metrics, snap.evaluation.metrics, "vs before", label_prefix="Fine-tuned ")
+    else:
+        st.caption(f"Fine-tuning takes about {ss['ft_epochs']} × the time of one training epoch. "
+                   "It applies to the setting above.")
+
+
+@st.fragment
+def lab_panel() -> None:
+    config = controls()
+    if config is None:
+        return
+    snap = current.at(config)
+    ft = pv.finetuned_for(snap)
+    ss[state.CURRENT] = {"version": ss.get(state.VERSION), "config": config, "sparsity": snap.result.sparsity,
+                         "metrics": snap.evaluation.metrics.to_dict(), "cost": snap.cost.to_dict()}
+    setting = f"s = {config.sensitivity:.2f}" if config.rule.control == "sensitivity" else config.rule.label
+    results.vs_dense_row(snap.evaluation.metrics, current.dense.metrics, snap, setting)
+    main, side = st.columns([3.4, 1], gap="medium")
+    with side:
+        results.vs_naive_column(snap.evaluation.metrics, current.naive.metrics)
+    with main:
+        tabs = st.tabs(TABS, key="p_view", on_change="rerun")
+        for tab, draw in zip(tabs, (tab_histograms, tab_heatmaps, lambda s: tab_forecast(s, ft), tab_thresholds,
+                                    tab_cost)):
+            with tab:
+                if tab.open:
+                    draw(snap)
+    finetune_section(snap, ft)
+    d1, d2, _ = st.columns([1.3, 1, 1])
+    d1.download_button("Run settings and metrics (JSON)", data=lambda: pv.run_json(current, snap),
+                       file_name="scgru_run.json", mime="application/json", key="dl_json", on_click="ignore",
+                       icon=":material/description:")
+    d2.download_button("Pruned model (zip)", data=lambda: pv.model_zip(current, snap), file_name="scgru_pruned_run.zip",
+                       mime="application/zip", key="dl_zip", on_click="ignore", icon=":material/folder_zip:",
+                       help="A run directory (config, weights, masks, metrics) that scgru_core.archive.load_run_zip "
+                            "or scgru_core.io.load_run (after unzipping) can load.")
+
+
+if current is not None:
+    pv.init_controls(current)
+    lab_panel()

@@ -1,0 +1,144 @@
+"""Trained dense models shipped for the samples, so a lesson starts without waiting for training.
+
+`checkpoints/<sample>/` is an ordinary run directory (`scgru_core.io.save_run`) written by
+`scripts/make_checkpoints.py` for the default lab state of that sample (hidden 64, one GRU
+layer, the sample's window, `LabState` training defaults, seed 0, one CPU thread). Its
+config records how the data was prepared; loading rebuilds the dataset from the shipped CSV
+and refuses the checkpoint (CheckpointError) unless the file, the split, the scaler and the
+windows are exactly what they were at training time, so a change to the data preparation can
+never pair old weights with new data silently.
+
+    ckpt = load_checkpoint("power_load")          # model, data, training history, metrics, state
+    if matches(state): model, data = ckpt.model, ckpt.data     # else train from scratch
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import pathlib
+from typing import NamedTuple
+
+import torch
+
+from .data import ReadConfig, load_series
+from .errors import CheckpointError
+from .io import load_run
+from .model import Forecaster
+from .samples import SAMPLES
+from .train import EpochLog, TrainResult
+from .urlstate import LabState
+from .windows import Dataset, WindowConfig, prepare
+
+CHECKPOINT_DIR = pathlib.Path(__file__).resolve().parent.parent / "checkpoints"
+KIND = "scgru-lab-checkpoint/1"
+
+
+class Checkpoint(NamedTuple):
+    model: Forecaster  # the trained dense model, eval mode
+    data: Dataset  # rebuilt from the shipped sample and checked against the checkpoint
+    training: TrainResult  # the training history (epoch times: the mean measured when the checkpoint was made)
+    metrics: dict  # as recorded by the script: dense and naive test metrics, final losses
+    state: LabState  # the lab state this checkpoint stands for
+
+
+def file_sha256(path: pathlib.Path) -> str:
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def data_fingerprint(data: Dataset) -> str:
+    """A digest of exactly what training saw: split, scaler and every window and target."""
+    h = hashlib.sha256()
+    h.update(repr((data.split, data.scaler.log, data.scaler.offset, data.scaler.scale, data.mase_scale)).encode())
+    for part in ("train", "val", "test"):
+        w = getattr(data, part)
+        h.update(w.X.numpy().tobytes())
+        h.update(w.y.numpy().tobytes())
+    return h.hexdigest()
+
+
+def checkpoint_state(sample: str) -> LabState:
+    """The lab state a shipped checkpoint is trained for."""
+    return LabState.for_sample(sample)
+
+
+def matches(state: LabState) -> bool:
+    """True when `state`'s dense model is the shipped one (same data, model and training settings)."""
+    return (state.sample in SAMPLES and state.training_key() == checkpoint_state(state.sample).training_key()
+            and (CHECKPOINT_DIR / state.sample / "config.json").is_file())
+
+
+def available() -> list[str]:
+    return [key for key in SAMPLES if (CHECKPOINT_DIR / key / "config.json").is_file()]
+
+
+def settings_for(state: LabState, data: Dataset) -> dict:
+    """What the checkpoint's config records about how its data and model were made."""
+    sample = SAMPLES[state.sample]
+    return {"kind": KIND, "sample": state.sample, "file": sample.filename, "file_sha256": file_sha256(sample.path),
+            "read": dataclasses.asdict(state.read_config()), "windows": dataclasses.asdict(state.window_config()),
+            "model": dataclasses.asdict(state.model_config()), "train": dataclasses.asdict(state.train_config()),
+            "lab_state": state.to_query(), "values": len(data.series), "data_fingerprint": data_fingerprint(data),
+            "torch_threads": 1}
+
+
+def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None) -> Checkpoint:
+    """Load a sample's shipped checkpoint and the dataset it was trained on (rebuilt and checked)."""
+    if sample not in SAMPLES:
+        raise CheckpointError(f"There is no sample {sample!r}; shipped samples: {', '.join(SAMPLES)}.")
+    d = pathlib.Path(directory) if directory is not None else CHECKPOINT_DIR / sample
+    if not d.is_dir():
+        raise CheckpointError(f"No checkpoint for {sample} in {d}. Run scripts/make_checkpoints.py.")
+    saved = load_run(d)
+    cfg = saved.config
+    state = checkpoint_state(sample)
+    if cfg.get("kind") != KIND or cfg.get("sample") != sample:
+        raise CheckpointError(f"{d} is not the lab checkpoint of {sample}.")
+    for part, current in (("windows", state.window_config()), ("model", state.model_config()),
+                          ("train", state.train_config()), ("read", state.read_config())):
+        if cfg.get(part) != _jsonable(dataclasses.asdict(current)):
+            raise CheckpointError(f"The {sample} checkpoint was trained with other {part} settings "
+                                  f"({cfg.get(part)}) than the lab's defaults ({dataclasses.asdict(current)}). "
+                                  "Run scripts/make_checkpoints.py again.")
+    path = SAMPLES[sample].path
+    if cfg.get("file_sha256") != file_sha256(path):
+        raise CheckpointError(f"{path.name} changed since the {sample} checkpoint was made. "
+                              "Run scripts/make_checkpoints.py again.")
+    series = load_series(path, ReadConfig(**cfg["read"]))
+    data = prepare(series, WindowConfig(**cfg["windows"]))
+    if cfg.get("data_fingerprint") != data_fingerprint(data):
+        raise CheckpointError(f"The data preparation changed since the {sample} checkpoint was made (split, "
+                              "scaling or windows differ). Run scripts/make_checkpoints.py again.")
+    if saved.scaler is not None and not (math.isclose(saved.scaler.offset, data.scaler.offset, rel_tol=1e-12)
+                                         and math.isclose(saved.scaler.scale, data.scaler.scale, rel_tol=1e-12)):
+        raise CheckpointError(f"The {sample} checkpoint's scaler does not match the data. "
+                              "Run scripts/make_checkpoints.py again.")
+    return Checkpoint(model=saved.model.eval(), data=data, training=_training(saved.metrics.get("training", {})),
+                      metrics=saved.metrics, state=state)
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+def _training(record: dict) -> TrainResult:
+    per_epoch = float(record.get("seconds_per_epoch", 0.0))
+    history = [EpochLog(epoch=h["epoch"], epochs=h["epochs"], train_loss=h["train_loss"], val_loss=h["val_loss"],
+                        seconds=per_epoch) for h in record.get("history", [])]
+    return TrainResult(history=history, best_epoch=record.get("best_epoch", 0),
+                       stopped_early=record.get("stopped_early", False), samples=record.get("samples", 0),
+                       seconds=per_epoch * len(history))
+
+
+def training_record(result: TrainResult) -> dict:
+    """The history as stored: losses per epoch, and one mean epoch time (of the machine that made it)."""
+    per_epoch = round(result.seconds / len(result.history), 2) if result.history else 0.0
+    return {"history": [{"epoch": h.epoch, "epochs": h.epochs, "train_loss": h.train_loss, "val_loss": h.val_loss}
+                        for h in result.history],
+            "best_epoch": result.best_epoch, "stopped_early": result.stopped_early, "samples": result.samples,
+            "seconds_per_epoch": per_epoch}
+
+
+def weights_equal(a: Forecaster, b: Forecaster, atol: float = 0.0) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.allclose(sa[k], sb[k], rtol=0, atol=atol) for k in sa)

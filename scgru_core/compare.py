@@ -1,0 +1,232 @@
+"""Method comparison: methods x target sparsities x seeds -> one row of error and cost each.
+
+The protocol gives every method the same training budget of E dense epochs (TrainConfig.epochs)
+plus F fine-tuning epochs (finetune_epochs):
+
+- one-shot rules (every RULES entry: sensitivity, magnitude, random, taylor): train dense E epochs,
+  prune once, fine-tune F epochs with the mask held. The dense model is trained once per seed and
+  shared by every one-shot row, every rewind row and Narang's q.
+- gradual (every GRADUAL entry: agp, narang): train from scratch for E + F epochs while the schedule
+  prunes (by default from the end of epoch 1 to 70% of the budget), the rest with the final mask.
+- rewind (lottery ticket): the mask of `rewind_rule` on the dense model, then retrain from the initial
+  weights for E epochs, the dense model's own training length (so E dense + E retrain in all).
+- dense, gru1, gru2, gru3: train E + F epochs, no pruning; the target sparsity is ignored and the
+  row's `sparsity` is the parameter saving relative to the GRU, 1 - params / params_gru.
+
+`seconds` is the wall time to produce that row's model from scratch: a shared dense training counts
+in full for every row built on it. Rows already done are passed back in and skipped.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable
+
+from .cost import model_cost
+from .errors import ConfigError
+from .evaluate import evaluate
+from .experiment import finetune, resolve_prune_config, rewind, train_dense
+from .gradual import GRADUAL, GradualPlan, gradual_fit, steps_per_epoch
+from .lab import PruningLab
+from .model import CELLS, Forecaster, ModelConfig, build_model
+from .pruning import RULES, MaskSet, PruneConfig, Scope
+from .train import Callbacks, TrainConfig
+from .windows import Dataset
+
+UNPRUNED = ("dense",) + tuple(c for c in CELLS if c != "gru")  # trained for the whole budget, never pruned
+
+
+def method_kind(name: str) -> str | None:
+    """'one-shot', 'gradual', 'rewind' or 'unpruned'; None for a name no registry knows."""
+    if name in RULES:
+        return "one-shot"
+    if name in GRADUAL:
+        return "gradual"
+    if name == "rewind":
+        return "rewind"
+    return "unpruned" if name in UNPRUNED else None
+
+
+def known_methods() -> list[str]:
+    return [*RULES, *GRADUAL, "rewind", *UNPRUNED]
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    methods: tuple[str, ...] = ("sensitivity", "magnitude", "agp")
+    sparsities: tuple[float, ...] = (0.5, 0.8, 0.9)
+    seeds: tuple[int, ...] = (0,)
+    scope: Scope = field(default_factory=Scope)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)  # epochs = E; the seed is replaced by each seed
+    finetune_epochs: int = 5  # F
+    plan: GradualPlan = field(default_factory=GradualPlan)
+    rewind_rule: str = "magnitude"
+    floor: float = 0.01  # the sensitivity rule's k
+
+    def __post_init__(self):
+        unknown = [m for m in self.methods if method_kind(m) is None]
+        if unknown or not self.methods:
+            raise ConfigError(f"unknown method {', '.join(unknown) or '(none given)'}: choose from "
+                              f"{', '.join(known_methods())}.")
+        if not self.sparsities or not all(0.0 <= s < 1.0 for s in self.sparsities):
+            raise ConfigError(f"target sparsities must be in [0, 1), not {list(self.sparsities)}.")
+        if not self.seeds:
+            raise ConfigError("give at least one seed.")
+        if self.finetune_epochs < 0:
+            raise ConfigError(f"fine-tuning epochs must be 0 or more, not {self.finetune_epochs}.")
+        if self.model.cell != "gru":
+            raise ConfigError("the comparison prunes a standard GRU; the gate variants are methods gru1/gru2/gru3.")
+        if self.rewind_rule not in RULES or RULES[self.rewind_rule].needs_scores:
+            raise ConfigError(f"rewind takes a weight-ranking rule's mask, not {self.rewind_rule!r}.")
+
+    def points(self) -> list[tuple[str, float, int]]:
+        """(method, target, seed) in run order: seed by seed, so one dense model serves a whole seed."""
+        return [(m, float(s), seed) for seed in self.seeds for m in self.methods for s in self.sparsities]
+
+
+def row_key(row: dict) -> tuple[str, str, float, int]:
+    """What identifies a row (rows read back from CSV carry strings, hence the conversions)."""
+    return str(row["method"]), str(row["scope"]), round(float(row["target_sparsity"]), 6), int(row["seed"])
+
+
+@dataclass
+class CompareResult:
+    rows: list[dict]  # the rows computed in this call, in run order
+    traces: dict = field(default_factory=dict)  # (method, target, seed) -> achieved sparsity per step (gradual)
+    cancelled: bool = False
+
+
+class _Cancelled(Exception):
+    pass
+
+
+TrainedCache = dict  # (ModelConfig, TrainConfig) -> (PruningLab, seconds, epochs run), for one Dataset
+
+
+class Comparison:
+    """Runs rows one at a time, caching what rows share: every model trained without pruning, keyed by its
+    model and training settings, so the dense model of a seed is trained once (and is the `dense` row's
+    too when F = 0). Pass the same `cache` again (same data) to extend a comparison without retraining."""
+
+    def __init__(self, data: Dataset, config: CompareConfig, callbacks: Callbacks = Callbacks(),
+                 cache: TrainedCache | None = None):
+        self.data, self.config, self.callbacks = data, config, callbacks
+        self._trained = {} if cache is None else cache
+        self.traces: dict = {}
+
+    def _train_config(self, seed: int, epochs: int) -> TrainConfig:
+        return replace(self.config.train, seed=seed, epochs=epochs)
+
+    def _check(self, training) -> None:
+        if training.cancelled:
+            raise _Cancelled
+
+    def trained(self, cell: str, seed: int, epochs: int) -> tuple[PruningLab, float, int]:
+        """A `cell` model trained `epochs` epochs without pruning, trained on first use."""
+        key = (replace(self.config.model, cell=cell), self._train_config(seed, epochs))
+        if key not in self._trained:
+            model, training = train_dense(self.data, *key, self.callbacks)
+            self._check(training)
+            self._trained[key] = (PruningLab(model, self.data), training.seconds, len(training.history))
+        return self._trained[key]
+
+    def dense(self, seed: int) -> tuple[PruningLab, float, int]:
+        """The GRU trained E epochs: what one-shot rules prune, rewind takes its mask from, Narang its q."""
+        return self.trained("gru", seed, self.config.train.epochs)
+
+    def _row(self, method: str, target: float, seed: int, model: Forecaster, masks: MaskSet | None,
+             sparsity: float, seconds: float, epochs: int, **extra) -> dict:
+        cost = model_cost(model, masks, self.data.window)
+        row = {"method": method, "kind": method_kind(method), "scope": self.config.scope.to_text(),
+               "target_sparsity": target, "seed": seed, "sparsity": sparsity, "sparsity_all_parameters": cost.sparsity,
+               **evaluate(model, self.data).metrics.to_dict(), **cost.to_dict(), "epochs": epochs,
+               "seconds": seconds, **extra}
+        return row
+
+    def _one_shot(self, method: str, target: float, seed: int) -> dict:
+        lab, dense_s, dense_epochs = self.dense(seed)
+        start = time.perf_counter()
+        base = PruneConfig(method=method, scope=self.config.scope, floor=self.config.floor, seed=seed)
+        snap = lab.at(resolve_prune_config(lab.model, base, target))
+        model, epochs = lab.masked_model(snap.result), 0
+        if self.config.finetune_epochs > 0:
+            model, training = finetune(lab.model, snap.result, self.data,
+                                       self._train_config(seed, self.config.finetune_epochs), self.callbacks)
+            self._check(training)
+            epochs = len(training.history)
+        extra = {f"pruned_{k}": v for k, v in snap.evaluation.metrics.to_dict().items()}
+        if snap.config.rule.control == "sensitivity":
+            extra["sensitivity"] = snap.config.sensitivity
+        return self._row(method, target, seed, model, snap.result.masks, snap.result.sparsity,
+                         dense_s + time.perf_counter() - start, dense_epochs + epochs, **extra)
+
+    def _gradual(self, method: str, target: float, seed: int) -> dict:
+        spec, cfg = GRADUAL[method], self.config
+        reference, extra_s = None, 0.0
+        if spec.needs_reference:
+            lab, extra_s, _ = self.dense(seed)
+            reference = lab.model
+        start = time.perf_counter()
+        train = self._train_config(seed, cfg.train.epochs + cfg.finetune_epochs)
+        spe = steps_per_epoch(self.data, train)
+        pruner = spec.make(cfg.plan, target, train.epochs * spe, spe, cfg.scope, reference)
+        model = build_model(cfg.model, horizon=self.data.horizon, seed=seed)
+        run = gradual_fit(model, self.data, train, pruner, self.callbacks)
+        self._check(run.training)
+        self.traces[(method, target, seed)] = run.sparsity_by_step
+        return self._row(method, target, seed, model, run.result.masks, run.result.sparsity,
+                         extra_s + time.perf_counter() - start, len(run.training.history))
+
+    def _rewind(self, method: str, target: float, seed: int) -> dict:
+        lab, dense_s, dense_epochs = self.dense(seed)
+        start = time.perf_counter()
+        base = PruneConfig(method=self.config.rewind_rule, scope=self.config.scope, floor=self.config.floor, seed=seed)
+        snap = lab.at(resolve_prune_config(lab.model, base, target))
+        model, training = rewind(self.config.model, snap.result, self.data,
+                                 self._train_config(seed, self.config.train.epochs), self.callbacks)
+        self._check(training)
+        return self._row(method, target, seed, model, snap.result.masks, snap.result.sparsity,
+                         dense_s + time.perf_counter() - start, dense_epochs + len(training.history),
+                         rewind_rule=self.config.rewind_rule)
+
+    def _unpruned_row(self, method: str, target: float, seed: int) -> dict:
+        cell = "gru" if method == "dense" else method
+        lab, seconds, epochs = self.trained(cell, seed, self.config.train.epochs + self.config.finetune_epochs)
+        gru_params = sum(p.numel() for p in build_model(self.config.model, self.data.horizon, seed).parameters())
+        saving = 1.0 - sum(p.numel() for p in lab.model.parameters()) / gru_params
+        row = self._row(method, target, seed, lab.model, None, saving, seconds, epochs)
+        return {**row, "sparsity_all_parameters": saving}
+
+    def row(self, method: str, target: float, seed: int) -> dict:
+        """One row; raises _Cancelled when should_stop cut a training short."""
+        handler = {"one-shot": self._one_shot, "gradual": self._gradual, "rewind": self._rewind,
+                   "unpruned": self._unpruned_row}[method_kind(method)]
+        return handler(method, target, seed)
+
+
+def compare(data: Dataset, config: CompareConfig, done: Iterable = (), callbacks: Callbacks = Callbacks(),
+            on_row: Callable[[int, int, dict], None] | None = None, cache: TrainedCache | None = None) -> CompareResult:
+    """Every (method, target, seed) of `config` not in `done` (rows or row_key tuples), one row each.
+    `cache` (a dict kept by the caller, for this `data` only) carries trained dense models across calls.
+
+    Stops cleanly at should_stop: the rows finished so far come back with cancelled=True.
+    """
+    keys = {d if isinstance(d, tuple) else row_key(d) for d in done}
+    scope = config.scope.to_text()
+    todo = [p for p in config.points() if (p[0], scope, round(p[1], 6), p[2]) not in keys]
+    runner = Comparison(data, config, callbacks, cache)
+    result = CompareResult(rows=[], traces=runner.traces)
+    for i, (method, target, seed) in enumerate(todo):
+        if callbacks.should_stop is not None and callbacks.should_stop():
+            result.cancelled = True
+            break
+        try:
+            row = runner.row(method, target, seed)
+        except _Cancelled:
+            result.cancelled = True
+            break
+        result.rows.append(row)
+        if on_row is not None:
+            on_row(i + 1, len(todo), row)
+    return result

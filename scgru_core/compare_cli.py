@@ -1,0 +1,86 @@
+"""`python -m scgru_core compare`: the comparison runner from the command line, CSV/JSON out.
+
+Kept apart from compare.py so the runner stays free of argparse; importing this module
+registers the subcommand with cli.py (cli.build_parser imports it).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import pathlib
+import sys
+from dataclasses import asdict
+
+from .cli import EXTRA_PARSERS, _floats, add_common, command, configs_from, progress_callbacks, write_csv, write_json
+from .compare import CompareConfig, compare, known_methods, row_key
+from .data import load_series
+from .gradual import GradualPlan
+from .pruning import RULES
+from .windows import prepare
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("compare", help="methods x target sparsities x seeds, one row of error and cost each")
+    add_common(p)
+    p.add_argument("--methods", required=True, help=f"comma list from: {', '.join(known_methods())}")
+    p.add_argument("--sparsities", type=_floats, required=True, help="target sparsities, e.g. 0.5,0.8,0.9")
+    p.add_argument("--seeds", type=int, default=1, help="number of seeds, counted up from --seed")
+    p.add_argument("--csv", help="write the rows as CSV here")
+    p.add_argument("--resume", action="store_true", help="keep the rows already in --json/--csv and skip them")
+    p.add_argument("--rewind-rule", choices=[r for r in RULES if not RULES[r].needs_scores], default="magnitude",
+                   help="whose mask the rewind method retrains from the initial weights")
+    g = p.add_argument_group("gradual schedule (agp, narang)")
+    g.add_argument("--prune-start-epochs", type=float, default=GradualPlan.start_epochs)
+    g.add_argument("--prune-end-fraction", type=float, default=GradualPlan.end_fraction,
+                   help="fraction of the E + F epoch budget at which the final mask is reached")
+    g.add_argument("--prune-frequency", type=int, default=GradualPlan.frequency, help="steps between mask updates")
+
+
+EXTRA_PARSERS.append(add_parser)
+
+
+def _previous_rows(args) -> list[dict]:
+    """The rows of an earlier run of the same command (JSON preferred: it keeps the types)."""
+    if args.json and pathlib.Path(args.json).exists():
+        return json.loads(pathlib.Path(args.json).read_text()).get("rows", [])
+    if args.csv and pathlib.Path(args.csv).exists():
+        with open(args.csv, newline="") as fh:
+            return list(csv.DictReader(fh))
+    return []
+
+
+@command
+def cmd_compare(args) -> int:
+    run_config = configs_from(args)
+    config = CompareConfig(
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()), sparsities=tuple(args.sparsities),
+        seeds=tuple(args.seed + i for i in range(max(args.seeds, 0))), scope=run_config.prune.scope,
+        model=run_config.model, train=run_config.train, finetune_epochs=run_config.finetune_epochs,
+        plan=GradualPlan(start_epochs=args.prune_start_epochs, end_fraction=args.prune_end_fraction,
+                         frequency=args.prune_frequency),
+        rewind_rule=args.rewind_rule, floor=args.floor)
+    data = prepare(load_series(args.data, run_config.read), run_config.windows)
+    previous = _previous_rows(args) if args.resume else []
+
+    def on_row(i, n, row):
+        if not args.quiet:
+            print(f"  row {i}/{n}: {row['method']} target {row['target_sparsity']:.2f} seed {row['seed']}: "
+                  f"rmse {row['rmse']:.4g}, sparsity {row['sparsity']:.2%} ({row['seconds']:.1f}s)",
+                  file=sys.stderr, flush=True)
+
+    result = compare(data, config, done=previous, callbacks=progress_callbacks(args.quiet), on_row=on_row)
+    wanted = {(m, config.scope.to_text(), round(t, 6), s) for m, t, s in config.points()}
+    rows = [r for r in previous if row_key(r) in wanted] + result.rows
+    print(f"{'method':<12} {'target':>6} {'seed':>4} {'sparsity':>9} {'rmse':>12} {'mae':>12} "
+          f"{'params_nonzero':>14} {'seconds':>8}")
+    for r in rows:
+        print(f"{r['method']:<12} {float(r['target_sparsity']):>6.2f} {int(r['seed']):>4} {float(r['sparsity']):>9.2%} "
+              f"{float(r['rmse']):>12.4g} {float(r['mae']):>12.4g} {int(float(r['params_nonzero'])):>14,} "
+              f"{float(r['seconds']):>8.1f}")
+    traces = {f"{m}|{t}|{s}": v for (m, t, s), v in result.traces.items()}
+    write_csv(args.csv, rows)
+    settings = {"methods": list(config.methods), "sparsities": list(config.sparsities), "seeds": list(config.seeds),
+                "scope": config.scope.to_text(), "model": asdict(config.model), "train": asdict(config.train),
+                "finetune_epochs": config.finetune_epochs, "plan": asdict(config.plan), "rewind_rule": config.rewind_rule}
+    write_json(args.json, {"config": settings, "rows": rows, "sparsity_by_step": traces, "cancelled": result.cancelled})
+    return 130 if result.cancelled else 0

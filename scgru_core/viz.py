@@ -1,0 +1,310 @@
+"""Plotly figure builders for the app: plain data (numbers, numpy arrays, dicts) in, `go.Figure` out.
+
+No Streamlit here and no model maths: the pages compute with the engine and hand the results
+to these functions. Every figure uses the same large fonts so it reads on a projector, and
+`PLOTLY_CONFIG` keeps plotly's "download as PNG" button in the mode bar.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+FONT_SIZE = 15
+TEMPLATE = "plotly_white"
+COLORS = {
+    "actual": "#24292f", "dense": "#1f6feb", "pruned": "#d1242f", "finetuned": "#1a7f37", "naive": "#8c959f",
+    "train": "#1f6feb", "val": "#bf8700", "test": "#8250df", "kept": "#0b3d91", "cut": "#d1242f",
+    "before": "#afb8c1",
+}
+PART_FILL = {"train": "rgba(31,111,235,0.07)", "val": "rgba(191,135,0,0.13)", "test": "rgba(130,80,223,0.12)"}
+PART_LABEL = {"train": "train", "val": "validation", "test": "test"}
+METHOD_COLORS = ("#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0e8a8a", "#cf222e", "#57606a")
+# Passed to st.plotly_chart(config=...): the mode bar is always shown and its camera button saves a PNG.
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "displayModeBar": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "toImageButtonOptions": {"format": "png", "filename": "scgru_figure", "scale": 2},
+}
+HEATMAP_MAX_CELLS = 3 * 96 * 96  # above this, heatmaps are sent as PNG images (cheap to draw in a browser)
+MAX_LINE_POINTS = 20_000  # longer series are thinned for display only
+
+
+def _style(fig: go.Figure, height: int, title: str | None = None, legend: bool = True,
+           subplot_titles: bool = False) -> go.Figure:
+    """Large fonts, white template; the title top left and the legend top right on one line above the plot."""
+    top = (46 if title else 16) + (28 if subplot_titles else 0)
+    fig.update_layout(
+        template=TEMPLATE, height=height + (34 if legend else 0), font=dict(size=FONT_SIZE),
+        title=dict(text=title, font=dict(size=FONT_SIZE + 1), x=0, xanchor="left", y=1, yref="container",
+                   yanchor="top", pad=dict(t=10, l=4)) if title else None,
+        margin=dict(l=70, r=20, t=top, b=55 + (34 if legend else 0)), showlegend=legend,
+        hoverlabel=dict(font_size=FONT_SIZE - 1),
+        legend=dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom",
+                    font=dict(size=FONT_SIZE - 1), bgcolor="rgba(255,255,255,0)"),
+    )
+    fig.update_annotations(font_size=FONT_SIZE)
+    return fig
+
+
+def _x_axis(times, n: int):
+    return np.arange(n) if times is None else np.asarray(times)
+
+
+def _thin(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray, int]:
+    step = max(1, math.ceil(len(y) / max_points))
+    return x[::step], y[::step], step
+
+
+def series_figure(values: np.ndarray, times=None, name: str = "value", units: str = "",
+                  split: Mapping[str, tuple[int, int]] | None = None, title: str | None = None,
+                  height: int = 380, max_points: int = MAX_LINE_POINTS) -> go.Figure:
+    """The series as a line; with `split` ({part: (start, stop)} index ranges), each part shaded and labelled."""
+    values = np.asarray(values, dtype=np.float64)
+    x = _x_axis(times, len(values))
+    xs, ys, step = _thin(x, values, max_points)
+    label = name + (f" (every {step}th value shown)" if step > 1 else "")
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", name=label, line=dict(color=COLORS["actual"], width=1.2),
+                               hovertemplate="%{x}<br>%{y:,.4g}<extra></extra>"))
+    if split:
+        n = len(values)
+        for part, (start, stop) in split.items():
+            if stop <= start:
+                continue
+            x0, x1 = x[start], x[min(stop, n) - 1]
+            share = (stop - start) / n
+            fig.add_vrect(x0=x0, x1=x1, fillcolor=PART_FILL.get(part, "rgba(0,0,0,0.05)"), line_width=0, layer="below",
+                          annotation_text=f"{PART_LABEL.get(part, part)} {share:.0%}", annotation_position="top left",
+                          annotation_font=dict(size=FONT_SIZE - 1, color=COLORS.get(part, "#57606a")))
+    fig.update_yaxes(title_text=units or name)
+    fig.update_xaxes(title_text="time" if times is not None else "index")
+    return _style(fig, height, title, legend=False)
+
+
+def loss_figure(train_loss: Sequence[float], val_loss: Sequence[float], best_epoch: int | None = None,
+                title: str = "Loss per epoch (MSE, scaled units)", height: int = 340) -> go.Figure:
+    """Training and validation loss per epoch on a log axis, the best epoch marked."""
+    epochs = np.arange(1, len(train_loss) + 1)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=epochs, y=list(train_loss), mode="lines+markers", name="train",
+                             line=dict(color=COLORS["train"])))
+    fig.add_trace(go.Scatter(x=epochs, y=list(val_loss), mode="lines+markers", name="validation",
+                             line=dict(color=COLORS["val"])))
+    if best_epoch:
+        fig.add_vline(x=best_epoch, line=dict(color="#57606a", dash="dot"), annotation_text="best",
+                      annotation_position="top")
+    fig.update_yaxes(type="log", title_text="loss")
+    fig.update_xaxes(title_text="epoch", rangemode="tozero" if len(epochs) < 2 else None)
+    return _style(fig, height, title)
+
+
+def forecast_figure(x, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], units: str = "",
+                    labels: Mapping[str, str] | None = None, title: str = "Test part: forecast versus actual",
+                    height: int = 400) -> go.Figure:
+    """Actual values and one line per forecast, keyed by kind ("dense", "pruned", "finetuned", "naive"
+    or any other name). Arrays may be (N,) or (N, horizon): the first step ahead is drawn."""
+    def first(a):
+        a = np.asarray(a, dtype=np.float64)
+        return a[:, 0] if a.ndim == 2 else a
+
+    labels = labels or {}
+    x = np.asarray(x)
+    fig = go.Figure(go.Scatter(x=x, y=first(actual), mode="lines", name="actual",
+                               line=dict(color=COLORS["actual"], width=1.6)))
+    dashes = {"pruned": "dash", "finetuned": "dot", "naive": "dot"}
+    for kind, values in forecasts.items():
+        fig.add_trace(go.Scatter(x=x, y=first(values), mode="lines", name=labels.get(kind, kind),
+                                 line=dict(color=COLORS.get(kind), width=1.6, dash=dashes.get(kind, "solid"))))
+    fig.update_yaxes(title_text=units or "value")
+    fig.update_layout(hovermode="x unified")
+    return _style(fig, height, title)
+
+
+def _grid(titles: Sequence[str], vertical: bool = False, gap: float = 0.05) -> tuple[dict, list[str]]:
+    """Axes of a one-row (or one-column) grid of subplots, laid out by hand: plotly's make_subplots with
+    add_vline/add_vrect per cell costs ~70 ms a figure, this ~1 ms (the slider redraws on every move)."""
+    n = max(1, len(titles))
+    size = (1 - gap * (n - 1)) / n
+    layout, refs, annotations = {}, [], []
+    for i, title in enumerate(titles):
+        suffix = "" if i == 0 else str(i + 1)
+        lo = (n - 1 - i) * (size + gap) if vertical else i * (size + gap)
+        dom = [lo, lo + size]
+        refs.append(suffix)
+        if vertical:
+            layout[f"xaxis{suffix}"] = dict(anchor=f"y{suffix}", **({"matches": "x"} if i else {}))
+            layout[f"yaxis{suffix}"] = dict(domain=dom, anchor=f"x{suffix}")
+            annotations.append(dict(text=title, x=0.5, y=dom[1], xref="paper", yref="paper", xanchor="center",
+                                    yanchor="bottom", showarrow=False))
+        else:
+            layout[f"xaxis{suffix}"] = dict(domain=dom, anchor=f"y{suffix}")
+            layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}")
+            annotations.append(dict(text=title, x=(dom[0] + dom[1]) / 2, y=1.0, xref="paper", yref="paper",
+                                    xanchor="center", yanchor="bottom", showarrow=False))
+    layout["annotations"] = annotations
+    return layout, refs
+
+
+def _pruned_share(kept: np.ndarray) -> str:
+    return f" · {1 - kept.mean():.0%} cut" if kept.size else ""
+
+
+def histogram_figure(panels: Sequence[Mapping], log_count: bool = False, bins: int = 60,
+                     title: str | None = None, height: int = 360) -> go.Figure:
+    """Weight histograms, one subplot per panel, before (all weights) and after (kept weights) pruning.
+
+    Each panel: {"title": str, "weights": array, "kept": bool array of the same shape,
+    "threshold": float | None (cut on |w|), "in_scope": bool}. The pruned band (-thr, thr) is
+    shaded and the cut lines drawn; a panel out of scope or without a threshold has neither.
+    """
+    kepts = [np.asarray(p["kept"], dtype=bool).ravel() for p in panels]
+    layout, refs = _grid([p["title"] + _pruned_share(k) for p, k in zip(panels, kepts)], gap=0.06)
+    data, shapes = [], []
+    for i, (p, kept, ax) in enumerate(zip(panels, kepts, refs)):
+        w = np.asarray(p["weights"], dtype=np.float64).ravel()
+        lo, hi = (float(w.min()), float(w.max())) if w.size else (-1.0, 1.0)
+        if hi <= lo:
+            lo, hi = lo - 1.0, hi + 1.0
+        edges = np.linspace(lo, hi, bins + 1)
+        before, _ = np.histogram(w, edges)
+        after, _ = np.histogram(w[kept], edges)
+        # Step outlines filled to zero: one SVG path per trace instead of one per bar, so the browser
+        # redraws a slider move several times faster than with go.Bar.
+        x = np.repeat(edges, 2)[1:-1]
+        axes = dict(xaxis="x" + ax, yaxis="y" + ax, mode="lines", fill="tozeroy", line=dict(width=1.2))
+        data.append(go.Scatter(x=x, y=np.repeat(before, 2), name="before (all weights)", showlegend=i == 0,
+                               legendgroup="b", line_color="#8c959f", fillcolor="rgba(175,184,193,0.55)",
+                               hovertemplate="w≈%{x:.3g}: %{y}<extra>before</extra>", **axes))
+        data.append(go.Scatter(x=x, y=np.repeat(after, 2), name="after (kept)", showlegend=i == 0,
+                               legendgroup="a", line_color=COLORS["kept"], fillcolor="rgba(11,61,145,0.55)",
+                               hovertemplate="w≈%{x:.3g}: %{y} kept<extra>after</extra>", **axes))
+        thr = p.get("threshold")
+        if p.get("in_scope", True) and thr is not None and thr > 0:
+            band = dict(xref="x" + ax, yref=f"y{ax} domain", y0=0, y1=1)
+            shapes.append(dict(type="rect", x0=-thr, x1=thr, fillcolor="rgba(209,36,47,0.12)", line_width=0,
+                               layer="below", **band))
+            shapes += [dict(type="line", x0=v, x1=v, line=dict(color=COLORS["cut"], dash="dash", width=2), **band)
+                       for v in (-thr, thr)]
+        layout[f"xaxis{ax}"].update(title_text="weight")
+        layout[f"yaxis{ax}"].update(type="log" if log_count else "linear", rangemode="tozero",
+                                    **({"matches": "y", "showticklabels": False} if i else {}))
+    layout["yaxis"]["title_text"] = "count (log)" if log_count else "count"
+    fig = go.Figure(data=data, layout=dict(shapes=shapes, **layout))
+    return _style(fig, height, title, subplot_titles=True)
+
+
+def _rgb_png(rgb: np.ndarray) -> str:
+    from PIL import Image  # Pillow ships with Streamlit; only needed for large heatmaps
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb, mode="RGB").save(buf, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _signed_rgb(w: np.ndarray, kept: np.ndarray, vmax: float) -> np.ndarray:
+    """Blue for positive, red for negative, white near zero; pruned cells light grey."""
+    t = np.clip(w / vmax, -1.0, 1.0)[..., None] if vmax > 0 else np.zeros(w.shape + (1,))
+    white, blue, red = np.array([255, 255, 255.0]), np.array([33, 102, 172.0]), np.array([178, 24, 43.0])
+    rgb = np.where(t >= 0, white + t * (blue - white), white + (-t) * (red - white))
+    rgb[~kept] = (225, 228, 232)
+    return rgb.astype(np.uint8)
+
+
+def _mask_rgb(kept: np.ndarray) -> np.ndarray:
+    rgb = np.empty(kept.shape + (3,), dtype=np.uint8)
+    rgb[kept], rgb[~kept] = (11, 61, 145), (250, 215, 215)
+    return rgb
+
+
+def heatmap_figure(panels: Sequence[Mapping], mode: str = "mask", title: str | None = None,
+                   height: int = 420, max_cells: int = HEATMAP_MAX_CELLS) -> go.Figure:
+    """One heatmap per gate block. Each panel: {"title", "weights": 2-D array, "kept": bool 2-D array}.
+
+    mode "mask": kept (dark) versus pruned (light). mode "signed": the weight's sign and size
+    (blue positive, red negative) with pruned cells blank. Blocks with fewer than 4 columns
+    (the input weights of a one-input series) are drawn transposed, one strip per gate.
+    Above `max_cells` cells in all, blocks are sent as PNG images instead of heatmap traces.
+    """
+    if mode not in ("mask", "signed"):
+        raise ValueError(f"mode must be 'mask' or 'signed', not {mode!r}")
+    weights = [np.asarray(p["weights"], dtype=np.float32) for p in panels]
+    kepts = [np.asarray(p["kept"], dtype=bool) for p in panels]
+    narrow = all(w.shape[1] < 4 for w in weights)
+    n = max(1, len(panels))
+    titles = [p["title"] + _pruned_share(k) for p, k in zip(panels, kepts)]
+    layout, refs = _grid(titles, vertical=narrow, gap=0.45 / n if narrow else 0.06)
+    if narrow:
+        height = 110 + 90 * n
+    as_image = sum(w.size for w in weights) > max_cells
+    vmax = max((float(np.abs(w).max()) for w in weights if w.size), default=1.0)
+    data = []
+    for i, (w, kept, ax) in enumerate(zip(weights, kepts, refs)):
+        if narrow:
+            w, kept = w.T, kept.T
+        axes = dict(xaxis="x" + ax, yaxis="y" + ax)
+        if as_image:
+            rgb = _mask_rgb(kept) if mode == "mask" else _signed_rgb(w, kept, vmax)
+            data.append(go.Image(source=_rgb_png(rgb), hoverinfo="x+y", **axes))
+        elif mode == "mask":
+            data.append(go.Heatmap(z=kept.astype(np.float32), zmin=0, zmax=1, showscale=False,
+                                   colorscale=[[0, "#fad7d7"], [1, COLORS["kept"]]],
+                                   hovertemplate="row %{y}, col %{x}: %{z}<extra>1 kept, 0 pruned</extra>", **axes))
+        else:
+            data.append(go.Heatmap(z=np.where(kept, w, np.nan).astype(np.float32), zmin=-vmax, zmax=vmax, zmid=0,
+                                   colorscale="RdBu", showscale=i == n - 1, colorbar=dict(title="w", thickness=14),
+                                   hovertemplate="row %{y}, col %{x}: w=%{z:.3g}<extra></extra>", **axes))
+        layout[f"xaxis{ax}"].update(showgrid=False, zeroline=False)
+        layout[f"yaxis{ax}"].update(autorange="reversed", showgrid=False, zeroline=False,
+                                    showticklabels=not narrow)
+    last = refs[-1] if narrow else refs[0]
+    if narrow:
+        layout[f"xaxis{last}"]["title_text"] = "hidden unit"
+    else:
+        for ax in refs:
+            layout[f"xaxis{ax}"]["title_text"] = "input column"
+        layout["yaxis"]["title_text"] = "unit (row)"
+    fig = go.Figure(data=data, layout=dict(plot_bgcolor="#e1e4e8" if mode == "signed" else "white", **layout))
+    return _style(fig, height, title, legend=False, subplot_titles=True)
+
+
+def cost_figure(bytes_by_format: Mapping[str, float], title: str = "Storage of the weights (bytes)",
+                height: int = 260) -> go.Figure:
+    """Horizontal bars of storage size per format, e.g. {"dense fp32": ..., "CSR": ..., "bitmask": ...}."""
+    labels, values = list(bytes_by_format), [float(v) for v in bytes_by_format.values()]
+    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=[COLORS["before"]] +
+                           [COLORS["kept"]] * (len(values) - 1), text=[f"{v / 1024:,.1f} KiB" for v in values],
+                           textposition="auto", hovertemplate="%{y}: %{x:,} bytes<extra></extra>"))
+    fig.update_xaxes(title_text="bytes")
+    fig.update_yaxes(autorange="reversed")
+    return _style(fig, height, title, legend=False)
+
+
+def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive: float | None = None,
+                    current: Mapping | None = None, title: str | None = None, height: int = 420,
+                    x_percent: bool = False) -> go.Figure:
+    """Error against a cost. Each curve: {"label", "x", "y", "group" (colour key), "finetuned": bool}.
+
+    Curves of one group share a colour; fine-tuned ones are dashed. `naive` draws the naive
+    forecast's error as a reference line; `current` ({"x", "y", "label"}) marks the slider's setting.
+    """
+    fig = go.Figure()
+    groups: dict[str, str] = {}
+    for c in curves:
+        color = groups.setdefault(c.get("group", c["label"]), METHOD_COLORS[len(groups) % len(METHOD_COLORS)])
+        fig.add_trace(go.Scatter(x=list(c["x"]), y=list(c["y"]), mode="lines+markers", name=c["label"],
+                                 line=dict(color=color, width=2.4, dash="dash" if c.get("finetuned") else "solid"),
+                                 marker=dict(size=8, symbol="diamond" if c.get("finetuned") else "circle")))
+    if naive is not None and math.isfinite(naive):
+        fig.add_hline(y=naive, line=dict(color=COLORS["naive"], dash="dot", width=2),
+                      annotation_text="naive forecast", annotation_position="top left")
+    if current is not None:
+        fig.add_trace(go.Scatter(x=[current["x"]], y=[current["y"]], mode="markers", name=current.get("label", "current"),
+                                 marker=dict(symbol="star", size=20, color="#24292f", line=dict(color="white", width=1))))
+    fig.update_xaxes(title_text=x_title, tickformat=".0%" if x_percent else None)
+    fig.update_yaxes(title_text=y_title)
+    return _style(fig, height, title)

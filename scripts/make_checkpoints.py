@@ -1,0 +1,80 @@
+"""Train and save the dense checkpoints shipped for the samples (checkpoints/<sample>/).
+
+Each checkpoint is the default lab state of its sample (scgru_core.urlstate.LabState.for_sample):
+hidden 64, one GRU layer, the sample's window, the lab's training defaults, seed 0. Training
+runs on one CPU thread with a fixed seed, so running this again gives the same weights bit for
+bit (only the mean epoch time recorded in metrics.json differs). `--check` retrains and compares with
+what is shipped instead of writing.
+
+    .venv/bin/python scripts/make_checkpoints.py                  # all samples (a few minutes of CPU)
+    .venv/bin/python scripts/make_checkpoints.py --samples airline --check
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from scgru_core.checkpoints import (CHECKPOINT_DIR, load_checkpoint, settings_for, training_record,  # noqa: E402
+                                    weights_equal)
+from scgru_core.cost import model_cost  # noqa: E402
+from scgru_core.data import load_series  # noqa: E402
+from scgru_core.evaluate import evaluate, evaluate_naive  # noqa: E402
+from scgru_core.experiment import train_dense  # noqa: E402
+from scgru_core.io import save_run  # noqa: E402
+from scgru_core.samples import SAMPLES  # noqa: E402
+from scgru_core.urlstate import LabState  # noqa: E402
+from scgru_core.windows import prepare  # noqa: E402
+
+
+def train(sample: str):
+    """The checkpoint's model, data, training result and metrics for `sample` (deterministic)."""
+    state = LabState.for_sample(sample)
+    series = load_series(SAMPLES[sample].path, state.read_config())
+    data = prepare(series, state.window_config())
+    model, result = train_dense(data, state.model_config(), state.train_config())
+    model.eval()
+    metrics = {"dense": evaluate(model, data).metrics.to_dict(), "naive": evaluate_naive(data).metrics.to_dict(),
+               "val": evaluate(model, data, "val").metrics.to_dict(),
+               "training": training_record(result), "dense_cost": model_cost(model, None, data.window).to_dict()}
+    return state, model, data, result, metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", default=",".join(SAMPLES), help="comma-separated sample keys (default: all)")
+    parser.add_argument("--out", type=pathlib.Path, default=CHECKPOINT_DIR, help="where to write (default: checkpoints/)")
+    parser.add_argument("--check", action="store_true", help="retrain and compare with the shipped checkpoints")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # the same arithmetic on every machine and thread count
+    keys = [k.strip() for k in args.samples.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in SAMPLES]
+    if unknown:
+        parser.error(f"unknown samples {unknown}; choose from {', '.join(SAMPLES)}")
+    failed = 0
+    for key in keys:
+        t0 = time.perf_counter()
+        state, model, data, result, metrics = train(key)
+        seconds = time.perf_counter() - t0
+        if args.check:
+            shipped = load_checkpoint(key, args.out / key)
+            same = weights_equal(model, shipped.model, atol=1e-6)
+            failed += not same
+            print(f"{key}: {'matches' if same else 'DIFFERS FROM'} the shipped checkpoint ({seconds:.1f} s)")
+            continue
+        out = save_run(args.out / key, model, None, config=settings_for(state, data), metrics=metrics,
+                       scaler=data.scaler)
+        size = sum(p.stat().st_size for p in out.iterdir())
+        print(f"{key}: {len(result.history)} epochs, test RMSE {metrics['dense']['rmse']:.4g} "
+              f"(naive {metrics['naive']['rmse']:.4g}), {size / 1024:.0f} KiB, {seconds:.1f} s -> {out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

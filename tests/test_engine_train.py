@@ -1,0 +1,154 @@
+"""Training: reproducible on CPU, masks held at exactly zero, cancel, divergence, early stopping."""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from _engine_support import same_state, state_of, tiny_data, tiny_model
+from scgru_core import (Callbacks, ConfigError, PruneConfig, TrainConfig, TrainingDivergedError, finetune, fit, prune,
+                        train_dense)
+from scgru_core.model import ModelConfig
+from scgru_core.train import loss_on
+
+
+@pytest.fixture(scope="module")
+def data():
+    return tiny_data(n=400, window=12)
+
+
+def test_same_settings_and_seed_give_identical_numbers(data):
+    cfg = TrainConfig(epochs=2, seed=7)
+    a, ra = train_dense(data, ModelConfig(hidden=8), cfg)
+    b, rb = train_dense(data, ModelConfig(hidden=8), cfg)
+    assert [(h.train_loss, h.val_loss) for h in ra.history] == [(h.train_loss, h.val_loss) for h in rb.history]
+    assert same_state(state_of(a), state_of(b))
+    c, rc = train_dense(data, ModelConfig(hidden=8), TrainConfig(epochs=2, seed=8))
+    assert not same_state(state_of(a), state_of(c))
+
+
+def test_training_reduces_the_validation_loss_and_counts_samples(data):
+    model = tiny_model(hidden=8)
+    before = loss_on(model, data.val)
+    batches = []
+    result = fit(model, data, TrainConfig(epochs=2, lr=1e-2, patience=0), callbacks=
+                 Callbacks(on_batch=lambda i, n: batches.append((i, n))))
+    n_batches = math.ceil(len(data.train) / 32)
+    assert batches == [(i, n_batches) for i in range(1, n_batches + 1)] * 2
+    assert [h.epoch for h in result.history] == [1, 2] and all(h.epochs == 2 for h in result.history)
+    assert result.samples == 2 * len(data.train)
+    assert loss_on(model, data.val) < before
+    assert loss_on(model, data.val) == pytest.approx(min(h.val_loss for h in result.history))
+
+
+def test_zero_epochs_changes_nothing(data):
+    model = tiny_model(hidden=8)
+    before = state_of(model)
+    result = fit(model, data, TrainConfig(epochs=0))
+    assert result.history == [] and result.best_epoch == 0 and same_state(before, state_of(model))
+
+
+def test_pruned_weights_stay_exactly_zero_at_every_step_of_fine_tuning(data):
+    dense = tiny_model(hidden=8)
+    fit(dense, data, TrainConfig(epochs=1))
+    result = prune(dense, PruneConfig(sensitivity=1.0))
+    dense_before = state_of(dense)
+    twin = copy.deepcopy(dense)
+    params = dict(twin.named_parameters())
+    violations = []
+
+    def check_every_step(i, n):
+        for name, mask in result.masks.items():
+            if bool((params[name].detach()[~mask] != 0).any()):
+                violations.append((i, name))
+
+    cfg = TrainConfig(epochs=2, lr=1e-2, weight_decay=1e-3, patience=0)
+    fit(twin, data, cfg, masks=result.masks, callbacks=Callbacks(on_batch=check_every_step))
+    assert violations == []
+    for name, mask in result.masks.items():
+        assert bool((params[name].detach()[~mask] == 0).all())
+        assert not torch.equal(params[name].detach()[mask], dense_before[name][mask])  # the rest did train
+    # experiment.finetune does the same on a copy and leaves the dense model alone
+    tuned, _ = finetune(dense, result, data, TrainConfig(epochs=1))
+    assert same_state(dense_before, state_of(dense))
+    for name, mask in result.masks.items():
+        assert bool((dict(tuned.named_parameters())[name].detach()[~mask] == 0).all())
+
+
+def test_cancel_stops_cleanly_and_leaves_the_best_weights(data):
+    model = tiny_model(hidden=8)
+    initial_val = loss_on(model, data.val)
+    epoch_states, seen = {}, {"batches": 0}
+
+    def on_epoch(log):
+        epoch_states[log.epoch] = state_of(model)
+
+    def on_batch(i, n):
+        seen["batches"] += 1
+
+    n_batches = math.ceil(len(data.train) / 32)
+    stop_after = n_batches + 2  # two batches into the second epoch
+    cb = Callbacks(on_epoch=on_epoch, on_batch=on_batch, should_stop=lambda: seen["batches"] >= stop_after)
+    result = fit(model, data, TrainConfig(epochs=5, lr=1e-2, patience=0), callbacks=cb)
+    assert result.cancelled and not result.stopped_early
+    assert len(result.history) == 1 and seen["batches"] == stop_after
+    assert result.samples == len(data.train) + 2 * 32
+    best = epoch_states[1] if result.history[0].val_loss < initial_val else None
+    assert result.best_epoch == (1 if best is not None else 0)
+    if best is not None:
+        assert same_state(best, state_of(model))  # not the half-trained second epoch
+
+
+def test_cancel_before_the_first_batch_returns_the_initial_weights(data):
+    model = tiny_model(hidden=8)
+    before = state_of(model)
+    result = fit(model, data, TrainConfig(epochs=3), callbacks=Callbacks(should_stop=lambda: True))
+    assert result.cancelled and result.history == [] and same_state(before, state_of(model))
+
+
+def test_divergence_raises_and_keeps_the_last_good_weights(data):
+    model = tiny_model(hidden=8)
+    fit(model, data, TrainConfig(epochs=1, lr=1e-2))
+    good = state_of(model)
+    with pytest.raises(TrainingDivergedError) as info:
+        fit(model, data, TrainConfig(epochs=3, lr=1e30))  # Adam moves every weight by ~lr: the loss overflows
+    assert info.value.epoch == 1
+    assert "Lower the learning rate" in str(info.value)
+    assert same_state(good, state_of(model))
+    assert all(bool(torch.isfinite(v).all()) for v in model.state_dict().values())
+
+
+def test_divergence_with_masks_keeps_the_pruned_zeros(data):
+    model = tiny_model(hidden=8)
+    result = prune(model, PruneConfig(method="magnitude", sparsity=0.5))
+    with pytest.raises(TrainingDivergedError):
+        fit(model, data, TrainConfig(epochs=2, lr=1e30), masks=result.masks)
+    params = dict(model.named_parameters())
+    for name, mask in result.masks.items():
+        assert bool((params[name].detach()[~mask] == 0).all())
+        assert bool(torch.isfinite(params[name]).all())
+
+
+def test_early_stopping_restores_the_best_epoch(data):
+    model = tiny_model(hidden=8)
+    states = {}
+    cfg = TrainConfig(epochs=12, lr=0.05, patience=1, seed=0)
+    result = fit(model, data, cfg, callbacks=Callbacks(on_epoch=lambda log: states.__setitem__(log.epoch,
+                                                                                                 state_of(model))))
+    vals = [h.val_loss for h in result.history]
+    assert result.stopped_early and len(vals) < cfg.epochs
+    assert result.best_epoch == int(np.argmin(vals)) + 1
+    assert len(vals) - result.best_epoch == cfg.patience  # stopped after `patience` epochs without improvement
+    assert result.best_epoch != len(vals)  # so the restore is visible
+    assert same_state(states[result.best_epoch], state_of(model))
+    assert loss_on(model, data.val) == pytest.approx(vals[result.best_epoch - 1], rel=1e-12)
+
+
+@pytest.mark.parametrize("kw", [{"epochs": -1}, {"batch_size": 0}, {"lr": 0.0}, {"lr": float("nan")},
+                                {"lr": float("inf")}])
+def test_train_config_refuses_bad_settings(kw):
+    with pytest.raises(ConfigError):
+        TrainConfig(**kw)

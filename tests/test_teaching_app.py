@@ -1,0 +1,223 @@
+"""The lesson page and the teaching features in the app (streamlit.testing AppTest).
+
+Every lesson step is walked: its text, live chart, caption and maths, the predict-first question revealed
+after the control moves, and the step's set-up button. A link with query parameters restores the state
+(data, model, settings, step); the code the app shows reproduces the sparsity and metrics it shows;
+Reset returns to the defaults; the dashboard's charts carry a caption and their maths.
+
+The lesson's model is the shipped power-load checkpoint (hidden 64, loaded in well under a second);
+links restore a tiny airline model (hidden 8, 2 epochs) that trains in about a second.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import pathlib
+import warnings
+
+import pytest
+
+from _single_thread import single_thread  # noqa: F401  (autouse fixture)
+from streamlit.testing.v1 import AppTest
+
+from lab_ui import state as lab_state
+from lab_ui import teaching
+from scgru_core import lesson
+from scgru_core.codegen import python_code
+from scgru_core.urlstate import LabState
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+APP = os.environ.get("SCGRU_TEST_APP", str(ROOT / "app.py"))
+TINY_LINK = {"sample": "airline", "hidden": "8", "epochs": "2", "method": "magnitude", "sparsity": "0.6",
+             "ft": "1", "step": "5"}
+
+
+def app(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def latex(at: AppTest) -> list[str]:
+    return [m.value.strip().removeprefix("$$").removesuffix("$$").strip() for m in at.latex]
+
+
+def _probe(at: AppTest) -> LabState:
+    """teaching.current_state() of the test's session, read without another script run."""
+    from unittest import mock
+
+    fake = at.session_state.to_dict()
+    with mock.patch.object(teaching, "ss", fake):
+        return teaching.current_state()
+
+
+@pytest.fixture(scope="module")
+def lesson_app():
+    at = ok(app())
+    at.switch_page("pages/lesson.py").run()
+    return ok(at)
+
+
+MOVES = {  # how a student moves each step's control
+    "task": lambda at: at.slider(key="lesson_window").set_value(96),
+    "gru": lambda at: at.select_slider(key="lesson_hidden").set_value(128),
+    "train": lambda at: at.radio(key="lesson_trained").set_value("before training"),
+    "rule": lambda at: at.slider(key="s").set_value(2.0),
+    "finetune": lambda at: at.slider(key="s").set_value(2.5),
+    "cost": lambda at: at.slider(key="s").set_value(3.0),
+    "compare": lambda at: at.selectbox(key="p_method").set_value("random"),
+}
+
+
+def test_the_lesson_starts_on_the_shipped_model(lesson_app):
+    ss = lesson_app.session_state
+    assert ss[lab_state.MODEL]["model_config"] == LabState().model_config()
+    assert ss[teaching.FROM_CHECKPOINT] == ss[lab_state.VERSION]  # no training was needed
+    assert lesson_app.header[0].value.startswith("Step 1 ·")
+
+
+@pytest.mark.parametrize("step", lesson.STEPS, ids=lambda s: s.key)
+def test_every_lesson_step(lesson_app, step):
+    at = lesson_app
+    at.radio(key=teaching.STEP).set_value(step.number).run()
+    ok(at)
+    assert at.header[0].value == f"Step {step.number} · {step.title}"
+    assert any(step.text[:40] in m.value for m in at.markdown)
+    assert charts(at), "the step draws its live chart"
+    assert lesson.CAPTIONS[step.chart] in captions(at)  # how to read the chart
+    assert lesson.MATHS[step.chart].strip() in latex(at)  # and its maths
+    assert all(m.strip() in latex(at) for m in step.maths)
+    # predict first: nothing is revealed until the control moves
+    at.radio(key=f"q_{step.key}").set_value(step.answer).run()
+    ok(at)
+    assert not at.success
+    MOVES[step.key](at).run()
+    ok(at)
+    assert any(step.explanation[:30] in s.value for s in at.success), "the answer is revealed"
+    at.radio(key=f"q_{step.key}").set_value((step.answer + 1) % len(step.choices)).run()
+    assert any(step.explanation[:30] in w.value for w in at.warning)
+    if step.key == "finetune":
+        at.number_input(key="ft_epochs").set_value(1).run()
+        at.button(key="lesson_finetune").click().run()
+        ok(at)
+        assert at.session_state[lab_state.FINETUNED]["training"].history
+        forecast = charts(ok(at.run()))[0]
+        assert [t["name"] for t in forecast["data"]][-1] == "pruned + fine-tuned"
+    if step.key == "cost":
+        at.button(key="lesson_measure").click().run()
+        ok(at)
+        names = {t.get("name") for spec in charts(at) for t in spec["data"]}
+        assert {"dense nn.GRU (masked)", "sparse CSR loop"} <= names
+        assert any("measured on this machine" in c for c in captions(at))
+    if step.key == "compare":
+        assert any(t.get("name", "").startswith("Random") for t in charts(at)[0]["data"])
+        assert at.get("page_link")
+    # the step's set-up button puts the app in the step's state
+    at.button(key="lesson_setup").click().run()
+    ok(at.run())
+    for key, value in step.overrides.items():
+        widget = {"method": "p_method", "sensitivity": "s", "floor": "p_floor", "scope": "p_scope",
+                  "global_": "p_global", "finetune_epochs": "ft_epochs", "sparsity": "target"}.get(key)
+        if widget:
+            want = round(100 * value) if key == "sparsity" else value
+            assert at.session_state[widget] == want, key
+    assert at.session_state[teaching.STEP] == step.number
+
+
+def test_show_code_and_report_on_the_lesson_page(lesson_app):
+    at = lesson_app
+    codes = [c.value for c in at.code]
+    assert any("sc.train_dense(" in c for c in codes) and any("torch.nn.utils.prune" in c for c in codes)
+    assert any(b.label == "Report (HTML)" for b in at.get("download_button"))
+
+
+def test_a_link_restores_the_state():
+    at = ok(app({**TINY_LINK, "s": "1.5", "scope": "hh:reset,hh:update", "k": "0.05", "pseed": "3", "lr": "0.003"}))
+    ss = at.session_state
+    assert ss[lab_state.SOURCE]["key"] == "airline" and ss[lab_state.WINDOWS].window == 12
+    info = ss[lab_state.MODEL]
+    assert (info["model_config"].hidden, info["train_config"].epochs, info["train_config"].lr) == (8, 2, 0.003)
+    assert len(info["training"].history) == 2  # trained for the link (no checkpoint has this model)
+    assert ss["p_method"] == "magnitude" and ss["target"] == 60 and ss["s"] == 1.5
+    assert ss["p_scope"] == "gates" and ss["p_gates"] == ["hh:reset", "hh:update"]
+    assert (ss["p_floor"], ss["p_seed"], ss["ft_epochs"], ss[teaching.STEP]) == (0.05, 3, 1, 5)
+    # the session now describes exactly the linked state
+    want = LabState.for_sample("airline").updated(**{"hidden": 8, "epochs": 2, "method": "magnitude", "sparsity": 0.6,
+                                                     "finetune_epochs": 1, "step": 5, "scope": "hh:reset,hh:update",
+                                                     "floor": 0.05, "prune_seed": 3, "lr": 0.003})
+    assert _probe(at) == want
+
+
+def test_a_hand_edited_link_never_breaks_the_app():
+    at = ok(app({"sample": "nope", "hidden": "lots", "s": "-1", "method": "drop table", "step": "42", "scope": "x:y"}))
+    assert len(at.warning) >= 5  # every ignored value is named
+    assert at.session_state[lab_state.SOURCE]["key"] == "power_load"
+    assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64  # the defaults, from the checkpoint
+
+
+def test_the_code_shown_reproduces_what_the_app_shows():
+    at = ok(app(TINY_LINK))
+    at.switch_page("pages/lesson.py").run()
+    ok(at)
+    shown = at.session_state[lab_state.CURRENT]  # what the lesson's metrics and charts show
+    at.button(key="lesson_finetune").click().run()
+    ok(at)
+    finetuned = at.session_state[lab_state.FINETUNED]["evaluation"].metrics
+    code = next(c.value for c in at.code if "sc.train_dense(" in c.value)
+    torch_code = next(c.value for c in at.code if "torch.nn.utils.prune" in c.value)
+    assert code.strip() == python_code(_probe(at)).strip()
+    ns: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code, "shown", "exec"), ns)
+        exec(compile(torch_code, "shown_torch", "exec"), ns)
+    assert ns["sparsity"] == pytest.approx(shown["sparsity"], abs=1e-12)
+    assert ns["torch_sparsity"] == pytest.approx(shown["sparsity"], abs=1e-12)
+    for name, value in shown["metrics"].items():
+        assert getattr(ns["metrics"]["pruned"], name) == pytest.approx(value, rel=1e-9), name
+        assert getattr(ns["torch_metrics"], name) == pytest.approx(value, rel=1e-6), name
+        assert getattr(ns["metrics"]["finetuned"], name) == pytest.approx(getattr(finetuned, name), rel=1e-6), name
+
+
+def test_reset_to_defaults():
+    at = ok(app(TINY_LINK))  # a linked state: the airline sample, a tiny model, magnitude pruning, step 5
+    at.switch_page("pages/lesson.py").run()
+    at.radio(key="q_finetune").set_value(1).run()
+    assert _probe(at) != LabState()
+    at.button(key="lesson_reset").click().run()  # the same control as the sidebar's (key reset_defaults)
+    ok(at)
+    assert _probe(at) == LabState()
+    assert "q_finetune" not in at.session_state  # the lesson's answers are cleared
+    assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64
+    assert at.session_state[teaching.FROM_CHECKPOINT] == at.session_state[lab_state.VERSION]
+    assert at.header[0].value.startswith("Step 1 ·")
+
+
+@pytest.mark.parametrize("page,kinds", [("pages/data.py", ["series"]), ("pages/train.py", ["loss", "forecast"]),
+                                        ("pages/prune.py", ["histogram"]), ("pages/tradeoffs.py", ["tradeoff"])])
+def test_dashboard_charts_have_a_caption_and_their_maths(lesson_app, page, kinds):
+    at = lesson_app
+    at.switch_page(page).run()
+    ok(at)
+    for kind in kinds:
+        assert lesson.MATHS[kind].strip() in latex(at), (page, kind)
+    if page == "pages/prune.py":
+        assert lesson.CAPTIONS["histogram"] in captions(at)
+        assert any("sc.train_dense(" in c.value for c in at.code)  # Show code
+        assert any(b.label == "Report (HTML)" for b in at.get("download_button"))

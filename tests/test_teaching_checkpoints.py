@@ -1,0 +1,115 @@
+"""The shipped checkpoints: small, loadable, matching their config and the data preparation, giving the
+metrics recorded in their metrics.json, and reproducible by scripts/make_checkpoints.py."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+import shutil
+
+import pytest
+
+from _single_thread import single_thread  # noqa: F401  (autouse fixture)
+import scgru_core as sc
+from scgru_core.checkpoints import (CHECKPOINT_DIR, available, checkpoint_state, data_fingerprint, load_checkpoint,
+                                    matches, weights_equal)
+from scgru_core.errors import CheckpointError
+from scgru_core.samples import SAMPLES
+from scgru_core.urlstate import LabState
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def test_every_sample_has_a_checkpoint_and_all_together_are_under_2_mb():
+    assert available() == list(SAMPLES)
+    total = sum(p.stat().st_size for p in CHECKPOINT_DIR.rglob("*") if p.is_file())
+    assert total < 2 * 1024 * 1024, total
+
+
+@pytest.mark.parametrize("key", list(SAMPLES))
+def test_checkpoint_loads_matches_its_config_and_gives_the_recorded_metrics(key):
+    ckpt = load_checkpoint(key)
+    state = LabState.for_sample(key)
+    assert ckpt.state == state and matches(state)
+    # the model is the default lab model for this sample
+    assert ckpt.model.config == state.model_config() and ckpt.model.horizon == state.horizon
+    assert ckpt.data.config == state.window_config()
+    config = json.loads((CHECKPOINT_DIR / key / "config.json").read_text())
+    assert config["settings"]["lab_state"] == state.to_query()
+    assert config["settings"]["data_fingerprint"] == data_fingerprint(ckpt.data)
+    # the recorded metrics are what the model gives now
+    recorded = json.loads((CHECKPOINT_DIR / key / "metrics.json").read_text())
+    assert recorded == ckpt.metrics
+    lab = sc.PruningLab(ckpt.model, ckpt.data)
+    for name, evaluation in (("dense", lab.dense), ("naive", lab.naive)):
+        for metric, value in recorded[name].items():
+            assert getattr(evaluation.metrics, metric) == pytest.approx(value, rel=1e-6), (name, metric)
+    history = ckpt.training.history
+    assert len(history) == len(recorded["training"]["history"]) >= 1
+    assert ckpt.training.best_epoch == recorded["training"]["best_epoch"]
+    assert min(h.val_loss for h in history) == pytest.approx(sc.train.loss_on(ckpt.model, ckpt.data.val), rel=1e-5)
+
+
+def test_matches_only_the_training_settings_of_the_checkpoint():
+    state = LabState()
+    assert matches(state) and matches(state.updated(sensitivity=3.0, method="random", step=6, finetune_epochs=9))
+    for change in ({"hidden": 32}, {"epochs": 5}, {"seed": 1}, {"layers": 2}, {"cell": "gru1"}, {"window": 24},
+                   {"horizon": 2}):
+        assert not matches(state.updated(**change)), change
+
+
+def _copy(tmp_path, key="airline") -> pathlib.Path:
+    d = tmp_path / key
+    shutil.copytree(CHECKPOINT_DIR / key, d)
+    return d
+
+
+def test_a_changed_data_preparation_is_refused(tmp_path):
+    d = _copy(tmp_path)
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["settings"]["data_fingerprint"] = "0" * 64
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="data preparation changed"):
+        load_checkpoint("airline", d)
+
+
+def test_other_settings_or_a_changed_file_are_refused(tmp_path):
+    d = _copy(tmp_path)
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["settings"]["windows"]["window"] = 6
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="windows settings"):
+        load_checkpoint("airline", d)
+    d2 = _copy(tmp_path / "b")
+    cfg = json.loads((d2 / "config.json").read_text())
+    cfg["settings"]["file_sha256"] = "f" * 64
+    (d2 / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="changed since"):
+        load_checkpoint("airline", d2)
+
+
+def test_tampered_weights_and_unknown_samples_are_refused(tmp_path):
+    d = _copy(tmp_path)
+    raw = bytearray((d / "weights.safetensors").read_bytes())
+    raw[-1] ^= 1
+    (d / "weights.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError):
+        load_checkpoint("airline", d)
+    with pytest.raises(CheckpointError, match="no sample"):
+        load_checkpoint("nope")
+    with pytest.raises(CheckpointError, match="No checkpoint"):
+        load_checkpoint("airline", tmp_path / "missing")
+
+
+def test_the_script_reproduces_the_shipped_checkpoint():
+    spec = importlib.util.spec_from_file_location("make_checkpoints", ROOT / "scripts" / "make_checkpoints.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    state, model, data, result, metrics = script.train("airline")  # the shortest sample: about a second
+    shipped = load_checkpoint("airline")
+    assert state == checkpoint_state("airline")
+    assert weights_equal(model, shipped.model, atol=1e-6)
+    assert metrics["dense"] == pytest.approx(shipped.metrics["dense"], rel=1e-5)
+    ours, theirs = metrics["training"]["history"], shipped.metrics["training"]["history"]
+    assert [h["epoch"] for h in ours] == [h["epoch"] for h in theirs]
+    assert [h["val_loss"] for h in ours] == pytest.approx([h["val_loss"] for h in theirs], rel=1e-5)

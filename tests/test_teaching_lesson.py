@@ -1,0 +1,105 @@
+"""The lesson as data: seven well-formed steps, a caption and maths for every chart, the GRU's weight
+blocks counted right, and the numbers the text quotes still true of the shipped model."""
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+
+import pytest
+
+from _single_thread import single_thread  # noqa: F401  (autouse fixture)
+import scgru_core as sc
+from scgru_core import lesson
+from scgru_core.checkpoints import load_checkpoint
+from scgru_core.urlstate import N_LESSON_STEPS, LabState
+
+REQUIRED_CHARTS = ("histogram", "heatmap", "forecast", "cost", "tradeoff", "loss", "series")
+STATE_FIELDS = {f.name for f in fields(LabState)}
+
+
+def balanced(latex: str) -> bool:
+    depth = 0
+    for ch in latex.replace(r"\{", "").replace(r"\}", ""):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    left, right = (len(re.findall(rf"\\{w}(?![a-zA-Z])", latex)) for w in ("left", "right"))
+    return depth == 0 and left == right and latex.count(r"\begin") == latex.count(r"\end")
+
+
+def test_seven_steps_in_the_order_of_the_lesson():
+    assert len(lesson.STEPS) == N_LESSON_STEPS == 7
+    assert lesson.STEP_KEYS == ("task", "gru", "train", "rule", "finetune", "cost", "compare")
+    assert [s.number for s in lesson.STEPS] == list(range(1, 8))
+    assert lesson.step(4).key == "rule" and lesson.step("cost").number == 6
+    assert lesson.step(0).number == 1 and lesson.step(99).number == 7  # clamped
+
+
+@pytest.mark.parametrize("s", lesson.STEPS, ids=lambda s: s.key)
+def test_every_step_is_complete(s):
+    assert s.title and len(s.text) > 200 and s.question.endswith("?")
+    assert 3 <= len(s.choices) <= 4 and len(set(s.choices)) == len(s.choices)
+    assert 0 <= s.answer < len(s.choices) and s.is_correct(s.answer) and s.is_correct(s.choices[s.answer])
+    assert not s.is_correct(None) and not s.is_correct((s.answer + 1) % len(s.choices))
+    assert s.explanation and s.chart in lesson.CAPTIONS and s.control in lesson.CONTROLS
+    assert s.maths and all(balanced(m) for m in s.maths)
+    assert set(s.overrides) <= STATE_FIELDS
+    state = LabState().updated(**s.overrides)  # the set-up button gives a valid state with those values
+    assert all(getattr(state, k) == v for k, v in s.overrides.items())
+
+
+def test_captions_and_maths_for_every_chart_kind():
+    assert set(REQUIRED_CHARTS) <= set(lesson.CAPTIONS) == set(lesson.MATHS) == set(lesson.CHART_KINDS)
+    for kind, caption in lesson.CAPTIONS.items():
+        assert "\n" not in caption and 20 < len(caption) < 200, kind  # one line
+        assert balanced(lesson.MATHS[kind]), kind
+
+
+def test_the_maths_is_pytorchs_gru_and_the_scgru_rule():
+    eq = lesson.GRU_EQUATIONS
+    assert r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}" in eq
+    assert r"r_t \odot \left(W_{hn} h_{t-1} + b_{hn}\right)" in eq  # reset applied after the product
+    assert r"s \cdot \operatorname{std}\big(|W|\big)" in lesson.SCGRU_RULE and "0.99" in lesson.SCGRU_RULE
+    assert "3H(I + H)" in lesson.MACS and "4(R+1)" in lesson.BYTES
+
+
+@pytest.mark.parametrize("cell,expected", [("gru", 6), ("gru1", 4), ("gru2", 4), ("gru3", 2)])
+def test_weight_blocks_have_the_right_shapes_and_counts(cell, expected):
+    H, I = 8, 1
+    model = sc.build_model(sc.ModelConfig(hidden=H, layers=2, cell=cell))
+    blocks = lesson.weight_blocks(model, layer=0)
+    assert len(blocks) == expected
+    for b in blocks:
+        assert b.shape == ((H, I) if b.kind == "ih" else (H, H)) and b.params == b.shape[0] * b.shape[1]
+        assert b.values.shape == b.shape and b.symbol == lesson.SYMBOLS[(b.kind, b.gate)]
+    assert len(lesson.weight_blocks(model)) == 2 * expected  # both layers
+    if cell == "gru":
+        assert [b.symbol for b in blocks] == ["W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn"]
+        assert sum(b.params for b in blocks) == 3 * H * (I + H)
+
+
+def test_weight_blocks_count_the_masks_and_the_summary_adds_up():
+    model = sc.build_model(sc.ModelConfig(hidden=8))
+    result = sc.prune(model, sc.PruneConfig(sensitivity=1.5))
+    blocks = lesson.weight_blocks(model, result.masks)
+    assert sum(b.params - b.nonzero for b in blocks) == sum(result.pruned.values())
+    summary = lesson.parameter_summary(model)
+    assert summary["total"] == sum(p.numel() for p in model.parameters())
+    assert summary["recurrent_weights"] == 3 * 8 * (1 + 8) and summary["head"] == 8 + 1
+
+
+def test_the_numbers_the_lesson_quotes_hold_for_the_shipped_model():
+    ckpt = load_checkpoint("power_load")
+    lab = sc.PruningLab(ckpt.model, ckpt.data)
+    assert lab.dense.metrics.rmse < lab.naive.metrics.rmse  # the trained model beats the naive forecast
+    at1, at2 = lab.at(sc.PruneConfig(sensitivity=1.0)), lab.at(sc.PruneConfig(sensitivity=2.0))
+    assert 0.4 < at1.result.sparsity < 0.6  # "s = 1 prunes about half"
+    assert 0.72 < at2.result.sparsity < 0.88  # "s = 2 about four in five"
+    assert at2.evaluation.metrics.rmse > 2 * lab.dense.metrics.rmse  # "rises a lot"
+    w_hh = ckpt.model.rnn.weight_hh_l0.detach().flatten()
+    z = (w_hh - w_hh.mean()) / w_hh.std()
+    assert float((z ** 4).mean()) > 2.5  # peaked like a bell, not flat like the uniform start (1.8)
+    # step 7: random hurts most at the same sparsity
+    rand = lab.at(sc.PruneConfig(method="random", sparsity=0.7)).evaluation.metrics.rmse
+    mag = lab.at(sc.PruneConfig(method="magnitude", sparsity=0.7)).evaluation.metrics.rmse
+    assert rand > mag
