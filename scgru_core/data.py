@@ -147,7 +147,10 @@ def _read_csv(raw: bytes) -> pd.DataFrame:
     sep = _sniff_delimiter(text)
     decimal = "," if sep in ";\t|" and _looks_decimal_comma(text, sep) else "."
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True)
+        # a blank line inside the data is a missing value, not nothing: keep it (trailing ones are just the end)
+        body = text.rstrip("\r\n \t") + "\n"
+        return pd.read_csv(io.StringIO(body), sep=sep, decimal=decimal, skipinitialspace=True,
+                           skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise EmptyDataError("The file has no columns. Upload a file with a header row and numbers below it.") from None
     except (pd.errors.ParserError, ValueError) as exc:

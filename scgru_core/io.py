@@ -38,6 +38,12 @@ def _digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def _header_digest(header: dict) -> str:
+    """Digest of what the config file says about the model, scaler and settings (canonical JSON)."""
+    body = {k: header.get(k) for k in ("model", "scaler", "settings")}
+    return _digest(json.dumps(body, sort_keys=True, default=str).encode())
+
+
 def run_bytes(model: Forecaster, masks: MaskSet | None) -> tuple[bytes, bytes]:
     """The weights and masks files as bytes (the masked weights are what is stored)."""
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
@@ -56,6 +62,8 @@ def save_run(directory: str | pathlib.Path, model: Forecaster, masks: MaskSet | 
                                           "cell": model.config.cell, "horizon": model.horizon},
               "scaler": scaler.__dict__ if scaler else None, "settings": config or {},
               "sha256": {WEIGHTS: _digest(weights), MASKS: _digest(mask_bytes)}}
+    header = json.loads(json.dumps(header, default=str))  # the digest is of what will be read back
+    header["sha256"][CONFIG] = _header_digest(header)
     (out / WEIGHTS).write_bytes(weights)
     (out / MASKS).write_bytes(mask_bytes)
     (out / CONFIG).write_text(json.dumps(header, indent=2, default=str))
@@ -78,6 +86,9 @@ def load_run(directory: str | pathlib.Path) -> SavedRun:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         header = header if isinstance(header, dict) else {}
         raise CheckpointError(f"{d} is not a saved SCGRU run (format {header.get('format')!r}, expected {FORMAT}).")
+    if _header_digest(header) != header.get("sha256", {}).get(CONFIG):
+        raise CheckpointError(f"{CONFIG} does not match the checksum recorded when the run was saved: "
+                              "its model, scaler or settings were edited.")
     weights, mask_bytes = _read(d / WEIGHTS), _read(d / MASKS)
     for name, raw in ((WEIGHTS, weights), (MASKS, mask_bytes)):
         if _digest(raw) != header.get("sha256", {}).get(name):

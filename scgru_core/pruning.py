@@ -45,8 +45,11 @@ def sensitivity_threshold(abs_w: torch.Tensor, s: float, k: float) -> float:
     q = float(torch.topk(abs_w.flatten(), need).values[-1])  # largest thr that keeps `need` weights
     if q <= 0.0:
         return 0.0
-    steps = max(0, math.ceil(math.log(q / thr) / math.log(0.99)))
-    thr *= 0.99 ** max(steps - 2, 0)
+    # logs apart and the power in chunks: q / thr and 0.99 ** steps can underflow when s is huge
+    steps = max(0, math.ceil((math.log(q) - math.log(thr)) / math.log(0.99)) - 2)
+    for _ in range(steps // 10_000):
+        thr *= 0.99 ** 10_000
+    thr *= 0.99 ** (steps % 10_000)
     while not survivors_ok(thr):  # at most a few iterations after the closed form
         thr *= 0.99
     return thr
@@ -148,6 +151,7 @@ class RuleSpec:
     supports_global: bool = True
     needs_scores: bool = False
     description: str = ""
+    draws_random: bool = False  # seeded from PruneConfig.seed; the others are deterministic and skip the RNG
 
 
 RULES: dict[str, RuleSpec] = {}
@@ -165,7 +169,7 @@ register(RuleSpec("magnitude", "Magnitude (smallest |w|)", "sparsity",
                   lambda c: tprune.L1Unstructured(amount=c.sparsity),
                   description="Prune the smallest |w| to a target sparsity, per matrix or globally."))
 register(RuleSpec("random", "Random", "sparsity",
-                  lambda c: tprune.RandomUnstructured(amount=c.sparsity),
+                  lambda c: tprune.RandomUnstructured(amount=c.sparsity), draws_random=True,
                   description="Prune a random subset to a target sparsity (seeded): the baseline any rule must beat."))
 register(RuleSpec("taylor", "Taylor saliency (|w x dL/dw|)", "sparsity",
                   lambda c: TaylorUnstructured(amount=c.sparsity), needs_scores=True,
@@ -254,10 +258,11 @@ def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None) ->
 
     def run_rule(score: torch.Tensor, seed: int):
         rule = config.rule.make(config)
+        if not config.rule.draws_random:
+            return rule.compute_mask(score, torch.ones_like(score)).bool(), getattr(rule, "threshold", None)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)  # only the random rule draws; each matrix gets its own stream
-            keep = rule.compute_mask(score, torch.ones_like(score)).bool()
-        return keep, getattr(rule, "threshold", None)
+            torch.manual_seed(seed)  # each matrix gets its own stream; the caller's RNG is left untouched
+            return rule.compute_mask(score, torch.ones_like(score)).bool(), None
 
     if config.global_:
         keep_all, _ = run_rule(torch.cat([s for _, _, s in selected]), config.seed)

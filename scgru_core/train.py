@@ -37,6 +37,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.epochs < 0:
             raise ConfigError(f"epochs must be 0 or more, not {self.epochs}.")
+        if self.patience < 0:
+            raise ConfigError(f"patience must be 0 (never stop early) or more, not {self.patience}.")
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, not {self.batch_size}.")
         if not (self.lr > 0 and math.isfinite(self.lr)):

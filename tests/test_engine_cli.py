@@ -4,14 +4,15 @@ from __future__ import annotations
 import csv
 import json
 import math
+import pathlib
 import subprocess
 import sys
-import pathlib
 
 import numpy as np
 import pytest
 
 from _engine_support import csv_bytes, sine_values
+from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import load_run
 from scgru_core.cli import main
 

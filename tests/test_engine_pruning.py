@@ -8,13 +8,15 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from torch.nn.utils import prune as tprune
 
-from _engine_support import same_state, state_of, tiny_model
-from scgru_core import ConfigError, PruneConfig, Scope, SensitivityUnstructured, prune, sensitivity_for_sparsity
+from _engine_support import same_state, state_of, tiny_data, tiny_model
+from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
+from scgru_core import (ConfigError, PruneConfig, PruningLab, Scope, SensitivityUnstructured, evaluate, model_cost,
+                        prune, sensitivity_for_sparsity)
 from scgru_core.model import GATES, gate_blocks, weight_names
 from scgru_core.pruning import KINDS
 
@@ -107,11 +109,23 @@ def test_floor_lowering_follows_the_reference_even_where_it_is_not_monotone():
         assert int(keep.sum()) == kept
 
 
+TINY_SURVIVOR = np.array([[2.0, 7.440647e-39]], dtype=np.float32)  # q / thr underflowed here once
+
+
 @PROPS
 @given(w=matrices, s=st.one_of(st.floats(0, 10), st.floats(1e3, 1e300), st.just(1e308)), k=st.floats(1e-3, 1.0))
+@example(w=TINY_SURVIVOR, s=3.012007363137904e285, k=1.0)
+@example(w=np.ones((3, 3), np.float32), s=1e300, k=0.5)
 def test_floor_keeps_at_least_fraction_k_even_for_huge_s(w, s, k):
     _, keep = engine_rule(w, s, k)
     assert keep.sum() / keep.size >= k
+
+
+@pytest.mark.parametrize("s", [1e10, 3.012007363137904e285, 1e300])
+def test_huge_s_still_equals_the_literal_loop(s):
+    thr, keep = engine_rule(TINY_SURVIVOR, s, 1.0)  # ~74,000 one-percent steps for the loop
+    assert thr == pytest.approx(reference_threshold(TINY_SURVIVOR, s, 1.0), rel=1e-9)
+    assert keep.all()
 
 
 @PROPS
@@ -379,9 +393,6 @@ def test_prune_config_refuses_bad_settings(kw):
 # ---------------------------------------------------------------- the live lab: one slider move
 
 def test_lab_snapshot_is_the_masked_model_evaluated_and_costed():
-    from _engine_support import tiny_data
-    from scgru_core import PruningLab, evaluate, model_cost
-
     data = tiny_data(window=12)
     model = tiny_model(hidden=8)
     dense_state = state_of(model)
