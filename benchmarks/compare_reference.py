@@ -21,8 +21,8 @@ import torch
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scgru_core import (Callbacks, CompareConfig, GradualPlan, ModelConfig, Scope, TrainConfig, WindowConfig,  # noqa: E402
-                        compare, load_series, prepare)
+from scgru_core import (Callbacks, CompareConfig, GradualPlan, ModelConfig, Scope, TrainConfig,  # noqa: E402
+                        WindowConfig, compare, load_series, prepare)
 from scgru_core.samples import SAMPLES  # noqa: E402
 
 
@@ -40,6 +40,7 @@ def parse_args(argv=None):
     p.add_argument("--start-epochs", type=float, default=GradualPlan.start_epochs)
     p.add_argument("--end-fraction", type=float, default=GradualPlan.end_fraction)
     p.add_argument("--frequency", type=int, default=GradualPlan.frequency)
+    p.add_argument("--global", dest="global_", action="store_true", help="AGP ranks all in-scope weights together")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
     p.add_argument("--budget-minutes", type=float, default=25.0)
     p.add_argument("--json", help="write the rows here as they finish")
@@ -56,12 +57,13 @@ def main(argv=None) -> int:
                           should_stop=lambda: time.monotonic() > deadline)
     plan = GradualPlan(start_epochs=args.start_epochs, end_fraction=args.end_fraction, frequency=args.frequency)
     cache, rows, cancelled = {}, [], False
-    for scope_text in args.scopes.split(","):
-        config = CompareConfig(methods=("dense", *args.methods.split(",")), sparsities=(args.sparsity,),
+    points = [(m, s) for m in args.methods.split(",") for s in args.scopes.split(",")]  # AGP's rows first
+    for method, scope_text in points:
+        config = CompareConfig(methods=("dense", method), sparsities=(args.sparsity,),
                                seeds=(args.seed,), scope=Scope.parse(scope_text), model=ModelConfig(hidden=args.hidden),
                                train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                                  seed=args.seed),
-                               finetune_epochs=0, plan=plan)  # F = 0: the dense row is Narang's reference too
+                               finetune_epochs=0, plan=plan, global_=args.global_)  # F = 0: dense = Narang's reference
         result = compare(data, config, callbacks=callbacks, cache=cache, on_row=lambda i, n, r: print(
             f"  {r['method']} ({r['scope']}): rmse {r['rmse']:.1f}, sparsity {r['sparsity']:.2%}, "
             f"{r['seconds']:.0f}s", file=sys.stderr, flush=True))
@@ -72,8 +74,9 @@ def main(argv=None) -> int:
             cancelled = True
             break
     dense = next((r for r in rows if r["method"] == "dense"), None)
+    ranking = " (AGP ranked globally)" if args.global_ else ""
     print(f"power load, hidden {args.hidden}, window {args.window}, batch {args.batch_size}, {args.epochs} epochs "
-          f"per model, seed {args.seed}, target sparsity {args.sparsity:.0%}, plan {plan}")
+          f"per model, seed {args.seed}, target sparsity {args.sparsity:.0%}{ranking}, plan {plan}")
     print(f"{'method':<8} {'scope':<5} {'sparsity':>9} {'of all':>7} {'rmse':>9} {'vs dense':>9} {'mae':>9} "
           f"{'nonzero':>9} {'seconds':>8}")
     for r in rows:

@@ -19,14 +19,16 @@ from scgru_core.pruning import KINDS
 from . import state
 
 ss = st.session_state
-# Rules the sliders can drive: every registered rule whose control is a threshold or a sparsity
-# and which needs no extra scores (gradients). New rules of that shape appear here by themselves.
-DRIVABLE = [name for name, spec in sc.RULES.items() if spec.control in ("sensitivity", "sparsity")
-            and not spec.needs_scores]
-SCOPES = {"both": "W_ih and W_hh", "ih": "W_ih (input) only", "hh": "W_hh (hidden) only", "gates": "chosen gates…"}
+# Rules the sliders can drive: every registered rule whose control is a threshold or a sparsity (rules
+# that rank saliency scores included: PruningLab computes their scores once). New ones appear by themselves.
+DRIVABLE = [name for name, spec in sc.RULES.items() if spec.control in ("sensitivity", "sparsity")]
+SCOPES = {"both": "both", "ih": "W_ih only", "hh": "W_hh only", "gates": "chosen gates…"}
+SCOPE_HELP = ("Which weights may be cut: both matrices, only the input-to-hidden W_ih, only the hidden-to-hidden "
+              "W_hh, or chosen gate blocks (reset r, update z, candidate n) of either.")
 GATE_OPTIONS = [f"{kind}:{gate}" for kind in KINDS for gate in sc.GATES]
 GATE_LABELS = {"reset": "reset gate r", "update": "update gate z", "new": "candidate n", "head": "head"}
 S_MAX = 5.0
+TAB_WIDGETS = ("p_matrix", "p_logcount", "p_heatmode")  # drawn only while their tab is open
 DEFAULTS = {"p_method": "sensitivity", "p_scope": "both", "p_gates": ["hh:reset", "hh:update"], "p_floor": 0.01,
             "p_global": False, "p_seed": 0, "p_logcount": False, "p_heatmode": "mask", "ft_epochs": 5}
 
@@ -85,7 +87,10 @@ def sync_target() -> None:
     except sc.ScgruError:
         return
     if current is not None and config.rule.control == "sensitivity":
-        ss["target"] = int(round(100 * sc.prune(current.model, config).sparsity))
+        try:
+            ss["target"] = int(round(100 * sc.prune(current.model, config).sparsity))
+        except sc.ScgruError:  # shown by the page when it prunes with this setting
+            pass
 
 
 def sync_s() -> None:
@@ -96,7 +101,10 @@ def sync_s() -> None:
     except sc.ScgruError:
         return
     if current is not None and config.rule.control == "sensitivity":
-        s = sc.sensitivity_for_sparsity(current.model, ss["target"] / 100, config)
+        try:
+            s = sc.sensitivity_for_sparsity(current.model, ss["target"] / 100, config)
+        except sc.ScgruError:  # shown by the page when it prunes with this setting
+            return
         ss["s"] = min(S_MAX, round(s, 2))
 
 
@@ -107,12 +115,14 @@ def gate_panels(current: sc.PruningLab, snap: sc.Snapshot, name: str) -> list[di
     kept = snap.result.masks[name].numpy()
     rows = snap.config.scope.rows(model, name)
     in_rows = set(rows.tolist()) if rows is not None else set()
+    # A saliency rule's threshold is on its score, not on |w|: no cut line on the weight axis then.
+    threshold = None if snap.config.rule.needs_scores else snap.result.thresholds.get(name)
     panels = []
     for gate, block in gate_blocks(model, name).items():
         in_scope = block.start in in_rows
         panels.append({"title": GATE_LABELS.get(gate, gate) + ("" if in_scope else " (not pruned)"),
                        "weights": weights[block], "kept": kept[block], "in_scope": in_scope,
-                       "threshold": snap.result.thresholds.get(name)})
+                       "threshold": threshold})
     return panels
 
 
@@ -121,11 +131,10 @@ def threshold_table(snap: sc.Snapshot) -> pd.DataFrame:
     rows = []
     for name in r.masks:
         thr = r.thresholds.get(name)
-        rows.append({"matrix": matrix_label(name), "shape": "×".join(map(str, r.masks[name].shape)),
-                     "in scope": r.in_scope[name], "pruned": r.pruned[name],
-                     "sparsity (in scope)": r.pruned[name] / r.in_scope[name] if r.in_scope[name] else None,
-                     "sparsity (whole matrix)": r.per_matrix[name],
-                     "threshold |w|": thr})
+        rows.append({"matrix": matrix_short(name), "shape": "×".join(map(str, r.masks[name].shape)),
+                     "in scope": r.in_scope[name], "cut": r.pruned[name],
+                     "sparsity": r.pruned[name] / r.in_scope[name] if r.in_scope[name] else None,
+                     "of matrix": r.per_matrix[name], "threshold |w|": thr})
     return pd.DataFrame(rows)
 
 
@@ -161,15 +170,15 @@ def run_record(current: sc.PruningLab, snap: sc.Snapshot) -> dict:
     return record
 
 
-def run_json(current: sc.PruningLab, snap: sc.Snapshot) -> str:
-    return json.dumps(run_record(current, snap), indent=2, default=str)
+def downloads(current: sc.PruningLab, snap: sc.Snapshot) -> tuple:
+    """Two zero-argument functions making the run JSON and the model zip, for deferred download buttons.
 
-
-def model_zip(current: sc.PruningLab, snap: sc.Snapshot) -> bytes:
-    """The pruned (fine-tuned when available) model as a zip of a run directory (`scgru_core.archive`)."""
+    They run later in another thread, without session_state, so everything they need is taken now.
+    """
     from scgru_core.archive import run_zip
 
-    ft = finetuned_for(snap)
-    record = run_record(current, snap)
-    model = ft["model"] if ft else current.model
-    return run_zip(model, snap.result.masks, config=record["config"], metrics=record, scaler=current.data.scaler)
+    record, ft = run_record(current, snap), finetuned_for(snap)
+    model = ft["model"] if ft else current.model  # the fine-tuned twin when it belongs to this setting
+    masks, scaler = snap.result.masks, current.data.scaler
+    return (lambda: json.dumps(record, indent=2, default=str),
+            lambda: run_zip(model, masks, config=record["config"], metrics=record, scaler=scaler))

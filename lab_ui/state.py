@@ -7,7 +7,6 @@ sample tables, which are public and handed out as copies (`st.cache_data`).
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 
 import pandas as pd
@@ -30,7 +29,6 @@ WINDOWS = "window_config"  # WindowConfig in force
 SERIES = "series"  # Series in force
 DATA = "data"  # Dataset in force
 PENDING = "pending_upload"  # an upload that parsed but cannot be used with the settings yet
-UPLOAD_DIGEST = "upload_digest"  # sha256 of the last upload handled
 MESSAGES = "messages"  # {page: [(kind, text)]} shown once on that page
 MODEL = "model_info"  # {"model_config", "train_config", "training": TrainResult, "version"}
 LAB = "lab"  # PruningLab over the trained dense model
@@ -44,7 +42,7 @@ SWEEPS = "sweeps"  # {(version, method, scope text, floor, finetune epochs or 0)
 PERSISTENT_WIDGETS = (
     "sample_pick", "m_hidden", "m_layers", "m_cell", "t_epochs", "t_batch", "t_lr", "t_patience", "t_seed",
     "p_method", "p_scope", "p_gates", "s", "target", "p_floor", "p_global", "p_seed", "p_matrix", "p_logcount",
-    "p_heatmode", "ft_epochs", "to_metric", "to_methods", "to_bytes", "to_ft_epochs",
+    "p_heatmode", "ft_epochs", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
 )
 TIME_NONE = "(no time column)"
 
@@ -77,8 +75,32 @@ def sample_table(key: str) -> pd.DataFrame:
     return sc.read_table(SAMPLES[key].path)
 
 
-def keep_widget_values() -> None:
-    for key in PERSISTENT_WIDGETS:
+def require_entrypoint() -> None:
+    """The first line of every page script: make sure app.py frames this run.
+
+    With the page scripts in `pages/`, streamlit 1.67 starts each process in its legacy multipage mode
+    and stays there until some run calls st.navigation: until then a first request for /data on a
+    freshly started server runs pages/data.py alone, without app.py (no data loaded: it crashed), and
+    AppTest starts every run that way. So leave that mode and run app.py here, in place: it declares the
+    pages and runs this page inside its frame; then this outer copy stops. (A streamlit-internal flag:
+    streamlit is pinned in requirements.txt; tests/test_app_pages.py checks a fresh server.)
+    """
+    import runpy
+
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if PagesManager.uses_pages_directory and ctx is not None:
+        PagesManager.uses_pages_directory = False
+        runpy.run_path(ctx.main_script_path, run_name="__main__")
+        st.stop()
+
+
+def keep_widget_values(keys=PERSISTENT_WIDGETS) -> None:
+    """Re-assign widget values so Streamlit keeps them while their widgets are not drawn (another page,
+    a closed tab); assigned values survive where widget state is dropped."""
+    for key in keys:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 
@@ -132,15 +154,12 @@ def ensure_dataset() -> None:
 
 
 def handle_upload(file) -> None:
-    """Read a newly uploaded file; a refusal is queued as an error and the previous data stays."""
+    """Read a newly uploaded file (the uploader's on_change); a refusal is queued as an error and the
+    previous data stays. The parsed table lives in this session only."""
     if file is None:
         return
     raw = file.getvalue()
-    digest = hashlib.sha256(raw).hexdigest()
     ss = st.session_state
-    if ss.get(UPLOAD_DIGEST) == digest:
-        return
-    ss[UPLOAD_DIGEST] = digest
     try:
         frame = sc.read_table(raw, filename=file.name)
     except sc.ScgruError as exc:
@@ -185,6 +204,9 @@ def recover_interrupted_job() -> None:
     if job is None:
         return
     history = job["history"]
+    if job.get("model") is None:  # fine-tuning: the engine trains its own copy, so there is nothing to keep
+        say(job["page"], "warning", f"{job['what']} was stopped after {len(history)} epoch(s); nothing was kept.")
+        return
     if not history or job.get("best_state") is None:
         say(job["page"], "warning", f"{job['what']} was stopped before the first epoch ended; nothing changed.")
         return
@@ -214,7 +236,8 @@ def require_model(page_label: str) -> sc.PruningLab | None:
 # ---------------------------------------------------------------- sidebar
 
 
-def sidebar_status() -> None:
+def sidebar_status(pruning: bool = True) -> None:
+    """The current data and model (and, unless `pruning` is False, the Prune page's setting)."""
     ss = st.session_state
     st.markdown("#### Current data")
     data: sc.Dataset | None = ss.get(DATA)
@@ -236,7 +259,7 @@ def sidebar_status() -> None:
     st.caption(f"{len(tr.history)} epochs ({tr.seconds:.1f} s){' · stopped' if tr.cancelled else ''}  \n"
                f"test RMSE {current.dense.metrics.rmse:,.4g} (naive {current.naive.metrics.rmse:,.4g})")
     now = ss.get(CURRENT)
-    if now and now["version"] == info["version"]:
+    if pruning and now and now["version"] == info["version"]:
         cfg = now["config"]
         st.markdown("#### Pruning")
         st.caption(f"{sc.RULES[cfg.method].label} · scope {cfg.scope.label()}  \n"

@@ -33,6 +33,17 @@ FROM_CHECKPOINT = "model_from_checkpoint"  # the model version that came from a 
 # ---------------------------------------------------------------- session <-> LabState
 
 
+def lesson_state() -> LabState:
+    """The state the lesson starts from: the session's, with the default model when none is trained yet
+    (the shipped checkpoint's, whatever the Train page's widgets say)."""
+    now = current_state()
+    if ss.get(state.MODEL):
+        return now
+    d = LabState.for_sample(now.sample)
+    return dataclasses.replace(now, hidden=d.hidden, layers=d.layers, cell=d.cell, epochs=d.epochs, batch=d.batch,
+                               lr=d.lr, patience=d.patience, seed=d.seed)
+
+
 def current_state() -> LabState:
     """The state the session is in: its data, its trained model (else the Train widgets), the Prune widgets."""
     source, windows = ss.get(state.SOURCE) or {}, ss.get(state.WINDOWS) or DEFAULTS.window_config()
@@ -139,15 +150,16 @@ def start_session() -> None:
         return
     ss[_STARTED] = True
     query = st.query_params
-    linked = any(k in query for k in QUERY_KEYS)
-    new, ignored = parse_query(query) if linked else (LabState(), [])
+    if not any(k in query for k in QUERY_KEYS):
+        return  # a plain visit: the pages' own defaults
+    new, ignored = parse_query(query)
     for message in ignored:
         if message.startswith(f"sample='{UPLOAD}'"):
             note("This link was made with an uploaded file, which a link cannot carry: the default sample is "
                  "loaded instead. Upload the file on the Data page to continue.")
         else:
-            note(f"The link's value {message} was not usable and was ignored.")
-    request(new, model=linked)
+            note(f"Ignored from the link: {message}.")
+    request(new, model=True)
 
 
 def complete_pending(page: str = "home") -> None:
@@ -164,12 +176,8 @@ def note(text: str) -> None:
 
 
 def sync_url() -> None:
-    """Write the session's state into the address bar (only what differs from the defaults).
-
-    Not under AppTest: in streamlit 1.67 an AppTest run of an st.navigation app whose URL has a query
-    string runs only the page, not app.py, so every later run of the test would skip the entrypoint.
-    The browser test checks the address bar instead."""
-    if state.DATA not in ss or st.get_option("global.appTest"):
+    """Write the session's state into the address bar (only what differs from the defaults)."""
+    if state.DATA not in ss:
         return
     want = current_state().to_query(changed_only=True)
     if want == {"sample": DEFAULT_SAMPLE}:
@@ -219,11 +227,26 @@ def show_code(current: LabState | None = None) -> None:
 # ---------------------------------------------------------------- report
 
 
-def report(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None) -> str:
-    """The HTML report of this run: settings, metrics, cost and the main figures."""
-    now, data, info = current_state(), current.data, ss[state.MODEL]
-    units = (ss.get(state.SOURCE) or {}).get("units") or data.series.name
-    settings = {"data": (ss.get(state.SOURCE) or {}).get("label", now.sample), **now.to_query()}
+def report_inputs(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None) -> dict:
+    """What the report needs from the session, read during the script run (the download's callable runs
+    later, outside it, where st.session_state and st.context are not available)."""
+    now, source = current_state(), ss.get(state.SOURCE) or {}
+    lat = (ss.get(_LATENCY) or {}).get(latency_key(snap))
+    link = None
+    try:
+        link = st.context.url.split("?")[0] + "?" + "&".join(f"{k}={v}" for k, v in now.to_query(True).items())
+    except Exception:  # noqa: BLE001 - the link is a convenience
+        pass
+    return {"current": current, "snap": snap, "ft": ft, "state": now, "label": source.get("label", now.sample),
+            "units": source.get("units") or current.data.series.name, "training": ss[state.MODEL]["training"],
+            "latency": lat, "link": link}
+
+
+def report(inputs: dict) -> str:
+    """The HTML report of a run: settings, metrics, cost and the main figures (no session access)."""
+    current, snap, ft, now = inputs["current"], inputs["snap"], inputs["ft"], inputs["state"]
+    data, units, tr = current.data, inputs["units"], inputs["training"]
+    settings = {"data": inputs["label"], **now.to_query()}
     metrics = {"dense": current.dense.metrics.to_dict(), "naive": current.naive.metrics.to_dict(),
                "pruned": snap.evaluation.metrics.to_dict()}
     forecasts, labels = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}, {}
@@ -234,7 +257,6 @@ def report(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None) ->
     hh = next(n for n in sc.weight_names(current.model) if ".weight_hh" in n)
     panels = pv.gate_panels(current, snap, hh)
     split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
-    tr = info["training"]
     c = snap.cost
     figures = {
         "series": viz.series_figure(data.series.values, data.series.times, name=data.series.name, units=units,
@@ -248,16 +270,11 @@ def report(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None) ->
     }
     notes = [f"Pruned {snap.result.sparsity:.1%} of the weights in scope ({snap.config.rule.label}, scope "
              f"{snap.config.scope.label()}); MACs per forecast {c.macs_nonzero:,} of {c.macs_dense:,}."]
-    lat = (ss.get(_LATENCY) or {}).get(latency_key(snap))
-    if lat is not None:
-        notes.append("Latency, " + lat.summary())
-    link = None
-    try:
-        link = st.context.url.split("?")[0] + "?" + "&".join(f"{k}={v}" for k, v in now.to_query(True).items())
-    except Exception:  # noqa: BLE001 - the link is a convenience
-        pass
+    if inputs["latency"] is not None:
+        notes.append("Latency, " + inputs["latency"].summary())
     return report_html(settings, metrics, cost, {k.capitalize(): f for k, f in figures.items()},
-                       captions={k.capitalize(): lesson.CAPTIONS[k] for k in figures}, notes=notes, link=link)
+                       captions={k.capitalize(): lesson.CAPTIONS[k] for k in figures}, notes=notes,
+                       link=inputs["link"])
 
 
 def _test_x(data: sc.Dataset):
@@ -266,7 +283,8 @@ def _test_x(data: sc.Dataset):
 
 
 def report_button(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None, key: str = "dl_report") -> None:
-    st.download_button("Report (HTML)", data=lambda: report(current, snap, ft), file_name="scgru_report.html",
+    inputs = report_inputs(current, snap, ft)
+    st.download_button("Report (HTML)", data=lambda: report(inputs), file_name="scgru_report.html",
                        mime="text/html", key=key, on_click="ignore", icon=":material/summarize:",
                        help="Settings, metrics, cost and the main figures in one file that opens offline.")
 

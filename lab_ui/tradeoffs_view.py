@@ -8,12 +8,12 @@ import scgru_core as sc
 
 from . import state
 from .prune_view import DRIVABLE
+from .prune_view import short_rule_label as short_label
 
 ss = st.session_state
 GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # target sparsities shared by every method
-X_AXES = {"sparsity": "sparsity (share of in-scope weights pruned)",
-          "macs_nonzero": "multiply-accumulates per forecast (non-zero weights)",
-          "bytes": "bytes of the weights"}
+X_AXES = {"sparsity": "sparsity (share of in-scope weights cut)",
+          "macs_nonzero": "multiply-accumulates per forecast"}
 
 
 def base_config() -> sc.PruneConfig:
@@ -69,7 +69,7 @@ def curves(methods, base: sc.PruneConfig, metric: str, x_key: str, finetune_epoc
             rows = rows_for(method, base, epochs)
             if not rows:
                 continue
-            label = sc.RULES[method].label + (f" + fine-tune {epochs} ep." if epochs else " (prune only)")
+            label = short_label(method) + (f" + fine-tune ({epochs} ep.)" if epochs else ", prune only")
             out.append({"label": label, "group": method, "finetuned": bool(epochs),
                         "x": [r[x_key] for r in rows], "y": [r[metric] for r in rows]})
     return out
@@ -82,7 +82,7 @@ def current_marker(metric: str, x_key: str) -> dict | None:
     x = now["sparsity"] if x_key == "sparsity" else now["cost"][x_key]
     cfg = now["config"]
     setting = f"s = {cfg.sensitivity:.2f}" if cfg.rule.control == "sensitivity" else f"{now['sparsity']:.0%}"
-    return {"x": x, "y": now["metrics"][metric], "label": f"Prune page: {sc.RULES[cfg.method].label}, {setting}"}
+    return {"x": x, "y": now["metrics"][metric], "label": f"Prune page: {short_label(cfg.method)}, {setting}"}
 
 
 def table(methods, base: sc.PruneConfig, finetune_epochs: int) -> pd.DataFrame:

@@ -75,7 +75,7 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
     st.session_state[state.JOB] = job
     try:
         result = sc.fit(model, data, train_config, callbacks=callbacks)
-    except sc.TrainingDivergedError as exc:
+    except sc.ScgruError as exc:  # TrainingDivergedError above all
         st.session_state.pop(state.JOB, None)
         bar.empty()
         st.error(f"{exc} The previous model (if any) is kept.")
@@ -88,16 +88,19 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
 
 
 def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_config: sc.TrainConfig,
-             chart_key: str = "ft_loss_live") -> dict | None:
+             chart_key: str = "ft_loss_live", page: str = "prune") -> dict | None:
     """Fine-tune the pruned model once (engine `finetune`, masks held) and evaluate it; None if it diverged."""
     config = sc.TrainConfig(**{**train_config.__dict__, "epochs": int(epochs)})
     callbacks, history, bar = _progress("Fine-tuning", config, chart_key)
+    st.session_state[state.JOB] = {"page": page, "what": "Fine-tuning", "model": None, "history": history}
     try:
         twin, result = sc.finetune(current.model, snapshot.result, current.data, config, callbacks)
-    except sc.TrainingDivergedError as exc:
+    except sc.ScgruError as exc:  # TrainingDivergedError above all
+        st.session_state.pop(state.JOB, None)
         bar.empty()
         st.error(f"{exc} The pruned model is unchanged.")
         return None
+    st.session_state.pop(state.JOB, None)
     bar.progress(1.0, text=f"Fine-tuning done: {len(result.history)} epochs in {result.seconds:.1f} s")
     return {"version": st.session_state.get(state.VERSION), "config": snapshot.config, "model": twin.eval(),
             "masks": snapshot.result.masks, "evaluation": sc.evaluate(twin, current.data), "training": result}

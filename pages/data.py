@@ -2,10 +2,12 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import state
+from lab_ui import state, teaching
 from scgru_core import viz
 from scgru_core.data import MISSING_POLICIES, numeric_columns
 from scgru_core.samples import SAMPLES
+
+state.require_entrypoint()
 
 ss = st.session_state
 MISSING_LABELS = {"interpolate": "interpolate", "drop": "drop the rows", "refuse": "refuse the file"}
@@ -57,7 +59,8 @@ with left.container(border=True):
     st.caption(SAMPLES[ss["sample_pick"]].description)
     st.button("Load sample", key="load_sample", on_click=_load_sample, icon=":material/download:")
 with right.container(border=True):
-    st.file_uploader("Upload a file: CSV, XLSX or Parquet, up to 50 MB", key="upload", on_change=_on_upload,
+    st.file_uploader(f"Upload a file: CSV, XLSX or Parquet, up to {st.get_option('server.maxUploadSize')} MB",
+                     key="upload", on_change=_on_upload,
                      type=["csv", "txt", "tsv", "xlsx", "parquet", "pq"],
                      help="One row per time step. The first numeric column is used unless you pick another below; "
                           "a date/time column is detected. Decimal commas and UTF-16 files are understood.")
@@ -72,6 +75,7 @@ st.plotly_chart(fig, key="series_plot", config=viz.PLOTLY_CONFIG, theme=None)
 st.caption(f"Shaded: the chronological split. The scaler is fitted on the training part only; windows of "
            f"{data.window} values predict the next {data.horizon}: {len(data.train):,} training, "
            f"{len(data.val):,} validation and {len(data.test):,} test windows.")
+teaching.explain("series", caption=False)
 
 report_col, form_col = st.columns([2, 3], gap="large")
 with report_col:

@@ -1,12 +1,16 @@
 """Home: what the lab does, the path through it, and a one-click demo."""
+import os
+
 import streamlit as st
 
 import scgru_core as sc
 from lab_ui import state, training
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 
+state.require_entrypoint()
+
 DEMO_MODEL = sc.ModelConfig(hidden=64, layers=1, cell="gru")
-DEMO_TRAINING = sc.TrainConfig(epochs=8, patience=0)
+DEMO_TRAINING = sc.TrainConfig(epochs=int(os.environ.get("SCGRU_DEMO_EPOCHS", "8")), patience=0)
 
 st.title("SCGRU Pruning Lab")
 st.markdown(

@@ -7,6 +7,7 @@ from lab_ui import prune_view as pv
 from lab_ui import state, teaching
 from scgru_core import lesson
 
+state.require_entrypoint()
 ss = st.session_state
 N = len(lesson.STEPS)
 ss.setdefault(teaching.STEP, 1)
@@ -19,7 +20,7 @@ def go(delta: int) -> None:
 
 def set_up(step: lesson.LessonStep) -> None:
     """Callback: this step's settings on top of the current ones; the model is made before the next page."""
-    teaching.request(teaching.current_state().updated(**step.overrides, step=step.number), model=True)
+    teaching.request(teaching.lesson_state().updated(**step.overrides, step=step.number), model=True)
 
 
 st.title("Lesson: pruning a GRU, step by step")
@@ -28,15 +29,13 @@ st.caption("For a class: the teacher projects, the students follow on their lapt
 state.show_messages("lesson")
 
 st.radio("Step", range(1, N + 1), key=teaching.STEP, horizontal=True, label_visibility="collapsed",
-         format_func=lambda n: f"{n} · {lesson.step(n).title.split(':')[0]}")
+         format_func=lambda n: f"{n} · {lesson.step(n).short}")
 step = lesson.step(ss[teaching.STEP])
 
-teaching.complete_pending(page="lesson")  # app.py has normally done it; a no-op then
 current = state.lab()
 if current is None:  # every step after the first draws the trained model: get it now (checkpoint or training)
-    teaching.ensure_model(teaching.current_state(), page="lesson")
-    teaching.complete_pending(page="lesson")  # app.py has normally done it; a no-op then
-current = state.lab()
+    teaching.ensure_model(teaching.lesson_state(), page="lesson")
+    current = state.lab()
 if current is None:
     st.info("The lesson needs a trained model: press **Set up this step**, or train one on the Train page.")
 else:
@@ -49,12 +48,14 @@ with text_col:
     st.button("Set up this step", key="lesson_setup", on_click=set_up, args=(step,), icon=":material/tune:",
               help="Sets the app to this step's state (loading the shipped model, or training it, if needed).")
     lv.question(step)
-    with st.expander("The maths of this step", icon=":material/function:"):
-        for formula in step.maths:
-            st.latex(formula)
 with chart_col:
     if current is not None or step.key == "task":
         lv.RENDER[step.key](step, current)
+extra = [m for m in step.maths if m != lesson.MATHS[step.chart]]  # the chart's own maths is under the chart
+if extra:
+    with st.expander("The maths of this step", icon=":material/function:"):
+        for formula in extra:
+            st.latex(formula)
 
 prev_col, next_col, _, reset_col = st.columns([1, 1, 2.5, 1.5])
 prev_col.button("Previous step", key="lesson_prev", on_click=go, args=(-1,), disabled=step.number == 1,

@@ -3,8 +3,10 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import results, state, training
+from lab_ui import results, state, teaching, training
 from scgru_core import viz
+
+state.require_entrypoint()
 
 ss = st.session_state
 TABS = ["Histograms", "Heatmaps", "Forecast", "Thresholds", "Cost"]
@@ -22,7 +24,8 @@ def controls() -> sc.PruneConfig | None:
     c1.selectbox("Method", pv.DRIVABLE, format_func=pv.short_rule_label, key="p_method",
                  on_change=pv.sync_target, help="\n\n".join(f"**{sc.RULES[n].label}**: {sc.RULES[n].description}"
                                                             for n in pv.DRIVABLE))
-    c2.selectbox("Scope", list(pv.SCOPES), format_func=pv.SCOPES.get, key="p_scope", on_change=pv.sync_target)
+    c2.selectbox("Scope", list(pv.SCOPES), format_func=pv.SCOPES.get, key="p_scope", on_change=pv.sync_target,
+                 help=pv.SCOPE_HELP)
     rule = sc.RULES[ss["p_method"]]
     by_threshold = rule.control == "sensitivity"
     c3.slider("Threshold s (× std |W|)", 0.0, pv.S_MAX, step=0.01, key="s", on_change=pv.sync_target,
@@ -46,7 +49,7 @@ def controls() -> sc.PruneConfig | None:
 
 
 def matrix_picker(extra) -> None:
-    c1, c2 = st.columns([3, 1.2], vertical_alignment="center")
+    c1, c2 = st.columns([2.5, 1.7], vertical_alignment="center")
     c1.radio("Matrix", sc.weight_names(current.model), format_func=pv.matrix_short, key="p_matrix",
              horizontal=True, label_visibility="collapsed")
     with c2:
@@ -58,6 +61,7 @@ def tab_histograms(snap: sc.Snapshot) -> None:
     panels = pv.gate_panels(current, snap, ss["p_matrix"])
     fig = viz.histogram_figure(panels, log_count=ss["p_logcount"], title=pv.matrix_label(ss["p_matrix"]))
     st.plotly_chart(fig, key="hist", config=CFG, theme=None)
+    teaching.explain("histogram")
 
 
 def tab_heatmaps(snap: sc.Snapshot) -> None:
@@ -68,6 +72,7 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
     legend = "dark kept, pink cut" if ss["p_heatmode"] == "mask" else "blue +, red −, grey cut"
     fig = viz.heatmap_figure(panels, mode=ss["p_heatmode"], title=f"{pv.matrix_label(ss['p_matrix'])} ({legend})")
     st.plotly_chart(fig, key="heat", config=CFG, theme=None)
+    teaching.explain("heatmap")
 
 
 def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
@@ -77,62 +82,79 @@ def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
         forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
     fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
                               units=ss[state.SOURCE].get("units") or current.data.series.name,
-                              title="Test part: the pruned model's forecast over the dense one")
+                              title="Test part: pruned versus dense forecast")
     st.plotly_chart(fig, key="forecast", config=CFG, theme=None)
+    teaching.explain("forecast")
 
 
 def tab_thresholds(snap: sc.Snapshot) -> None:
     st.dataframe(pv.threshold_table(snap), key="thresholds", hide_index=True, column_config={
-        "sparsity (in scope)": st.column_config.NumberColumn(format="percent"),
-        "sparsity (whole matrix)": st.column_config.NumberColumn(format="percent"),
+        "sparsity": st.column_config.NumberColumn(format="percent", help="Share of the in-scope weights cut"),
+        "of matrix": st.column_config.NumberColumn(format="percent", help="Share of the whole matrix cut"),
         "threshold |w|": st.column_config.NumberColumn(format="%.4f")})
-    st.caption("Threshold: the cut on |w| of each matrix (for rank rules, the smallest kept |w|; random has none). "
-               "Biases are never pruned.")
+    st.caption("Threshold: the cut on |w| of each matrix (for rank rules, the smallest kept |w|; for saliency "
+               "rules, the smallest kept score; random has none). Biases are never pruned.")
 
 
 def tab_cost(snap: sc.Snapshot) -> None:
     c, d = snap.cost, current.dense_cost
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Non-zero parameters", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off")
-    c2.metric("Multiply-accumulates / forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}",
-              delta_color="off")
-    c3.metric("Compression (dense / best format)", f"{c.compression:.2f}×")
-    c4.metric("Sparsity of all parameters", f"{c.sparsity:.1%}")
+    c1.metric("Non-zero params", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off")
+    c2.metric("MACs / forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off",
+              help="Multiply-accumulates for one forecast, counting only non-zero weights.")
+    c3.metric("Compression", f"{c.compression:.2f}×", help="Dense fp32 bytes over the cheapest format (CSR or bitmask).")
+    c4.metric("Sparsity, all params", f"{c.sparsity:.1%}", help="Including biases and the head, which are not cut.")
     fig = viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask})
     st.plotly_chart(fig, key="cost", config=CFG, theme=None)
+    teaching.explain("cost")
     st.caption(f"Masked dense weights save nothing by themselves: the dense model still stores {d.bytes_dense:,} "
                "bytes and does every multiply. These are what a sparse format (CSR: values + column indices + row "
                "pointers; bitmask: values + one bit per position) and sparse kernels could save.")
 
 
-def finetune_section(snap: sc.Snapshot, ft: dict | None) -> None:
+def finetune_result(snap: sc.Snapshot, ft: dict | None) -> None:
+    """Inside the fragment, so it follows the sliders: the fine-tuned errors when they belong to this setting."""
     st.markdown("##### Fine-tune once")
-    c1, c2, c3, _ = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
-    c1.number_input("Fine-tune epochs", 1, 100, step=1, key="ft_epochs")
-    go = c2.button("Fine-tune", key="finetune", icon=":material/tune:", width="stretch",
-                   help="Retrain the pruned model with the pruned weights held at zero (a fresh Adam, as in SCGRU).")
-    with c3:
-        training.stop_button()
-    if go:
-        made = training.finetune(current, snap, ss["ft_epochs"], ss[state.MODEL]["train_config"])
-        if made is not None:
-            ss[state.FINETUNED] = made
-            st.rerun()
     if ft:
-        st.caption(f"Fine-tuned {len(ft['training'].history)} epochs; test errors after fine-tuning, "
-                   "against the pruned model before it:")
+        st.caption(f"Fine-tuned {len(ft['training'].history)} epochs at this setting; test errors after "
+                   "fine-tuning, against the pruned model before it:")
         results.metric_row(ft["evaluation"].metrics, snap.evaluation.metrics, "vs before", label_prefix="Fine-tuned ")
     else:
-        st.caption(f"Fine-tuning takes about {ss['ft_epochs']} × the time of one training epoch. "
-                   "It applies to the setting above.")
+        st.caption("Retrain the pruned model once with the pruned weights held at zero (a fresh Adam, as in SCGRU). "
+                   "It applies to the setting above and takes about one training epoch per epoch.")
+
+
+def finetune_controls() -> None:
+    """Outside the fragment: a full script run can be interrupted by Stop, a fragment run cannot."""
+    c1, c2, c3, _ = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+    c1.number_input("Fine-tune epochs", 1, 100, step=1, key="ft_epochs")
+    go = c2.button("Fine-tune", key="finetune", icon=":material/tune:", width="stretch")
+    with c3:
+        training.stop_button()
+    now = ss.get(state.CURRENT)
+    if go and now and now["version"] == ss.get(state.VERSION):
+        made = training.finetune(current, current.at(now["config"]), ss["ft_epochs"], ss[state.MODEL]["train_config"])
+        if made is not None:
+            ss[state.FINETUNED] = made
+            state.say("prune", "success", f"Fine-tuned {len(made['training'].history)} epochs in "
+                                          f"{made['training'].seconds:.1f} s.")
+            st.rerun()
 
 
 @st.fragment
 def lab_panel() -> None:
+    state.keep_widget_values(pv.TAB_WIDGETS)  # widgets of closed tabs are not drawn; keep their values
     config = controls()
     if config is None:
         return
-    snap = current.at(config)
+    try:
+        if config.rule.needs_scores:  # one pass over the training data, the first time only
+            with st.spinner(f"Scoring the weights for {pv.short_rule_label(config.method)}…"):
+                current.scores(config.method)
+        snap = current.at(config)
+    except sc.ScgruError as exc:  # e.g. gates this cell does not have
+        st.error(str(exc))
+        return
     ft = pv.finetuned_for(snap)
     ss[state.CURRENT] = {"version": ss.get(state.VERSION), "config": config, "sparsity": snap.result.sparsity,
                          "metrics": snap.evaluation.metrics.to_dict(), "cost": snap.cost.to_dict()}
@@ -148,17 +170,23 @@ def lab_panel() -> None:
             with tab:
                 if tab.open:
                     draw(snap)
-    finetune_section(snap, ft)
-    d1, d2, _ = st.columns([1.3, 1, 1])
-    d1.download_button("Run settings and metrics (JSON)", data=lambda: pv.run_json(current, snap),
+    d1, d2, d3 = st.columns([1.3, 1, 1])
+    run_json, model_zip = pv.downloads(current, snap)
+    d1.download_button("Run settings and metrics (JSON)", data=run_json,
                        file_name="scgru_run.json", mime="application/json", key="dl_json", on_click="ignore",
                        icon=":material/description:")
-    d2.download_button("Pruned model (zip)", data=lambda: pv.model_zip(current, snap), file_name="scgru_pruned_run.zip",
+    d2.download_button("Pruned model (zip)", data=model_zip, file_name="scgru_pruned_run.zip",
                        mime="application/zip", key="dl_zip", on_click="ignore", icon=":material/folder_zip:",
                        help="A run directory (config, weights, masks, metrics) that scgru_core.archive.load_run_zip "
                             "or scgru_core.io.load_run (after unzipping) can load.")
+    with d3:
+        teaching.report_button(current, snap, ft)
+    teaching.show_code()
+    finetune_result(snap, ft)
+    teaching.sync_url()  # a fragment run: app.py does not run, so the link follows the sliders here
 
 
 if current is not None:
     pv.init_controls(current)
     lab_panel()
+    finetune_controls()

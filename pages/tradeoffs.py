@@ -2,10 +2,12 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import state, training
+from lab_ui import state, teaching, training
 from lab_ui import tradeoffs_view as tv
 from lab_ui.prune_view import DRIVABLE
 from scgru_core import viz
+
+state.require_entrypoint()
 
 ss = st.session_state
 BYTES = {"bytes_csr": "CSR", "bytes_bitmask": "bitmask", "bytes_dense": "dense fp32"}
@@ -22,24 +24,31 @@ if current is not None:
     ss.setdefault("to_metric", "rmse")
     ss.setdefault("to_bytes", "bytes_csr")
     ss.setdefault("to_ft_epochs", 2)
+    ss.setdefault("to_logy", False)
     ss["to_methods"] = [m for m in ss["to_methods"] if m in DRIVABLE]
     base = tv.base_config()
 
-    c1, c2, c3 = st.columns([2.2, 1, 1], gap="medium")
-    methods = c1.multiselect("Methods", DRIVABLE, format_func=lambda n: sc.RULES[n].label, key="to_methods")
+    c1, c2, c3, c4 = st.columns([2.4, 1, 1, 0.8], gap="medium", vertical_alignment="bottom")
+    methods = c1.multiselect("Methods", DRIVABLE, format_func=tv.short_label, key="to_methods",
+                             help="\n\n".join(f"**{sc.RULES[n].label}**: {sc.RULES[n].description}" for n in DRIVABLE))
     metric = c2.selectbox("Error", sc.METRIC_NAMES, format_func=sc.METRIC_LABELS.get, key="to_metric")
     bytes_key = c3.selectbox("Storage format", list(BYTES), format_func=BYTES.get, key="to_bytes")
+    log_y = c4.checkbox("Log scale", key="to_logy", help="A logarithmic error axis, to see the low-error end.")
     st.caption(f"Scope **{base.scope.label()}**, floor k = {base.floor:g} (as set on the Prune page) · target "
                f"sparsities {', '.join(f'{p:.0%}' for p in tv.GRID)}.")
 
-    tv.run_sweeps(current, methods, base)
+    try:
+        tv.run_sweeps(current, methods, base)
+    except sc.ScgruError as exc:
+        st.error(f"The curves cannot be computed: {exc}")
+        methods = []
 
     with st.container(border=True):
         f1, f2, f3, f4 = st.columns([1, 1.4, 0.8, 2.2])
         f1.number_input("Fine-tune epochs per point", 1, 50, step=1, key="to_ft_epochs")
         ft_epochs = int(ss["to_ft_epochs"])
         todo = tv.missing_points(methods, base, ft_epochs)
-        go = f2.button("Compute fine-tuned curves", key="to_ft", icon=":material/tune:", width="stretch",
+        go = f2.button("Fine-tune curves", key="to_ft", icon=":material/tune:", width="stretch",
                        disabled=not methods or not todo)
         with f3:
             training.stop_button()
@@ -49,8 +58,12 @@ if current is not None:
                    f"({ft_epochs} epoch(s) × {per_epoch:.1f} s each). Stop keeps the points already done; "
                    "pressing the button again resumes.")
         if go:
-            tv.run_sweeps(current, methods, base, ft_epochs)
-            st.rerun()
+            try:
+                tv.run_sweeps(current, methods, base, ft_epochs)
+            except sc.ScgruError as exc:
+                st.error(f"Fine-tuning stopped: {exc}")
+            else:
+                st.rerun()
 
     if not methods:
         st.info("Choose at least one method.")
@@ -58,13 +71,13 @@ if current is not None:
         naive = current.naive.metrics.to_dict()[metric]
         label = sc.METRIC_LABELS[metric]
         plots = [("sparsity", "Error against sparsity", tv.X_AXES["sparsity"], "tradeoff_sparsity"),
-                 ("macs_nonzero", "Error against multiply-accumulates", tv.X_AXES["macs_nonzero"], "tradeoff_macs"),
-                 (bytes_key, f"Error against storage ({BYTES[bytes_key]})", f"bytes ({BYTES[bytes_key]})",
-                  "tradeoff_bytes")]
+                 ("macs_nonzero", "Against operations", tv.X_AXES["macs_nonzero"], "tradeoff_macs"),
+                 (bytes_key, "Against storage", f"bytes of the weights ({BYTES[bytes_key]})", "tradeoff_bytes")]
         figs = [viz.tradeoff_figure(tv.curves(methods, base, metric, x_key, ft_epochs), x_title, f"test {label}",
                                     naive=naive, current=tv.current_marker(metric, x_key), title=title,
-                                    x_percent=x_key == "sparsity", height=440 if x_key == "sparsity" else 400)
-                for x_key, title, x_title, _ in plots]
+                                    x_percent=x_key == "sparsity", height=420 if i == 0 else 360, log_y=log_y,
+                                    legend=i == 0)
+                for i, (x_key, title, x_title, _) in enumerate(plots)]
         st.plotly_chart(figs[0], key=plots[0][3], config=viz.PLOTLY_CONFIG, theme=None)
         left, right = st.columns(2, gap="medium")
         left.plotly_chart(figs[1], key=plots[1][3], config=viz.PLOTLY_CONFIG, theme=None)
@@ -72,6 +85,7 @@ if current is not None:
         st.caption("Solid: prune only. Dashed: pruned, then fine-tuned with the pruned weights held at zero. "
                    "Dotted grey: the naive forecast (repeat the last value). Star: the Prune page's setting. "
                    "Operations and bytes count only non-zero weights: what a sparse format could save.")
+        teaching.explain("tradeoff", caption=False)
         frame = tv.table(methods, base, ft_epochs)
         st.download_button("Curve points (CSV)", data=frame.to_csv(index=False).encode(), file_name="scgru_tradeoffs.csv",
                            mime="text/csv", key="dl_csv", on_click="ignore", icon=":material/download:")

@@ -2,13 +2,15 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import results, state, training
+from lab_ui import results, state, teaching, training
 from scgru_core import viz
+
+state.require_entrypoint()
 
 ss = st.session_state
 CELL_LABELS = {"gru": "GRU (standard, PyTorch)", "gru1": "GRU1: gates without input weights",
                "gru2": "GRU2: gates without input weights or bias", "gru3": "GRU3: gates are learned constants"}
-LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 DEFAULTS = {"m_hidden": 64, "m_layers": 1, "m_cell": "gru", "t_epochs": 30, "t_batch": 32, "t_lr": 1e-3,
             "t_patience": 5, "t_seed": 0}
 for key, value in DEFAULTS.items():
@@ -74,9 +76,11 @@ else:
         fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
                               best_epoch=tr.best_epoch or None)
         st.plotly_chart(fig, key="loss_final", config=viz.PLOTLY_CONFIG, theme=None)
+        teaching.explain("loss")
     with fc_col:
         fig = viz.forecast_figure(results.test_x(current.data), current.dense.actual,
                                   {"dense": current.dense.forecast, "naive": current.naive.forecast},
                                   units=ss[state.SOURCE].get("units") or data.series.name,
                                   labels={"dense": "GRU forecast", "naive": "naive forecast"})
         st.plotly_chart(fig, key="forecast_test", config=viz.PLOTLY_CONFIG, theme=None)
+        teaching.explain("forecast")

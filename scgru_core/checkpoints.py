@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import os
 import pathlib
 from typing import NamedTuple
 
@@ -30,7 +31,9 @@ from .train import EpochLog, TrainResult
 from .urlstate import LabState
 from .windows import Dataset, WindowConfig, prepare
 
-CHECKPOINT_DIR = pathlib.Path(__file__).resolve().parent.parent / "checkpoints"
+# SCGRU_CHECKPOINT_DIR points elsewhere (an empty folder: no shipped models, everything is trained)
+CHECKPOINT_DIR = pathlib.Path(os.environ.get("SCGRU_CHECKPOINT_DIR")
+                              or pathlib.Path(__file__).resolve().parent.parent / "checkpoints")
 KIND = "scgru-lab-checkpoint/1"
 
 

@@ -77,7 +77,8 @@ from scgru_core.samples import SAMPLES
 series = sc.load_series(SAMPLES["{state.sample}"].path)
 data = sc.prepare(series, sc.WindowConfig({window_args}))
 
-# 2. The dense model: a {mc.layers}-layer {mc.cell.upper()} with {mc.hidden} hidden units and a linear head, trained with seed {state.seed}.
+# 2. The dense model: a {mc.layers}-layer {mc.cell.upper()} with {mc.hidden} hidden units and a linear head,
+#    trained with seed {state.seed}.
 model, training = sc.train_dense(data, sc.ModelConfig(hidden={mc.hidden}, layers={mc.layers}, cell="{mc.cell}"),
                                  sc.TrainConfig({train_args})){ckpt}
 
@@ -162,7 +163,8 @@ def prune_code(state: LabState) -> str:
     scored = RULES[state.method].needs_scores
     saliency = ""
     if scored:
-        saliency = (f'\n# {RULES[state.method].label}: rank the saliency, not |w| (one pass over the training windows)\n'
+        saliency = (f'\n# {RULES[state.method].label}: rank the saliency, not |w| '
+                    '(one pass over the training windows)\n'
                     f'saliency = sc.saliency.scores_for(model, data, "{state.method}")\n'
                     'def importance(module, name):\n'
                     '    return saliency[("rnn." if module is gru else "head.") + name]\n')
@@ -184,7 +186,7 @@ in_scope = {listing}
     rand_global = f"torch.manual_seed({state.prune_seed})  # the engine's random stream for a global rule\n"
     if state.method not in TORCH_METHODS:
         score_arg = f', scores=sc.saliency.scores_for(model, data, "{state.method}")' if scored else ""
-        body = f'''# {state.method} has no torch.nn.utils.prune counterpart: compute its masks with the engine, apply them.
+        body = f'''# {state.method} has no torch.nn.utils.prune counterpart: its masks come from the engine.
 result = sc.prune(model, sc.PruneConfig({_prune_args(state)}){score_arg})
 for module, name, _ in in_scope:
     prune.custom_from_mask(module, name, result.masks[("rnn." if module is gru else "head.") + name])
@@ -193,7 +195,8 @@ for module, name, _ in in_scope:
         cls = "prune.RandomUnstructured" if state.method == "random" else "prune.L1Unstructured"
         extra = ("\n                        importance_scores={(m, n): importance(m, n) for m, n, _ in in_scope},"
                  if scored else "")
-        body = f'''{rand_global if state.method == "random" else ""}prune.global_unstructured([(m, n) for m, n, _ in in_scope], pruning_method={cls},{extra}
+        seed = rand_global if state.method == "random" else ""
+        body = f'''{seed}prune.global_unstructured([(m, n) for m, n, _ in in_scope], pruning_method={cls},{extra}
                         amount={_num(state.sparsity)})  # one ranking over all matrices in scope
 '''
     elif whole:
@@ -215,7 +218,8 @@ for module, name, _ in in_scope:
     else:
         source = "importance(m, n)" if scored else "getattr(m, n).detach()"
         if state.global_:
-            keeps = f'''{rand_global if state.method == "random" else ""}flat = torch.cat(scores)  # one ranking over all rows in scope
+            seed = rand_global if state.method == "random" else ""
+            keeps = f'''{seed}flat = torch.cat(scores)  # one ranking over all rows in scope
 keeps = method.compute_mask(flat, torch.ones_like(flat)).split([len(s) for s in scores])
 '''
         else:
@@ -224,7 +228,7 @@ keeps = method.compute_mask(flat, torch.ones_like(flat)).split([len(s) for s in 
 for i, s in enumerate(scores):  # each matrix on its own
 {seed}    keeps.append(method.compute_mask(s, torch.ones_like(s)))
 '''
-        body = f'''# Only some gate blocks are in scope: run the rule's compute_mask on those rows, apply it with custom_from_mask.
+        body = f'''# Only some gate blocks are in scope: compute_mask on those rows, then prune.custom_from_mask.
 method = {_method_expr(state)}
 scores = [{source}[rows].flatten() for m, n, rows in in_scope]
 {keeps}for (module, name, rows), keep in zip(in_scope, keeps):

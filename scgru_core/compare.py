@@ -63,6 +63,7 @@ class CompareConfig:
     plan: GradualPlan = field(default_factory=GradualPlan)
     rewind_rule: str = "magnitude"
     floor: float = 0.01  # the sensitivity rule's k
+    global_: bool = False  # rank all in-scope matrices together, where the rule can (magnitude, random, taylor, agp)
 
     def __post_init__(self):
         unknown = [m for m in self.methods if method_kind(m) is None]
@@ -84,10 +85,15 @@ class CompareConfig:
         """(method, target, seed) in run order: seed by seed, so one dense model serves a whole seed."""
         return [(m, float(s), seed) for seed in self.seeds for m in self.methods for s in self.sparsities]
 
+    def key(self, method: str, target: float, seed: int) -> tuple:
+        """The row_key of the row this point gives."""
+        return method, self.scope.to_text(), self.global_, round(target, 6), seed
 
-def row_key(row: dict) -> tuple[str, str, float, int]:
+
+def row_key(row: dict) -> tuple[str, str, bool, float, int]:
     """What identifies a row (rows read back from CSV carry strings, hence the conversions)."""
-    return str(row["method"]), str(row["scope"]), round(float(row["target_sparsity"]), 6), int(row["seed"])
+    return (str(row["method"]), str(row["scope"]), str(row.get("global", False)) == "True",
+            round(float(row["target_sparsity"]), 6), int(row["seed"]))
 
 
 @dataclass
@@ -138,17 +144,20 @@ class Comparison:
     def _row(self, method: str, target: float, seed: int, model: Forecaster, masks: MaskSet | None,
              sparsity: float, seconds: float, epochs: int, **extra) -> dict:
         cost = model_cost(model, masks, self.data.window)
-        row = {"method": method, "kind": method_kind(method), "scope": self.config.scope.to_text(),
-               "target_sparsity": target, "seed": seed, "sparsity": sparsity, "sparsity_all_parameters": cost.sparsity,
-               **evaluate(model, self.data).metrics.to_dict(), **cost.to_dict(), "epochs": epochs,
-               "seconds": seconds, **extra}
-        return row
+        return {"method": method, "kind": method_kind(method), "scope": self.config.scope.to_text(),
+                "global": self.config.global_,
+                "target_sparsity": target, "seed": seed, "sparsity": sparsity, "sparsity_all_parameters": cost.sparsity,
+                **evaluate(model, self.data).metrics.to_dict(), **cost.to_dict(), "epochs": epochs,
+                "seconds": seconds, **extra}
+
+    def _prune_config(self, method: str, seed: int) -> PruneConfig:
+        return PruneConfig(method=method, scope=self.config.scope, floor=self.config.floor, seed=seed,
+                           global_=self.config.global_ and RULES[method].supports_global)
 
     def _one_shot(self, method: str, target: float, seed: int) -> dict:
         lab, dense_s, dense_epochs = self.dense(seed)
         start = time.perf_counter()
-        base = PruneConfig(method=method, scope=self.config.scope, floor=self.config.floor, seed=seed)
-        snap = lab.at(resolve_prune_config(lab.model, base, target))
+        snap = lab.at(resolve_prune_config(lab.model, self._prune_config(method, seed), target))
         model, epochs = lab.masked_model(snap.result), 0
         if self.config.finetune_epochs > 0:
             model, training = finetune(lab.model, snap.result, self.data,
@@ -170,7 +179,7 @@ class Comparison:
         start = time.perf_counter()
         train = self._train_config(seed, cfg.train.epochs + cfg.finetune_epochs)
         spe = steps_per_epoch(self.data, train)
-        pruner = spec.make(cfg.plan, target, train.epochs * spe, spe, cfg.scope, reference)
+        pruner = spec.make(cfg.plan, target, train.epochs * spe, spe, cfg.scope, reference, cfg.global_)
         model = build_model(cfg.model, horizon=self.data.horizon, seed=seed)
         run = gradual_fit(model, self.data, train, pruner, self.callbacks)
         self._check(run.training)
@@ -181,8 +190,7 @@ class Comparison:
     def _rewind(self, method: str, target: float, seed: int) -> dict:
         lab, dense_s, dense_epochs = self.dense(seed)
         start = time.perf_counter()
-        base = PruneConfig(method=self.config.rewind_rule, scope=self.config.scope, floor=self.config.floor, seed=seed)
-        snap = lab.at(resolve_prune_config(lab.model, base, target))
+        snap = lab.at(resolve_prune_config(lab.model, self._prune_config(self.config.rewind_rule, seed), target))
         model, training = rewind(self.config.model, snap.result, self.data,
                                  self._train_config(seed, self.config.train.epochs), self.callbacks)
         self._check(training)
@@ -213,8 +221,7 @@ def compare(data: Dataset, config: CompareConfig, done: Iterable = (), callbacks
     Stops cleanly at should_stop: the rows finished so far come back with cancelled=True.
     """
     keys = {d if isinstance(d, tuple) else row_key(d) for d in done}
-    scope = config.scope.to_text()
-    todo = [p for p in config.points() if (p[0], scope, round(p[1], 6), p[2]) not in keys]
+    todo = [p for p in config.points() if config.key(*p) not in keys]
     runner = Comparison(data, config, callbacks, cache)
     result = CompareResult(rows=[], traces=runner.traces)
     for i, (method, target, seed) in enumerate(todo):

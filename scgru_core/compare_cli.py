@@ -58,7 +58,7 @@ def cmd_compare(args) -> int:
         model=run_config.model, train=run_config.train, finetune_epochs=run_config.finetune_epochs,
         plan=GradualPlan(start_epochs=args.prune_start_epochs, end_fraction=args.prune_end_fraction,
                          frequency=args.prune_frequency),
-        rewind_rule=args.rewind_rule, floor=args.floor)
+        rewind_rule=args.rewind_rule, floor=args.floor, global_=args.global_)
     data = prepare(load_series(args.data, run_config.read), run_config.windows)
     previous = _previous_rows(args) if args.resume else []
 
@@ -69,7 +69,7 @@ def cmd_compare(args) -> int:
                   file=sys.stderr, flush=True)
 
     result = compare(data, config, done=previous, callbacks=progress_callbacks(args.quiet), on_row=on_row)
-    wanted = {(m, config.scope.to_text(), round(t, 6), s) for m, t, s in config.points()}
+    wanted = {config.key(*point) for point in config.points()}
     rows = [r for r in previous if row_key(r) in wanted] + result.rows
     print(f"{'method':<12} {'target':>6} {'seed':>4} {'sparsity':>9} {'rmse':>12} {'mae':>12} "
           f"{'params_nonzero':>14} {'seconds':>8}")
@@ -80,7 +80,8 @@ def cmd_compare(args) -> int:
     traces = {f"{m}|{t}|{s}": v for (m, t, s), v in result.traces.items()}
     write_csv(args.csv, rows)
     settings = {"methods": list(config.methods), "sparsities": list(config.sparsities), "seeds": list(config.seeds),
-                "scope": config.scope.to_text(), "model": asdict(config.model), "train": asdict(config.train),
-                "finetune_epochs": config.finetune_epochs, "plan": asdict(config.plan), "rewind_rule": config.rewind_rule}
+                "scope": config.scope.to_text(), "global": config.global_, "model": asdict(config.model),
+                "train": asdict(config.train), "finetune_epochs": config.finetune_epochs, "plan": asdict(config.plan),
+                "rewind_rule": config.rewind_rule}
     write_json(args.json, {"config": settings, "rows": rows, "sparsity_by_step": traces, "cancelled": result.cancelled})
     return 130 if result.cancelled else 0

@@ -116,8 +116,10 @@ def _decode(raw: bytes) -> str:
         encoding = "utf-16"
     elif raw.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
-    elif b"\x00" in raw[:4096] and len(raw) >= 2 and (raw[1:2] == b"\x00" or raw[0:1] == b"\x00"):
-        encoding = "utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be"
+    elif _looks_utf16(raw, zero_at=1):
+        encoding = "utf-16-le"
+    elif _looks_utf16(raw, zero_at=0):
+        encoding = "utf-16-be"
     else:
         encoding = "utf-8"
     try:
@@ -127,9 +129,16 @@ def _decode(raw: bytes) -> str:
             f"The file is not readable text (not valid {encoding.upper()} at byte {exc.start}). "
             "Save it as CSV with UTF-8 encoding and upload it again."
         ) from None
-    if "\x00" in text:
+    if any(ord(c) < 32 and c not in "\t\r\n" for c in text[:4096]):
         raise DecodeError("The file contains binary data, not text. Upload a CSV, XLSX or Parquet file.")
     return text
+
+
+def _looks_utf16(raw: bytes, zero_at: int) -> bool:
+    """BOM-less UTF-16 of ASCII text: every other byte of the start is zero, the others are not."""
+    head = raw[:64]
+    return (len(head) >= 4 and all(b == 0 for b in head[zero_at::2])
+            and not any(b == 0 for b in head[1 - zero_at::2]))
 
 
 def _sniff_delimiter(text: str) -> str:

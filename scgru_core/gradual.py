@@ -140,17 +140,21 @@ class GradualPruner(Protocol):
 
 @dataclass
 class AgpPruner:
-    """AGP with the registry's magnitude rule (per matrix, within the scope) at each recomputation."""
+    """AGP with the registry's magnitude rule (per matrix within the scope, or ranked across all in-scope
+    matrices with global_) at each recomputation."""
 
     schedule: AgpSchedule
     scope: Scope = field(default_factory=Scope)
     rule: str = "magnitude"
+    global_: bool = False
 
     def updates_at(self, step: int) -> bool:
         return self.schedule.updates_at(step)
 
     def masks_at(self, step: int, model: Forecaster) -> tuple[MaskSet, dict]:
-        result = prune(model, PruneConfig(method=self.rule, sparsity=self.schedule.in_effect(step), scope=self.scope))
+        config = PruneConfig(method=self.rule, sparsity=self.schedule.in_effect(step), scope=self.scope,
+                             global_=self.global_)
+        result = prune(model, config)
         return result.masks, result.thresholds
 
 
@@ -232,14 +236,17 @@ def gradual_fit(model: Forecaster, data: Dataset, config: TrainConfig, pruner: G
 class GradualPlan:
     """Where a schedule sits in a training budget (the same plan serves AGP and Narang).
 
-    Defaults: prune from the end of the first epoch (the weights have found their scale)
-    to 70% of the budget, recomputing every 20 steps, so the last 30% trains with the
-    final mask; Narang's ramp sits a third of the way into the pruning span.
+    Defaults: prune from the end of the first epoch (the weights have found their scale) to
+    90% of the budget, recomputing every 5 steps, so the last 10% trains with the final mask;
+    Narang's ramp sits a third of the way into the pruning span. Measured on the power-load
+    sample (hidden 128, window 100, 10 epochs, AGP to 90% of hh), a long gentle schedule beat
+    a short one with a long recovery: test RMSE +5.6% over dense ending at 90% of the budget,
+    +11.6% ending at 70% (dt = 5), +14.2% at 70% with dt = 20.
     """
 
     start_epochs: float = 1.0
-    end_fraction: float = 0.7
-    frequency: int = 20
+    end_fraction: float = 0.9
+    frequency: int = 5
     ramp_fraction: float = 1 / 3
     initial_sparsity: float = 0.0
 
@@ -271,16 +278,17 @@ class GradualSpec:
 
     name: str
     label: str
-    make: Callable[..., GradualPruner]  # (plan, target, total_steps, steps_per_epoch, scope, reference) -> pruner
+    make: Callable[..., GradualPruner]  # (plan, target, total_steps, steps_per_epoch, scope, reference, global_)
     needs_reference: bool = False  # wants a trained dense model (Narang's q)
     description: str = ""
 
 
-def _make_agp(plan, target, total_steps, steps_per_epoch, scope, reference=None) -> AgpPruner:
-    return AgpPruner(plan.agp(target, total_steps, steps_per_epoch), scope)
+def _make_agp(plan, target, total_steps, steps_per_epoch, scope, reference=None, global_=False) -> AgpPruner:
+    return AgpPruner(plan.agp(target, total_steps, steps_per_epoch), scope, global_=global_)
 
 
-def _make_narang(plan, target, total_steps, steps_per_epoch, scope, reference=None) -> NarangPruner:
+def _make_narang(plan, target, total_steps, steps_per_epoch, scope, reference=None, global_=False) -> NarangPruner:
+    """Per matrix by definition (one q per matrix), so `global_` does not apply."""
     q = scope_quantiles(reference, scope, target) if reference is not None else None
     return NarangPruner(plan.narang(total_steps, steps_per_epoch), scope, q=q, percentile=target)
 
@@ -289,7 +297,8 @@ GRADUAL: dict[str, GradualSpec] = {s.name: s for s in (
     GradualSpec("agp", "AGP (Zhu & Gupta, cubic)", _make_agp,
                 description="Magnitude masks recomputed during training, sparsity rising on a cubic to the target."),
     GradualSpec("narang", "Narang et al. threshold ramp", _make_narang, needs_reference=True,
-                description="Threshold rising on two linear ramps to q, the target-quantile of |w| of a trained dense model."),
+                description="Threshold rising on two linear ramps to q, the target-quantile of |w| of a trained dense "
+                            "model."),
 )}
 
 

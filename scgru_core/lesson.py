@@ -21,82 +21,106 @@ from .pruning import MaskSet
 
 GRU_EQUATIONS = r"""
 \begin{aligned}
-r_t &= \sigma\!\left(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}\right) && \text{reset gate}\\
-z_t &= \sigma\!\left(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}\right) && \text{update gate}\\
-n_t &= \tanh\!\left(W_{in} x_t + b_{in} + r_t \odot \left(W_{hn} h_{t-1} + b_{hn}\right)\right) && \text{new (candidate) state}\\
-h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1} && \text{PyTorch's convention}
+r_t &= \sigma\!\left(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}\right)\\
+z_t &= \sigma\!\left(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}\right)\\
+n_t &= \tanh\!\left(W_{in} x_t + b_{in} + r_t \odot \left(W_{hn} h_{t-1} + b_{hn}\right)\right)\\
+h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
 \end{aligned}
 """
 
 GRU_SHAPES = r"""
-W_{ih} = \begin{bmatrix} W_{ir} \\ W_{iz} \\ W_{in} \end{bmatrix} \in \mathbb{R}^{3H \times I},\quad
-W_{hh} = \begin{bmatrix} W_{hr} \\ W_{hz} \\ W_{hn} \end{bmatrix} \in \mathbb{R}^{3H \times H},\quad
-\#\text{params per layer} = 3H(I + H) + \underbrace{2\cdot 3H}_{b_{ih},\,b_{hh}},\quad
-\text{head: } \hat y = W_o h_T + b_o,\ W_o \in \mathbb{R}^{O \times H}
+\begin{gathered}
+W_{ih} = \begin{bmatrix} W_{ir} \\ W_{iz} \\ W_{in} \end{bmatrix} \in \mathbb{R}^{3H \times I},\qquad
+W_{hh} = \begin{bmatrix} W_{hr} \\ W_{hz} \\ W_{hn} \end{bmatrix} \in \mathbb{R}^{3H \times H}\\[4pt]
+\text{parameters per layer} = 3H(I + H) + \underbrace{2\cdot 3H}_{b_{ih},\ b_{hh}}\\[4pt]
+\text{head: } \hat y = W_o h_T + b_o,\quad W_o \in \mathbb{R}^{O \times H}
+\end{gathered}
 """
 
 SCGRU_RULE = r"""
+\begin{gathered}
 \tau = s \cdot \operatorname{std}\big(|W|\big),\qquad
-m_{ij} = \begin{cases} 1 & |w_{ij}| \ge \tau \\ 0 & |w_{ij}| < \tau \end{cases},\qquad
-\text{while } \tfrac{1}{N}\textstyle\sum_{ij} m_{ij} < k:\ \tau \leftarrow 0.99\,\tau
+m_{ij} = \begin{cases} 1 & |w_{ij}| \ge \tau \\ 0 & |w_{ij}| < \tau \end{cases}\\[4pt]
+\text{while } \tfrac{1}{N}\textstyle\sum_{ij} m_{ij} < k:\quad \tau \leftarrow 0.99\,\tau
+\end{gathered}
 """
 
 FINETUNE = r"""
-W \leftarrow m \odot \big(W - \eta\, \widehat{\nabla}_W L\big),\qquad
-\nabla_W L \leftarrow m \odot \nabla_W L \quad \text{(a fresh Adam; pruned weights stay exactly 0)}
+\begin{gathered}
+\nabla_W L \leftarrow m \odot \nabla_W L,\qquad W \leftarrow m \odot \operatorname{Adam}\big(W, \nabla_W L\big)\\[4pt]
+\text{(a fresh Adam: pruned weights stay exactly } 0\text{)}
+\end{gathered}
 """
 
 MACS = r"""
-\text{MACs per step per layer} = 3H(I + H),\qquad
-\text{MACs per forecast} = T \sum_{\text{layers}} 3H(I + H) + OH,\qquad
-\text{non-zero MACs} = T \sum_{\text{layers}} \big(\operatorname{nnz}(W_{ih}) + \operatorname{nnz}(W_{hh})\big) + \operatorname{nnz}(W_o)
+\begin{aligned}
+\text{MACs per step per layer} &= 3H(I + H)\\
+\text{per forecast} &= T \textstyle\sum_{\ell} 3H(I_\ell + H) + OH\\
+\text{non-zero} &= T \textstyle\sum_{\ell} \operatorname{nnz}(W_{ih}^{\ell}, W_{hh}^{\ell}) + \operatorname{nnz}(W_o)
+\end{aligned}
 """
 
 BYTES = r"""
-\text{dense} = 4RC,\qquad
-\text{CSR} = \underbrace{4a}_{\text{values}} + \underbrace{4a}_{\text{column indices}} + \underbrace{4(R+1)}_{\text{row pointers}},\qquad
-\text{bitmask} = 4a + \lceil RC/8 \rceil\qquad (a = \operatorname{nnz},\ R \times C \text{ matrix, fp32, int32})
+\begin{aligned}
+\text{dense} &= 4RC\\
+\text{CSR} &= \underbrace{4a}_{\text{values}} + \underbrace{4a}_{\text{columns}}
+  + \underbrace{4(R+1)}_{\text{row pointers}}\\
+\text{bitmask} &= 4a + \lceil RC/8 \rceil\\
+&\text{for an } R \times C \text{ matrix with } a \text{ non-zeros}
+\end{aligned}
 """
 
 WINDOWS = r"""
-\big(x_{t-W+1}, \dots, x_t\big) \;\mapsto\; \big(\hat x_{t+1}, \dots, \hat x_{t+h}\big),\qquad
+\begin{gathered}
+\big(x_{t-W+1}, \dots, x_t\big) \;\mapsto\; \big(\hat x_{t+1}, \dots, \hat x_{t+h}\big)\\[4pt]
 z = \frac{x - \mu_{\text{train}}}{\sigma_{\text{train}}},\qquad
 N_{\text{windows}} = n_{\text{part}} - W - h + 1
+\end{gathered}
 """
 
 METRICS = r"""
-\text{RMSE} = \sqrt{\tfrac{1}{N}\textstyle\sum (y - \hat y)^2},\quad
-\text{MAE} = \tfrac{1}{N}\textstyle\sum |y - \hat y|,\quad
-\text{sMAPE} = \tfrac{100}{N}\textstyle\sum \frac{2|y - \hat y|}{|y| + |\hat y|},\quad
-\text{MASE} = \frac{\text{MAE}}{\tfrac{1}{n-h}\sum_t |x_{t+h} - x_t|_{\text{train}}}
+\begin{gathered}
+\text{RMSE} = \sqrt{\tfrac{1}{N}\textstyle\sum (y - \hat y)^2},\qquad
+\text{MAE} = \tfrac{1}{N}\textstyle\sum |y - \hat y|\\[4pt]
+\text{sMAPE} = \tfrac{100}{N}\textstyle\sum \frac{2|y - \hat y|}{|y| + |\hat y|},\qquad
+\text{MASE} = \frac{\text{MAE}}{\text{MAE of the naive forecast on train}}
+\end{gathered}
 """
 
 LOSS = r"""
-L = \frac{1}{N h} \sum_{n=1}^{N} \sum_{j=1}^{h} \big(z_{n,j} - \hat z_{n,j}\big)^2
-\quad\text{(scaled units; training stops after } p \text{ epochs without a lower validation loss)}
+\begin{gathered}
+L = \frac{1}{N h} \sum_{n=1}^{N} \sum_{j=1}^{h} \big(z_{n,j} - \hat z_{n,j}\big)^2 \quad\text{(scaled units)}\\[4pt]
+\text{stop after } p \text{ epochs without a lower validation loss; keep the best epoch}
+\end{gathered}
 """
 
 TRADEOFF = r"""
-\text{sparsity} = 1 - \frac{\operatorname{nnz}(W_{\text{in scope}})}{|W_{\text{in scope}}|},\qquad
-\text{one point per setting: } \big(\text{sparsity},\ \text{RMSE}_{\text{test}}\big)
+\begin{gathered}
+\text{sparsity} = 1 - \frac{\operatorname{nnz}(W_{\text{in scope}})}{|W_{\text{in scope}}|}\\[4pt]
+\text{one point per setting: } \big(\text{sparsity},\ \text{test error}\big)
+\end{gathered}
 """
 
 LATENCY = r"""
-\text{speed-up} = \frac{t_{\text{dense nn.GRU}}}{t_{\text{sparse CSR}}},\qquad
-t = \text{median over repeats of one forward pass (this machine)}
+\begin{gathered}
+\text{speed-up} = \frac{t_{\text{dense nn.GRU}}}{t_{\text{sparse CSR}}}\\[4pt]
+t = \text{median time of one forward pass, on this machine}
+\end{gathered}
 """
 
 # ---- chart captions and maths, keyed by chart kind -----------------------------------------
 
 CAPTIONS: dict[str, str] = {
-    "series": "The whole series in time; the shaded parts are the validation and test periods the model never trains on.",
+    "series": "The whole series in time; the shaded parts are the validation and test periods the model never "
+              "trains on.",
     "histogram": "How many weights have each value; the dashed lines are the cut at ±threshold, and every weight "
                  "between them is pruned.",
-    "heatmap": "One cell per weight, one band of rows per gate (reset, update, new); dark cells are pruned connections.",
+    "heatmap": "One cell per weight, one panel per gate (reset, update, new): dark cells are kept connections, "
+               "light ones are pruned.",
     "forecast": "Actual test values against the dense and the pruned model's one-step forecasts; the gap is the "
                 "price of pruning.",
-    "cost": "What the model costs per forecast, dense against pruned: the pruned bars are what sparse storage "
-            "and sparse kernels could save.",
+    "cost": "Bytes to store the weights: dense fp32 against the pruned weights in a sparse format (CSR, bitmask); "
+            "a shorter bar is what sparse storage could save.",
     "tradeoff": "Each point is one pruning setting: further right is sparser, higher is worse; the best methods "
                 "stay low the longest.",
     "loss": "Training and validation loss per epoch (scaled units); training stops when validation stops improving.",
@@ -114,8 +138,8 @@ def stack(*parts: str) -> str:
 MATHS: dict[str, str] = {
     "series": WINDOWS,
     "histogram": SCGRU_RULE,
-    "heatmap": stack(SCGRU_RULE, r"\text{rows } [0, H),\ [H, 2H),\ [2H, 3H) \text{ of } W_{ih}, W_{hh}"
-                                 r" = \text{reset, update, new gate}"),
+    "heatmap": stack(SCGRU_RULE, r"\text{rows } [0, H),\ [H, 2H),\ [2H, 3H) \text{ of } W_{hh}"
+                                 r" = \text{reset, update, new}"),
     "forecast": METRICS,
     "cost": stack(MACS, BYTES),
     "tradeoff": TRADEOFF,
@@ -142,6 +166,7 @@ CONTROLS: dict[str, str] = {
 class LessonStep:
     key: str
     title: str
+    short: str  # the step's name in the lesson's step bar
     text: str  # markdown, a short paragraph or two
     chart: str  # a key of CAPTIONS / MATHS: the chart the step talks about
     control: str  # a key of CONTROLS: what the student moves before the answer is revealed
@@ -165,7 +190,7 @@ class LessonStep:
 
 STEPS: tuple[LessonStep, ...] = (
     LessonStep(
-        key="task", title="The series and the forecasting task", chart="series", control="window",
+        key="task", short="The task", title="The series and the forecasting task", chart="series", control="window",
         text=(
             "A time series is one number per time step: here, electricity demand every half hour. The task is "
             "**one-step forecasting**: from the last *W* values (the **window**) predict the next *h* values "
@@ -186,7 +211,7 @@ STEPS: tuple[LessonStep, ...] = (
             "but every window is longer, so each forecast does more work (the GRU runs W steps)."),
         maths=(WINDOWS,), overrides={}),
     LessonStep(
-        key="gru", title="What a GRU is: six weight blocks", chart="gru", control="hidden",
+        key="gru", short="The GRU", title="What a GRU is: six weight blocks", chart="gru", control="hidden",
         text=(
             "A GRU reads the window one value at a time and keeps a **hidden state** *h* of *H* numbers, its "
             "memory. At every step three small networks decide what to do: the **reset gate** *r* (how much "
@@ -206,10 +231,11 @@ STEPS: tuple[LessonStep, ...] = (
             "grow with H², which is why big recurrent networks are worth pruning."),
         maths=(GRU_EQUATIONS, GRU_SHAPES), overrides={"cell": "gru", "layers": 1, "hidden": 64}),
     LessonStep(
-        key="train", title="Train, and read the weight histogram", chart="histogram", control="trained",
+        key="train", short="Training", title="Train, and read the weight histogram", chart="histogram",
+        control="trained",
         text=(
             "Training adjusts every weight to lower the squared error on the training windows (Adam, "
-            "mini-batches of 32), and stops when the validation error has not improved for a few epochs. "
+            "mini-batches of 64 windows), and stops when the validation error has not improved for a few epochs. "
             "The **loss curve** shows it learning; the test error is then compared with the naive forecast.\n\n"
             "The **histogram** counts the weights of each matrix by value. Switch between the weights before "
             "training (as initialised, spread evenly between ±1/√H) and after: training piles them into a "
@@ -226,13 +252,16 @@ STEPS: tuple[LessonStep, ...] = (
             "change the output little, and that is what the next step tries."),
         maths=(LOSS,), overrides={"cell": "gru", "layers": 1, "hidden": 64}),
     LessonStep(
-        key="rule", title="The SCGRU rule: s · std(|W|), and the floor k", chart="histogram", control="sensitivity",
+        key="rule", short="The SCGRU rule", title="The SCGRU rule: s · std(|W|), and the floor k", chart="histogram",
+        control="sensitivity",
         text=(
             "SCGRU (Tang et al., 2022) prunes each matrix on its own: compute the spread of its weights' "
             "magnitudes, std(|W|), and remove every weight with |w| < **s · std(|W|)**. The slider moves the "
             "**sensitivity s**: the cut lines on the histogram move apart and the mask heatmap darkens. "
             "Because the threshold is relative to each matrix's own spread, the same s prunes a similar "
-            "fraction of every matrix, whatever its scale.\n\n"
+            "fraction of every matrix, whatever its scale; inside one matrix the three gates share the "
+            "threshold, so a gate with larger weights (in the shipped power-load model, the update gate) "
+            "loses less.\n\n"
             "A **floor k** (1 %) keeps the rule from emptying a matrix: while fewer than a fraction k of the "
             "weights survive, the threshold is lowered by 1 % and tried again. Biases are never pruned. "
             "This is *one-shot* pruning: the mask is computed once from the trained weights, with no "
@@ -251,8 +280,8 @@ STEPS: tuple[LessonStep, ...] = (
         overrides={"method": "sensitivity", "sensitivity": 1.0, "floor": 0.01, "scope": "both", "global_": False},
     ),
     LessonStep(
-        key="finetune", title="Prune, watch the forecast degrade; fine-tune, watch it recover", chart="forecast",
-        control="sensitivity",
+        key="finetune", short="Prune, fine-tune", chart="forecast", control="sensitivity",
+        title="Prune, watch the forecast degrade; fine-tune, watch it recover",
         text=(
             "Pruning changes the function the network computes. Move s up and watch the pruned forecast drift "
             "away from the actual values and the test error climb, slowly at first and then fast.\n\n"
@@ -272,7 +301,8 @@ STEPS: tuple[LessonStep, ...] = (
             "of the accuracy at the same sparsity. At moderate sparsity pruning barely changes the error."),
         maths=(FINETUNE, METRICS), overrides={"method": "sensitivity", "sensitivity": 2.0, "finetune_epochs": 5}),
     LessonStep(
-        key="cost", title="What pruning saves: on paper and in practice", chart="cost", control="sensitivity",
+        key="cost", short="What it saves", title="What pruning saves: on paper and in practice", chart="cost",
+        control="sensitivity",
         text=(
             "**On paper**, a pruned weight costs nothing: fewer non-zero parameters, fewer multiply-accumulates "
             "(MACs) per forecast, fewer bytes. But storing a sparse matrix needs indices: in CSR each non-zero "
@@ -293,7 +323,7 @@ STEPS: tuple[LessonStep, ...] = (
             "into saved time, and at H = 64 their overhead can still outweigh the saving. Measure, don't assume."),
         maths=(MACS, BYTES, LATENCY), overrides={"method": "sensitivity", "sensitivity": 2.0}),
     LessonStep(
-        key="compare", title="How the other methods compare", chart="tradeoff", control="method",
+        key="compare", short="Other methods", title="How the other methods compare", chart="tradeoff", control="method",
         text=(
             "SCGRU is one rule among many. **Magnitude** pruning removes the smallest |w| to an exact target "
             "sparsity, per matrix or over all matrices at once (global). **Random** pruning removes weights "

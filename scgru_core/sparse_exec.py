@@ -177,6 +177,7 @@ def compare_latency(model: Forecaster, masks: MaskSet | None, window: int, batch
         for name, fn in runners:
             ms = _median_ms(fn, x, repeats, warmup)
             rows.append(LatencyRow(name, batch, ms, 1e3 * ms / batch))
-    total = sum(m.numel() for layer in sparse.layers for m in layer[:2]) + sparse.head_w.shape[0] * sparse.head_w.shape[1]
+    total = sum(m.shape[0] * m.shape[1] for layer in sparse.layers for m in layer[:2]) + sparse.head_w.shape[0] * \
+        sparse.head_w.shape[1]
     return LatencyComparison(rows=tuple(rows), window=window, hidden=model.config.hidden,
                              sparsity=1 - sparse.nnz() / total, threads=torch.get_num_threads())

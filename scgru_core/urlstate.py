@@ -63,9 +63,9 @@ class LabState:
     hidden: int = 64
     layers: int = 1
     cell: str = "gru"
-    epochs: int = 20
-    batch: int = 32
-    lr: float = 1e-3
+    epochs: int = 15
+    batch: int = 64
+    lr: float = 3e-3
     patience: int = 5
     seed: int = 0  # training seed (initial weights and batch order)
     method: str = "sensitivity"  # a key of scgru_core.pruning.RULES

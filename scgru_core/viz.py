@@ -28,7 +28,7 @@ METHOD_COLORS = ("#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#0e8a8a
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "displayModeBar": True,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "zoomIn2d", "zoomOut2d", "autoScale2d"],
     "toImageButtonOptions": {"format": "png", "filename": "scgru_figure", "scale": 2},
 }
 HEATMAP_MAX_CELLS = 3 * 96 * 96  # above this, heatmaps are sent as PNG images (cheap to draw in a browser)
@@ -43,7 +43,8 @@ def _style(fig: go.Figure, height: int, title: str | None = None, legend: bool =
         template=TEMPLATE, height=height + (34 if legend else 0), font=dict(size=FONT_SIZE),
         title=dict(text=title, font=dict(size=FONT_SIZE + 1), x=0, xanchor="left", y=1, yref="container",
                    yanchor="top", pad=dict(t=10, l=4)) if title else None,
-        margin=dict(l=70, r=20, t=top, b=55 + (34 if legend else 0)), showlegend=legend,
+        margin=dict(l=70, r=44, t=top, b=55 + (34 if legend else 0)), showlegend=legend,
+        modebar=dict(orientation="v"),  # down the right edge, clear of the title
         hoverlabel=dict(font_size=FONT_SIZE - 1),
         legend=dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom",
                     font=dict(size=FONT_SIZE - 1), bgcolor="rgba(255,255,255,0)"),
@@ -260,7 +261,8 @@ def heatmap_figure(panels: Sequence[Mapping], mode: str = "mask", title: str | N
                                    hovertemplate="row %{y}, col %{x}: w=%{z:.3g}<extra></extra>", **axes))
         layout[f"xaxis{ax}"].update(showgrid=False, zeroline=False)
         layout[f"yaxis{ax}"].update(autorange="reversed", showgrid=False, zeroline=False,
-                                    showticklabels=not narrow)
+                                    showticklabels=not narrow,
+                                    **({"scaleanchor": False} if as_image else {}))  # fill the height
     last = refs[-1] if narrow else refs[0]
     if narrow:
         layout[f"xaxis{last}"]["title_text"] = "hidden unit"
@@ -286,7 +288,7 @@ def cost_figure(bytes_by_format: Mapping[str, float], title: str = "Storage of t
 
 def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive: float | None = None,
                     current: Mapping | None = None, title: str | None = None, height: int = 420,
-                    x_percent: bool = False) -> go.Figure:
+                    x_percent: bool = False, log_y: bool = False, legend: bool = True) -> go.Figure:
     """Error against a cost. Each curve: {"label", "x", "y", "group" (colour key), "finetuned": bool}.
 
     Curves of one group share a colour; fine-tuned ones are dashed. `naive` draws the naive
@@ -306,5 +308,5 @@ def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive
         fig.add_trace(go.Scatter(x=[current["x"]], y=[current["y"]], mode="markers", name=current.get("label", "current"),
                                  marker=dict(symbol="star", size=20, color="#24292f", line=dict(color="white", width=1))))
     fig.update_xaxes(title_text=x_title, tickformat=".0%" if x_percent else None)
-    fig.update_yaxes(title_text=y_title)
-    return _style(fig, height, title)
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear")
+    return _style(fig, height, title, legend=legend)

@@ -21,7 +21,8 @@ from .metrics import METRIC_LABELS
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1100px;
        color: #1b1f24; padding: 0 1rem; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }
 th, td { border: 1px solid #d0d7de; padding: .25rem .6rem; text-align: right; }
 th:first-child, td:first-child { text-align: left; } thead th { background: #f6f8fa; }

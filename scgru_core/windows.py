@@ -6,7 +6,7 @@ window straddles a split boundary.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -148,16 +148,25 @@ def minimum_length(config: WindowConfig, min_train_windows: int = 8) -> int:
         n += 1
 
 
+def largest_window(n: int, config: WindowConfig) -> int:
+    """The longest window a series of n values accepts with the other settings of `config` (0: none)."""
+    lo, hi = 0, max(config.window, n)
+    while lo < hi:  # minimum_length grows with the window, so bisect
+        mid = (lo + hi + 1) // 2
+        if n >= minimum_length(replace(config, window=mid)):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def prepare(series: Series, config: WindowConfig = WindowConfig()) -> Dataset:
     """Split chronologically, fit the scaler on the training part, cut windows inside each part."""
     n = len(series)
     need = minimum_length(config)
     if n < need:
-        largest = config.window
-        while largest > 1 and n < minimum_length(WindowConfig(**{**config.__dict__, "window": largest})):
-            largest -= 1
-        hint = f"lower the window to {largest} or less" if n >= minimum_length(
-            WindowConfig(**{**config.__dict__, "window": 1})) else "use a longer series"
+        largest = largest_window(n, config)
+        hint = f"lower the window to {largest} or less" if largest else "use a longer series"
         raise SeriesTooShortError(
             f"The series has {n} values but window {config.window} + horizon {config.horizon} with "
             f"{config.val_fraction:.0%} validation and {config.test_fraction:.0%} test needs at least {need}: {hint}."

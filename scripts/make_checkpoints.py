@@ -49,7 +49,8 @@ def train(sample: str):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", default=",".join(SAMPLES), help="comma-separated sample keys (default: all)")
-    parser.add_argument("--out", type=pathlib.Path, default=CHECKPOINT_DIR, help="where to write (default: checkpoints/)")
+    parser.add_argument("--out", type=pathlib.Path, default=CHECKPOINT_DIR,
+                        help="where to write (default: checkpoints/)")
     parser.add_argument("--check", action="store_true", help="retrain and compare with the shipped checkpoints")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # the same arithmetic on every machine and thread count

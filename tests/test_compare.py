@@ -154,6 +154,8 @@ def test_a_kept_cache_extends_a_comparison_without_retraining(data, finished, co
 def test_done_rows_are_skipped_and_the_rest_reproduce_the_same_numbers(data, finished):
     result, _, _ = finished
     assert compare(data, small_config(), done=result.rows).rows == []
+    ranked_globally = compare(data, small_config(methods=("magnitude",), global_=True), done=result.rows).rows
+    assert len(ranked_globally) == 2  # other settings, other rows
     done = [r for r in result.rows if r["method"] != "agp"]
     again = compare(data, small_config(), done=done).rows
     assert [r["method"] for r in again] == ["agp", "agp"]
@@ -163,7 +165,8 @@ def test_done_rows_are_skipped_and_the_rest_reproduce_the_same_numbers(data, fin
 
 def test_cancel_stops_between_rows_and_drops_a_half_trained_row(data):
     rows_seen = []
-    result = compare(data, small_config(methods=("magnitude",)), callbacks=Callbacks(should_stop=lambda: bool(rows_seen)),
+    stop = Callbacks(should_stop=lambda: bool(rows_seen))
+    result = compare(data, small_config(methods=("magnitude",)), callbacks=stop,
                      on_row=lambda i, n, row: rows_seen.append(row))
     assert result.cancelled and len(result.rows) == 1
     batches = []

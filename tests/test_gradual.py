@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from _single_thread import single_thread  # noqa: F401  (autouse)
@@ -117,13 +117,13 @@ def _zero_set_watcher(model):
     return on_batch
 
 
-@pytest.mark.parametrize("scope_text", ["hh", "both"])
-def test_agp_reaches_its_target_and_masks_never_revive(data, scope_text):
+@pytest.mark.parametrize("scope_text, global_", [("hh", False), ("both", False), ("both", True)])
+def test_agp_reaches_its_target_and_masks_never_revive(data, scope_text, global_):
     model = tiny_model(hidden=12)
     config = TrainConfig(epochs=3, batch_size=32, seed=1)
     spe = steps_per_epoch(data, config)
     scope = Scope.parse(scope_text)
-    pruner = AgpPruner(GradualPlan(frequency=3).agp(0.8, 3 * spe, spe), scope)
+    pruner = AgpPruner(GradualPlan(frequency=3).agp(0.8, 3 * spe, spe), scope, global_=global_)
     run = gradual_fit(model, data, config, pruner, Callbacks(on_batch=_zero_set_watcher(model)))
 
     assert abs(run.result.sparsity - 0.8) <= 0.01  # within 1% of the prunable weights

@@ -16,6 +16,7 @@ import json
 import os
 import pathlib
 import warnings
+from html import escape as html_escape
 
 import pytest
 
@@ -98,6 +99,7 @@ def test_every_lesson_step(lesson_app, step):
     at.radio(key=teaching.STEP).set_value(step.number).run()
     ok(at)
     assert at.header[0].value == f"Step {step.number} · {step.title}"
+    assert at.query_params.get("step") == (str(step.number) if step.number > 1 else None)  # the link follows
     assert any(step.text[:40] in m.value for m in at.markdown)
     assert charts(at), "the step draws its live chart"
     assert lesson.CAPTIONS[step.chart] in captions(at)  # how to read the chart
@@ -162,6 +164,7 @@ def test_a_link_restores_the_state():
                                                      "finetune_epochs": 1, "step": 5, "scope": "hh:reset,hh:update",
                                                      "floor": 0.05, "prune_seed": 3, "lr": 0.003})
     assert _probe(at) == want
+    assert at.query_params == want.to_query(changed_only=True)  # and the address bar says so
 
 
 def test_a_hand_edited_link_never_breaks_the_app():
@@ -200,13 +203,16 @@ def test_reset_to_defaults():
     at.switch_page("pages/lesson.py").run()
     at.radio(key="q_finetune").set_value(1).run()
     assert _probe(at) != LabState()
-    at.button(key="lesson_reset").click().run()  # the same control as the sidebar's (key reset_defaults)
+    at.sidebar.button(key="reset_defaults").click().run()
     ok(at)
+    assert at.query_params == {}  # a clean link
     assert _probe(at) == LabState()
     assert "q_finetune" not in at.session_state  # the lesson's answers are cleared
     assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64
     assert at.session_state[teaching.FROM_CHECKPOINT] == at.session_state[lab_state.VERSION]
     assert at.header[0].value.startswith("Step 1 ·")
+    at.button(key="lesson_reset").click().run()  # the lesson page has the same control
+    assert _probe(ok(at)) == LabState()
 
 
 @pytest.mark.parametrize("page,kinds", [("pages/data.py", ["series"]), ("pages/train.py", ["loss", "forecast"]),
@@ -221,3 +227,20 @@ def test_dashboard_charts_have_a_caption_and_their_maths(lesson_app, page, kinds
         assert lesson.CAPTIONS["histogram"] in captions(at)
         assert any("sc.train_dense(" in c.value for c in at.code)  # Show code
         assert any(b.label == "Report (HTML)" for b in at.get("download_button"))
+
+
+def test_the_report_of_a_lesson_state(lesson_app):
+    """The download's callable builds the report from what the run captured (no session access)."""
+    at = lesson_app
+    at.switch_page("pages/lesson.py").run()
+    ss = at.session_state
+    current = ss[lab_state.LAB]
+    snap = current.at(ss[lab_state.CURRENT]["config"])
+    inputs = {"current": current, "snap": snap, "ft": None, "state": _probe(at), "label": "Power load",
+              "units": "MW", "training": ss[lab_state.MODEL]["training"], "latency": None,
+              "link": "http://x/lesson?s=1"}
+    html = teaching.report(inputs)
+    assert f"{snap.evaluation.metrics.rmse:,.1f}" in html or f"{snap.evaluation.metrics.rmse:,.4f}".rstrip("0") in html
+    assert html.count('class="plotly-graph-div"') == 6 and "http://x/lesson?s=1" in html
+    for kind in ("series", "loss", "histogram", "heatmap", "forecast", "cost"):
+        assert html_escape(lesson.CAPTIONS[kind]) in html

@@ -12,7 +12,8 @@ import pytest
 from _single_thread import single_thread  # noqa: F401  (autouse fixture)
 import scgru_core as sc
 from scgru_core.checkpoints import (CHECKPOINT_DIR, available, checkpoint_state, data_fingerprint, load_checkpoint,
-                                    matches, weights_equal)
+                                    matches, settings_for, weights_equal)
+from scgru_core.io import save_run
 from scgru_core.errors import CheckpointError
 from scgru_core.samples import SAMPLES
 from scgru_core.urlstate import LabState
@@ -64,28 +65,40 @@ def _copy(tmp_path, key="airline") -> pathlib.Path:
     return d
 
 
+def _resave(tmp_path, change) -> pathlib.Path:
+    """The airline checkpoint saved again (valid checksums) with `change` applied to its recorded settings."""
+    shipped = load_checkpoint("airline")
+    settings = settings_for(shipped.state, shipped.data)
+    change(settings)
+    return save_run(tmp_path / "resaved", shipped.model, None, config=settings, metrics=shipped.metrics,
+                    scaler=shipped.data.scaler)
+
+
 def test_a_changed_data_preparation_is_refused(tmp_path):
-    d = _copy(tmp_path)
-    cfg = json.loads((d / "config.json").read_text())
-    cfg["settings"]["data_fingerprint"] = "0" * 64
-    (d / "config.json").write_text(json.dumps(cfg))
+    d = _resave(tmp_path, lambda s: s.update(data_fingerprint="0" * 64))
     with pytest.raises(CheckpointError, match="data preparation changed"):
         load_checkpoint("airline", d)
 
 
 def test_other_settings_or_a_changed_file_are_refused(tmp_path):
+    d = _resave(tmp_path / "a", lambda s: s["windows"].update(window=6))
+    with pytest.raises(CheckpointError, match="windows settings"):
+        load_checkpoint("airline", d)
+    d = _resave(tmp_path / "b", lambda s: s["train"].update(epochs=99))
+    with pytest.raises(CheckpointError, match="train settings"):
+        load_checkpoint("airline", d)
+    d = _resave(tmp_path / "c", lambda s: s.update(file_sha256="f" * 64))
+    with pytest.raises(CheckpointError, match="changed since"):
+        load_checkpoint("airline", d)
+
+
+def test_an_edited_config_file_is_refused(tmp_path):
     d = _copy(tmp_path)
     cfg = json.loads((d / "config.json").read_text())
     cfg["settings"]["windows"]["window"] = 6
     (d / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(CheckpointError, match="windows settings"):
+    with pytest.raises(CheckpointError):
         load_checkpoint("airline", d)
-    d2 = _copy(tmp_path / "b")
-    cfg = json.loads((d2 / "config.json").read_text())
-    cfg["settings"]["file_sha256"] = "f" * 64
-    (d2 / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(CheckpointError, match="changed since"):
-        load_checkpoint("airline", d2)
 
 
 def test_tampered_weights_and_unknown_samples_are_refused(tmp_path):

@@ -133,7 +133,7 @@ def test_updated_ignores_bad_changes():
 def test_training_key_changes_only_with_what_training_depends_on():
     assert DEFAULTS.training_key() == DEFAULTS.updated(sensitivity=3.0, method="magnitude", step=5).training_key()
     for change in ({"hidden": 32}, {"epochs": 3}, {"seed": 1}, {"sample": "airline", "window": 12}, {"lr": 0.01},
-                   {"batch": 64}, {"patience": 0}, {"log": True}, {"val": 0.2}):
+                   {"batch": 128}, {"patience": 0}, {"log": True}, {"val": 0.2}):
         assert DEFAULTS.updated(**change).training_key() != DEFAULTS.training_key()
 
 

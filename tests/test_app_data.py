@@ -1,0 +1,137 @@
+"""Data page (AppTest): samples, uploads, refusals that keep the previous data, settings, the split picture."""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from apptest_helpers import charts, csv_bytes, new_app, page, restore_torch_threads, texts, train_small, upload, wave
+
+__all__ = ["restore_torch_threads"]
+
+
+@pytest.fixture
+def data_page():
+    return page(new_app(), "data")
+
+
+def subheader(at) -> str:
+    return at.subheader[0].value
+
+
+def test_first_visit_shows_the_power_load_sample_with_its_split(data_page):
+    at = data_page
+    assert subheader(at).startswith("Power load")
+    spec, config = charts(at)["series_plot"]
+    assert len(spec["data"][0]["y"]["bdata"] if isinstance(spec["data"][0]["y"], dict) else spec["data"][0]["y"]) > 0
+    shaded = [s for s in spec["layout"]["shapes"] if s["type"] == "rect"]
+    assert len(shaded) == 3  # train, validation, test
+    labels = [a["text"] for a in spec["layout"]["annotations"]]
+    assert any(t.startswith("train 70%") for t in labels) and any(t.startswith("test 15%") for t in labels)
+    assert config["toImageButtonOptions"]["format"] == "png" and config["displayModeBar"] is True
+    assert any("no missing values" in m.value for m in at.markdown)
+    assert at.number_input(key="f_window").value == 48
+
+
+@pytest.mark.parametrize("name, raw, says", [
+    ("empty.csv", b"", "empty"),
+    ("words.csv", b"city,comment\nParis,sunny\nRome,rain\nOslo,snow\n", "No column holds numbers"),
+    ("broken.xlsx", b"PK\x03\x04 not really a workbook", "could not be read"),
+    ("flat.csv", b"v\n" + b"5\n" * 300, "constant"),
+])
+def test_a_refused_upload_shows_a_short_error_and_keeps_the_data(data_page, name, raw, says):
+    at = data_page
+    before = at.session_state["data"]
+    upload(at, name, raw)
+    errors = texts(at.error)
+    assert len(errors) == 1 and name in errors[0] and says in errors[0]
+    assert "Traceback" not in errors[0] and "previous data is kept" in errors[0]
+    assert at.session_state["data"] is before
+    assert subheader(at).startswith("Power load")
+
+
+def test_a_good_csv_upload_replaces_the_series_and_reports_missing_values(data_page):
+    at = data_page
+    values = list(wave(600))
+    values[100] = values[101] = ""  # two empty cells, interpolated
+    upload(at, "site_load.csv", csv_bytes(values, header="kw"))
+    assert "site_load.csv" in subheader(at) and "kw" in subheader(at)
+    assert any("600 values" in s for s in texts(at.success))
+    assert any("2 empty" in m.value and "2 interpolated" in m.value for m in at.markdown)
+    assert len(at.session_state["data"].series) == 600
+    assert at.selectbox(key="f_column").value == "kw"
+    assert at.selectbox(key="f_time").value == "time"
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "parquet"])
+def test_excel_and_parquet_uploads_are_read(data_page, suffix):
+    at = data_page
+    frame = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=400, freq="h"), "level": wave(400)})
+    buf = io.BytesIO()
+    frame.to_excel(buf, index=False) if suffix == "xlsx" else frame.to_parquet(buf)
+    upload(at, f"levels.{suffix}", buf.getvalue(), "application/octet-stream")
+    assert not at.error, texts(at.error)
+    assert f"levels.{suffix}" in subheader(at)
+    assert at.session_state["data"].series.times is not None
+
+
+def test_loading_another_sample_uses_its_window(data_page):
+    at = data_page
+    at.selectbox(key="sample_pick").set_value("airline")
+    at.button(key="load_sample").click().run()
+    assert subheader(at).startswith("Airline passengers")
+    assert len(at.session_state["series"]) == 144
+    assert at.number_input(key="f_window").value == 12
+    assert at.session_state["data"].window == 12
+
+
+def test_settings_that_do_not_fit_are_refused_and_the_data_stays(data_page):
+    at = data_page
+    at.selectbox(key="sample_pick").set_value("airline")
+    at.button(key="load_sample").click().run()
+    before = at.session_state["data"]
+    at.number_input(key="f_window").set_value(500)
+    at.button(key="apply").click().run()
+    assert any("lower the window" in e for e in texts(at.error))
+    assert at.session_state["data"] is before
+    at.number_input(key="f_window").set_value(12)
+    at.number_input(key="f_horizon").set_value(60)
+    at.button(key="apply").click().run()
+    assert any("horizon 60" in e for e in texts(at.error))
+    assert at.session_state["data"] is before
+    assert subheader(at).startswith("Airline passengers")
+
+
+def test_settings_apply_log_transform_horizon_and_split(data_page):
+    at = data_page
+    at.checkbox(key="f_log").check()
+    at.number_input(key="f_horizon").set_value(4)
+    at.slider(key="f_test").set_value(20)
+    at.button(key="apply").click().run()
+    assert not at.error, texts(at.error)
+    data = at.session_state["data"]
+    assert data.config.log and data.horizon == 4 and data.config.test_fraction == pytest.approx(0.20)
+    labels = [a["text"] for a in charts(at)["series_plot"][0]["layout"]["annotations"]]
+    assert any(t.startswith("test 20%") for t in labels)
+
+
+def test_a_short_upload_waits_for_a_smaller_window(data_page):
+    at = data_page
+    upload(at, "short.csv", csv_bytes(wave(80)))
+    assert any("lower the window" in e for e in texts(at.error))
+    assert subheader(at).startswith("Power load")  # still the previous data
+    assert "short.csv" in at.markdown[-1].value or any("short.csv" in m.value for m in at.markdown)
+    at.number_input(key="f_window").set_value(8)
+    at.button(key="apply").click().run()
+    assert not at.error, texts(at.error)
+    assert "short.csv" in subheader(at)
+    assert at.session_state["data"].window == 8
+
+
+def test_new_data_discards_the_model_trained_on_the_old(data_page):
+    at = train_small(data_page)
+    page(at, "data")
+    upload(at, "other.csv", csv_bytes(wave(500)))
+    assert "lab" not in at.session_state
+    assert any("discarded" in i for i in texts(at.info))

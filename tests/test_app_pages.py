@@ -1,0 +1,57 @@
+"""The app as a whole (AppTest): Home, the frame every page gets, the one-click demo, session isolation."""
+from __future__ import annotations
+
+import pytest
+
+from apptest_helpers import (csv_bytes, new_app, page, restore_torch_threads, sidebar_text, texts, upload,
+                             wave)
+
+__all__ = ["restore_torch_threads"]
+PAGES = ("home", "data", "train", "prune", "tradeoffs")
+
+
+def test_home_says_what_the_app_does_and_links_the_path():
+    at = new_app()
+    assert at.title[0].value == "SCGRU Pruning Lab"
+    intro = at.markdown[0].value
+    assert intro.count(". ") + 1 == 3 and "prune" in intro and "slider" in intro  # three sentences
+    links = [el.proto.label for el in at.get("page_link")]
+    assert links == ["1 · Data", "2 · Train", "3 · Prune", "4 · Trade-offs"]
+    assert at.button(key="demo").label.startswith("Load the power-load sample and train")
+    assert any("built-in sample" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_loads_in_the_frame_of_app_py(name):
+    """Each run of each page goes through app.py: warm-up, data, sidebar status (also in legacy mode)."""
+    at = page(new_app(), name)
+    at.run()  # a second run: streamlit starts AppTest runs (and fresh servers) in its legacy pages/ mode
+    assert not at.exception
+    side = sidebar_text(at)
+    assert "Current data" in side and "Power load" in side and "Current model" in side
+
+
+def test_the_demo_loads_the_sample_trains_and_opens_prune(monkeypatch):
+    monkeypatch.setenv("SCGRU_DEMO_EPOCHS", "1")  # the button trains 8 epochs; one is enough here
+    at = page(new_app(), "data")
+    upload(at, "mine.csv", csv_bytes(wave(400)))
+    page(at, "home")
+    at.button(key="demo").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["source"]["key"] == "power_load"
+    model = at.session_state["lab"].model
+    assert model.config.hidden == 64 and at.session_state["data"].window == 48
+    assert at.slider(key="s").value == 1.0  # we are on the Prune page
+    assert "GRU" in sidebar_text(at) and "hidden 64" in sidebar_text(at)
+
+
+def test_one_sessions_upload_is_not_seen_by_another():
+    alice = page(new_app(), "data")
+    upload(alice, "alice_private.csv", csv_bytes(wave(500, seed=1)))
+    assert "alice_private.csv" in alice.subheader[0].value
+    bob = page(new_app(), "data")
+    assert bob.subheader[0].value.startswith("Power load")
+    assert "alice" not in sidebar_text(bob)
+    upload(bob, "alice_private.csv", csv_bytes(wave(500, seed=2)))  # same name, other bytes: Bob's own data
+    assert bob.session_state["series"].values[0] != alice.session_state["series"].values[0]
+    assert not texts(bob.error)

@@ -1,0 +1,89 @@
+"""Train page (AppTest): settings, a training run and its results, divergence, stopping."""
+from __future__ import annotations
+
+import pytest
+
+import scgru_core as sc
+from apptest_helpers import charts, new_app, page, restore_torch_threads, texts, train_small
+
+__all__ = ["restore_torch_threads"]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """One session with a tiny model trained on the power-load sample (shared: tests only read it)."""
+    return train_small(new_app(), hidden=8, epochs=2)
+
+
+def test_defaults_are_the_documented_model():
+    at = page(new_app(), "train")
+    assert at.select_slider(key="m_hidden").value == 64
+    assert at.selectbox(key="m_layers").value == 1 and at.selectbox(key="m_cell").value == "gru"
+    assert at.number_input(key="t_epochs").value == 30 and at.select_slider(key="t_lr").value == 1e-3
+    assert any("No model yet" in i for i in texts(at.info))
+    assert any("12,929 parameters" in c.value for c in at.caption)  # GRU 64 on one input, one-step head
+
+
+def test_model_settings_change_the_parameter_count():
+    at = page(new_app(), "train")
+    def shown(config):
+        n = sc.model_cost(sc.build_model(config)).params_total
+        return any(f"{n:,} parameters" in c.value for c in at.caption)
+
+    at.selectbox(key="m_cell").set_value("gru3").run()
+    assert shown(sc.ModelConfig(64, 1, "gru3")) and not shown(sc.ModelConfig(64, 1, "gru"))
+    at.select_slider(key="m_hidden").set_value(16)
+    at.selectbox(key="m_layers").set_value(2).run()
+    assert shown(sc.ModelConfig(16, 2, "gru3"))
+
+
+def test_training_shows_metrics_against_naive_and_the_test_forecast(trained):
+    at = trained
+    assert any(s.startswith("Trained 2 epochs") for s in texts(at.success))
+    metrics = {m.label: m for m in at.metric}
+    assert set(metrics) >= {"RMSE", "MAE", "sMAPE (%)", "MASE"}
+    assert all("vs naive" in m.delta for m in metrics.values())
+    shown = charts(at)
+    assert {"loss_final", "forecast_test"} <= set(shown)
+    names = [t["name"] for t in shown["forecast_test"][0]["data"]]
+    assert names == ["actual", "GRU forecast", "naive forecast"]
+    losses = shown["loss_final"][0]["data"]
+    assert [t["name"] for t in losses] == ["train", "validation"]
+    lab = at.session_state["lab"]
+    assert lab.model.config == sc.ModelConfig(hidden=8)
+    assert metrics["RMSE"].value == f"{lab.dense.metrics.rmse:,.4g}"
+
+
+def test_a_diverging_run_says_so_and_keeps_the_previous_model(monkeypatch):
+    at = train_small(new_app(), hidden=8, epochs=1)
+    before = at.session_state["lab"]
+
+    def diverge(*args, **kwargs):
+        raise sc.TrainingDivergedError("Training diverged at epoch 1, batch 3: the loss became nan. "
+                                       "The model keeps its last good weights. Lower the learning rate.", 1)
+
+    monkeypatch.setattr(sc, "fit", diverge)
+    at.button(key="train").click().run()
+    assert not at.exception
+    errors = texts(at.error)
+    assert len(errors) == 1 and "diverged" in errors[0] and "previous model" in errors[0]
+    assert at.session_state["lab"] is before
+
+
+def test_a_stopped_run_keeps_its_best_epoch():
+    """Stop interrupts the script mid-training (not simulated by AppTest); the next run finds the job."""
+    at = page(new_app(), "train")
+    data = at.session_state["data"]
+    model = sc.build_model(sc.ModelConfig(hidden=8), horizon=1)
+    best = {k: v.clone() for k, v in model.state_dict().items()}
+    logs = [sc.EpochLog(e, 50, 0.5 / e, 0.6 / e, 0.1) for e in (1, 2, 3)]
+    at.session_state["job"] = {"page": "train", "what": "Training", "model": model, "history": logs,
+                               "model_config": sc.ModelConfig(hidden=8), "train_config": sc.TrainConfig(epochs=50),
+                               "best_state": best, "best_val": 0.2, "best_epoch": 3}
+    at.run()
+    assert "job" not in at.session_state
+    warnings = texts(at.warning)
+    assert any("stopped after 3 of 50 epochs" in w and "epoch 3" in w for w in warnings)
+    lab = at.session_state["lab"]
+    assert lab.data is data and len(at.session_state["model_info"]["training"].history) == 3
+    assert at.session_state["model_info"]["training"].cancelled

@@ -1,0 +1,77 @@
+"""A saved run as one zip (scgru_core.archive): what the Prune page downloads, loaded back safely."""
+from __future__ import annotations
+
+import copy
+import io
+import zipfile
+
+import pytest
+import torch
+
+import scgru_core as sc
+from scgru_core.archive import RUN_FILES, load_run_zip, run_zip
+from scgru_core.pruning import masked_state
+
+
+@pytest.fixture(scope="module")
+def pruned():
+    model = sc.build_model(sc.ModelConfig(hidden=8, layers=2), horizon=3, seed=1)
+    result = sc.prune(model, sc.PruneConfig(sensitivity=1.2))
+    return model, result
+
+
+def rezip(raw: bytes, change) -> bytes:
+    """The same archive with `change(name, data) -> [(name, data)]` applied to each member."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            for name, data in change(info.filename, src.read(info)):
+                dst.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_zipped_run_loads_back_with_its_masks_and_zeros(pruned):
+    model, result = pruned
+    raw = run_zip(model, result.masks, config={"prune": {"method": "sensitivity"}}, metrics={"rmse": 1.5})
+    assert sorted(zipfile.ZipFile(io.BytesIO(raw)).namelist()) == sorted(RUN_FILES)
+    saved = load_run_zip(raw)
+    assert saved.model.config == model.config and saved.model.horizon == 3
+    assert saved.metrics == {"rmse": 1.5} and saved.config["prune"]["method"] == "sensitivity"
+    params = dict(saved.model.named_parameters())
+    for name, mask in result.masks.items():
+        assert torch.equal(saved.masks[name], mask)
+        assert torch.equal(params[name].detach(), model.state_dict()[name] * mask)
+    twin = copy.deepcopy(model)
+    twin.load_state_dict(masked_state(model, result.masks))
+    x = torch.randn(4, 12)
+    with torch.no_grad():
+        assert torch.equal(saved.model(x), twin.eval()(x))  # the pruned model forecasts the same
+
+
+def test_files_inside_one_folder_are_accepted(pruned):
+    model, result = pruned
+    raw = rezip(run_zip(model, result.masks), lambda n, d: [(f"my_run/{n}", d)])
+    assert load_run_zip(raw).model.config == model.config
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda n, d: [(n, d)] + ([("../evil.sh", b"rm -rf /")] if n == "config.json" else []), "unexpected file"),
+    (lambda n, d: [] if n == "masks.safetensors" else [(n, d)], "lacks masks.safetensors"),
+    (lambda n, d: [(n, d[:-8] + b"\x00" * 8 if n == "weights.safetensors" else d)], "checksum"),
+    (lambda n, d: [(n, d), (f"x/{n}", d)] if n == "config.json" else [(n, d)], "twice"),
+])
+def test_damaged_or_foreign_archives_are_refused(pruned, change, says):
+    model, result = pruned
+    with pytest.raises(sc.CheckpointError, match=says):
+        load_run_zip(rezip(run_zip(model, result.masks), change))
+
+
+def test_a_file_that_is_not_a_zip_is_refused():
+    with pytest.raises(sc.CheckpointError, match="not a zip"):
+        load_run_zip(b"just some bytes")
+
+
+def test_an_archive_that_unpacks_too_large_is_refused(pruned):
+    model, result = pruned
+    with pytest.raises(sc.CheckpointError, match="more than"):
+        load_run_zip(run_zip(model, result.masks), max_bytes=1000)

@@ -1,0 +1,140 @@
+"""Figure builders (scgru_core.viz): plain data in, the right plotly figure out, no Streamlit."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from scgru_core import viz
+
+RNG = np.random.default_rng(0)
+
+
+def panel(rows=64, cols=64, thr=0.05, in_scope=True, title="reset gate r"):
+    w = RNG.normal(0, 0.1, (rows, cols))
+    return {"title": title, "weights": w, "kept": np.abs(w) >= thr, "threshold": thr, "in_scope": in_scope}
+
+
+def test_viz_imports_no_streamlit():
+    code = "import sys, scgru_core.viz; sys.exit('streamlit' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_png_button_is_kept_and_fonts_are_projector_sized():
+    assert "toImage" not in viz.PLOTLY_CONFIG["modeBarButtonsToRemove"]
+    assert viz.PLOTLY_CONFIG["displayModeBar"] is True
+    assert viz.PLOTLY_CONFIG["toImageButtonOptions"]["format"] == "png"
+    figs = [viz.series_figure(np.arange(10.0)), viz.loss_figure([1, 0.5], [1.2, 0.6]),
+            viz.histogram_figure([panel()]), viz.heatmap_figure([panel()]), viz.cost_figure({"a": 1}),
+            viz.tradeoff_figure([], "x", "y"), viz.forecast_figure(np.arange(3), np.ones(3), {"dense": np.ones(3)})]
+    assert all(isinstance(f, go.Figure) and f.layout.font.size >= 15 for f in figs)
+
+
+def test_series_split_is_shaded_at_the_part_boundaries():
+    times = pd.date_range("2024-01-01", periods=100, freq="h")
+    fig = viz.series_figure(np.sin(np.arange(100)), times, split={"train": (0, 70), "val": (70, 85), "test": (85, 100)})
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert [pd.Timestamp(r.x0) for r in rects] == [times[0], times[70], times[85]]
+    assert pd.Timestamp(rects[-1].x1) == times[99]
+    assert [a.text for a in fig.layout.annotations] == ["train 70%", "validation 15%", "test 15%"]
+
+
+def test_long_series_are_thinned_for_display_and_say_so():
+    fig = viz.series_figure(np.arange(50_000.0), max_points=10_000)
+    assert len(fig.data[0].y) == 10_000 and "every 5th" in fig.data[0].name
+
+
+def test_loss_curves_on_a_log_axis_with_the_best_epoch():
+    fig = viz.loss_figure([1.0, 0.5, 0.4], [1.1, 0.6, 0.7], best_epoch=2)
+    assert fig.layout.yaxis.type == "log"
+    assert [t.name for t in fig.data] == ["train", "validation"]
+    assert fig.layout.shapes[0].x0 == 2
+
+
+def test_forecasts_draw_the_first_step_ahead():
+    actual = np.arange(12.0).reshape(6, 2)
+    fig = viz.forecast_figure(np.arange(6), actual, {"dense": actual + 1, "pruned": actual + 2},
+                              labels={"dense": "dense model"})
+    assert [t.name for t in fig.data] == ["actual", "dense model", "pruned"]
+    assert list(fig.data[2].y) == list(actual[:, 0] + 2)
+    assert fig.data[2].line.dash == "dash"
+
+
+def test_histograms_count_every_weight_before_and_the_kept_ones_after():
+    panels = [panel(thr=0.05), panel(thr=0.08, title="update gate z"), panel(in_scope=False, title="candidate n")]
+    fig = viz.histogram_figure(panels, bins=40)
+    for i, p in enumerate(panels):
+        before, after = fig.data[2 * i], fig.data[2 * i + 1]
+        assert sum(before.y[::2]) == p["weights"].size  # step outline: each count appears twice
+        assert sum(after.y[::2]) == p["kept"].sum()
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert sorted((s.xref, round(s.x0, 6)) for s in lines) == [("x", -0.05), ("x", 0.05), ("x2", -0.08), ("x2", 0.08)]
+    bands = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert [(b.xref, b.x0, b.x1) for b in bands] == [("x", -0.05, 0.05), ("x2", -0.08, 0.08)]  # none out of scope
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0].startswith("reset gate r · ") and titles[0].endswith("% cut")
+
+
+def test_histograms_without_a_threshold_have_no_cut_and_can_use_log_counts():
+    p = panel()
+    p["threshold"] = None  # the random rule has none
+    fig = viz.histogram_figure([p], log_count=True)
+    assert not fig.layout.shapes
+    assert fig.layout.yaxis.type == "log"
+
+
+def test_mask_heatmaps_show_kept_as_one_and_cut_as_zero():
+    panels = [panel(), panel(), panel()]
+    fig = viz.heatmap_figure(panels, mode="mask")
+    assert [t.type for t in fig.data] == ["heatmap"] * 3
+    assert np.array_equal(np.asarray(fig.data[1].z), panels[1]["kept"].astype(np.float32))
+    assert [fig.data[i].xaxis for i in range(3)] == ["x", "x2", "x3"]
+
+
+def test_signed_heatmaps_blank_the_cut_weights():
+    p = panel()
+    fig = viz.heatmap_figure([p], mode="signed")
+    z = np.asarray(fig.data[0].z, dtype=np.float64)
+    assert np.isnan(z[~p["kept"]]).all()
+    assert np.allclose(z[p["kept"]], p["weights"][p["kept"]].astype(np.float32))
+    assert fig.data[0].zmid == 0
+
+
+def test_input_weights_of_one_input_are_drawn_as_strips():
+    panels = [panel(rows=64, cols=1) for _ in range(3)]
+    fig = viz.heatmap_figure(panels)
+    assert np.asarray(fig.data[0].z).shape == (1, 64)
+    assert fig.layout.xaxis3.title.text == "hidden unit"
+
+
+def test_big_grids_are_sent_as_images():
+    panels = [panel(rows=256, cols=256) for _ in range(3)]
+    for mode in ("mask", "signed"):
+        fig = viz.heatmap_figure(panels, mode=mode)
+        assert [t.type for t in fig.data] == ["image"] * 3
+        assert fig.data[0].source.startswith("data:image/png;base64,")
+    with pytest.raises(ValueError):
+        viz.heatmap_figure(panels, mode="colour")
+
+
+def test_tradeoff_curves_naive_line_and_current_marker():
+    curves = [{"label": "a", "group": "a", "x": [0, 0.5], "y": [1, 2]},
+              {"label": "a ft", "group": "a", "finetuned": True, "x": [0, 0.5], "y": [1, 1.5]},
+              {"label": "b", "group": "b", "x": [0, 0.5], "y": [1, 3]}]
+    fig = viz.tradeoff_figure(curves, "sparsity", "RMSE", naive=2.5, current={"x": 0.3, "y": 1.2, "label": "now"},
+                              x_percent=True)
+    assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
+    assert fig.data[1].line.dash == "dash" and fig.data[0].line.dash == "solid"
+    assert fig.data[-1].marker.symbol == "star" and fig.data[-1].name == "now"
+    assert fig.layout.shapes[0].y0 == 2.5
+    assert fig.layout.xaxis.tickformat == ".0%"
+    assert not viz.tradeoff_figure(curves, "x", "y", legend=False).layout.showlegend
+
+
+def test_cost_bars_in_the_given_order():
+    fig = viz.cost_figure({"dense fp32": 400, "CSR": 300, "bitmask": 200})
+    assert list(fig.data[0].y) == ["dense fp32", "CSR", "bitmask"] and list(fig.data[0].x) == [400, 300, 200]
