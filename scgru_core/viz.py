@@ -289,7 +289,8 @@ def cost_figure(bytes_by_format: Mapping[str, float], title: str = "Storage of t
 def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive: float | None = None,
                     current: Mapping | None = None, title: str | None = None, height: int = 420,
                     x_percent: bool = False, log_y: bool = False, legend: bool = True) -> go.Figure:
-    """Error against a cost. Each curve: {"label", "x", "y", "group" (colour key), "finetuned": bool}.
+    """Error against a cost. Each curve: {"label", "x", "y", "group" (colour key), "finetuned": bool,
+    optionally "mode" (plotly's, default "lines+markers"; "markers" for a model that is not a curve)}.
 
     Curves of one group share a colour; fine-tuned ones are dashed. `naive` draws the naive
     forecast's error as a reference line; `current` ({"x", "y", "label"}) marks the slider's setting.
@@ -298,7 +299,7 @@ def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive
     groups: dict[str, str] = {}
     for c in curves:
         color = groups.setdefault(c.get("group", c["label"]), METHOD_COLORS[len(groups) % len(METHOD_COLORS)])
-        fig.add_trace(go.Scatter(x=list(c["x"]), y=list(c["y"]), mode="lines+markers", name=c["label"],
+        fig.add_trace(go.Scatter(x=list(c["x"]), y=list(c["y"]), mode=c.get("mode", "lines+markers"), name=c["label"],
                                  line=dict(color=color, width=2.4, dash="dash" if c.get("finetuned") else "solid"),
                                  marker=dict(size=8, symbol="diamond" if c.get("finetuned") else "circle")))
     if naive is not None and math.isfinite(naive):
@@ -309,4 +310,47 @@ def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive
                                  marker=dict(symbol="star", size=20, color="#24292f", line=dict(color="white", width=1))))
     fig.update_xaxes(title_text=x_title, tickformat=".0%" if x_percent else None)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear")
+    return _style(fig, height, title, legend=legend)
+
+
+def grouped_bar_figure(groups: Sequence[Mapping], y_title: str, title: str | None = None, height: int = 360,
+                       text_format: str = ".4g", legend: bool = True) -> go.Figure:
+    """Bars side by side per category. Each group (one colour): {"label", "x": categories, "y": values}.
+
+    For the method comparison: one category per method, one group per scope (or a single group).
+    """
+    fig = go.Figure()
+    for i, g in enumerate(groups):
+        y = [float(v) for v in g["y"]]
+        fig.add_trace(go.Bar(x=list(g["x"]), y=y, name=g["label"], marker_color=METHOD_COLORS[i % len(METHOD_COLORS)],
+                             text=[format(v, text_format) for v in y], textposition="outside", cliponaxis=False,
+                             textfont=dict(size=FONT_SIZE - 3),
+                             hovertemplate=f"{g['label']}<br>%{{x}}: %{{y:{text_format}}}<extra></extra>"))
+    top = max([float(v) for g in groups for v in g["y"] if math.isfinite(float(v))], default=0.0)
+    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
+    fig.update_yaxes(title_text=y_title, range=[0, 1.18 * top] if top > 0 else None)  # room for the labels
+    return _style(fig, height, title, legend=legend)
+
+
+def schedule_figure(traces: Sequence[Mapping], title: str | None = None, height: int = 360,
+                    legend: bool = True) -> go.Figure:
+    """Sparsity against training step. Each trace: {"label", "x": steps, "y": sparsity in [0, 1], "group"}.
+
+    Traces of one group (a method) share a colour; a group's second, third... trace (another target)
+    is dotted, dashed... so the targets can be told apart.
+    """
+    dashes = ("solid", "dot", "dash", "dashdot", "longdash")
+    fig = go.Figure()
+    colors: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for t in traces:
+        group = t.get("group", t["label"])
+        color = colors.setdefault(group, METHOD_COLORS[len(colors) % len(METHOD_COLORS)])
+        n = seen[group] = seen.get(group, -1) + 1
+        x, y, _ = _thin(np.asarray(t["x"], dtype=float), np.asarray(t["y"], dtype=float), MAX_LINE_POINTS)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=t["label"],
+                                 line=dict(color=color, width=2.4, dash=dashes[n % len(dashes)]),
+                                 hovertemplate=f"{t['label']}<br>step %{{x:.0f}}: %{{y:.1%}}<extra></extra>"))
+    fig.update_xaxes(title_text="training step (optimizer updates)")
+    fig.update_yaxes(title_text="sparsity in scope", tickformat=".0%", rangemode="tozero")
     return _style(fig, height, title, legend=legend)

@@ -8,7 +8,6 @@ import io
 
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 
 from scgru_core import ModelConfig, WindowConfig, build_model, prepare, series_from_frame
@@ -58,13 +57,3 @@ def state_of(model) -> dict:
 
 def same_state(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run fastest on one thread, and far faster than on two when the cores are shared.
-    Import this fixture into a test module to use it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -12,7 +12,6 @@ import pathlib
 import pytest
 import torch
 
-from _single_thread import single_thread  # noqa: F401  (autouse)
 from _engine_support import tiny_data, tiny_model
 from scgru_core import (RULES, Callbacks, CompareConfig, ConfigError, ModelConfig, PruneConfig, PruningLab, Scope,
                         TrainConfig, build_model, compare, prune, rewind, taylor_scores)

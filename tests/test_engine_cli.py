@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from _engine_support import csv_bytes, sine_values
-from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import load_run
 from scgru_core.cli import main
 

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _engine_support import tiny_model
-from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import ModelConfig, PruneConfig, Scope, build_model, measure_latency, model_cost, prune
 from scgru_core.cost import bitmask_bytes, csr_bytes
 from scgru_core.model import Forecaster

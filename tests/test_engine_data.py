@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _engine_support import csv_bytes, frame_bytes, sine_series, sine_values
-from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import (ColumnNotFoundError, ConstantSeriesError, DataError, DecodeError, EmptyDataError,
                         FileTooLargeError, NoNumericColumnError, NonFiniteValuesError, ReadConfig, ScgruError,
                         SeriesTooShortError, UnsupportedFileTypeError, WindowConfig, load_series, prepare)

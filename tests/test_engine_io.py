@@ -11,7 +11,6 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from _engine_support import same_state, state_of, tiny_data, tiny_model
-from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import CheckpointError, PruneConfig, evaluate, load_run, prune, save_run
 from scgru_core.io import CONFIG, MASKS, METRICS, WEIGHTS, _digest, run_bytes
 

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _engine_support import series_of, tiny_data, tiny_model
-from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import METRIC_NAMES, WindowConfig, evaluate, evaluate_naive, prepare
 from scgru_core.metrics import compute, mase, smape
 

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from _engine_support import same_state, state_of, tiny_model
-from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import CELLS, GATES, ConfigError, ModelConfig, build_model, weight_names
 from scgru_core.model import gate_blocks
 

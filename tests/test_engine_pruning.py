@@ -14,7 +14,6 @@ from hypothesis.extra import numpy as hnp
 from torch.nn.utils import prune as tprune
 
 from _engine_support import same_state, state_of, tiny_data, tiny_model
-from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import (ConfigError, PruneConfig, PruningLab, Scope, SensitivityUnstructured, evaluate, model_cost,
                         prune, sensitivity_for_sparsity)
 from scgru_core.model import GATES, gate_blocks, weight_names

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from _engine_support import same_state, state_of, tiny_data, tiny_model
-from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import (Callbacks, ConfigError, PruneConfig, TrainConfig, TrainingDivergedError, finetune, fit, prune,
                         train_dense)
 from scgru_core.model import ModelConfig

@@ -9,7 +9,6 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from _engine_support import series_of, sine_values
-from _engine_support import one_torch_thread  # noqa: F401  (autouse fixture)
 from scgru_core import ConfigError, DataError, WindowConfig, prepare
 from scgru_core.windows import Scaler, minimum_length
 

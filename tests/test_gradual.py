@@ -8,7 +8,6 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from _single_thread import single_thread  # noqa: F401  (autouse)
 from _engine_support import tiny_data, tiny_model
 from scgru_core import AgpPruner, AgpSchedule, Callbacks, GradualPlan, NarangPruner, NarangSchedule, Scope, TrainConfig
 from scgru_core.errors import ConfigError

@@ -20,7 +20,6 @@ from html import escape as html_escape
 
 import pytest
 
-from _single_thread import single_thread  # noqa: F401  (autouse fixture)
 from streamlit.testing.v1 import AppTest
 
 from lab_ui import state as lab_state

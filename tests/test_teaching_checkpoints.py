@@ -9,7 +9,6 @@ import shutil
 
 import pytest
 
-from _single_thread import single_thread  # noqa: F401  (autouse fixture)
 import scgru_core as sc
 from scgru_core.checkpoints import (CHECKPOINT_DIR, available, checkpoint_state, data_fingerprint, load_checkpoint,
                                     matches, settings_for, weights_equal)

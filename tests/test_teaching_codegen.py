@@ -11,7 +11,6 @@ import warnings
 import pytest
 import torch
 
-from _single_thread import single_thread  # noqa: F401  (autouse fixture)
 import scgru_core as sc
 from scgru_core.codegen import prune_code, python_code
 from scgru_core.samples import SAMPLES

@@ -7,7 +7,6 @@ from dataclasses import fields
 
 import pytest
 
-from _single_thread import single_thread  # noqa: F401  (autouse fixture)
 import scgru_core as sc
 from scgru_core import lesson
 from scgru_core.checkpoints import load_checkpoint

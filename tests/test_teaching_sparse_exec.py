@@ -7,7 +7,6 @@ import copy
 import pytest
 import torch
 
-from _single_thread import single_thread  # noqa: F401  (autouse fixture)
 import scgru_core as sc
 from scgru_core.errors import ConfigError
 from scgru_core.pruning import masked_state

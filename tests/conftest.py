@@ -1,0 +1,14 @@
+"""Suite-wide settings."""
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """One torch thread: the suite's tiny models run fastest on one, and many times faster than on two
+    when the machine's cores are shared (two threads each for several processes oversubscribe them).
+    Browser tests start their own app server, which sets its threads itself."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

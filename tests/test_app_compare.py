@@ -1,0 +1,155 @@
+"""Compare page (AppTest): methods x sparsities x scopes run with a tiny model, extended without recomputing,
+charts, table and CSV, engine refusals shown as errors."""
+from __future__ import annotations
+
+import io
+import sys
+
+import pandas as pd
+import pytest
+
+from apptest_helpers import charts, downloads, new_app, page, restore_torch_threads, texts
+from scgru_core.errors import ConfigError
+
+__all__ = ["downloads", "restore_torch_threads"]
+KEYS = {"cmp_sparsity", "cmp_macs", "cmp_schedule", "cmp_scope", "cmp_time"}
+
+
+def engine():
+    return sys.modules["scgru_core.compare"]  # the package's `compare` attribute is the function
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """(method, target, seed, scope) of every row the engine's runner is asked for."""
+    seen, original = [], engine().Comparison.row
+
+    def row(self, method, target, seed):
+        seen.append((method, round(target, 6), seed, self.config.scope.to_text()))
+        return original(self, method, target, seed)
+
+    monkeypatch.setattr(engine().Comparison, "row", row)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def at():
+    """The airline sample (window 12), hidden 8 (the Train page's setting), 1 dense + 1 fine-tune epoch."""
+    at = page(new_app(), "data")
+    at.selectbox(key="sample_pick").set_value("airline")
+    at.button(key="load_sample").click().run()
+    at.session_state["m_hidden"] = 8
+    page(at, "compare")
+    at.multiselect(key="cmp_methods").set_value(["magnitude", "agp"])
+    at.multiselect(key="cmp_sparsities").set_value([0.5])
+    at.number_input(key="cmp_epochs").set_value(1)
+    return at.run()
+
+
+def rows(at, scope: str | None = "both") -> list[dict]:
+    store = at.session_state["compare_runs"]
+    (run,) = [r for r in store["runs"].values() if r["rows"]]
+    return [r for r in run["rows"] if scope is None or r["scope"] == scope]
+
+
+def ok(at):
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_before_a_run_the_page_explains_what_to_do(at):
+    assert any("No results yet" in t for t in texts(at.info))
+    assert not at.button(key="cmp_run").disabled
+
+
+def test_run_gives_one_row_per_method_and_sparsity_and_every_chart(at, calls):
+    ok(at.button(key="cmp_run").click().run())
+    assert sorted(calls) == [("agp", 0.5, 0, "both"), ("magnitude", 0.5, 0, "both")]
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["Magnitude", "AGP"] and list(table["target"]) == [0.5, 0.5]
+    assert {"RMSE", "MAE", "sMAPE (%)", "MASE", "non-zero params", "MACs / forecast", "bytes (CSR)",
+            "wall time (s)", "sparsity"} <= set(table.columns)
+    shown = charts(at)
+    assert set(shown) == KEYS
+    assert [t["name"] for t in shown["cmp_sparsity"][0]["data"]] == ["Magnitude", "AGP"]
+    assert shown["cmp_schedule"][0]["data"][0]["name"] == "AGP → 50%"
+    assert at.button(key="cmp_run").disabled  # nothing left to run
+
+
+def test_a_new_sparsity_adds_rows_without_recomputing_the_old_ones(at, calls):
+    before = [dict(r) for r in rows(at)]
+    at.multiselect(key="cmp_sparsities").set_value([0.5, 0.8]).run()
+    ok(at.button(key="cmp_run").click().run())
+    assert sorted(calls) == [("agp", 0.8, 0, "both"), ("magnitude", 0.8, 0, "both")]
+    after = rows(at)
+    assert len(after) == 4 and after[:2] == before  # old rows untouched, seconds included
+    assert len(at.dataframe[0].value) == 4
+    spec = charts(at)["cmp_sparsity"][0]
+    assert all(len(t["x"]) == 2 for t in spec["data"])
+
+
+def test_the_scope_is_part_of_a_rows_key(at, calls):
+    at.multiselect(key="cmp_scopes").set_value(["both", "hh"]).run()
+    ok(at.button(key="cmp_run").click().run())
+    assert {c[3] for c in calls} == {"hh"} and len(calls) == 4
+    bars = charts(at)["cmp_scope"][0]["data"]
+    assert [b["name"] for b in bars] == ["both (ih + hh)", "hidden-to-hidden only (hh)"]
+    assert all(b["type"] == "bar" and len(b["x"]) == 2 for b in bars)
+    assert len(at.dataframe[0].value) == 8
+    at.multiselect(key="cmp_scopes").set_value(["both"]).run()
+    assert len(at.dataframe[0].value) == 4
+
+
+def test_the_error_measure_can_be_changed(at):
+    at.selectbox(key="cmp_metric").set_value("mase").run()
+    assert charts(at)["cmp_sparsity"][0]["layout"]["yaxis"]["title"]["text"] == "test MASE"
+    at.selectbox(key="cmp_metric").set_value("rmse").run()
+
+
+def test_the_results_download_as_csv(at, downloads):
+    at.run()
+    name, data = downloads["cmp_csv"]
+    frame = pd.read_csv(io.BytesIO(data))
+    assert name == "scgru_compare.csv" and len(frame) == 4
+    assert {"method", "scope", "target_sparsity", "rmse", "mae", "smape", "mase", "params_nonzero", "macs_nonzero",
+            "bytes_csr", "bytes_dense", "seconds"} <= set(frame.columns)
+
+
+def test_stop_keeps_the_rows_done(at, monkeypatch):
+    import lab_ui.training
+
+    def stop_after_one_more_row():  # as if Stop were pressed once the first new row is done
+        import streamlit as st
+        return sum(r["scope"] == "both" for run in st.session_state["compare_runs"]["runs"].values()
+                   for r in run["rows"]) >= 5
+
+    monkeypatch.setattr(lab_ui.training, "_should_stop", stop_after_one_more_row)
+    at.multiselect(key="cmp_sparsities").set_value([0.5, 0.8, 0.9]).run()
+    ok(at.button(key="cmp_run").click().run())
+    assert len(rows(at)) == 5
+    monkeypatch.setattr(lab_ui.training, "_should_stop", lambda: False)
+    ok(at.button(key="cmp_run").click().run())
+    assert len(rows(at)) == 6
+
+
+def test_an_engine_refusal_is_a_short_error(at, monkeypatch):
+    def refuse(self, method, target, seed):
+        raise ConfigError("no room at this sparsity.")
+
+    monkeypatch.setattr(engine().Comparison, "row", refuse)
+    at.multiselect(key="cmp_sparsities").set_value([0.5, 0.95]).run()
+    ok(at.button(key="cmp_run").click().run())
+    assert any("no room at this sparsity" in e for e in texts(at.error))
+    assert len(rows(at)) == 6  # what was done is kept
+
+
+def test_a_config_refusal_is_shown_before_running(at, monkeypatch):
+    import lab_ui.compare_view as cv
+
+    def bad():
+        raise ConfigError("unknown method (none given).")
+
+    monkeypatch.setattr(cv, "configs", bad)
+    ok(at.run())
+    assert any("cannot run" in e and "unknown method" in e for e in texts(at.error))
+    assert at.button(key="cmp_run").disabled
