@@ -230,6 +230,8 @@ def step_compare(step, current) -> None:
     chart(fig, "lesson_tradeoff", "tradeoff")
     st.page_link(state.TRADEOFFS_PAGE, label="Open the Trade-offs page: all methods, fine-tuned curves, MACs and bytes",
                  icon=":material/query_stats:")
+    st.page_link(state.COMPARE_PAGE, label="Open the Compare page: gradual methods, gate variants and scopes, "
+                 "each trained on the same budget", icon=":material/compare_arrows:")
 
 
 RENDER = {"task": step_task, "gru": step_gru, "train": step_train, "rule": step_rule, "finetune": step_finetune,

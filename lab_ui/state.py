@@ -18,8 +18,8 @@ from scgru_core.data import numeric_columns
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 
 # Page scripts, as registered with st.navigation in app.py.
-HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE = (
-    "pages/home.py", "pages/data.py", "pages/train.py", "pages/prune.py", "pages/tradeoffs.py")
+HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE = (
+    "pages/home.py", "pages/data.py", "pages/train.py", "pages/prune.py", "pages/tradeoffs.py", "pages/compare.py")
 
 # Session-state keys (values set by code, not widgets).
 TABLE = "table"  # the raw DataFrame the current series came from
@@ -37,12 +37,14 @@ JOB = "job"  # a training run in progress (survives a Stop, which interrupts the
 FINETUNED = "finetuned"  # {"version", "config", "model", "evaluation", "training"}
 CURRENT = "prune_current"  # the Prune page's setting: {"version", "config", "sparsity", "metrics", "cost"}
 SWEEPS = "sweeps"  # {(version, method, scope text, floor, finetune epochs or 0): [rows]}
+COMPARE = "compare_runs"  # {"data": Dataset, "cache": trained models, "runs": {settings: {"rows", "traces"}}}
 
 # Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
 PERSISTENT_WIDGETS = (
     "sample_pick", "m_hidden", "m_layers", "m_cell", "t_epochs", "t_batch", "t_lr", "t_patience", "t_seed",
     "p_method", "p_scope", "p_gates", "s", "target", "p_floor", "p_global", "p_seed", "p_matrix", "p_logcount",
     "p_heatmode", "ft_epochs", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
+    "cmp_methods", "cmp_sparsities", "cmp_scopes", "cmp_epochs", "cmp_ft", "cmp_seeds", "cmp_metric",
 )
 TIME_NONE = "(no time column)"
 

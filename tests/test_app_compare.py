@@ -153,3 +153,12 @@ def test_a_config_refusal_is_shown_before_running(at, monkeypatch):
     ok(at.run())
     assert any("cannot run" in e and "unknown method" in e for e in texts(at.error))
     assert at.button(key="cmp_run").disabled
+
+
+def test_the_page_loads_in_the_frame_of_app_py():
+    from apptest_helpers import sidebar_text
+
+    at = page(new_app(), "compare")
+    ok(at.run())  # a second run, as in test_app_pages
+    assert at.title[0].value == "Compare" and "Current data" in sidebar_text(at)
+    assert at.button(key="stop") and at.button(key="cmp_clear").disabled  # nothing to clear yet

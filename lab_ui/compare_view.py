@@ -1,0 +1,194 @@
+"""The Compare page's pieces: widgets into CompareConfigs, runs point by point (a Stop keeps what is done,
+a later Run skips it), chart data and the table.
+
+Results are kept per dataset (the Data page's) and per training settings (model size, budget), so changing
+the budget starts a fresh table while going back to it finds the old rows again. A row's key is the engine's
+`row_key` (method, scope, global, target, seed): the scope is part of it, so ih / hh / both rows sit side by side.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+import scgru_core as sc
+from scgru_core.compare import known_methods, method_kind, row_key
+from scgru_core.gradual import GRADUAL
+
+from . import state, training
+from .prune_view import short_rule_label
+
+ss = st.session_state
+SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+SCOPES = {"both": "both (ih + hh)", "ih": "input-to-hidden only (ih)", "hh": "hidden-to-hidden only (hh)"}
+DEFAULTS = {"cmp_methods": ["sensitivity", "magnitude", "agp"], "cmp_sparsities": [0.5, 0.8], "cmp_scopes": ["both"],
+            "cmp_epochs": 3, "cmp_ft": 1, "cmp_seeds": 1, "cmp_metric": "rmse"}
+OTHER_LABELS = {"agp": "AGP", "narang": "Narang", "rewind": "Lottery-ticket rewind", "dense": "Dense GRU (no pruning)",
+                "gru1": "GRU1 (Dey & Salem)", "gru2": "GRU2 (Dey & Salem)", "gru3": "GRU3 (Dey & Salem)"}
+OTHER_HELP = {"rewind": "The mask of magnitude pruning on the dense model, then retrained from the initial weights.",
+              "dense": "The standard GRU trained for the whole budget, never pruned: the reference.",
+              "gru1": "Gates from the hidden state and bias only (no input): fewer parameters, never pruned.",
+              "gru2": "Gates from the hidden state only (no input, no bias), never pruned.",
+              "gru3": "Gates from a bias only, never pruned."}
+TABLE = {"method": "method", "scope": "scope", "target_sparsity": "target", "seed": "seed", "sparsity": "sparsity",
+         "rmse": "RMSE", "mae": "MAE", "smape": "sMAPE (%)", "mase": "MASE", "params_nonzero": "non-zero params",
+         "macs_nonzero": "MACs / forecast", "bytes_csr": "bytes (CSR)", "seconds": "wall time (s)"}
+UI_INTERVAL_S = 0.2
+
+
+def methods() -> list[str]:
+    return known_methods()
+
+
+def label(name: str) -> str:
+    if name in sc.RULES:
+        return short_rule_label(name)
+    return OTHER_LABELS.get(name) or (GRADUAL[name].label.split(" (")[0] if name in GRADUAL else name)
+
+
+def method_help() -> str:
+    def text(n):
+        if n in sc.RULES:
+            return sc.RULES[n].description
+        return GRADUAL[n].description if n in GRADUAL else OTHER_HELP.get(n, "")
+    return "\n\n".join(f"**{label(n)}**: {text(n)}" for n in methods())
+
+
+def init() -> None:
+    for key, value in DEFAULTS.items():
+        ss.setdefault(key, value)
+    ss["cmp_methods"] = [m for m in ss["cmp_methods"] if m in methods()]
+
+
+def model_settings() -> tuple[int, int]:
+    """Hidden size and layers as set on the Train page (its defaults when it was not opened)."""
+    return int(ss.get("m_hidden", 64)), int(ss.get("m_layers", 1))
+
+
+def settings() -> tuple:
+    """What a row depends on besides its key: model size, budget and optimiser."""
+    hidden, layers = model_settings()
+    return (hidden, layers, int(ss["cmp_epochs"]), int(ss["cmp_ft"]), int(ss.get("t_batch", 32)),
+            float(ss.get("t_lr", 1e-3)))
+
+
+def _store() -> dict:
+    store = ss.get(state.COMPARE)
+    if store is None or store["data"] is not ss[state.DATA]:  # new data: earlier results do not apply
+        store = ss[state.COMPARE] = {"data": ss[state.DATA], "cache": {}, "runs": {}}
+    return store
+
+
+def results() -> dict:
+    """{"rows": [...], "traces": {(method, scope, target, seed): sparsity by step}} for the current settings."""
+    return _store()["runs"].setdefault(settings(), {"rows": [], "traces": {}})
+
+
+def clear() -> None:
+    _store()["runs"].pop(settings(), None)
+
+
+def configs() -> list[sc.CompareConfig]:
+    """One CompareConfig per chosen scope; raises ConfigError (an engine refusal) for a bad choice."""
+    hidden, layers, epochs, ft, batch, lr = settings()
+    train = sc.TrainConfig(epochs=epochs, batch_size=batch, lr=lr, patience=0)  # the same budget for every method
+    return [sc.CompareConfig(methods=tuple(ss["cmp_methods"]), sparsities=tuple(sorted(ss["cmp_sparsities"])),
+                             seeds=tuple(range(int(ss["cmp_seeds"]))), scope=sc.Scope.parse(scope),
+                             model=sc.ModelConfig(hidden=hidden, layers=layers), train=train, finetune_epochs=ft)
+            for scope in ss["cmp_scopes"]]
+
+
+def todo(cfgs: list[sc.CompareConfig]) -> list[tuple[sc.CompareConfig, tuple]]:
+    done = {row_key(r) for r in results()["rows"]}
+    return [(c, p) for c in cfgs for p in c.points() if c.key(*p) not in done]
+
+
+def run(cfgs: list[sc.CompareConfig]) -> int:
+    """Compute every missing row with a progress bar, one engine call per point, storing rows as they come
+    (a Stop interrupts the script; what is stored stays). Returns the number of rows computed."""
+    res, store = results(), _store()
+    points = todo(cfgs)
+    if not points:
+        return 0
+    bar = st.progress(0.0, text="Comparing: starting…")
+    started, last = time.perf_counter(), [0.0]
+    for i, (cfg, (method, target, seed)) in enumerate(points):
+        what = f"point {i + 1} of {len(points)}: {label(method)} at {target:.0%}, scope {cfg.scope.to_text()}, seed {seed}"
+
+        def on_batch(b: int, batches: int, i=i, what=what) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= UI_INTERVAL_S:
+                last[0] = now
+                bar.progress(min(1.0, (i + b / batches) / len(points)), text=f"Comparing {what} · batch {b} of {batches}")
+
+        bar.progress(i / len(points), text=f"Comparing {what}…")
+        one = replace(cfg, methods=(method,), sparsities=(target,), seeds=(seed,))
+        out = sc.compare(store["data"], one, done=[row_key(r) for r in res["rows"]], cache=store["cache"],
+                         callbacks=sc.Callbacks(on_batch=on_batch, should_stop=training._should_stop))
+        res["rows"].extend(out.rows)
+        for (m, t, s), trace in out.traces.items():
+            res["traces"][(m, cfg.scope.to_text(), t, s)] = list(trace)
+        if out.cancelled:
+            break
+    bar.progress(1.0, text=f"Compared {len(points)} point(s) in {time.perf_counter() - started:.1f} s")
+    return len(points)
+
+
+# ---------------------------------------------------------------- what is shown
+
+
+def shown() -> pd.DataFrame:
+    """The stored rows of the chosen methods, sparsities and scopes (all seeds)."""
+    rows = results()["rows"]
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows)
+    keep = (df["method"].isin(ss["cmp_methods"]) & df["scope"].isin(ss["cmp_scopes"])
+            & df["target_sparsity"].round(6).isin([round(t, 6) for t in ss["cmp_sparsities"]]))
+    return df[keep].reset_index(drop=True)
+
+
+def _series_label(method: str, scope: str, scopes: int) -> str:
+    return label(method) + (f" · {scope}" if scopes > 1 else "")
+
+
+def curves(df: pd.DataFrame, metric: str, x_key: str) -> list[dict]:
+    """One line per method (and scope), means over seeds at each target; unpruned models as markers."""
+    out, scopes = [], df["scope"].nunique()
+    mean = df.groupby(["method", "scope", "target_sparsity"], sort=False)[[x_key, metric]].mean().reset_index()
+    for (method, scope), part in mean.groupby(["method", "scope"], sort=False):
+        part = part.sort_values(x_key)
+        unpruned = method_kind(method) == "unpruned"
+        out.append({"label": _series_label(method, scope, scopes), "group": f"{method}/{scope}",
+                    "x": part[x_key].tolist(), "y": part[metric].tolist(),
+                    "mode": "markers" if unpruned else "lines+markers"})
+    return out
+
+
+def schedules() -> list[dict]:
+    """Achieved sparsity per step of the gradual rows shown (first seed only)."""
+    traces, out = results()["traces"], []
+    first = min(range(int(ss["cmp_seeds"])), default=0)
+    for (method, scope, target, seed), trace in sorted(traces.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+        if method in ss["cmp_methods"] and scope in ss["cmp_scopes"] and seed == first \
+                and any(abs(target - t) < 1e-9 for t in ss["cmp_sparsities"]):
+            out.append({"label": f"{label(method)} → {target:.0%}" + (f" · {scope}" if len(ss["cmp_scopes"]) > 1 else ""),
+                        "group": method, "x": list(range(len(trace))), "y": trace})
+    return out
+
+
+def bars(df: pd.DataFrame, column: str) -> list[dict]:
+    """One bar group per scope: mean of `column` per method (over seeds and the rows given)."""
+    out = []
+    for scope in [s for s in SCOPES if s in set(df["scope"])]:
+        part = df[df["scope"] == scope].groupby("method", sort=False)[column].mean()
+        out.append({"label": SCOPES[scope], "x": [label(m) for m in part.index], "y": part.tolist()})
+    return out
+
+
+def table(df: pd.DataFrame) -> pd.DataFrame:
+    out = df[[c for c in TABLE if c in df.columns]].rename(columns=TABLE)
+    out["method"] = out["method"].map(label)
+    return out

@@ -1,0 +1,130 @@
+"""Compare: pruning methods, gradual schedules, gate variants and scopes, each trained on the same budget."""
+import streamlit as st
+
+import scgru_core as sc
+from lab_ui import compare_view as cv
+from lab_ui import state, teaching, training
+from scgru_core import viz
+
+state.require_entrypoint()
+
+ss = st.session_state
+CHART = {"config": viz.PLOTLY_CONFIG, "theme": None}
+
+st.title("Compare")
+st.caption("Every method gets the same budget: E dense epochs plus F fine-tuning epochs. One-shot rules prune the "
+           "dense model once and fine-tune; AGP and Narang prune gradually while training from scratch; the gate "
+           "variants GRU1-3 are trained for the whole budget and never pruned. Each row trains its own model, "
+           "so this page trains (unlike Trade-offs, which prunes the model of the Train page).")
+state.show_messages("compare")
+cv.init()
+data: sc.Dataset = ss[state.DATA]
+hidden, layers = cv.model_settings()
+
+with st.container(border=True):
+    c1, c2 = st.columns([2.2, 1.3], gap="medium")
+    c1.multiselect("Methods", cv.methods(), format_func=cv.label, key="cmp_methods", help=cv.method_help())
+    c2.multiselect("Final sparsities", cv.SPARSITIES, format_func=lambda p: f"{p:.0%}", key="cmp_sparsities",
+                   help="The share of in-scope weights each method ends with (ignored by the unpruned models).")
+    c3, c4, c5, c6 = st.columns([2.2, 1, 1, 1], gap="medium")
+    c3.multiselect("Scopes", list(cv.SCOPES), format_func=cv.SCOPES.get, key="cmp_scopes",
+                   help="Which matrices are pruned. Choose several to run the same methods with each scope: "
+                        "the study's input-to-hidden vs hidden-to-hidden experiment.")
+    c4.number_input("Dense epochs E", 1, 100, step=1, key="cmp_epochs")
+    c5.number_input("Fine-tune epochs F", 0, 50, step=1, key="cmp_ft")
+    c6.number_input("Seeds", 1, 5, step=1, key="cmp_seeds", help="Seeds 0, 1, ...; the charts show the mean.")
+
+    try:
+        cfgs = cv.configs() if ss["cmp_methods"] and ss["cmp_sparsities"] and ss["cmp_scopes"] else []
+        refusal = None
+    except sc.ScgruError as exc:
+        cfgs, refusal = [], str(exc)
+    todo = cv.todo(cfgs)
+    b1, b2, b3, b4 = st.columns([1, 0.8, 1, 3.2], vertical_alignment="center")
+    go = b1.button("Run", key="cmp_run", type="primary", icon=":material/play_arrow:", width="stretch",
+                   disabled=not todo)
+    with b2:
+        training.stop_button()
+    if b3.button("Clear", key="cmp_clear", icon=":material/delete:", width="stretch",
+                 disabled=not cv.results()["rows"]):
+        cv.clear()
+        st.rerun()
+    b4.caption(f"GRU, hidden {hidden}, {layers} layer{'s' if layers > 1 else ''} (Train page) · window {data.window} "
+               f"(Data page) · {len(cv.results()['rows'])} row(s) done, {len(todo)} to run. "
+               "Stop keeps the rows done; Run again resumes.")
+    if refusal:
+        st.error(f"This comparison cannot run: {refusal}")
+    elif not cfgs:
+        st.info("Choose at least one method, one final sparsity and one scope.")
+    if go:
+        try:
+            cv.run(cfgs)
+        except sc.ScgruError as exc:
+            st.error(f"The comparison stopped: {exc} The rows done so far are kept.")
+        else:
+            st.rerun()  # redraw the counts and buttons above with the new rows
+
+
+
+def show(df) -> None:
+    """The charts and the table for the rows shown."""
+    m1, _ = st.columns([1, 3])
+    metric = m1.selectbox("Error measure", sc.METRIC_NAMES, format_func=sc.METRIC_LABELS.get, key="cmp_metric")
+    y_title = f"test {sc.METRIC_LABELS[metric]}"
+
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.plotly_chart(viz.tradeoff_figure(cv.curves(df, metric, "sparsity"), "sparsity (share of in-scope weights cut)",
+                                            y_title, title="Error against sparsity", x_percent=True), key="cmp_sparsity",
+                        **CHART)
+        st.caption("Lower is better; a method whose line stays flat further right keeps its accuracy at higher sparsity. "
+                   "Dots alone: models that are not pruned (their x is the parameter saving).")
+    with right:
+        st.plotly_chart(viz.tradeoff_figure(cv.curves(df, metric, "macs_nonzero"), "multiply-accumulates per forecast "
+                                            "(non-zero weights)", y_title, title="Error against operations"),
+                        key="cmp_macs", **CHART)
+        st.caption("Further left is cheaper to compute; the best methods sit low and to the left. Operations count only "
+                   "non-zero weights: what a sparse kernel could save.")
+
+    left, right = st.columns(2, gap="medium")
+    with left:
+        traces = cv.schedules()
+        if traces:
+            st.plotly_chart(viz.schedule_figure(traces, title="Gradual schedules: sparsity during training"),
+                            key="cmp_schedule", **CHART)
+            st.caption("How AGP and Narang remove weights as training runs: AGP follows a cubic to its target, Narang "
+                       "two linear threshold ramps. The flat end is training with the final mask.")
+        else:
+            st.info("Add **AGP** or **Narang** to see their sparsity schedules against training step.")
+    with right:
+        target = max(ss["cmp_sparsities"])
+        at_target = df[(df["target_sparsity"] - target).abs() < 1e-9]
+        st.plotly_chart(viz.grouped_bar_figure(cv.bars(at_target, metric), y_title,
+                                               title=f"Scope: what is pruned, at {target:.0%}"), key="cmp_scope", **CHART)
+        st.caption("One bar per scope: pruning only the input-to-hidden (ih) or only the hidden-to-hidden (hh) "
+                   "weights, or both, to the same sparsity. Lower bars: that part of the GRU can spare its weights.")
+
+    st.plotly_chart(viz.grouped_bar_figure(cv.bars(df, "seconds"), "seconds per model", text_format=".1f",
+                                           title="Wall time to produce one model (mean over the rows shown)", height=300),
+                    key="cmp_time", **CHART)
+    st.caption("Each bar is the time from scratch: a shared dense training counts in full for every one-shot row, "
+               "so gradual methods, which train once per target, are compared fairly. Measured on this machine.")
+    teaching.explain("tradeoff", caption=False)
+
+    st.subheader("Results")
+    frame = cv.table(df)
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"target": st.column_config.NumberColumn(format="percent"),
+                                "sparsity": st.column_config.NumberColumn(format="percent"),
+                                "wall time (s)": st.column_config.NumberColumn(format="%.2f"),
+                                **{m: st.column_config.NumberColumn(format="%.4g") for m in ("RMSE", "MAE", "sMAPE (%)", "MASE")}})
+    st.download_button("Results (CSV)", data=df.to_csv(index=False).encode(), file_name="scgru_compare.csv",
+                       mime="text/csv", key="cmp_csv", on_click="ignore", icon=":material/download:")
+
+
+rows = cv.shown()
+if rows.empty:
+    st.info("No results yet for these settings: choose methods and sparsities, then press **Run**. "
+            "The defaults (3 methods × 2 sparsities) take well under a minute.")
+else:
+    show(rows)
