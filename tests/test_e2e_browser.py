@@ -13,90 +13,24 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import time
-import urllib.request
 
+from browser_support import ARTIFACTS, ROOT, chromium, require_browser, streamlit_server, wait_for_app, wait_for_charts
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "artifacts" / "screenshots"
+SHOTS = ARTIFACTS / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
 # The 300 ms goal is measured and reported (artifacts/slider_latency.json), not asserted: timed
 # assertions flake on shared machines.
 
 
-def _browser_or_skip():
-    reason = None
-    if not os.path.exists(CHROMIUM):
-        reason = f"Debian chromium is not installed at {CHROMIUM}; run `make chromium` (apt-get install chromium)."
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "playwright is not installed; run `make setup`."
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail("The browser test cannot run: " + reason)
-        pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url():
-    _browser_or_skip()
-    port = _free_port()
-    (ROOT / "artifacts").mkdir(exist_ok=True)
-    log = open(ROOT / "artifacts" / "e2e_server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"streamlit did not start (exit code {proc.poll()}); see artifacts/e2e_server.log")
-            time.sleep(0.3)
+    require_browser()
+    with streamlit_server("e2e") as url:
         yield url
-    finally:
-        log.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def wait_for_app(page, timeout=60_000):
-    """As streamlit's own e2e conftest: connected, and no script running."""
-    page.wait_for_timeout(250)
-    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached",
-                                                                                          timeout=timeout)
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached",
-                                                                                       timeout=timeout)
-
-
-def wait_for_charts(page, timeout=30_000):
-    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-        .every(c => c.querySelector('.main-svg'))""", timeout=timeout)
 
 
 def shot(page, name):
@@ -132,14 +66,12 @@ SIGNATURE_JS = """() => {
 
 
 def test_upload_train_stop_prune_slide_download(app_url, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from scgru_core.archive import load_run_zip
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--disable-background-networking", "--disable-dev-shm-usage"])
+    with chromium() as browser:
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(60_000)
         # The first request of a fresh server goes straight to /data (streamlit's legacy pages/ mode).

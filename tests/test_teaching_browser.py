@@ -12,95 +12,31 @@ Needs Debian's chromium at /usr/bin/chromium (`make chromium`); skipped without 
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pathlib
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
+from browser_support import ARTIFACTS, chromium, require_browser, streamlit_server, wait_for_app, wait_for_charts
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 APP = os.environ.get("SCGRU_TEST_APP", "app.py")  # the entrypoint, relative to the repository
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "artifacts"
 TARGETS = {"checkpoint": 10.0, "scratch": 30.0}
-LIMITS = {"checkpoint": float(os.environ.get("SCGRU_LESSON_LIMIT_S", "20")),
-          "scratch": float(os.environ.get("SCGRU_SCRATCH_LIMIT_S", "60"))}
 
 
-def _skip_without_browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM}; run `make chromium`.")
-    pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
 def server(env: dict | None = None, name: str = "lesson"):
-    """A fresh streamlit server (a cold start); yields its URL once it answers its health check."""
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / f"{name}_server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"streamlit did not start; see artifacts/{name}_server.log")
-            time.sleep(0.2)
-        yield url
-    finally:
-        log.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    return streamlit_server(name, env=env, app=APP)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    _skip_without_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+    require_browser()
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def wait_for_app(page, timeout=90_000):
-    page.wait_for_timeout(200)
-    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached",
-                                                                                          timeout=timeout)
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached",
-                                                                                       timeout=timeout)
-
-
-def wait_for_charts(page, timeout=30_000):
-    page.wait_for_function("""() => { const c = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-        return c.length > 0 && c.every(x => x.querySelector('.main-svg')); }""", timeout=timeout)
 
 
 def query(page) -> dict:
