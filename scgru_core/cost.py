@@ -85,15 +85,20 @@ class Latency:
 
 
 @torch.inference_mode()
-def measure_latency(model: Forecaster, window: int, batch: int = 1, repeats: int = 30, warmup: int = 3) -> Latency:
-    model.eval()
-    x = torch.randn(batch, window, generator=torch.Generator().manual_seed(0))
+def median_ms(fn, x: torch.Tensor, repeats: int = 30, warmup: int = 3) -> float:
+    """Median wall time of fn(x) in milliseconds, after `warmup` untimed calls."""
     for _ in range(warmup):
-        model(x)
+        fn(x)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        model(x)
+        fn(x)
         times.append(time.perf_counter() - t0)
-    ms = 1e3 * statistics.median(times)
+    return 1e3 * statistics.median(times)
+
+
+def measure_latency(model: Forecaster, window: int, batch: int = 1, repeats: int = 30, warmup: int = 3) -> Latency:
+    model.eval()
+    x = torch.randn(batch, window, generator=torch.Generator().manual_seed(0))
+    ms = median_ms(model, x, repeats, warmup)
     return Latency(batch=batch, ms_per_batch=ms, us_per_forecast=1e3 * ms / batch)

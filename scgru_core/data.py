@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import pathlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

@@ -8,7 +8,7 @@ import copy
 import time
 from dataclasses import asdict, dataclass, field, replace
 
-from .cost import Cost, model_cost
+from .cost import Cost
 from .data import ReadConfig, Series, load_series
 from .evaluate import evaluate
 from .lab import PruningLab, Snapshot

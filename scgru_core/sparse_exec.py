@@ -21,13 +21,12 @@ dominate and the fused dense kernel usually wins. The figures are what they are,
 """
 from __future__ import annotations
 
-import statistics
-import time
 import warnings
 from dataclasses import dataclass
 
 import torch
 
+from .cost import median_ms
 from .errors import ConfigError
 from .model import Forecaster
 from .pruning import MaskSet, masked_state
@@ -146,18 +145,6 @@ class LatencyComparison:
 DENSE_FUSED, DENSE_LOOP, SPARSE = "dense nn.GRU (masked)", "dense loop", "sparse CSR loop"
 
 
-def _median_ms(fn, x: torch.Tensor, repeats: int, warmup: int) -> float:
-    with torch.inference_mode():
-        for _ in range(warmup):
-            fn(x)
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn(x)
-            times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
-
-
 def compare_latency(model: Forecaster, masks: MaskSet | None, window: int, batches: tuple[int, ...] = (1, 256),
                     repeats: int = 15, warmup: int = 2, include_dense_loop: bool = True) -> LatencyComparison:
     """Time the pruned model as masked dense nn.GRU, as a dense per-step loop and as a CSR per-step loop."""
@@ -175,7 +162,7 @@ def compare_latency(model: Forecaster, masks: MaskSet | None, window: int, batch
     for batch in batches:
         x = torch.randn(batch, window, generator=gen)
         for name, fn in runners:
-            ms = _median_ms(fn, x, repeats, warmup)
+            ms = median_ms(fn, x, repeats, warmup)
             rows.append(LatencyRow(name, batch, ms, 1e3 * ms / batch))
     total = sum(m.shape[0] * m.shape[1] for layer in sparse.layers for m in layer[:2]) + sparse.head_w.shape[0] * \
         sparse.head_w.shape[1]
