@@ -13,13 +13,12 @@ import json
 import pathlib
 import sys
 import time
-from dataclasses import replace
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scgru_core import (ModelConfig, PruneConfig, PruningLab, Scope, TrainConfig, WindowConfig,  # noqa: E402
-                        load_series, prepare, sweep, sweep_configs, train_dense)
+                        FINETUNE_LR, finetune_config, load_series, prepare, sweep, sweep_configs, train_dense)
 from scgru_core.samples import SAMPLES  # noqa: E402
 
 SIZES = {"default": dict(hidden=64, window=48, epochs=30), "reference": dict(hidden=350, window=100, epochs=5)}
@@ -30,6 +29,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", choices=SIZES, default="default")
     ap.add_argument("--finetune-epochs", type=int, default=5)
+    ap.add_argument("--finetune-lr", type=float, default=FINETUNE_LR)
     ap.add_argument("--json")
     args = ap.parse_args()
     size = SIZES[args.size]
@@ -43,11 +43,11 @@ def main() -> None:
     rows = []
     for scope in ("both", "hh"):
         points = sweep_configs(PruneConfig(method="sensitivity", scope=Scope.parse(scope)), sparsities=SPARSITIES)
-        for row in sweep(lab, points, replace(train, epochs=args.finetune_epochs)):
+        for row in sweep(lab, points, finetune_config(train, args.finetune_epochs, args.finetune_lr)):
             rows.append({"size": args.size, "scope": scope, **row})
             print(f"  {scope:>4} {row['target_sparsity']:.2f}: pruned {row['pruned_rmse']:.1f} -> "
                   f"fine-tuned {row['finetuned_rmse']:.1f}", file=sys.stderr, flush=True)
-    print(f"| size | target | scope both: sparsity / pruned / fine-tuned RMSE | scope hh: sparsity / pruned / fine-tuned RMSE |")
+    print("| size | target | scope both: sparsity / pruned / fine-tuned RMSE | scope hh: sparsity / pruned / fine-tuned RMSE |")
     print("|---|---|---|---|")
     for p in SPARSITIES:
         cells = []

@@ -48,7 +48,7 @@ def run_sweeps(current: sc.PruningLab, methods, base: sc.PruneConfig, finetune_e
     ft_config = None
     if finetune_epochs:
         train_config = ss[state.MODEL]["train_config"]
-        ft_config = sc.TrainConfig(**{**train_config.__dict__, "epochs": int(finetune_epochs)})
+        ft_config = sc.finetune_config(train_config, finetune_epochs)
     done = 0
     for method in methods:
         rows = ss[state.SWEEPS].setdefault(_key(method, base, finetune_epochs), [])

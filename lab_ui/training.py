@@ -90,7 +90,7 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
 def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_config: sc.TrainConfig,
              chart_key: str = "ft_loss_live", page: str = "prune") -> dict | None:
     """Fine-tune the pruned model once (engine `finetune`, masks held) and evaluate it; None if it diverged."""
-    config = sc.TrainConfig(**{**train_config.__dict__, "epochs": int(epochs)})
+    config = sc.finetune_config(train_config, epochs)
     callbacks, history, bar = _progress("Fine-tuning", config, chart_key)
     st.session_state[state.JOB] = {"page": page, "what": "Fine-tuning", "model": None, "history": history}
     try:

@@ -21,7 +21,7 @@ from .pruning import (RULES, PruneConfig, PruneResult, Scope, SensitivityUnstruc
                       prune, sensitivity_for_sparsity)
 from .saliency import taylor_scores
 from .sweep import sweep, sweep_configs
-from .train import Callbacks, EpochLog, TrainConfig, TrainResult, fit
+from .train import FINETUNE_LR, Callbacks, EpochLog, TrainConfig, TrainResult, finetune_config, fit
 from .windows import Dataset, WindowConfig, prepare
 
 __version__ = "0.1.0"

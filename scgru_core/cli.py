@@ -10,7 +10,6 @@ import csv
 import json
 import pathlib
 import sys
-from dataclasses import replace
 
 from .data import AUTO, MISSING_POLICIES, ReadConfig, load_series
 from .errors import ConfigError, ScgruError, TrainingDivergedError
@@ -20,7 +19,7 @@ from .lab import PruningLab
 from .model import CELLS, ModelConfig
 from .pruning import RULES, PruneConfig, Scope
 from .sweep import sweep, sweep_configs
-from .train import Callbacks, EpochLog, TrainConfig
+from .train import Callbacks, EpochLog, TrainConfig, FINETUNE_LR, finetune_config
 from .windows import WindowConfig, prepare
 
 COMMANDS = {}
@@ -65,6 +64,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--include-head", action="store_true", help="prune the linear head too")
     g.add_argument("--floor", type=float, default=0.01, help="SCGRU floor k: keep at least this fraction")
     g.add_argument("--finetune-epochs", type=int, default=5)
+    g.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
+                   help=f"learning rate of fine-tuning after pruning (default {FINETUNE_LR})")
     p.add_argument("--json", help="write the result as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -114,7 +115,8 @@ def configs_from(args) -> RunConfig:
         model=ModelConfig(hidden=args.hidden, layers=args.layers, cell=args.cell),
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                           seed=args.seed),
-        prune=PruneConfig(**prune_kw), finetune_epochs=args.finetune_epochs, target_sparsity=target)
+        prune=PruneConfig(**prune_kw), finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr,
+        target_sparsity=target)
 
 
 def progress_callbacks(quiet: bool, label: str = "epoch") -> Callbacks:
@@ -180,7 +182,7 @@ def cmd_sweep(args) -> int:
     model, _ = train_dense(data, config.model, config.train, progress_callbacks(args.quiet))
     lab = PruningLab(model, data)
     points = sweep_configs(config.prune, args.sensitivities, args.sparsities)
-    ft = replace(config.train, epochs=config.finetune_epochs) if config.finetune_epochs > 0 else None
+    ft = finetune_config(config.train, config.finetune_epochs, config.finetune_lr) if config.finetune_epochs > 0 else None
 
     def progress(i, n):
         if not args.quiet:

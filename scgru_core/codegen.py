@@ -90,7 +90,7 @@ metrics = {{"dense": lab.dense.metrics, "pruned": snap.evaluation.metrics}}
 '''
     if state.finetune_epochs > 0:
         lines += f'''
-# 4. Fine-tune once, {state.finetune_epochs} epochs with a fresh Adam; the pruned weights stay exactly zero.
+# 4. Fine-tune once, {state.finetune_epochs} epochs with a fresh Adam at a larger step; pruned weights stay exactly zero.
 tuned, _ = sc.finetune(model, snap.result, data, sc.TrainConfig({ft_args}))
 metrics["finetuned"] = sc.evaluate(tuned, data).metrics
 '''

@@ -30,7 +30,7 @@ from .gradual import GRADUAL, GradualPlan, gradual_fit, steps_per_epoch
 from .lab import PruningLab
 from .model import CELLS, Forecaster, ModelConfig, build_model
 from .pruning import RULES, MaskSet, PruneConfig, Scope
-from .train import Callbacks, TrainConfig
+from .train import Callbacks, TrainConfig, finetune_config
 from .windows import Dataset
 
 UNPRUNED = ("dense",) + tuple(c for c in CELLS if c != "gru")  # trained for the whole budget, never pruned
@@ -161,7 +161,8 @@ class Comparison:
         model, epochs = lab.masked_model(snap.result), 0
         if self.config.finetune_epochs > 0:
             model, training = finetune(lab.model, snap.result, self.data,
-                                       self._train_config(seed, self.config.finetune_epochs), self.callbacks)
+                                       finetune_config(self._train_config(seed, 0), self.config.finetune_epochs),
+                                       self.callbacks)
             self._check(training)
             epochs = len(training.history)
         extra = {f"pruned_{k}": v for k, v in snap.evaluation.metrics.to_dict().items()}

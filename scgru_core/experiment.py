@@ -15,7 +15,7 @@ from .lab import PruningLab, Snapshot
 from .metrics import Metrics
 from .model import Forecaster, ModelConfig, build_model
 from .pruning import PruneConfig, PruneResult, sensitivity_for_sparsity
-from .train import Callbacks, TrainConfig, TrainResult, fit
+from .train import Callbacks, TrainConfig, TrainResult, fit, FINETUNE_LR, finetune_config
 from .windows import Dataset, WindowConfig, prepare
 
 
@@ -27,6 +27,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     prune: PruneConfig = field(default_factory=PruneConfig)
     finetune_epochs: int = 5
+    finetune_lr: float = FINETUNE_LR
     target_sparsity: float | None = None  # for the sensitivity rule: find the s that reaches it
 
 
@@ -118,6 +119,7 @@ def config_to_dict(config: RunConfig, prune_config: PruneConfig | None = None) -
     prune_dict = {**asdict(p), "scope": p.scope.to_text(), "head": p.scope.head}
     return {"read": asdict(config.read), "windows": asdict(config.windows), "model": asdict(config.model),
             "train": asdict(config.train), "prune": prune_dict, "finetune_epochs": config.finetune_epochs,
+            "finetune_lr": config.finetune_lr,
             "target_sparsity": config.target_sparsity}
 
 
@@ -135,7 +137,7 @@ def run(source, config: RunConfig = RunConfig(), filename: str | None = None,
                        snapshot=snapshot, dense=lab.dense.metrics, naive=lab.naive.metrics,
                        dense_cost=lab.dense_cost)
     if config.finetune_epochs > 0:
-        ft_config = replace(config.train, epochs=config.finetune_epochs)
+        ft_config = finetune_config(config.train, config.finetune_epochs, config.finetune_lr)
         ft_model, finetuning = finetune(model, snapshot.result, data, ft_config, callbacks)
         result.finetuned_model, result.finetuning = ft_model, finetuning
         result.finetuned = evaluate(ft_model, data).metrics

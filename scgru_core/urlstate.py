@@ -24,7 +24,7 @@ from .errors import ScgruError
 from .model import CELLS, ModelConfig
 from .pruning import RULES, PruneConfig, Scope
 from .samples import DEFAULT_SAMPLE, SAMPLES
-from .train import TrainConfig
+from .train import TrainConfig, finetune_config
 from .windows import WindowConfig, minimum_length
 
 N_LESSON_STEPS = 7
@@ -126,7 +126,7 @@ class LabState:
 
     def finetune_config(self) -> TrainConfig:
         """Fine-tuning: the same settings as training, for `finetune_epochs` epochs (a fresh Adam)."""
-        return replace(self.train_config(), epochs=self.finetune_epochs)
+        return finetune_config(self.train_config(), self.finetune_epochs)
 
     def prune_config(self) -> PruneConfig:
         return PruneConfig(method=self.method, sensitivity=self.sensitivity, sparsity=self.sparsity,
