@@ -79,33 +79,37 @@ def config_from_state(**changes) -> sc.PruneConfig:
     return sc.PruneConfig(**values)
 
 
-def sync_target() -> None:
-    """s moved (or the method, scope or floor): show the sparsity it gives on the target slider."""
+def _threshold_rule() -> tuple[sc.PruningLab, sc.PruneConfig] | None:
+    """The lab and the widgets' config when a model exists and the chosen rule is driven by s."""
     current = state.lab()
     try:
         config = config_from_state()
     except sc.ScgruError:
+        return None
+    return (current, config) if current is not None and config.rule.control == "sensitivity" else None
+
+
+def sync_target() -> None:
+    """s moved (or the method, scope or floor): show the sparsity it gives on the target slider."""
+    if (found := _threshold_rule()) is None:
         return
-    if current is not None and config.rule.control == "sensitivity":
-        try:
-            ss["target"] = int(round(100 * sc.prune(current.model, config).sparsity))
-        except sc.ScgruError:  # shown by the page when it prunes with this setting
-            pass
+    current, config = found
+    try:
+        ss["target"] = int(round(100 * sc.prune(current.model, config).sparsity))
+    except sc.ScgruError:  # shown by the page when it prunes with this setting
+        pass
 
 
 def sync_s() -> None:
     """The target sparsity moved: find the s that reaches it (threshold rules only)."""
-    current = state.lab()
-    try:
-        config = config_from_state()
-    except sc.ScgruError:
+    if (found := _threshold_rule()) is None:
         return
-    if current is not None and config.rule.control == "sensitivity":
-        try:
-            s = sc.sensitivity_for_sparsity(current.model, ss["target"] / 100, config)
-        except sc.ScgruError:  # shown by the page when it prunes with this setting
-            return
-        ss["s"] = min(S_MAX, round(s, 2))
+    current, config = found
+    try:
+        s = sc.sensitivity_for_sparsity(current.model, ss["target"] / 100, config)
+    except sc.ScgruError:  # shown by the page when it prunes with this setting
+        return
+    ss["s"] = min(S_MAX, round(s, 2))
 
 
 def gate_panels(current: sc.PruningLab, snap: sc.Snapshot, name: str) -> list[dict]:
