@@ -42,8 +42,10 @@ def sweep(lab: PruningLab, points: list[tuple[PruneConfig, float | None]], finet
         final = snap.evaluation.metrics.to_dict()
         row.update({f"pruned_{k}": v for k, v in final.items()})
         if finetune_config is not None and finetune_config.epochs > 0:
-            twin, _ = finetune(lab.model, snap.result, lab.data, finetune_config,
-                               Callbacks(should_stop=should_stop))
+            twin, training = finetune(lab.model, snap.result, lab.data, finetune_config,
+                                      Callbacks(should_stop=should_stop))
+            if training.cancelled:  # a half-finished fine-tune is not a point of the fine-tuned curve
+                break
             final = evaluate(twin, lab.data).metrics.to_dict()
             row.update({f"finetuned_{k}": v for k, v in final.items()})
         row.update({k: final[k] for k in METRIC_NAMES})

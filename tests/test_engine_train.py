@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 
 import numpy as np
@@ -152,3 +153,18 @@ def test_early_stopping_restores_the_best_epoch(data):
 def test_train_config_refuses_bad_settings(kw):
     with pytest.raises(ConfigError):
         TrainConfig(**kw)
+
+
+
+def test_a_sweep_stopped_during_fine_tuning_keeps_only_finished_points():
+    """Stop in the middle of the second point's fine-tune: that half-tuned point is not reported."""
+    from scgru_core import PruneConfig, PruningLab, TrainConfig, sweep, sweep_configs
+
+    data = tiny_data()
+    model = tiny_model()
+    lab = PruningLab(model, data)
+    points = sweep_configs(PruneConfig(), sensitivities=[0.5, 1.0, 2.0])
+    done, calls = [], itertools.count()
+    rows = sweep(lab, points, TrainConfig(epochs=3, batch_size=64, seed=0),
+                 progress=lambda i, n: done.append(i), should_stop=lambda: len(done) >= 1 and next(calls) > 2)
+    assert len(rows) == 1 and rows[0]["sensitivity"] == 0.5 and "finetuned_rmse" in rows[0]
