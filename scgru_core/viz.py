@@ -36,9 +36,9 @@ MAX_LINE_POINTS = 20_000  # longer series are thinned for display only
 
 
 def _style(fig: go.Figure, height: int, title: str | None = None, legend: bool = True,
-           subplot_titles: bool = False) -> go.Figure:
+           subplot_titles: int = 0) -> go.Figure:
     """Large fonts, white template; the title top left and the legend top right on one line above the plot."""
-    top = (46 if title else 16) + (28 if subplot_titles else 0)
+    top = (46 if title else 16) + 24 * int(subplot_titles) + (4 if subplot_titles else 0)  # lines of subplot titles
     fig.update_layout(
         template=TEMPLATE, height=height + (34 if legend else 0), font=dict(size=FONT_SIZE),
         title=dict(text=title, font=dict(size=FONT_SIZE + 1), x=0, xanchor="left", y=1, yref="container",
@@ -151,8 +151,8 @@ def _grid(titles: Sequence[str], vertical: bool = False, gap: float = 0.05) -> t
     return layout, refs
 
 
-def _pruned_share(kept: np.ndarray) -> str:
-    return f" · {1 - kept.mean():.0%} cut" if kept.size else ""
+def _pruned_share(kept: np.ndarray, sep: str = " · ") -> str:
+    return f"{sep}{1 - kept.mean():.0%} cut" if kept.size else ""
 
 
 def histogram_figure(panels: Sequence[Mapping], log_count: bool = False, bins: int = 60,
@@ -164,7 +164,8 @@ def histogram_figure(panels: Sequence[Mapping], log_count: bool = False, bins: i
     shaded and the cut lines drawn; a panel out of scope or without a threshold has neither.
     """
     kepts = [np.asarray(p["kept"], dtype=bool).ravel() for p in panels]
-    layout, refs = _grid([p["title"] + _pruned_share(k) for p, k in zip(panels, kepts)], gap=0.06)
+    # the share on its own line: three panels side by side in half a screen have no room for both
+    layout, refs = _grid([p["title"] + _pruned_share(k, "<br>") for p, k in zip(panels, kepts)], gap=0.06)
     data, shapes = [], []
     for i, (p, kept, ax) in enumerate(zip(panels, kepts, refs)):
         w = np.asarray(p["weights"], dtype=np.float64).ravel()
@@ -196,7 +197,7 @@ def histogram_figure(panels: Sequence[Mapping], log_count: bool = False, bins: i
                                     **({"matches": "y", "showticklabels": False} if i else {}))
     layout["yaxis"]["title_text"] = "count (log)" if log_count else "count"
     fig = go.Figure(data=data, layout=dict(shapes=shapes, **layout))
-    return _style(fig, height, title, subplot_titles=True)
+    return _style(fig, height, title, subplot_titles=2)
 
 
 def _rgb_png(rgb: np.ndarray) -> str:
@@ -271,7 +272,7 @@ def heatmap_figure(panels: Sequence[Mapping], mode: str = "mask", title: str | N
             layout[f"xaxis{ax}"]["title_text"] = "input column"
         layout["yaxis"]["title_text"] = "unit (row)"
     fig = go.Figure(data=data, layout=dict(plot_bgcolor="#e1e4e8" if mode == "signed" else "white", **layout))
-    return _style(fig, height, title, legend=False, subplot_titles=True)
+    return _style(fig, height, title, legend=False, subplot_titles=1)
 
 
 def cost_figure(bytes_by_format: Mapping[str, float], title: str = "Storage of the weights (bytes)",

@@ -76,7 +76,7 @@ def test_histograms_count_every_weight_before_and_the_kept_ones_after():
     bands = [s for s in fig.layout.shapes if s.type == "rect"]
     assert [(b.xref, b.x0, b.x1) for b in bands] == [("x", -0.05, 0.05), ("x2", -0.08, 0.08)]  # none out of scope
     titles = [a.text for a in fig.layout.annotations]
-    assert titles[0].startswith("reset gate r · ") and titles[0].endswith("% cut")
+    assert titles[0].startswith("reset gate r<br>") and titles[0].endswith("% cut")
 
 
 def test_histograms_without_a_threshold_have_no_cut_and_can_use_log_counts():
