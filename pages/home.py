@@ -37,6 +37,8 @@ for col, (path, label, icon, text) in zip(st.columns(4), steps):
     with col.container(border=True):
         st.page_link(path, label=label, icon=icon)
         st.caption(text)
+st.caption("Teaching a class? The **Lesson** walks through the same path in seven guided steps, starting on a "
+           "shipped model; **Compare** runs the literature's gradual methods (AGP, Narang) and baselines on your series.")
 
 st.subheader("Class demo")
 sample = SAMPLES[DEFAULT_SAMPLE]
