@@ -55,6 +55,21 @@ def _progress(kind: str, train_config: sc.TrainConfig, chart_key: str):
     return sc.Callbacks(on_epoch=on_epoch, on_batch=on_batch, should_stop=_should_stop), history, bar
 
 
+def _as_job(job: dict, bar, work, kept: str):
+    """Run `work()` as the session's job. An engine refusal (a diverged run above all) is shown with what is
+    kept, and gives None. A Stop interrupts `work` and leaves the job for the next run to recover."""
+    st.session_state[state.JOB] = job
+    try:
+        done = work()
+    except sc.ScgruError as exc:
+        st.session_state.pop(state.JOB, None)
+        bar.empty()
+        st.error(f"{exc} {kept}")
+        return None
+    st.session_state.pop(state.JOB, None)
+    return done
+
+
 def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
           chart_key: str = "loss_live") -> bool:
     """Train a fresh dense model with live progress and install it. False when it diverged (the
@@ -72,15 +87,10 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
         on_epoch(log)
 
     callbacks.on_epoch = keep_best
-    st.session_state[state.JOB] = job
-    try:
-        result = sc.fit(model, data, train_config, callbacks=callbacks)
-    except sc.ScgruError as exc:  # TrainingDivergedError above all
-        st.session_state.pop(state.JOB, None)
-        bar.empty()
-        st.error(f"{exc} The previous model (if any) is kept.")
+    result = _as_job(job, bar, lambda: sc.fit(model, data, train_config, callbacks=callbacks),
+                     "The previous model (if any) is kept.")
+    if result is None:
         return False
-    st.session_state.pop(state.JOB, None)
     bar.progress(1.0, text=f"Training done: {len(result.history)} epochs in {result.seconds:.1f} s"
                            + (" (stopped early: validation loss stopped improving)" if result.stopped_early else ""))
     state.install_model(model, model_config, train_config, result)
@@ -92,15 +102,12 @@ def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_c
     """Fine-tune the pruned model once (engine `finetune`, masks held) and evaluate it; None if it diverged."""
     config = sc.finetune_config(train_config, epochs)
     callbacks, history, bar = _progress("Fine-tuning", config, chart_key)
-    st.session_state[state.JOB] = {"page": page, "what": "Fine-tuning", "model": None, "history": history}
-    try:
-        twin, result = sc.finetune(current.model, snapshot.result, current.data, config, callbacks)
-    except sc.ScgruError as exc:  # TrainingDivergedError above all
-        st.session_state.pop(state.JOB, None)
-        bar.empty()
-        st.error(f"{exc} The pruned model is unchanged.")
+    job = {"page": page, "what": "Fine-tuning", "model": None, "history": history}
+    done = _as_job(job, bar, lambda: sc.finetune(current.model, snapshot.result, current.data, config, callbacks),
+                   "The pruned model is unchanged.")
+    if done is None:
         return None
-    st.session_state.pop(state.JOB, None)
+    twin, result = done
     bar.progress(1.0, text=f"Fine-tuning done: {len(result.history)} epochs in {result.seconds:.1f} s")
     return {"version": st.session_state.get(state.VERSION), "config": snapshot.config, "model": twin.eval(),
             "masks": snapshot.result.masks, "evaluation": sc.evaluate(twin, current.data), "training": result}
