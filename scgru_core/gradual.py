@@ -18,7 +18,7 @@ import torch
 
 from .errors import ConfigError
 from .model import Forecaster, weight_names
-from .pruning import MaskSet, PruneConfig, PruneResult, Scope, prune
+from .pruning import MaskSet, PruneConfig, PruneResult, Scope, describe_masks, prune
 from .train import Callbacks, TrainConfig, TrainResult, fit
 from .windows import Dataset
 
@@ -198,19 +198,6 @@ class GradualResult:
         return list(enumerate(self.sparsity_by_step))
 
 
-def result_from_masks(model: Forecaster, scope: Scope, masks: MaskSet | None, thresholds: dict) -> PruneResult:
-    """A PruneResult describing `masks` (None: nothing pruned yet) over the in-scope rows."""
-    params = dict(model.named_parameters())
-    full, in_scope, pruned = {}, {}, {}
-    for name in weight_names(model, include_head=scope.head):
-        mask = masks[name] if masks else torch.ones_like(params[name], dtype=torch.bool)
-        rows = scope.rows(model, name)
-        full[name] = mask
-        in_scope[name] = 0 if rows is None else mask[rows].numel()
-        pruned[name] = 0 if rows is None else int((~mask[rows]).sum())
-    return PruneResult(masks=full, thresholds={n: thresholds.get(n) for n in full}, in_scope=in_scope, pruned=pruned)
-
-
 def gradual_fit(model: Forecaster, data: Dataset, config: TrainConfig, pruner: GradualPruner,
                 callbacks: Callbacks = Callbacks()) -> GradualResult:
     """Train `model` in place while `pruner` recomputes the masks; ends with the last masks held."""
@@ -223,12 +210,12 @@ def gradual_fit(model: Forecaster, data: Dataset, config: TrainConfig, pruner: G
             proposed, state["thresholds"] = pruner.masks_at(step, model)
             new = proposed if masks is None else {n: proposed[n] & masks[n] for n in proposed}  # never revive
             state["masks"] = new
-            state["sparsity"] = result_from_masks(model, pruner.scope, new, {}).sparsity
+            state["sparsity"] = describe_masks(model, pruner.scope, new, {}).sparsity
         trace.append(state["sparsity"])
         return new
 
     training = fit(model, data, config, callbacks=callbacks, mask_update=update)
-    result = result_from_masks(model, pruner.scope, state["masks"], state["thresholds"])
+    result = describe_masks(model, pruner.scope, state["masks"], state["thresholds"])
     return GradualResult(training=training, result=result, sparsity_by_step=trace)
 
 

@@ -235,6 +235,19 @@ def _cut_value(scores: torch.Tensor, keep: torch.Tensor) -> float | None:
     return float(kept.min()) if kept.numel() else None
 
 
+def describe_masks(model: Forecaster, scope: Scope, masks: MaskSet | None, thresholds: dict) -> PruneResult:
+    """The PruneResult of `masks` (None: nothing pruned yet): what is in scope and how much of it is pruned."""
+    params = dict(model.named_parameters())
+    full, in_scope, pruned = {}, {}, {}
+    for name in weight_names(model, include_head=scope.head):
+        mask = masks[name] if masks else torch.ones_like(params[name], dtype=torch.bool)
+        rows = scope.rows(model, name)
+        full[name] = mask
+        in_scope[name] = 0 if rows is None else mask[rows].numel()
+        pruned[name] = 0 if rows is None else int((~mask[rows]).sum())
+    return PruneResult(masks=full, thresholds={n: thresholds.get(n) for n in full}, in_scope=in_scope, pruned=pruned)
+
+
 def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None) -> PruneResult:
     """Compute masks for `model` (its weights are not changed). `scores` replaces |w| for saliency rules."""
     if config.rule.needs_scores and scores is None:
@@ -242,14 +255,13 @@ def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None) ->
                           "(saliency.scores_for(model, data, method)), or prune through a PruningLab.")
     params = dict(model.named_parameters())
     names = weight_names(model, include_head=config.scope.head)
-    masks, thresholds, in_scope, pruned = {}, {}, {}, {}
+    masks, thresholds = {}, {}
     selected: list[tuple[str, torch.Tensor, torch.Tensor]] = []
     for name in names:
         w = params[name].detach()
         masks[name] = torch.ones_like(w, dtype=torch.bool)
         rows = config.scope.rows(model, name)
         if rows is None:
-            thresholds[name], in_scope[name], pruned[name] = None, 0, 0
             continue
         score = (scores[name] if scores is not None else w)[rows].flatten()
         selected.append((name, rows, score))
@@ -271,12 +283,10 @@ def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None) ->
         results = [run_rule(s, config.seed * 1000 + i) for i, (_, _, s) in enumerate(selected)]
     for (name, rows, score), (keep, thr) in zip(selected, results):
         masks[name][rows] = keep.view(len(rows), -1)
-        if thr is None and config.method != "random" and not config.rule.needs_scores:  # a cut on |w|, not on saliency
+        if thr is None and not config.rule.draws_random and not config.rule.needs_scores:  # a cut on |w| only
             thr = _cut_value(score, keep)
         thresholds[name] = thr
-        in_scope[name] = score.numel()
-        pruned[name] = int((~keep).sum())
-    return PruneResult(masks=masks, thresholds=thresholds, in_scope=in_scope, pruned=pruned)
+    return describe_masks(model, config.scope, masks, thresholds)
 
 
 def sensitivity_for_sparsity(model: Forecaster, target: float, config: PruneConfig = PruneConfig(),
