@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from scgru_core.checkpoints import (CHECKPOINT_DIR, load_checkpoint, settings_for, training_record,  # noqa: E402
+from scgru_core.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, load_checkpoint, settings_for, training_record,  # noqa: E402
                                     weights_equal)
 from scgru_core.cost import model_cost  # noqa: E402
 from scgru_core.data import load_series  # noqa: E402
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - t0
         if args.check:
             shipped = load_checkpoint(key, args.out / key)
-            same = weights_equal(model, shipped.model, atol=1e-6)
+            same = weights_equal(model, shipped.model, atol=REPRODUCE_ATOL)
             failed += not same
             print(f"{key}: {'matches' if same else 'DIFFERS FROM'} the shipped checkpoint ({seconds:.1f} s)")
             continue

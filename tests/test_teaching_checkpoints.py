@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 import scgru_core as sc
-from scgru_core.checkpoints import (CHECKPOINT_DIR, available, checkpoint_state, data_fingerprint, load_checkpoint,
+from scgru_core.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, available, checkpoint_state, data_fingerprint, load_checkpoint,
                                     matches, settings_for, weights_equal)
 from scgru_core.io import save_run
 from scgru_core.errors import CheckpointError
@@ -120,7 +120,7 @@ def test_the_script_reproduces_the_shipped_checkpoint():
     state, model, data, result, metrics = script.train("airline")  # the shortest sample: about a second
     shipped = load_checkpoint("airline")
     assert state == checkpoint_state("airline")
-    assert weights_equal(model, shipped.model, atol=1e-6)
+    assert weights_equal(model, shipped.model, atol=REPRODUCE_ATOL)  # see REPRODUCE_ATOL: across CPUs
     assert metrics["dense"] == pytest.approx(shipped.metrics["dense"], rel=1e-5)
     ours, theirs = metrics["training"]["history"], shipped.metrics["training"]["history"]
     assert [h["epoch"] for h in ours] == [h["epoch"] for h in theirs]
