@@ -12,6 +12,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# Optional extras for exporting to ONNX and running it with ONNX Runtime: the tests install them, the app never needs them.
+$(VENV)/.export-extras: $(VENV)/.installed requirements-export.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-export.txt
+	touch $@
+
 setup: $(VENV)/.installed
 
 chromium:
@@ -23,7 +28,7 @@ chromium:
 run: setup
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: setup chromium
+test: setup $(VENV)/.export-extras chromium
 	$(PY) -m pytest -q
 
 bench: setup

@@ -20,8 +20,12 @@ from .model import CELLS, GATES, Forecaster, ModelConfig, build_model, weight_na
 from .pruning import (RULES, PruneConfig, PruneResult, Scope, SensitivityUnstructured, TaylorUnstructured, gate_views,
                       prune, sensitivity_for_sparsity)
 from .saliency import taylor_scores
-from .sweep import sweep, sweep_configs
+from .sweep import UNITS, structured_sweep, sweep, sweep_configs
 from .train import FINETUNE_LR, Callbacks, EpochLog, TrainConfig, TrainResult, finetune_config, fit
 from .windows import Dataset, WindowConfig, prepare
+from .units import UNIT_RULES, UnitConfig, UnitSelection, select_units
+from .shrink import ShrinkResult, expand, shrink, shrink_and_finetune
+from .deploy import DeploymentReport, measure_deployment
+from .export import export_model, load_export
 
 __version__ = "0.1.0"

@@ -97,8 +97,10 @@ def median_ms(fn, x: torch.Tensor, repeats: int = 30, warmup: int = 3) -> float:
     return 1e3 * statistics.median(times)
 
 
-def measure_latency(model: Forecaster, window: int, batch: int = 1, repeats: int = 30, warmup: int = 3) -> Latency:
-    model.eval()
+def measure_latency(model, window: int, batch: int = 1, repeats: int = 30, warmup: int = 3) -> Latency:
+    """Median forward time of any forecaster callable (a module, a CSR runner) on seeded random windows."""
+    if isinstance(model, torch.nn.Module):
+        model.eval()
     x = torch.randn(batch, window, generator=torch.Generator().manual_seed(0))
     ms = median_ms(model, x, repeats, warmup)
     return Latency(batch=batch, ms_per_batch=ms, us_per_forecast=1e3 * ms / batch)

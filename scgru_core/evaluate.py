@@ -22,8 +22,10 @@ class Evaluation:
 
 
 @torch.inference_mode()
-def predict_scaled(model: torch.nn.Module, X: torch.Tensor, batch: int = 8192) -> torch.Tensor:
-    model.eval()
+def predict_scaled(model, X: torch.Tensor, batch: int = 8192) -> torch.Tensor:
+    """Forecasts in scaled units of any callable model (a module, a CSR runner, an ONNX session wrapper)."""
+    if isinstance(model, torch.nn.Module):
+        model.eval()
     return torch.cat([model(X[i:i + batch]) for i in range(0, len(X), batch)])
 
 
@@ -34,7 +36,7 @@ def _evaluation(data: Dataset, part: str, forecast: np.ndarray) -> Evaluation:
                       actual=actual, target_start=windows.target_start)
 
 
-def evaluate(model: torch.nn.Module, data: Dataset, part: str = "test") -> Evaluation:
+def evaluate(model, data: Dataset, part: str = "test") -> Evaluation:
     """The model's forecast of `part` in original units and its errors."""
     windows = getattr(data, part)
     return _evaluation(data, part, data.scaler.inverse(predict_scaled(model, windows.X)))

@@ -14,7 +14,7 @@ from .evaluate import evaluate
 from .lab import PruningLab, Snapshot
 from .metrics import Metrics
 from .model import Forecaster, ModelConfig, build_model
-from .pruning import PruneConfig, PruneResult, sensitivity_for_sparsity
+from .pruning import PruneConfig, PruneResult, masked_state, sensitivity_for_sparsity
 from .train import Callbacks, TrainConfig, TrainResult, fit, FINETUNE_LR, finetune_config
 from .windows import Dataset, WindowConfig, prepare
 
@@ -89,6 +89,14 @@ class RunResult:
     @property
     def cost(self) -> Cost:
         return self.snapshot.cost
+
+    def final_model(self) -> Forecaster:
+        """What the run ends with: the fine-tuned model, or the pruned one when nothing was fine-tuned."""
+        if self.finetuned_model is not None:
+            return self.finetuned_model
+        twin = copy.deepcopy(self.dense_model)
+        twin.load_state_dict(masked_state(self.dense_model, self.snapshot.result.masks))
+        return twin.eval()
 
     def to_json(self) -> dict:
         """The CLI contract: dense/naive/pruned/finetuned metrics, sparsity, thresholds, cost."""

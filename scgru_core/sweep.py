@@ -1,15 +1,35 @@
-"""Trade-off curves: one row of error and cost per pruning setting, prune-only and fine-tuned."""
+"""Trade-off curves: one row of error and cost per pruning setting, prune-only and fine-tuned.
+
+Two kinds of rows share one shape: unstructured settings (`sweep`: weights masked by a rule) and
+structured ones (`structured_sweep`: whole hidden units removed, a physically smaller GRU). With
+`latency=(1, 256)`, each row carries `latency_ms_b1` and `latency_ms_b256`: the measured time of one call
+at that batch size as the model would run: CSR sparse matrices for masked weights (as masked dense weights
+they cost exactly the dense time), the smaller nn.GRU for units.
+"""
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Callable, Iterable
 
+from .cost import measure_latency, model_cost
 from .evaluate import evaluate
 from .experiment import finetune, resolve_prune_config
 from .lab import PruningLab
 from .metrics import METRIC_NAMES
 from .pruning import PruneConfig
+from .shrink import shrink_and_finetune
+from .sparse_exec import SparseGRU
 from .train import Callbacks, TrainConfig
+from .units import UnitConfig
+
+LATENCY_REPEATS = 7  # timed calls at batch 1; larger batches take a third as many (each is longer)
+UNITS = "units"  # the method name of structured rows
+
+
+def latencies(model, window: int, batches: tuple[int, ...]) -> dict:
+    """{"latency_ms_b{batch}": median ms per call} for each batch size (none: {})."""
+    return {f"latency_ms_b{b}": measure_latency(model, window, b, LATENCY_REPEATS if b == 1 else
+                                                max(2, LATENCY_REPEATS // 3), 1).ms_per_batch for b in batches}
 
 
 def sweep_configs(base: PruneConfig, sensitivities: Iterable[float] | None = None,
@@ -22,8 +42,9 @@ def sweep_configs(base: PruneConfig, sensitivities: Iterable[float] | None = Non
 
 def sweep(lab: PruningLab, points: list[tuple[PruneConfig, float | None]], finetune_config: TrainConfig | None = None,
           progress: Callable[[int, int], None] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> list[dict]:
-    """Evaluate every point; with `finetune_config`, also fine-tune each pruned model once.
+          should_stop: Callable[[], bool] | None = None, latency: tuple[int, ...] = ()) -> list[dict]:
+    """Evaluate every point; with `finetune_config`, also fine-tune each pruned model once; with `latency`
+    batch sizes, time the pruned model run as CSR at each (`latency_ms_b{batch}`).
 
     The row's `rmse`/`mae`/`smape`/`mase` are those of the final model (fine-tuned when
     fine-tuning ran); `pruned_*` and `finetuned_*` keep both stages.
@@ -50,7 +71,43 @@ def sweep(lab: PruningLab, points: list[tuple[PruneConfig, float | None]], finet
             row.update({f"finetuned_{k}": v for k, v in final.items()})
         row.update({k: final[k] for k in METRIC_NAMES})
         row.update(snap.cost.to_dict())
+        row.update(latencies(SparseGRU(lab.model, snap.result.masks), lab.data.window, latency))
         rows.append(row)
         if progress is not None:
             progress(i + 1, len(points))
+    return rows
+
+
+def structured_sweep(lab: PruningLab, fractions: Iterable[float], finetune_config: TrainConfig | None = None,
+                     progress: Callable[[int, int], None] | None = None,
+                     should_stop: Callable[[], bool] | None = None, latency: tuple[int, ...] = ()) -> list[dict]:
+    """One row per fraction of each layer's hidden units removed (smallest L2 norm), in the shape of `sweep`'s
+    rows. `sparsity` is the share of the GRU's weight-matrix entries that are gone; costs are the smaller
+    model's; latencies time the smaller nn.GRU."""
+    fractions = list(fractions)
+    matrices = sum(p.numel() for n, p in lab.model.named_parameters() if n.startswith("rnn.weight"))
+    rows = []
+    for i, fraction in enumerate(fractions):
+        if should_stop is not None and should_stop():
+            break
+        result = shrink_and_finetune(lab.model, lab.data, UnitConfig(fraction=fraction), finetune_config,
+                                     callbacks=Callbacks(should_stop=should_stop))
+        if result.finetuning is not None and result.finetuning.cancelled:
+            break
+        small = result.final
+        cost = model_cost(small, None, lab.data.window)
+        left = sum(p.numel() for n, p in small.named_parameters() if n.startswith("rnn.weight"))
+        final = result.final_metrics.to_dict()
+        row = {"method": UNITS, "scope": "whole units", "sensitivity": None, "target_sparsity": fraction,
+               "hidden": small.config.hidden, "sparsity": 1 - left / matrices,
+               "sparsity_all_parameters": 1 - cost.params_total / lab.dense_cost.params_total,
+               **{f"pruned_{k}": v for k, v in result.shrunk_metrics.to_dict().items()}}
+        if result.finetuned_metrics is not None:
+            row.update({f"finetuned_{k}": v for k, v in final.items()})
+        row.update({k: final[k] for k in METRIC_NAMES})
+        row.update(cost.to_dict())
+        row.update(latencies(small, lab.data.window, latency))
+        rows.append(row)
+        if progress is not None:
+            progress(i + 1, len(fractions))
     return rows

@@ -5,6 +5,7 @@ Everything here is real engine code driven with small sizes; nothing is mocked.
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pandas as pd
@@ -57,3 +58,15 @@ def state_of(model) -> dict:
 
 def same_state(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def require_onnx_extras() -> None:
+    """ONNX export and ONNX Runtime are optional extras (requirements-export.txt, installed by `make test`):
+    a test that needs them is skipped without them locally, and fails under CI, which must run it."""
+    import pytest
+
+    from scgru_core.export import ONNX_MISSING, onnx_available
+    if not onnx_available():
+        if os.environ.get("CI"):
+            pytest.fail(ONNX_MISSING)
+        pytest.skip(ONNX_MISSING)

@@ -1,0 +1,149 @@
+"""What pruning really saves: the same model run every way it can be deployed, measured side by side.
+
+For a structured pruning (units removed, `shrink.py`) the rows are
+  dense        the full-size model before units were removed;
+  masked       the final weights at full size, removed units zeroed: what masks alone give (same cost as dense);
+  csr          the same full-size weights as CSR sparse matrices, run by `sparse_exec.SparseGRU`;
+  shrunk       the physically smaller `nn.GRU`;
+  shrunk_int8  the smaller model with int8 dynamic quantization (where torch still offers it);
+  shrunk_bf16  the smaller model in bf16 (only where the CPU has native bf16);
+  onnx         the smaller model exported to ONNX, run by ONNX Runtime (where installed).
+Each row has its parameters, its bytes, its median latency at each batch size and its test error, so the
+speed is never shown without what it costs in accuracy. Latency is measured on this machine, with the torch
+thread count in force (ONNX Runtime gets the same count).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .cost import median_ms, model_cost
+from .errors import ConfigError
+from .evaluate import evaluate
+from .export import onnx_bytes, onnx_forecast, onnx_session, weights_bytes
+from .model import Forecaster
+from .quantize import Bf16, PrecisionUnavailable, int8_dynamic
+from .shrink import expand
+from .sparse_exec import MEASURED_ON, SparseGRU
+from .units import UnitSelection
+from .windows import Dataset
+
+VARIANTS = {"dense": "dense nn.GRU (before)", "masked": "masked (full size, units zeroed)",
+            "csr": "CSR sparse (full size)", "shrunk": "shrunk nn.GRU", "shrunk_int8": "shrunk + int8 dynamic",
+            "shrunk_bf16": "shrunk + bf16", "onnx": "shrunk, ONNX Runtime"}
+
+
+@dataclass(frozen=True)
+class DeployRow:
+    variant: str  # a key of VARIANTS
+    hidden: int
+    params: int  # parameter values stored (non-zeros for CSR)
+    bytes: int
+    bytes_how: str  # what the byte count is of
+    ms: dict  # batch -> median milliseconds per call
+    rmse: float  # test RMSE, original units
+    max_abs_diff: float  # largest |forecast - float32 shrunk forecast| on the test part, original units (dense: vs itself)
+
+    @property
+    def label(self) -> str:
+        return VARIANTS[self.variant]
+
+
+@dataclass(frozen=True)
+class DeploymentReport:
+    rows: tuple[DeployRow, ...]
+    batches: tuple[int, ...]
+    threads: int
+    window: int
+    skipped: dict = field(default_factory=dict)  # variant -> why it is not measured here
+    note: str = MEASURED_ON
+
+    def row(self, variant: str) -> DeployRow | None:
+        return next((r for r in self.rows if r.variant == variant), None)
+
+    def speedup(self, variant: str, batch: int) -> float:
+        """Dense time over this variant's time at `batch` (above 1: faster than dense)."""
+        return self.row("dense").ms[batch] / self.row(variant).ms[batch]
+
+    def records(self) -> list[dict]:
+        """One flat dict per row (the app's table and CSV)."""
+        dense = self.row("dense")
+        return [{"variant": r.label, "hidden units": r.hidden, "parameters": r.params, "bytes": r.bytes,
+                 "bytes of": r.bytes_how,
+                 **{f"ms, batch {b}": r.ms[b] for b in self.batches},
+                 **{f"speed-up, batch {b}": dense.ms[b] / r.ms[b] for b in self.batches},
+                 "test RMSE": r.rmse, "max |Δ| vs shrunk fp32": r.max_abs_diff} for r in self.rows]
+
+    def to_json(self) -> dict:
+        """The CLI contract: latency_ms.{variant}.{b1,b256}, bytes.{variant}, plus errors and context."""
+        return {"latency_ms": {r.variant: {f"b{b}": r.ms[b] for b in self.batches} for r in self.rows},
+                "bytes": {r.variant: r.bytes for r in self.rows},
+                "params": {r.variant: r.params for r in self.rows},
+                "rmse": {r.variant: r.rmse for r in self.rows},
+                "max_abs_diff": {r.variant: r.max_abs_diff for r in self.rows},
+                "skipped": dict(self.skipped), "threads": self.threads, "window": self.window,
+                "measured": self.note}
+
+
+def _state_bytes(module: torch.nn.Module) -> int:
+    buf = io.BytesIO()
+    torch.save(module.state_dict(), buf)
+    return len(buf.getvalue())
+
+
+def _params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.state_dict().values() if p.is_floating_point())
+
+
+def measure_deployment(dense: Forecaster, small: Forecaster, selection: UnitSelection, data: Dataset,
+                       batches: tuple[int, ...] = (1, 256), repeats: int = 15,
+                       onnx: bool = True, progress: Callable[[str], None] | None = None) -> DeploymentReport:
+    """Measure every variant of one structured pruning. `small` is the final smaller model (fine-tuned or not);
+    unstructured zeros it still carries stay zero in the masked and CSR rows, which are built from it."""
+    if small.config.hidden != selection.hidden_after or dense.config.hidden != selection.hidden_before:
+        raise ConfigError("The smaller model does not come from this selection of units.")
+    full = expand(small, selection)
+    reference = evaluate(small, data).forecast
+    candidates: list[tuple[str, Callable, int, int, str, int]] = [
+        ("dense", dense, _params(dense), len(weights_bytes(dense)), "safetensors file", dense.config.hidden),
+        ("masked", full, _params(full), len(weights_bytes(full)), "safetensors file (zeros stored)", full.config.hidden),
+        ("csr", SparseGRU(full), 0, model_cost(full).bytes_csr, "CSR, fp32 + int32 indices (computed)",
+         full.config.hidden),
+        ("shrunk", small, _params(small), len(weights_bytes(small)), "safetensors file", small.config.hidden)]
+    skipped = {}
+    for variant, make, how in (("shrunk_int8", int8_dynamic, "torch.save of the quantized state"),
+                               ("shrunk_bf16", Bf16, "bf16 values")):
+        try:
+            m = make(small)
+        except PrecisionUnavailable as exc:
+            skipped[variant] = str(exc)
+            continue
+        size = _params(small) * 2 if variant == "shrunk_bf16" else _state_bytes(m)
+        candidates.append((variant, m, _params(small), size, how, small.config.hidden))
+    if onnx:
+        try:
+            raw = onnx_bytes(small, data.window)
+            session = onnx_session(raw, torch.get_num_threads())
+            candidates.append(("onnx", lambda X, s=session: onnx_forecast(s, X), _params(small), len(raw),
+                               "ONNX file", small.config.hidden))
+        except ConfigError as exc:
+            skipped["onnx"] = str(exc)
+    rows = []
+    gen = torch.Generator().manual_seed(0)
+    inputs = {b: torch.randn(b, data.window, generator=gen) for b in batches}
+    for variant, fn, params, size, how, hidden in candidates:
+        if progress is not None:
+            progress(VARIANTS[variant])
+        if variant == "csr":
+            params = fn.nnz() + sum(t.numel() for layer in fn.layers for t in layer[2:]) + fn.head_b.numel()
+        ev = evaluate(fn, data)
+        diff = 0.0 if variant == "dense" else float(np.abs(ev.forecast - reference).max())
+        ms = {b: median_ms(fn, x, repeats if b == 1 else max(3, repeats // 3), 2) for b, x in inputs.items()}
+        rows.append(DeployRow(variant=variant, hidden=hidden, params=params, bytes=size, bytes_how=how, ms=ms,
+                              rmse=ev.metrics.rmse, max_abs_diff=diff))
+    return DeploymentReport(rows=tuple(rows), batches=tuple(batches), threads=torch.get_num_threads(),
+                            window=data.window, skipped=skipped)
