@@ -1,4 +1,4 @@
-"""`python -m scgru_core run|sweep|...`: the engine without the UI, JSON/CSV out.
+"""`python -m scgru_core run|sweep|compare|shrink`: the engine without the UI, JSON/CSV out.
 
 Exit codes: 0 success, 2 bad input or settings (one line on stderr, no traceback),
 1 a training run that diverged, 130 interrupted.
@@ -6,68 +6,21 @@ Exit codes: 0 success, 2 bad input or settings (one line on stderr, no traceback
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import pathlib
 import sys
 
-from .data import AUTO, MISSING_POLICIES, ReadConfig, load_series
-from .errors import ConfigError, ScgruError, TrainingDivergedError
-from .experiment import RunConfig, config_to_dict, run, train_dense
+from . import compare_cli, shrink_cli
+from .cli_common import (COMMANDS, add_common, command, configs_from, floats, metric_line, progress_callbacks,
+                         write_csv, write_json)
+from .data import load_series
+from .errors import ScgruError, TrainingDivergedError
+from .experiment import config_to_dict, run, train_dense
+from .export import export_model, require_onnx
 from .io import save_run
 from .lab import PruningLab
-from .model import CELLS, ModelConfig
-from .pruning import RULES, PruneConfig, Scope
 from .sweep import sweep, sweep_configs
-from .train import Callbacks, EpochLog, TrainConfig, FINETUNE_LR, finetune_config
-from .windows import WindowConfig, prepare
-
-COMMANDS = {}
-
-
-def command(fn):
-    COMMANDS[fn.__name__.removeprefix("cmd_")] = fn
-    return fn
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def add_common(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("data")
-    g.add_argument("--data", required=True, help="CSV, XLSX or Parquet file")
-    g.add_argument("--column", help="value column (default: the first numeric one)")
-    g.add_argument("--time-column", default=AUTO, help="time column (default: detected; 'none' for none)")
-    g.add_argument("--missing", choices=MISSING_POLICIES, default="interpolate")
-    g.add_argument("--window", type=int, default=48)
-    g.add_argument("--horizon", type=int, default=1)
-    g.add_argument("--val-fraction", type=float, default=0.15)
-    g.add_argument("--test-fraction", type=float, default=0.15)
-    g.add_argument("--log", action="store_true", help="log-transform the series before scaling")
-    g = p.add_argument_group("model and training")
-    g.add_argument("--hidden", type=int, default=64)
-    g.add_argument("--layers", type=int, default=1)
-    g.add_argument("--cell", choices=CELLS, default="gru")
-    g.add_argument("--epochs", type=int, default=30)
-    g.add_argument("--batch-size", type=int, default=32)
-    g.add_argument("--lr", type=float, default=1e-3)
-    g.add_argument("--patience", type=int, default=5)
-    g.add_argument("--seed", type=int, default=0)
-    g = p.add_argument_group("pruning")
-    g.add_argument("--method", choices=sorted(RULES), default="sensitivity")
-    g.add_argument("--scope", default="both", help="both, ih, hh, or gates such as 'hh:reset,hh:update'")
-    g.add_argument("--global", dest="global_", action="store_true", help="rank all in-scope weights together")
-    g.add_argument("--include-head", action="store_true", help="prune the linear head too")
-    g.add_argument("--floor", type=float, default=0.01, help="SCGRU floor k: keep at least this fraction")
-    g.add_argument("--finetune-epochs", type=int, default=5)
-    g.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
-                   help=f"learning rate of fine-tuning after pruning (default {FINETUNE_LR})")
-    p.add_argument("--json", help="write the result as JSON here")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+from .train import finetune_config
+from .units import UnitConfig
+from .windows import prepare
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,75 +33,28 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--sensitivity", type=float, help="SCGRU s: prune |w| < s * std(|W|)")
     ctl.add_argument("--sparsity", type=float, help="target fraction pruned (any method)")
     p.add_argument("--out", help="save the run (config, weights, masks, metrics) in this directory")
+    p.add_argument("--structured-units", type=float, metavar="P",
+                   help="instead of masking weights, remove this fraction of each layer's hidden units (smallest "
+                        "L2 norm), fine-tune the smaller GRU once and measure what it saves")
+    shrink_cli.add_structured_options(p)
     p = sub.add_parser("sweep", help="train once, then one row per threshold or sparsity")
     add_common(p)
     ctl = p.add_mutually_exclusive_group(required=True)
-    ctl.add_argument("--sensitivities", type=_floats)
-    ctl.add_argument("--sparsities", type=_floats)
+    ctl.add_argument("--sensitivities", type=floats)
+    ctl.add_argument("--sparsities", type=floats)
     p.add_argument("--csv", help="write the rows as CSV here")
-    from . import compare_cli  # noqa: F401  (registers `compare` in EXTRA_PARSERS and COMMANDS)
-    for extra in EXTRA_PARSERS:
-        extra(sub)
+    compare_cli.add_parser(sub)
+    shrink_cli.add_parser(sub)
     return parser
-
-
-EXTRA_PARSERS = []  # other modules add subcommands here (see compare_cli.py)
-
-
-def configs_from(args) -> RunConfig:
-    time_column = None if str(args.time_column).lower() == "none" else args.time_column
-    prune_kw = dict(method=args.method, scope=Scope.parse(args.scope, head=args.include_head),
-                    global_=args.global_, floor=args.floor, seed=args.seed)
-    target = None
-    if getattr(args, "sensitivity", None) is not None:
-        if RULES[args.method].control != "sensitivity":
-            raise ConfigError(f"--sensitivity drives the sensitivity rule only; give {args.method} a --sparsity.")
-        prune_kw["sensitivity"] = args.sensitivity
-    elif getattr(args, "sparsity", None) is not None:
-        target = args.sparsity
-        if not 0 <= target < 1:
-            raise ConfigError(f"--sparsity must be in [0, 1), not {target}.")
-    return RunConfig(
-        read=ReadConfig(column=args.column, time_column=time_column, missing=args.missing),
-        windows=WindowConfig(window=args.window, horizon=args.horizon, val_fraction=args.val_fraction,
-                             test_fraction=args.test_fraction, log=args.log),
-        model=ModelConfig(hidden=args.hidden, layers=args.layers, cell=args.cell),
-        train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                          seed=args.seed),
-        prune=PruneConfig(**prune_kw), finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr,
-        target_sparsity=target)
-
-
-def progress_callbacks(quiet: bool, label: str = "epoch") -> Callbacks:
-    def on_epoch(log: EpochLog) -> None:
-        print(f"  {label} {log.epoch}/{log.epochs}  train {log.train_loss:.4f}  val {log.val_loss:.4f}  "
-              f"({log.seconds:.1f}s)", file=sys.stderr, flush=True)
-    return Callbacks(on_epoch=None if quiet else on_epoch)
-
-
-def write_json(path: str | None, payload) -> None:
-    if path:
-        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-        pathlib.Path(path).write_text(json.dumps(payload, indent=2, default=str))
-
-
-def write_csv(path: str | None, rows: list[dict]) -> None:
-    if path and rows:
-        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fields = list(dict.fromkeys(k for row in rows for k in row))
-        with open(path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-
-
-def _metric_line(name: str, m: dict) -> str:
-    return f"  {name:<10} RMSE {m['rmse']:>12.4g}  MAE {m['mae']:>12.4g}  sMAPE {m['smape']:>7.3f}%  MASE {m['mase']:.4f}"
 
 
 @command
 def cmd_run(args) -> int:
     config = configs_from(args)
+    if args.onnx:
+        require_onnx()
+    if args.structured_units is not None:
+        return structured_run(args, config)
     result = run(args.data, config, callbacks=progress_callbacks(args.quiet))
     payload = result.to_json()
     c = result.cost
@@ -156,7 +62,7 @@ def cmd_run(args) -> int:
           f"hidden {config.model.hidden} x {config.model.layers} ({config.model.cell})")
     for key in ("naive", "dense", "pruned", "finetuned"):
         if key in payload:
-            print(_metric_line(key, payload[key]))
+            print(metric_line(key, payload[key]))
     pc = result.prune_config
     control = f"s = {pc.sensitivity:.4g}" if pc.rule.control == "sensitivity" else f"target {pc.sparsity:.0%}"
     print(f"  pruning    {pc.method} ({control}, scope {pc.scope.label()}): {payload['sparsity']['overall']:.2%} "
@@ -166,12 +72,26 @@ def cmd_run(args) -> int:
           f"bitmask {c.bytes_bitmask:,} (x{c.compression:.2f})")
     print(f"  time       {result.seconds:.1f} s")
     if args.out:
-        final = result.finetuned_model or result.dense_model
-        save_run(args.out, final, result.snapshot.result.masks, config_to_dict(config, pc), payload,
+        save_run(args.out, result.final_model(), result.snapshot.result.masks,
+                 {**config_to_dict(config, pc), **shrink_cli.data_file_settings(args.data)}, payload,
                  result.data.scaler)
         print(f"  saved to   {args.out}")
+    if args.export:
+        export_model(args.export, result.final_model(), result.data.window, result.data.scaler,
+               onnx=args.onnx)
+        print(f"  exported   to {args.export} (plain nn.GRU weights, model.json, load_model.py)")
     write_json(args.json, payload)
     return 0
+
+
+def structured_run(args, config) -> int:
+    """`run --structured-units P`: train dense, then the structured recipe instead of weight masks."""
+    unit_config = UnitConfig(method="unit_norm", fraction=args.structured_units)
+    unit_config.check_for(config.model.hidden)  # refuse before training
+    data = prepare(load_series(args.data, config.read), config.windows)
+    model, _ = train_dense(data, config.model, config.train, progress_callbacks(args.quiet))
+    return shrink_cli.structured(args, model, data, unit_config, config.train,
+                                 extra={"config": config_to_dict(config)})
 
 
 @command

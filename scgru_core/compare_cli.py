@@ -1,7 +1,6 @@
 """`python -m scgru_core compare`: the comparison runner from the command line, CSV/JSON out.
 
-Kept apart from compare.py so the runner stays free of argparse; importing this module
-registers the subcommand with cli.py (cli.build_parser imports it).
+Kept apart from compare.py so the runner stays free of argparse; cli.build_parser adds its parser.
 """
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import pathlib
 import sys
 from dataclasses import asdict
 
-from .cli import EXTRA_PARSERS, _floats, add_common, command, configs_from, progress_callbacks, write_csv, write_json
+from .cli_common import add_common, command, configs_from, floats, progress_callbacks, write_csv, write_json
 from .compare import CompareConfig, compare, known_methods, row_key
 from .data import load_series
 from .gradual import GradualPlan
@@ -23,7 +22,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("compare", help="methods x target sparsities x seeds, one row of error and cost each")
     add_common(p)
     p.add_argument("--methods", required=True, help=f"comma list from: {', '.join(known_methods())}")
-    p.add_argument("--sparsities", type=_floats, required=True, help="target sparsities, e.g. 0.5,0.8,0.9")
+    p.add_argument("--sparsities", type=floats, required=True, help="target sparsities, e.g. 0.5,0.8,0.9")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds, counted up from --seed")
     p.add_argument("--csv", help="write the rows as CSV here")
     p.add_argument("--resume", action="store_true", help="keep the rows already in --json/--csv and skip them")
@@ -35,8 +34,6 @@ def add_parser(sub) -> None:
                    help="fraction of the E + F epoch budget at which the final mask is reached")
     g.add_argument("--prune-frequency", type=int, default=GradualPlan.frequency, help="steps between mask updates")
 
-
-EXTRA_PARSERS.append(add_parser)
 
 
 def _previous_rows(args) -> list[dict]:

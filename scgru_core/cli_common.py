@@ -1,0 +1,115 @@
+"""What every `python -m scgru_core` subcommand shares: the registry of commands, the common options,
+settings from options, progress lines and JSON/CSV writers. Command modules import this, never each other."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import pathlib
+import sys
+
+from .data import AUTO, MISSING_POLICIES, ReadConfig
+from .errors import ConfigError
+from .experiment import RunConfig
+from .model import CELLS, ModelConfig
+from .pruning import RULES, PruneConfig, Scope
+from .train import Callbacks, EpochLog, TrainConfig, FINETUNE_LR
+from .windows import WindowConfig
+
+COMMANDS = {}
+
+
+def command(fn):
+    COMMANDS[fn.__name__.removeprefix("cmd_")] = fn
+    return fn
+
+
+def floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--data", required=True, help="CSV, XLSX or Parquet file")
+    g.add_argument("--column", help="value column (default: the first numeric one)")
+    g.add_argument("--time-column", default=AUTO, help="time column (default: detected; 'none' for none)")
+    g.add_argument("--missing", choices=MISSING_POLICIES, default="interpolate")
+    g.add_argument("--window", type=int, default=48)
+    g.add_argument("--horizon", type=int, default=1)
+    g.add_argument("--val-fraction", type=float, default=0.15)
+    g.add_argument("--test-fraction", type=float, default=0.15)
+    g.add_argument("--log", action="store_true", help="log-transform the series before scaling")
+    g = p.add_argument_group("model and training")
+    g.add_argument("--hidden", type=int, default=64)
+    g.add_argument("--layers", type=int, default=1)
+    g.add_argument("--cell", choices=CELLS, default="gru")
+    g.add_argument("--epochs", type=int, default=30)
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--lr", type=float, default=1e-3)
+    g.add_argument("--patience", type=int, default=5)
+    g.add_argument("--seed", type=int, default=0)
+    g = p.add_argument_group("pruning")
+    g.add_argument("--method", choices=sorted(RULES), default="sensitivity")
+    g.add_argument("--scope", default="both", help="both, ih, hh, or gates such as 'hh:reset,hh:update'")
+    g.add_argument("--global", dest="global_", action="store_true", help="rank all in-scope weights together")
+    g.add_argument("--include-head", action="store_true", help="prune the linear head too")
+    g.add_argument("--floor", type=float, default=0.01, help="SCGRU floor k: keep at least this fraction")
+    g.add_argument("--finetune-epochs", type=int, default=5)
+    g.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
+                   help=f"learning rate of fine-tuning after pruning (default {FINETUNE_LR})")
+    p.add_argument("--json", help="write the result as JSON here")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def configs_from(args) -> RunConfig:
+    time_column = None if str(args.time_column).lower() == "none" else args.time_column
+    prune_kw = dict(method=args.method, scope=Scope.parse(args.scope, head=args.include_head),
+                    global_=args.global_, floor=args.floor, seed=args.seed)
+    target = None
+    if getattr(args, "sensitivity", None) is not None:
+        if RULES[args.method].control != "sensitivity":
+            raise ConfigError(f"--sensitivity drives the sensitivity rule only; give {args.method} a --sparsity.")
+        prune_kw["sensitivity"] = args.sensitivity
+    elif getattr(args, "sparsity", None) is not None:
+        target = args.sparsity
+        if not 0 <= target < 1:
+            raise ConfigError(f"--sparsity must be in [0, 1), not {target}.")
+    return RunConfig(
+        read=ReadConfig(column=args.column, time_column=time_column, missing=args.missing),
+        windows=WindowConfig(window=args.window, horizon=args.horizon, val_fraction=args.val_fraction,
+                             test_fraction=args.test_fraction, log=args.log),
+        model=ModelConfig(hidden=args.hidden, layers=args.layers, cell=args.cell),
+        train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                          seed=args.seed),
+        prune=PruneConfig(**prune_kw), finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr,
+        target_sparsity=target)
+
+
+def progress_callbacks(quiet: bool, label: str = "epoch") -> Callbacks:
+    def on_epoch(log: EpochLog) -> None:
+        print(f"  {label} {log.epoch}/{log.epochs}  train {log.train_loss:.4f}  val {log.val_loss:.4f}  "
+              f"({log.seconds:.1f}s)", file=sys.stderr, flush=True)
+    return Callbacks(on_epoch=None if quiet else on_epoch)
+
+
+def write_json(path: str | None, payload) -> None:
+    if path:
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(path).write_text(json.dumps(payload, indent=2, default=str))
+
+
+def write_csv(path: str | None, rows: list[dict]) -> None:
+    if path and rows:
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fields = list(dict.fromkeys(k for row in rows for k in row))
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def metric_line(name: str, m: dict) -> str:
+    return f"  {name:<10} RMSE {m['rmse']:>12.4g}  MAE {m['mae']:>12.4g}  sMAPE {m['smape']:>7.3f}%  MASE {m['mase']:.4f}"
