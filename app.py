@@ -23,6 +23,7 @@ page = st.navigation({
         st.Page(state.TRAIN_PAGE, title="Train", icon=":material/model_training:", url_path="train"),
         st.Page(state.PRUNE_PAGE, title="Prune", icon=":material/content_cut:", url_path="prune"),
         st.Page(state.TRADEOFFS_PAGE, title="Trade-offs", icon=":material/query_stats:", url_path="tradeoffs"),
+        st.Page(state.DEPLOY_PAGE, title="Deploy", icon=":material/rocket_launch:", url_path="deploy"),
         st.Page(state.COMPARE_PAGE, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     ]
 })

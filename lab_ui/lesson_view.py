@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 import streamlit as st
+import torch
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
@@ -209,6 +210,30 @@ def step_cost(step, current) -> None:
         lat = store[key]
         chart(viz_lesson.latency_figure(lat.to_records()), "lesson_latency", "latency")
         st.caption(lat.summary())
+    if current.model.config.cell == "gru":
+        payoff(current, snap)
+
+
+def payoff(current, snap) -> None:
+    """When does removing whole units pay? Time the smaller GRUs at every share removed, at batch 1 and 256."""
+    if st.button("Measure: when does removing units pay?", key="lesson_units", icon=":material/speed:"):
+        tv.run_sweeps(current, [tv.UNITS], snap.config, latency=True)
+    rows = tv.rows_for(tv.UNITS, snap.config, 0, latency=True)
+    if not rows:
+        return
+    curves, notes = [], []
+    for b in tv.LATENCY_BATCHES:
+        dense_ms = tv.dense_latency(current, b)
+        xs, ys = [r["target_sparsity"] for r in rows], [dense_ms / r[f"latency_ms_b{b}"] for r in rows]
+        pays = sc.deploy.pays_from(xs, ys)
+        curves.append({"label": f"batch {b}", "x": xs, "y": ys, "pays": pays})
+        notes.append(f"batch {b}: " + (f"pays from {pays:.0%} of the units removed (at least "
+                                       f"{sc.deploy.PAYS:.1f}× dense from there on)" if pays is not None else
+                                       "does not pay at this size (the time is per-step overhead, not arithmetic)"))
+    chart(viz_lesson.payoff_figure(curves), "lesson_payoff", "payoff")
+    st.caption(f"Measured on this machine, {torch.get_num_threads()} torch thread(s): " + "; ".join(notes) + ".")
+    st.page_link(state.DEPLOY_PAGE, label="Open the Deploy page: remove units, fine-tune once, export the smaller "
+                 "model", icon=":material/rocket_launch:")
 
 
 def step_compare(step, current) -> None:

@@ -18,8 +18,9 @@ from scgru_core.data import numeric_columns
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 
 # Page scripts, as registered with st.navigation in app.py.
-HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE = (
-    "pages/home.py", "pages/data.py", "pages/train.py", "pages/prune.py", "pages/tradeoffs.py", "pages/compare.py")
+HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PAGE = (
+    "pages/home.py", "pages/data.py", "pages/train.py", "pages/prune.py", "pages/tradeoffs.py", "pages/compare.py",
+    "pages/deploy.py")
 
 # Session-state keys (values set by code, not widgets).
 TABLE = "table"  # the raw DataFrame the current series came from
@@ -37,6 +38,7 @@ JOB = "job"  # a training run in progress (survives a Stop, which interrupts the
 FINETUNED = "finetuned"  # {"version", "config", "model", "evaluation", "training"}
 CURRENT = "prune_current"  # the Prune page's setting: {"version", "config", "sparsity", "metrics", "cost"}
 SWEEPS = "sweeps"  # {(version, method, scope text, floor, finetune epochs or 0): [rows]}
+DEPLOY = "deploy"  # {"version", "config": UnitConfig, "masks_from", "result": ShrinkResult, "report": DeploymentReport}
 COMPARE = "compare_runs"  # {"data": Dataset, "cache": trained models, "runs": {settings: {"rows", "traces"}}}
 
 # Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
@@ -45,6 +47,7 @@ PERSISTENT_WIDGETS = (
     "p_method", "p_scope", "p_gates", "s", "target", "p_floor", "p_global", "p_seed", "p_matrix", "p_logcount",
     "p_heatmode", "ft_epochs", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
     "cmp_methods", "cmp_sparsities", "cmp_scopes", "cmp_epochs", "cmp_ft", "cmp_seeds", "cmp_metric",
+    "d_rule", "d_units", "d_s", "d_floor", "d_ft_epochs", "to_units", "to_latency", "to_latency_batch",
 )
 TIME_NONE = "(no time column)"
 
@@ -184,7 +187,7 @@ def handle_upload(file) -> None:
 
 
 def clear_model() -> None:
-    for key in (MODEL, LAB, FINETUNED, CURRENT, JOB):
+    for key in (MODEL, LAB, FINETUNED, CURRENT, JOB, DEPLOY):
         st.session_state.pop(key, None)
 
 

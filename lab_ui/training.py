@@ -111,3 +111,23 @@ def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_c
     bar.progress(1.0, text=f"Fine-tuning done: {len(result.history)} epochs in {result.seconds:.1f} s")
     return {"version": st.session_state.get(state.VERSION), "config": snapshot.config, "model": twin.eval(),
             "masks": snapshot.result.masks, "evaluation": sc.evaluate(twin, current.data), "training": result}
+
+
+def shrink(current: sc.PruningLab, config: sc.UnitConfig, masks: sc.pruning.MaskSet | None, epochs: int,
+           train_config: sc.TrainConfig, chart_key: str = "shrink_loss_live",
+           page: str = "deploy") -> sc.ShrinkResult | None:
+    """Remove units and fine-tune the smaller model once (engine `shrink_and_finetune`) with live progress;
+    None if the engine refused or the fine-tune diverged (an error is shown)."""
+    ft = sc.finetune_config(train_config, epochs) if epochs > 0 else None
+    callbacks, history, bar = _progress("Fine-tuning the smaller model", ft or train_config, chart_key)
+    job = {"page": page, "what": "Fine-tuning the smaller model", "model": None, "history": history}
+    done = _as_job(job, bar, lambda: sc.shrink_and_finetune(current.model, current.data, config, ft, masks, callbacks),
+                   "The trained model is unchanged.")
+    if done is None:
+        return None
+    if done.finetuning is not None:
+        bar.progress(1.0, text=f"Fine-tuning done: {len(done.finetuning.history)} epochs in "
+                               f"{done.finetuning.seconds:.1f} s")
+    else:
+        bar.empty()
+    return done

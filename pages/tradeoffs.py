@@ -1,5 +1,6 @@
 """Trade-offs: error against sparsity, multiply-accumulates and bytes, for several methods."""
 import streamlit as st
+import torch
 
 import scgru_core as sc
 from lab_ui import state, teaching, training
@@ -25,20 +26,37 @@ if current is not None:
     ss.setdefault("to_bytes", "bytes_csr")
     ss.setdefault("to_ft_epochs", 2)
     ss.setdefault("to_logy", False)
+    ss.setdefault("to_units", True)
+    ss.setdefault("to_latency", False)
+    ss.setdefault("to_latency_batch", tv.LATENCY_BATCHES[-1])
     ss["to_methods"] = [m for m in ss["to_methods"] if m in DRIVABLE]
     base = tv.base_config()
+    structured = current.model.config.cell == "gru"  # whole units come out of the standard GRU only
 
     c1, c2, c3, c4 = st.columns([2.4, 1, 1, 0.8], gap="medium", vertical_alignment="bottom")
-    methods = c1.multiselect("Methods", DRIVABLE, format_func=tv.short_label, key="to_methods",
-                             help="\n\n".join(f"**{sc.RULES[n].label}**: {sc.RULES[n].description}" for n in DRIVABLE))
+    chosen = c1.multiselect("Methods", DRIVABLE, format_func=tv.short_label, key="to_methods",
+                            help="\n\n".join(f"**{sc.RULES[n].label}**: {sc.RULES[n].description}" for n in DRIVABLE))
     metric = c2.selectbox("Error", sc.METRIC_NAMES, format_func=sc.METRIC_LABELS.get, key="to_metric")
     bytes_key = c3.selectbox("Storage format", list(BYTES), format_func=BYTES.get, key="to_bytes")
     log_y = c4.checkbox("Log scale", key="to_logy", help="A logarithmic error axis, to see the low-error end.")
+    u1, u2, u3, _ = st.columns([1.6, 1.3, 1.1, 1.2], gap="medium", vertical_alignment="bottom")
+    u1.checkbox("Remove whole units (structured)", key="to_units", disabled=not structured,
+                help="A curve of hidden units removed (smallest L2 norm first, the same share of every layer): a "
+                     "physically smaller GRU. Its sparsity is the share of the GRU's weights that are gone.")
+    timed = u2.checkbox("Measure latency", key="to_latency",
+                        help="Time each prune-only point on this machine: CSR sparse matrices for masked weights "
+                             "(masked dense weights always cost the dense time), the smaller nn.GRU for units. "
+                             "Takes a few seconds.")
+    batch = u3.selectbox("Latency batch", tv.LATENCY_BATCHES, key="to_latency_batch", disabled=not timed,
+                         format_func=lambda b: f"{b} window{'s' if b > 1 else ''} per call")
+    methods = chosen + ([tv.UNITS] if structured and ss["to_units"] else [])
     st.caption(f"Scope **{base.scope.label()}**, floor k = {base.floor:g} (as set on the Prune page) · target "
                f"sparsities {', '.join(f'{p:.0%}' for p in tv.GRID)}.")
 
     try:
         tv.run_sweeps(current, methods, base)
+        if timed:
+            tv.run_sweeps(current, methods, base, latency=True)
     except sc.ScgruError as exc:
         st.error(f"The curves cannot be computed: {exc}")
         methods = []
@@ -82,10 +100,21 @@ if current is not None:
         left, right = st.columns(2, gap="medium")
         left.plotly_chart(figs[1], key=plots[1][3], config=viz.PLOTLY_CONFIG, theme=None)
         right.plotly_chart(figs[2], key=plots[2][3], config=viz.PLOTLY_CONFIG, theme=None)
+        if timed:
+            x_key = f"latency_ms_b{batch}"
+            dense_ms = tv.dense_latency(current, batch)
+            fig = viz.tradeoff_figure(tv.curves(methods, base, metric, x_key, ft_epochs), tv.X_AXES[x_key],
+                                      f"test {label}", naive=naive, log_y=log_y, height=400,
+                                      title="Against measured time (measured on this machine)",
+                                      x_reference={"x": dense_ms, "label": f"dense {dense_ms:.3g} ms"})
+            st.plotly_chart(fig, key="tradeoff_latency", config=viz.PLOTLY_CONFIG, theme=None)
+            st.caption(f"Left of the dotted line is faster than the dense model ({torch.get_num_threads()} torch "
+                       "thread(s)). Masked points run as CSR sparse matrices, unit points as the smaller nn.GRU; "
+                       "a point's time does not change with fine-tuning.")
         st.caption("Solid: prune only. Dashed: pruned, then fine-tuned with the pruned weights held at zero. "
                    "Dotted grey: the naive forecast (repeat the last value). Star: the Prune page's setting. "
                    "Operations and bytes count only non-zero weights: what a sparse format could save.")
         teaching.explain("tradeoff", caption=False)
-        frame = tv.table(methods, base, ft_epochs)
+        frame = tv.table(methods, base, ft_epochs, latency=timed)
         st.download_button("Curve points (CSV)", data=frame.to_csv(index=False).encode(), file_name="scgru_tradeoffs.csv",
                            mime="text/csv", key="dl_csv", on_click="ignore", icon=":material/download:")

@@ -147,3 +147,18 @@ def measure_deployment(dense: Forecaster, small: Forecaster, selection: UnitSele
                               rmse=ev.metrics.rmse, max_abs_diff=diff))
     return DeploymentReport(rows=tuple(rows), batches=tuple(batches), threads=torch.get_num_threads(),
                             window=data.window, skipped=skipped)
+
+
+PAYS = 1.1  # "pays": at least 10 % faster than dense, beyond the noise of a shared machine
+
+
+def pays_from(fractions, speedups, margin: float = PAYS) -> float | None:
+    """The smallest fraction of units removed from which every larger fraction measured is at least `margin`
+    times faster than dense (None: it never pays in the range measured). Robust to one noisy point."""
+    start = None
+    for f, s in sorted(zip(fractions, speedups)):
+        if s >= margin:
+            start = f if start is None else start
+        else:
+            start = None
+    return start

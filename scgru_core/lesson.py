@@ -108,6 +108,15 @@ t = \text{median time of one forward pass, on this machine}
 \end{gathered}
 """
 
+PAYOFF = r"""
+\begin{gathered}
+\text{unit } j = \text{rows } j,\ H{+}j,\ 2H{+}j \text{ of } W_{ih}, W_{hh}, b_{ih}, b_{hh}
+\ +\ \text{column } j \text{ of } W_{hh} \text{ and of the next layer (or head)}\\[4pt]
+\text{MACs per step} = 3H'(I + H') \text{ with } H' \text{ units kept}\\[4pt]
+\text{speed-up} = t_{\text{dense}} \,/\, t_{\text{smaller nn.GRU}}
+\end{gathered}
+"""
+
 # ---- chart captions and maths, keyed by chart kind -----------------------------------------
 
 CAPTIONS: dict[str, str] = {
@@ -128,6 +137,8 @@ CAPTIONS: dict[str, str] = {
            "hidden-to-hidden on the right, one row per gate.",
     "latency": "Measured time of one forward pass on this machine: the same pruned model run dense, as a dense "
                "loop and as a sparse CSR loop (lower is faster).",
+    "payoff": "How much faster the model runs with whole hidden units removed, against the dense model, measured "
+              "on this machine: above the dotted line removing units pays.",
 }
 
 def stack(*parts: str) -> str:
@@ -146,6 +157,7 @@ MATHS: dict[str, str] = {
     "loss": LOSS,
     "gru": stack(GRU_EQUATIONS, GRU_SHAPES),
     "latency": LATENCY,
+    "payoff": PAYOFF,
 }
 
 CHART_KINDS = tuple(CAPTIONS)
@@ -311,7 +323,13 @@ STEPS: tuple[LessonStep, ...] = (
             "the same time whatever the mask. To save time the weights must be stored and multiplied as "
             "sparse matrices. The button below runs the same pruned model with sparse CSR weights and times "
             "it against the dense kernel on this machine. At this small size the dense kernel usually wins: "
-            "sparse kernels pay off for large matrices at high sparsity."),
+            "sparse kernels pay off for large matrices at high sparsity.\n\n"
+            "**Removing whole hidden units** is what always makes the model smaller: a unit is its rows in every "
+            "gate and its columns wherever its output is read, so taking it out leaves an ordinary, smaller GRU. "
+            "The second button times it at several sizes and finds the moment it starts to pay. A unit whose "
+            "*incoming* weights are all pruned is not dead: its biases still move its state, and through its "
+            "outgoing weights the forecast. Only a unit nothing reads can go without changing the forecast; "
+            "the **Deploy** page removes units, fine-tunes once and exports the smaller model."),
         question="At 80 % sparsity, does the masked PyTorch model run faster than the dense one?",
         choices=("No: masked dense weights still multiply every zero",
                  "Yes, about 5 times faster", "Yes, about 80 % faster",

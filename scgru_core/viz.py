@@ -289,12 +289,14 @@ def cost_figure(bytes_by_format: Mapping[str, float], title: str = "Storage of t
 
 def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive: float | None = None,
                     current: Mapping | None = None, title: str | None = None, height: int = 420,
-                    x_percent: bool = False, log_y: bool = False, legend: bool = True) -> go.Figure:
+                    x_percent: bool = False, log_y: bool = False, legend: bool = True,
+                    x_reference: Mapping | None = None) -> go.Figure:
     """Error against a cost. Each curve: {"label", "x", "y", "group" (colour key), "finetuned": bool,
     optionally "mode" (plotly's, default "lines+markers"; "markers" for a model that is not a curve)}.
 
     Curves of one group share a colour; fine-tuned ones are dashed. `naive` draws the naive
-    forecast's error as a reference line; `current` ({"x", "y", "label"}) marks the slider's setting.
+    forecast's error as a reference line; `current` ({"x", "y", "label"}) marks the slider's setting;
+    `x_reference` ({"x", "label"}) draws a vertical line, such as the dense model's measured latency.
     """
     fig = go.Figure()
     groups: dict[str, str] = {}
@@ -306,6 +308,9 @@ def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive
     if naive is not None and math.isfinite(naive):
         fig.add_hline(y=naive, line=dict(color=COLORS["naive"], dash="dot", width=2),
                       annotation_text="naive forecast", annotation_position="top left")
+    if x_reference is not None:
+        fig.add_vline(x=x_reference["x"], line=dict(color=COLORS["actual"], dash="dot", width=2),
+                      annotation_text=x_reference["label"], annotation_position="top right")
     if current is not None:
         fig.add_trace(go.Scatter(x=[current["x"]], y=[current["y"]], mode="markers", name=current.get("label", "current"),
                                  marker=dict(symbol="star", size=20, color="#24292f", line=dict(color="white", width=1))))

@@ -80,3 +80,25 @@ def latency_figure(records: Sequence[Mapping], title: str = "Latency, measured o
     fig.update_layout(barmode="group")
     fig.update_yaxes(title_text=unit, type="log")
     return _style(fig, height, title)
+
+
+def payoff_figure(curves: Sequence[Mapping], title: str = "Removing whole units: speed over dense, measured",
+                  height: int = 340) -> go.Figure:
+    """Speed-up over the dense model against the share of units removed, one line per batch size.
+
+    Each curve: {"label", "x": fractions removed, "y": speed-ups, "pays": fraction from which it pays, or None}."""
+    fig = go.Figure()
+    for i, c in enumerate(curves):
+        color = (COLORS["dense"], COLORS["finetuned"], *METHOD_COLORS)[i]
+        fig.add_trace(go.Scatter(x=list(c["x"]), y=list(c["y"]), name=c["label"], mode="lines+markers",
+                                 line=dict(color=color, width=2.4),
+                                 hovertemplate=f"{c['label']}: %{{x:.0%}} removed, %{{y:.2f}}× dense<extra></extra>"))
+        if c.get("pays") is not None:
+            y = c["y"][list(c["x"]).index(c["pays"])]
+            fig.add_annotation(x=c["pays"], y=y, text=f"pays from {c['pays']:.0%}", showarrow=True, arrowhead=2,
+                               ax=-40, ay=-36, font=dict(color=color))
+    fig.add_hline(y=1.0, line=dict(color=COLORS["naive"], dash="dot", width=2), annotation_text="dense speed",
+                  annotation_position="bottom right")
+    fig.update_xaxes(title_text="share of each layer's hidden units removed", tickformat=".0%")
+    fig.update_yaxes(title_text="speed-up over dense (×)", rangemode="tozero")
+    return _style(fig, height, title)

@@ -9,6 +9,8 @@ import pytest
 from apptest_helpers import charts, downloads, new_app, page, restore_torch_threads, texts, train_small
 from lab_ui.tradeoffs_view import GRID
 
+UNIT_POINTS = len(GRID) - 1  # hidden 8: removing 95% would remove all 8 units, so that point is left out
+
 __all__ = ["downloads", "restore_torch_threads"]
 
 
@@ -65,7 +67,7 @@ def test_the_error_measure_and_storage_format_can_be_changed(at):
 
 def test_the_curve_points_download_as_csv(at, downloads):
     rows = csv_rows(at, downloads)
-    assert len(rows) == 3 * len(GRID)
+    assert len(rows) == 3 * len(GRID) + UNIT_POINTS  # three rules and whole units
     assert {"curve", "method", "target_sparsity", "sparsity", "rmse", "mase", "macs_nonzero", "bytes_csr"} <= set(rows)
     assert set(rows["curve"]) == {"prune only"}
 
@@ -80,6 +82,34 @@ def test_fine_tuned_curves_are_computed_on_demand(at, downloads):
     assert names[:2] == ["Random, prune only", "Random + fine-tune (1 ep.)"]
     assert spec["data"][1]["line"]["dash"] == "dash"
     rows = csv_rows(at, downloads)
-    assert set(rows["curve"]) == {"prune only", "fine-tuned"} and len(rows) == 2 * len(GRID)
+    assert set(rows["curve"]) == {"prune only", "fine-tuned"} and len(rows) == 2 * (len(GRID) + UNIT_POINTS)
     assert rows[rows["curve"] == "fine-tuned"]["finetuned_rmse"].notna().all()
     assert at.button(key="to_ft").disabled  # every point is done
+
+
+def test_whole_units_are_a_curve_of_a_physically_smaller_model(at):
+    at.multiselect(key="to_methods").set_value(["magnitude"]).run()
+    spec = charts(at)["tradeoff_macs"][0]
+    units = next(t for t in spec["data"] if t["name"] == "Remove units (structured), prune only")
+    dense = at.session_state["lab"].dense_cost.macs_dense
+    assert units["x"][0] == dense and units["x"] == sorted(units["x"], reverse=True) and units["x"][-1] < dense / 4
+    at.checkbox(key="to_units").uncheck().run()
+    assert all("units" not in t["name"] for t in charts(at)["tradeoff_macs"][0]["data"])
+    at.checkbox(key="to_units").check().run()
+
+
+def test_measured_latency_is_an_axis_with_the_dense_time_marked(at, downloads):
+    at.multiselect(key="to_methods").set_value(["magnitude"]).run()
+    assert "tradeoff_latency" not in charts(at)  # timing costs seconds: only when asked
+    at.checkbox(key="to_latency").check().run()
+    at.selectbox(key="to_latency_batch").set_value(256).run()
+    assert not at.exception
+    spec = charts(at)["tradeoff_latency"][0]
+    curves = [t for t in spec["data"] if t["name"].endswith("prune only")]
+    assert {t["name"] for t in curves} == {"Magnitude, prune only", "Remove units (structured), prune only"}
+    assert sorted(len(t["x"]) for t in curves) == [UNIT_POINTS, len(GRID)] and all(min(t["x"]) > 0 for t in curves)
+    assert "256" in spec["layout"]["xaxis"]["title"]["text"]
+    assert any(s["type"] == "line" and s["x0"] == s["x1"] > 0 for s in spec["layout"]["shapes"])  # dense time
+    rows = csv_rows(at, downloads)
+    assert rows[rows["curve"] == "prune only"]["latency_ms_b1"].gt(0).all()
+    at.checkbox(key="to_latency").uncheck().run()

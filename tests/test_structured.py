@@ -241,3 +241,12 @@ def test_the_deployment_report_measures_the_same_model_every_way():
     assert all(set(j["latency_ms"][v]) == {"b1", "b256"} and all(t > 0 for t in j["latency_ms"][v].values())
                for v in j["latency_ms"])
     assert "measured on this machine" in j["measured"]
+
+
+def test_removing_units_pays_from_the_first_share_after_which_every_point_is_faster():
+    from scgru_core.deploy import pays_from
+    fractions = [0.0, 0.25, 0.5, 0.75, 0.9]
+    assert pays_from(fractions, [1.0, 1.02, 1.3, 2.0, 3.1]) == 0.5
+    assert pays_from(fractions, [1.0, 1.2, 1.05, 2.0, 3.1]) == 0.75  # a dip after 25 %: it pays only from 75 %
+    assert pays_from(fractions, [1.0, 0.9, 1.0, 1.05, 1.08]) is None  # never 10 % faster
+    assert pays_from(list(reversed(fractions)), [3.1, 2.0, 1.3, 1.02, 1.0]) == 0.5  # order does not matter

@@ -126,6 +126,13 @@ def test_every_lesson_step(lesson_app, step):
         names = {t.get("name") for spec in charts(at) for t in spec["data"]}
         assert {"dense nn.GRU (masked)", "sparse CSR loop"} <= names
         assert any("measured on this machine" in c for c in captions(at))
+        at.button(key="lesson_units").click().run()  # when does removing whole units pay?
+        ok(at)
+        payoff = next(spec for spec in charts(at) if spec["layout"]["title"]["text"].startswith("Removing whole units"))
+        assert [t["name"] for t in payoff["data"]] == ["batch 1", "batch 256"]
+        assert all(min(t["y"]) > 0 and t["x"][0] == 0.0 for t in payoff["data"])
+        assert lesson.CAPTIONS["payoff"] in captions(at)
+        assert any("batch 1: " in c and "batch 256: " in c for c in captions(at))
     if step.key == "compare":
         assert any(t.get("name", "").startswith("Random") for t in charts(at)[0]["data"])
         assert at.get("page_link")

@@ -1,0 +1,86 @@
+"""The Deploy page's pieces: its settings, the instant preview of a removal, the measured run, the download.
+
+The maths is the engine's (units.py, shrink.py, deploy.py, export.py); this module maps widgets to
+engine configs and keeps the last measured result in the session, keyed by the model it belongs to.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import scgru_core as sc
+from scgru_core.export import export_zip, onnx_available
+
+from . import state, training
+
+ss = st.session_state
+RULES = list(sc.UNIT_RULES)
+DEFAULTS = {"d_rule": "unit_norm", "d_units": 50, "d_s": 1.0, "d_floor": 0.01, "d_ft_epochs": 5}
+S_MAX = 5.0
+
+
+def init_controls() -> None:
+    for key, value in DEFAULTS.items():
+        ss.setdefault(key, value)
+
+
+def unit_config() -> sc.UnitConfig:
+    """The engine config the widgets describe (ConfigError for an impossible one)."""
+    return sc.UnitConfig(method=ss["d_rule"], fraction=ss["d_units"] / 100, sensitivity=float(ss["d_s"]),
+                         floor=float(ss["d_floor"]))
+
+
+def prune_setting(current: sc.PruningLab) -> tuple[sc.pruning.MaskSet | None, str]:
+    """The Prune page's masks when they belong to this model (the dead-unit rule reads them), and a label."""
+    now = ss.get(state.CURRENT)
+    if not now or now["version"] != ss.get(state.VERSION):
+        return None, "no pruning (the Prune page has not been opened for this model)"
+    cfg = now["config"]
+    return current.at(cfg).result.masks, f"{sc.RULES[cfg.method].label}, {now['sparsity']:.1%} of in-scope weights"
+
+
+def preview(current: sc.PruningLab, config: sc.UnitConfig, masks) -> tuple[sc.UnitSelection, sc.Metrics, int]:
+    """What removal alone does, before any fine-tuning (milliseconds, so it follows the controls live):
+    the selection, the test errors and the smaller model's parameter count."""
+    selection = sc.select_units(current.model, config, masks)
+    small, _ = sc.shrink(current.model, selection, masks)
+    return selection, sc.evaluate(small, current.data).metrics, sum(p.numel() for p in small.parameters())
+
+
+def stored() -> dict | None:
+    """The last measured run, if it belongs to the current model."""
+    done = ss.get(state.DEPLOY)
+    return done if done and done["version"] == ss.get(state.VERSION) else None
+
+
+def run(current: sc.PruningLab, config: sc.UnitConfig, masks, masks_label: str) -> None:
+    """Remove, fine-tune once (progress, Stop), then measure every variant (status per variant); keep the result."""
+    result = training.shrink(current, config, masks, int(ss["d_ft_epochs"]), ss[state.MODEL]["train_config"])
+    if result is None:
+        return
+    with st.status("Measuring every way to run it on this machine…", expanded=False) as status:
+        report = sc.measure_deployment(current.model, result.final, result.selection, current.data,
+                                       progress=lambda name: status.update(label=f"Measuring: {name}…"))
+        status.update(label="Writing the export…")
+        download = export_zip(result.final, current.data.window, current.data.scaler, onnx=onnx_available())
+        status.update(label="Measured on this machine", state="complete")
+    ss[state.DEPLOY] = {"version": ss.get(state.VERSION), "config": config, "masks_from": masks_label,
+                        "result": result, "report": report, "zip": download}
+    st.rerun()
+
+
+def table(report: sc.DeploymentReport) -> pd.DataFrame:
+    return pd.DataFrame(report.records())
+
+
+def column_config() -> dict:
+    number = st.column_config.NumberColumn
+    cols = {"parameters": number(format="localized", help="Parameter values stored (non-zeros for CSR)."),
+            "bytes": number(format="localized", help="Size of the stored model, see 'bytes of'."),
+            "test RMSE": number(format="%.4g", help="Test error in the series' units."),
+            "max |Δ| vs shrunk fp32": number(format="%.3g", help="Largest change of any test forecast against the "
+                                                                "float32 shrunk model, in the series' units.")}
+    for b in (1, 256):
+        cols[f"ms, batch {b}"] = number(format="%.3f", help=f"Median wall time of one call on {b} window(s).")
+        cols[f"speed-up, batch {b}"] = number(format="%.2f×", help="Dense time over this time: above 1 is faster.")
+    return cols
