@@ -24,6 +24,12 @@ def init_controls() -> None:
         ss.setdefault(key, value)
 
 
+def units_suffix() -> str:
+    """' MW' for the power-load sample, '' for a series without known units."""
+    units = (ss.get(state.SOURCE) or {}).get("units")
+    return f" {units}" if units else ""
+
+
 def unit_config() -> sc.UnitConfig:
     """The engine config the widgets describe (ConfigError for an impossible one)."""
     return sc.UnitConfig(method=ss["d_rule"], fraction=ss["d_units"] / 100, sensitivity=float(ss["d_s"]),
@@ -69,17 +75,27 @@ def run(current: sc.PruningLab, config: sc.UnitConfig, masks, masks_label: str) 
     st.rerun()
 
 
+ERRORS = ("test RMSE", "max |Δ| vs shrunk fp32")  # the columns in the series' units
+
+
+def _with_units(name: str) -> str:
+    units = units_suffix().strip()
+    return f"{name} ({units})" if units and name in ERRORS else name
+
+
 def table(report: sc.DeploymentReport) -> pd.DataFrame:
-    return pd.DataFrame(report.records())
+    frame = pd.DataFrame(report.records())
+    return frame.rename(columns={c: _with_units(c) for c in frame.columns})
 
 
 def column_config() -> dict:
     number = st.column_config.NumberColumn
     cols = {"parameters": number(format="localized", help="Parameter values stored (non-zeros for CSR)."),
             "bytes": number(format="localized", help="Size of the stored model, see 'bytes of'."),
-            "test RMSE": number(format="%.4g", help="Test error in the series' units."),
-            "max |Δ| vs shrunk fp32": number(format="%.3g", help="Largest change of any test forecast against the "
-                                                                "float32 shrunk model, in the series' units.")}
+            _with_units("test RMSE"): number(format="%.4g", help="Test error in the series' units."),
+            _with_units("max |Δ| vs shrunk fp32"): number(
+                format="%.3g", help="Largest change of any test forecast against the float32 shrunk model, in the "
+                                    "series' units.")}
     for b in (1, 256):
         cols[f"ms, batch {b}"] = number(format="%.3f", help=f"Median wall time of one call on {b} window(s).")
         cols[f"speed-up, batch {b}"] = number(format="%.2f×", help="Dense time over this time: above 1 is faster.")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 
 import streamlit as st
-import torch
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
@@ -97,7 +96,7 @@ def step_task(step, current) -> None:
         for col, name, n, now in zip(c, ("train", "validation", "test"), counts,
                                      (len(data.train), len(data.val), len(data.test))):
             col.metric(f"{name} windows (W = {w})", f"{n:,}", delta=f"{n - now:+,} vs W = {data.window}",
-                       delta_color="off")
+                       delta_color="off", delta_arrow="off")
     split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
     fig = viz.series_figure(data.series.values, data.series.times, name=data.series.name,
                             units=ss[state.SOURCE].get("units") or data.series.name, split=split)
@@ -154,7 +153,7 @@ def step_rule(step, current) -> None:
     c[0].metric("Sparsity (in scope)", f"{snap.result.sparsity:.1%}")
     c[1].metric("Threshold on |w| (W_hh)", f"{thr:.4f}" if thr is not None else "–")
     c[2].metric("Kept weights", f"{snap.cost.params_nonzero:,}", delta=f"of {snap.cost.params_total:,}",
-                delta_color="off")
+                delta_color="off", delta_arrow="off")
     panels = pv.gate_panels(current, snap, name)
     chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}: the cut"), "lesson_hist", "histogram")
     chart(viz.heatmap_figure(panels, title=f"{pv.matrix_label(name)}: kept (dark) and pruned"), "lesson_heat",
@@ -193,10 +192,10 @@ def step_cost(step, current) -> None:
         return
     c, d = snap.cost, current.dense_cost
     m = st.columns(4)
-    m[0].metric("Non-zero parameters", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off")
-    m[1].metric("MACs per forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off")
-    m[2].metric("CSR bytes", f"{c.bytes_csr:,}", delta=f"dense {d.bytes_dense:,}", delta_color="off")
-    m[3].metric("Bitmask bytes", f"{c.bytes_bitmask:,}", delta=f"{c.compression:.2f}× best", delta_color="off")
+    m[0].metric("Non-zero parameters", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off", delta_arrow="off")
+    m[1].metric("MACs per forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off", delta_arrow="off")
+    m[2].metric("CSR bytes", f"{c.bytes_csr:,}", delta=f"dense {d.bytes_dense:,}", delta_color="off", delta_arrow="off")
+    m[3].metric("Bitmask bytes", f"{c.bytes_bitmask:,}", delta=f"{c.compression:.2f}× best", delta_color="off", delta_arrow="off")
     chart(viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}),
           "lesson_cost", "cost")
     key = teaching.latency_key(snap)
@@ -211,27 +210,28 @@ def step_cost(step, current) -> None:
         chart(viz_lesson.latency_figure(lat.to_records()), "lesson_latency", "latency")
         st.caption(lat.summary())
     if current.model.config.cell == "gru":
-        payoff(current, snap)
+        payoff(current)
 
 
-def payoff(current, snap) -> None:
-    """When does removing whole units pay? Time the smaller GRUs at every share removed, at batch 1 and 256."""
+def payoff(current) -> None:
+    """When does removing whole units pay? The smaller GRUs timed against the dense one, at batch 1 and 256."""
+    store = ss.setdefault(teaching._LATENCY, {})
+    key = ("payoff", ss.get(state.VERSION))
     if st.button("Measure: when does removing units pay?", key="lesson_units", icon=":material/speed:"):
-        tv.run_sweeps(current, [tv.UNITS], snap.config, latency=True)
-    rows = tv.rows_for(tv.UNITS, snap.config, 0, latency=True)
-    if not rows:
+        with st.spinner("Removing units and timing each smaller GRU against the dense one…"):
+            store[key] = sc.deploy.unit_payoff(current.model, current.data.window)
+    if key not in store:
         return
+    pay = store[key]
     curves, notes = [], []
-    for b in tv.LATENCY_BATCHES:
-        dense_ms = tv.dense_latency(current, b)
-        xs, ys = [r["target_sparsity"] for r in rows], [dense_ms / r[f"latency_ms_b{b}"] for r in rows]
-        pays = sc.deploy.pays_from(xs, ys)
-        curves.append({"label": f"batch {b}", "x": xs, "y": ys, "pays": pays})
-        notes.append(f"batch {b}: " + (f"pays from {pays:.0%} of the units removed (at least "
-                                       f"{sc.deploy.PAYS:.1f}× dense from there on)" if pays is not None else
-                                       "does not pay at this size (the time is per-step overhead, not arithmetic)"))
+    for b, speedup in pay.speedup.items():
+        pays = pay.pays_from(b)
+        curves.append({"label": f"batch {b}", "x": pay.fractions, "y": speedup, "pays": pays})
+        notes.append(f"batch {b} (dense {pay.dense_ms[b]:.3g} ms): " + (
+            f"pays from {pays:.0%} of the units removed (at least {sc.deploy.PAYS:.1f}× dense from there on)"
+            if pays is not None else "does not pay at this size (the time is per-step overhead, not arithmetic)"))
     chart(viz_lesson.payoff_figure(curves), "lesson_payoff", "payoff")
-    st.caption(f"Measured on this machine, {torch.get_num_threads()} torch thread(s): " + "; ".join(notes) + ".")
+    st.caption(f"{pay.note.capitalize()}, {pay.threads} torch thread(s): " + "; ".join(notes) + ".")
     st.page_link(state.DEPLOY_PAGE, label="Open the Deploy page: remove units, fine-tune once, export the smaller "
                  "model", icon=":material/rocket_launch:")
 

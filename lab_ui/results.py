@@ -37,7 +37,7 @@ def vs_dense_row(pruned: sc.Metrics, dense: sc.Metrics, snap: sc.Snapshot, setti
     """Under the Prune sliders: the sparsity, then each pruned error with its change against the dense model."""
     p, d = pruned.to_dict(), dense.to_dict()
     lead, *cols = st.columns([1.2, 1, 1, 1, 1])
-    lead.metric("Sparsity", f"{snap.result.sparsity:.1%}", delta=setting, delta_color="off",
+    lead.metric("Sparsity", f"{snap.result.sparsity:.1%}", delta=setting, delta_color="off", delta_arrow="off",
                 help="Share of the in-scope weights that are pruned.")
     for col, name in zip(cols, sc.METRIC_NAMES):
         col.metric(f"Pruned {sc.METRIC_LABELS[name]}", fmt(p[name]), delta=f"{p[name] - d[name]:+,.4g} vs dense",

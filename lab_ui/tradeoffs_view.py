@@ -106,7 +106,8 @@ def curves(methods, base: sc.PruneConfig, metric: str, x_key: str, finetune_epoc
                 continue
             label = short_label(method) + (f" + fine-tune ({epochs} ep.)" if epochs else ", prune only")
             out.append({"label": label, "group": method, "finetuned": bool(epochs),
-                        "x": [r[x_key] for r in (xs if timed else rows)], "y": [r[metric] for r in rows]})
+                        "x": [r[x_key] for r in (xs if timed else rows)], "y": [r[metric] for r in rows],
+                        **({"mode": "markers"} if timed else {})})  # measured times are noisy: no joining lines
     return out
 
 

@@ -27,6 +27,7 @@ if current is not None and current.model.config.cell != "gru":
 
 if current is not None:
     dv.init_controls()
+    unit = dv.units_suffix()
     masks, masks_label = dv.prune_setting(current)
     c1, c2, c3, c4 = st.columns([1.7, 2.2, 0.9, 0.9], gap="medium", vertical_alignment="bottom")
     c1.selectbox("Which units go", dv.RULES, format_func=lambda n: sc.UNIT_RULES[n].label, key="d_rule",
@@ -56,15 +57,16 @@ if current is not None:
         dense = current.dense.metrics
         p1, p2, p3, p4 = st.columns(4)
         p1.metric("Hidden units", f"{selection.hidden_after}", delta=f"{selection.hidden_after - selection.hidden_before:+,}"
-                  f" of {selection.hidden_before}", delta_color="off",
+                  f" of {selection.hidden_before}", delta_color="off", delta_arrow="off",
                   help="nn.GRU has one hidden size for every layer: each layer keeps as many units as the layer that "
                        "keeps most (the others are topped up with their best remaining units).")
         p2.metric("Parameters", f"{params:,}", delta=f"{params / current.dense_cost.params_total:.0%} of "
-                  f"{current.dense_cost.params_total:,}", delta_color="off",
+                  f"{current.dense_cost.params_total:,}", delta_color="off", delta_arrow="off",
                   help="Recurrent matrices shrink with the square of the hidden size.")
-        p3.metric("RMSE after removal", results.fmt(removed.rmse), delta=f"{removed.rmse - dense.rmse:+,.4g} vs dense",
-                  delta_color="inverse", help="Before any fine-tuning; dense model: " + results.fmt(dense.rmse))
-        p4.metric("Naive forecast RMSE", results.fmt(current.naive.metrics.rmse),
+        p3.metric("RMSE after removal", results.fmt(removed.rmse) + unit,
+                  delta=f"{removed.rmse - dense.rmse:+,.4g}{unit} vs dense", delta_color="inverse",
+                  help="Before any fine-tuning; dense model: " + results.fmt(dense.rmse) + unit)
+        p4.metric("Naive forecast RMSE", results.fmt(current.naive.metrics.rmse) + unit,
                   help="Repeat the last value: the error any model should beat.")
         b1, b2, _ = st.columns([1.6, 0.8, 2.6], vertical_alignment="bottom")
         go = b1.button("Shrink, fine-tune and measure", key="d_go", icon=":material/rocket_launch:",
@@ -85,8 +87,8 @@ if current is not None:
                    + f". {report.note.capitalize()}, {report.threads} torch thread(s), median of repeated calls.")
         m1, m2, m3, m4 = st.columns(4)
         final, dense = result.final_metrics, current.dense.metrics
-        m1.metric("Test RMSE, final", results.fmt(final.rmse), delta=f"{final.rmse - dense.rmse:+,.4g} vs dense "
-                  f"({final.rmse / dense.rmse - 1:+.1%})", delta_color="inverse")
+        m1.metric("Test RMSE, final", results.fmt(final.rmse) + unit, delta=f"{final.rmse - dense.rmse:+,.4g}{unit} vs "
+                  f"dense ({final.rmse / dense.rmse - 1:+.1%})", delta_color="inverse")
         for col, b in zip((m2, m3), report.batches):
             col.metric(f"Speed-up, batch {b}", f"{report.speedup('shrunk', b):.2f}×",
                        help=f"Dense {report.row('dense').ms[b]:.3g} ms, shrunk {report.row('shrunk').ms[b]:.3g} ms "

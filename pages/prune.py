@@ -99,8 +99,8 @@ def tab_thresholds(snap: sc.Snapshot) -> None:
 def tab_cost(snap: sc.Snapshot) -> None:
     c, d = snap.cost, current.dense_cost
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Non-zero params", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off")
-    c2.metric("MACs / forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off",
+    c1.metric("Non-zero params", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off", delta_arrow="off")
+    c2.metric("MACs / forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off", delta_arrow="off",
               help="Multiply-accumulates for one forecast, counting only non-zero weights.")
     c3.metric("Compression", f"{c.compression:.2f}×", help="Dense fp32 bytes over the cheapest format (CSR or bitmask).")
     c4.metric("Sparsity, all params", f"{c.sparsity:.1%}", help="Including biases and the head, which are not cut.")

@@ -15,21 +15,23 @@ thread count in force (ONNX Runtime gets the same count).
 from __future__ import annotations
 
 import io
+import statistics
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 import torch
 
-from .cost import median_ms, model_cost
+from .cost import model_cost
 from .errors import ConfigError
 from .evaluate import evaluate
 from .export import onnx_bytes, onnx_forecast, onnx_session, weights_bytes
 from .model import Forecaster
 from .quantize import Bf16, PrecisionUnavailable, int8_dynamic
-from .shrink import expand
+from .shrink import expand, shrink
 from .sparse_exec import MEASURED_ON, SparseGRU
-from .units import UnitSelection
+from .units import UnitConfig, UnitSelection, select_units
 from .windows import Dataset
 
 VARIANTS = {"dense": "dense nn.GRU (before)", "masked": "masked (full size, units zeroed)",
@@ -99,6 +101,32 @@ def _params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.state_dict().values() if p.is_floating_point())
 
 
+@torch.inference_mode()
+def interleaved_ms(runners: list[Callable], window: int, batches: tuple[int, ...], repeats: int,
+                   warmup: int = 3, progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Median ms per call of every runner at every batch size, timed round-robin: all runners are warmed up
+    first, then each round times each runner once. A one-time start-up cost, or a change of load on a shared
+    machine, then hits every runner alike instead of whichever happened to be timed first."""
+    gen = torch.Generator().manual_seed(0)
+    out: list[dict] = [{} for _ in runners]
+    for b in batches:
+        if progress is not None:
+            progress(b)
+        x = torch.randn(b, window, generator=gen)
+        for fn in runners:
+            for _ in range(warmup):
+                fn(x)
+        times: list[list[float]] = [[] for _ in runners]
+        for _ in range(repeats if b == 1 else max(3, repeats // 3)):
+            for fn, t in zip(runners, times):
+                t0 = time.perf_counter()
+                fn(x)
+                t.append(time.perf_counter() - t0)
+        for o, t in zip(out, times):
+            o[b] = 1e3 * statistics.median(t)
+    return out
+
+
 def measure_deployment(dense: Forecaster, small: Forecaster, selection: UnitSelection, data: Dataset,
                        batches: tuple[int, ...] = (1, 256), repeats: int = 15,
                        onnx: bool = True, progress: Callable[[str], None] | None = None) -> DeploymentReport:
@@ -132,17 +160,16 @@ def measure_deployment(dense: Forecaster, small: Forecaster, selection: UnitSele
                                "ONNX file", small.config.hidden))
         except ConfigError as exc:
             skipped["onnx"] = str(exc)
+    timings = interleaved_ms([fn for _, fn, *_ in candidates], data.window, batches, repeats,
+                             progress=progress and (lambda b: progress(f"every variant at batch {b}")))
     rows = []
-    gen = torch.Generator().manual_seed(0)
-    inputs = {b: torch.randn(b, data.window, generator=gen) for b in batches}
-    for variant, fn, params, size, how, hidden in candidates:
+    for (variant, fn, params, size, how, hidden), ms in zip(candidates, timings):
         if progress is not None:
-            progress(VARIANTS[variant])
+            progress(f"the test error of {VARIANTS[variant]}")
         if variant == "csr":
             params = fn.nnz() + sum(t.numel() for layer in fn.layers for t in layer[2:]) + fn.head_b.numel()
         ev = evaluate(fn, data)
         diff = 0.0 if variant == "dense" else float(np.abs(ev.forecast - reference).max())
-        ms = {b: median_ms(fn, x, repeats if b == 1 else max(3, repeats // 3), 2) for b, x in inputs.items()}
         rows.append(DeployRow(variant=variant, hidden=hidden, params=params, bytes=size, bytes_how=how, ms=ms,
                               rmse=ev.metrics.rmse, max_abs_diff=diff))
     return DeploymentReport(rows=tuple(rows), batches=tuple(batches), threads=torch.get_num_threads(),
@@ -162,3 +189,35 @@ def pays_from(fractions, speedups, margin: float = PAYS) -> float | None:
         else:
             start = None
     return start
+
+
+@dataclass(frozen=True)
+class Payoff:
+    """Speed of the model with a share of its units removed, over the dense model, timed in one interleaved run."""
+
+    fractions: tuple[float, ...]
+    hidden: tuple[int, ...]
+    speedup: dict  # batch -> speed-up over dense per fraction
+    dense_ms: dict  # batch -> the dense model's median ms per call
+    threads: int
+    note: str = MEASURED_ON
+
+    def pays_from(self, batch: int) -> float | None:
+        return pays_from(self.fractions, self.speedup[batch])
+
+
+PAYOFF_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def unit_payoff(model: Forecaster, window: int, fractions: tuple[float, ...] = PAYOFF_FRACTIONS,
+                batches: tuple[int, ...] = (1, 256), repeats: int = 15) -> Payoff:
+    """When does removing units pay on this machine? Each share of units removed (smallest norm first; the
+    weights' values do not change the time) is timed against the dense model, all round-robin."""
+    H = model.config.hidden
+    fractions = tuple(f for f in fractions if round(f * H) < H)
+    smaller = [shrink(model, select_units(model, UnitConfig(fraction=f)))[0] for f in fractions]
+    ms = interleaved_ms([model, *smaller], window, batches, repeats)
+    dense, rest = ms[0], ms[1:]
+    return Payoff(fractions=fractions, hidden=tuple(m.config.hidden for m in smaller),
+                  speedup={b: tuple(dense[b] / m[b] for m in rest) for b in batches}, dense_ms=dense,
+                  threads=torch.get_num_threads())

@@ -29,7 +29,7 @@ UNITS = "units"  # the method name of structured rows
 def latencies(model, window: int, batches: tuple[int, ...]) -> dict:
     """{"latency_ms_b{batch}": median ms per call} for each batch size (none: {})."""
     return {f"latency_ms_b{b}": measure_latency(model, window, b, LATENCY_REPEATS if b == 1 else
-                                                max(2, LATENCY_REPEATS // 3), 1).ms_per_batch for b in batches}
+                                                max(3, LATENCY_REPEATS // 3), 3).ms_per_batch for b in batches}
 
 
 def sweep_configs(base: PruneConfig, sensitivities: Iterable[float] | None = None,

@@ -13,7 +13,8 @@ from .viz import COLORS, _style
 
 def speedup_figure(report: DeploymentReport, title: str | None = None, height: int = 330) -> go.Figure:
     """One panel per batch size: horizontal bars of dense time / variant time (right of 1: faster than dense),
-    labelled with the speed-up and the milliseconds; the hover adds the test RMSE."""
+    labelled with the speed-up and the milliseconds; the hover adds the test RMSE. A log axis, because one
+    runtime can be tens of times faster than the rest and would flatten them."""
     batches = report.batches
     fig = make_subplots(rows=1, cols=len(batches), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[f"batch {b} (ms per call)" for b in batches])
@@ -29,6 +30,6 @@ def speedup_figure(report: DeploymentReport, title: str | None = None, height: i
             hovertemplate="%{y}<br>%{x:.2f}× dense speed<br>test RMSE %{customdata[0]:,.4g}"
                           "<br>%{customdata[1]:,} parameters<extra></extra>"), row=1, col=i)
         fig.add_vline(x=1.0, line=dict(color=COLORS["actual"], width=1.5, dash="dot"), row=1, col=i)
-        fig.update_xaxes(title_text="speed-up over dense (×)", row=1, col=i, rangemode="tozero")
+        fig.update_xaxes(title_text="speed-up over dense (×, log)", type="log", row=1, col=i)
     fig.update_yaxes(autorange="reversed")
     return _style(fig, height, title, legend=False, subplot_titles=1)

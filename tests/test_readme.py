@@ -19,3 +19,22 @@ def test_quickstart_targets_exist_and_ci_calls_make_test():
     targets = subprocess.run(["make", "-pn"], cwd=ROOT, capture_output=True, text=True).stdout
     assert re.search(r"^run:", targets, re.M) and re.search(r"^test:", targets, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+def test_structured_example_runs_and_writes_a_plain_export(capsys, tmp_path, monkeypatch):
+    code = next(b for b in python_blocks() if "shrink_and_finetune" in b)
+    monkeypatch.chdir(tmp_path)  # it writes runs/shrunk
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert re.search(r"hidden 64 -> 32; RMSE \d+ -> \d+ MW after fine-tuning; batch 256 \d+\.\d\dx dense", out), out
+    assert {p.name for p in (tmp_path / "runs" / "shrunk").iterdir()} == {"model.safetensors", "model.json",
+                                                                         "load_model.py"}
+
+
+def test_the_readme_loader_is_the_one_every_export_ships():
+    from scgru_core.export import LOADER
+    assert LOADER in python_blocks()

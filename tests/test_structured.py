@@ -250,3 +250,13 @@ def test_removing_units_pays_from_the_first_share_after_which_every_point_is_fas
     assert pays_from(fractions, [1.0, 1.2, 1.05, 2.0, 3.1]) == 0.75  # a dip after 25 %: it pays only from 75 %
     assert pays_from(fractions, [1.0, 0.9, 1.0, 1.05, 1.08]) is None  # never 10 % faster
     assert pays_from(list(reversed(fractions)), [3.1, 2.0, 1.3, 1.02, 1.0]) == 0.5  # order does not matter
+
+
+def test_the_payoff_of_removing_units_is_timed_against_the_dense_model_for_every_share():
+    from scgru_core.deploy import unit_payoff
+    model = tiny_model(hidden=20, horizon=1, seed=0)
+    pay = unit_payoff(model, window=12, fractions=(0.0, 0.5, 0.95, 1.0), batches=(1, 8), repeats=3)
+    assert pay.fractions == (0.0, 0.5, 0.95)  # 100 % would remove every unit: left out
+    assert pay.hidden == (20, 10, 1)
+    assert set(pay.speedup) == {1, 8} and all(len(v) == 3 and min(v) > 0 for v in pay.speedup.values())
+    assert all(ms > 0 for ms in pay.dense_ms.values())

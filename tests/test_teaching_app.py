@@ -132,7 +132,7 @@ def test_every_lesson_step(lesson_app, step):
         assert [t["name"] for t in payoff["data"]] == ["batch 1", "batch 256"]
         assert all(min(t["y"]) > 0 and t["x"][0] == 0.0 for t in payoff["data"])
         assert lesson.CAPTIONS["payoff"] in captions(at)
-        assert any("batch 1: " in c and "batch 256: " in c for c in captions(at))
+        assert any("batch 1 (dense " in c and "batch 256 (dense " in c for c in captions(at))
     if step.key == "compare":
         assert any(t.get("name", "").startswith("Random") for t in charts(at)[0]["data"])
         assert at.get("page_link")
