@@ -36,13 +36,17 @@ def unit_config() -> sc.UnitConfig:
                          floor=float(ss["d_floor"]))
 
 
-def prune_setting(current: sc.PruningLab) -> tuple[sc.pruning.MaskSet | None, str]:
-    """The Prune page's masks when they belong to this model (the dead-unit rule reads them), and a label."""
+def starting_masks(current: sc.PruningLab, config_rule: str) -> tuple[sc.pruning.MaskSet | None, str]:
+    """What the removal starts from, and a label. The dead-unit rule is defined by the Prune page's masks
+    (when they belong to this model); the other rules remove units from the trained dense model."""
+    if not sc.UNIT_RULES[config_rule].exact:
+        return None, "the trained dense model"
     now = ss.get(state.CURRENT)
     if not now or now["version"] != ss.get(state.VERSION):
-        return None, "no pruning (the Prune page has not been opened for this model)"
+        return None, "no pruning yet: the Prune page has not been used with this model"
     cfg = now["config"]
-    return current.at(cfg).result.masks, f"{sc.RULES[cfg.method].label}, {now['sparsity']:.1%} of in-scope weights"
+    return current.at(cfg).result.masks, (f"the Prune page's setting: {sc.RULES[cfg.method].label}, "
+                                          f"{now['sparsity']:.1%} of in-scope weights")
 
 
 def preview(current: sc.PruningLab, config: sc.UnitConfig, masks) -> tuple[sc.UnitSelection, sc.Metrics, int]:

@@ -28,11 +28,11 @@ if current is not None and current.model.config.cell != "gru":
 if current is not None:
     dv.init_controls()
     unit = dv.units_suffix()
-    masks, masks_label = dv.prune_setting(current)
     c1, c2, c3, c4 = st.columns([1.7, 2.2, 0.9, 0.9], gap="medium", vertical_alignment="bottom")
     c1.selectbox("Which units go", dv.RULES, format_func=lambda n: sc.UNIT_RULES[n].label, key="d_rule",
                  help="\n\n".join(f"**{r.label}**: {r.description}" for r in sc.UNIT_RULES.values()))
     rule = sc.UNIT_RULES[ss["d_rule"]]
+    masks, masks_label = dv.starting_masks(current, ss["d_rule"])
     if rule.control == "fraction":
         c2.slider("Units removed from each layer (%)", 0, 95, step=5, key="d_units",
                   help="The units with the smallest L2 norm of all their weights go first.")
@@ -40,8 +40,7 @@ if current is not None:
         c2.slider("Threshold s (× std of the unit norms)", 0.0, dv.S_MAX, step=0.05, key="d_s",
                   help="Per layer, units whose norm is below s × std(unit norms) go, keeping at least a fraction k.")
     else:
-        c2.caption(f"Exact: removes only units with no path to the forecast under the Prune page's masks "
-                   f"({masks_label}).")
+        c2.caption(f"Exact: removes only the units with no path to the forecast, from {masks_label}.")
     c3.number_input("Floor k", 0.001, 1.0, step=0.01, format="%.3f", key="d_floor",
                     disabled=rule.control != "sensitivity", help="Keep at least this fraction of each layer's units.")
     c4.number_input("Fine-tune epochs", 0, 100, step=1, key="d_ft_epochs",
@@ -68,6 +67,11 @@ if current is not None:
                   help="Before any fine-tuning; dense model: " + results.fmt(dense.rmse) + unit)
         p4.metric("Naive forecast RMSE", results.fmt(current.naive.metrics.rmse) + unit,
                   help="Repeat the last value: the error any model should beat.")
+        if rule.exact and selection.hidden_after == selection.hidden_before:
+            st.info("No unit is dead: every unit still reaches the forecast, through the head (which the Prune page "
+                    "never prunes) or through units that do. A unit whose incoming weights are all pruned is not dead "
+                    "either: its biases still move its state. Dead units are rare; the other rules plus a fine-tune "
+                    "are the main road.")
         b1, b2, _ = st.columns([1.6, 0.8, 2.6], vertical_alignment="bottom")
         go = b1.button("Shrink, fine-tune and measure", key="d_go", icon=":material/rocket_launch:",
                        type="primary", width="stretch")
@@ -81,8 +85,8 @@ if current is not None:
         result, report = done["result"], done["report"]
         st.subheader("Measured on this machine")
         ft = result.finetuning
-        st.caption(f"{done['config'].describe()}: hidden {result.selection.hidden_before} → "
-                   f"{result.selection.hidden_after}; "
+        st.caption(f"{done['config'].describe()} from {done['masks_from']}: hidden "
+                   f"{result.selection.hidden_before} → {result.selection.hidden_after}; "
                    + (f"fine-tuned {len(ft.history)} epochs ({ft.seconds:.1f} s)" if ft else "not fine-tuned")
                    + f". {report.note.capitalize()}, {report.threads} torch thread(s), median of repeated calls.")
         m1, m2, m3, m4 = st.columns(4)

@@ -103,10 +103,11 @@ def _params(model: torch.nn.Module) -> int:
 
 @torch.inference_mode()
 def interleaved_ms(runners: list[Callable], window: int, batches: tuple[int, ...], repeats: int,
-                   warmup: int = 3, progress: Callable[[int], None] | None = None) -> list[dict]:
-    """Median ms per call of every runner at every batch size, timed round-robin: all runners are warmed up
-    first, then each round times each runner once. A one-time start-up cost, or a change of load on a shared
-    machine, then hits every runner alike instead of whichever happened to be timed first."""
+                   warmup: int = 3, burst: int = 5, progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Median ms per call of every runner at every batch size, timed in rounds: all runners are warmed up first,
+    then each round gives each runner one untimed call (its weights back in cache, as when serving) and `burst`
+    timed ones. A one-time start-up cost or a change of load on a shared machine then hits every runner alike,
+    instead of whichever happened to be timed first, and no runner is timed on caches another one filled."""
     gen = torch.Generator().manual_seed(0)
     out: list[dict] = [{} for _ in runners]
     for b in batches:
@@ -116,12 +117,16 @@ def interleaved_ms(runners: list[Callable], window: int, batches: tuple[int, ...
         for fn in runners:
             for _ in range(warmup):
                 fn(x)
+        calls = repeats if b == 1 else max(3, repeats // 3)
+        per_round = min(burst, calls)
         times: list[list[float]] = [[] for _ in runners]
-        for _ in range(repeats if b == 1 else max(3, repeats // 3)):
+        for _ in range(-(-calls // per_round)):
             for fn, t in zip(runners, times):
-                t0 = time.perf_counter()
                 fn(x)
-                t.append(time.perf_counter() - t0)
+                for _ in range(per_round):
+                    t0 = time.perf_counter()
+                    fn(x)
+                    t.append(time.perf_counter() - t0)
         for o, t in zip(out, times):
             o[b] = 1e3 * statistics.median(t)
     return out

@@ -83,7 +83,19 @@ def test_dead_units_use_the_prune_pages_masks_and_an_impossible_setting_is_refus
     at = session
     at.selectbox(key="d_rule").set_value("dead").run()
     assert any("Prune page" in c.value for c in at.caption)
-    assert metric(at, "Hidden units") == "16"  # nothing pruned yet: no unit is dead
+    assert metric(at, "Hidden units") == "16"  # nothing pruned yet: no unit is dead, and the page says why
+    assert any("No unit is dead" in i for i in texts(at.info))
     at.selectbox(key="d_rule").set_value("unit_norm").run()
     at.slider(key="d_units").set_value(95).run()  # round(0.95 * 16) = 15: one unit left
     assert metric(at, "Hidden units") == "1" and not at.error
+
+
+def test_unit_rules_start_from_the_dense_model_whatever_the_prune_page_holds(session):
+    at = session
+    page(at, "prune")
+    at.slider(key="s").set_value(2.0).run()  # a heavy unstructured cut on the Prune page
+    page(at, "deploy")
+    at.selectbox(key="d_rule").set_value("unit_norm").run()
+    at.slider(key="d_units").set_value(0).run()  # removing no unit leaves the dense model's errors
+    dense = at.session_state["lab"].dense.metrics.rmse
+    assert metric(at, "RMSE after removal").startswith(f"{dense:,.4g}")
