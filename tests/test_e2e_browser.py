@@ -162,7 +162,7 @@ def test_upload_train_stop_prune_slide_download(app_url, tmp_path):
         total = sum(m.numel() for m in saved.masks.values())
         assert f"{1 - kept / total:.1%}" == shown
 
-        # Trade-offs: prune-only curves for three methods, on three axes; the points download as CSV.
+        # Trade-offs: prune-only curves for three methods and whole units, on three axes; the points download as CSV.
         go_to(page, "Trade-offs")
         wait_for_charts(page)
         expect(page.get_by_test_id("stPlotlyChart")).to_have_count(3)
@@ -170,7 +170,8 @@ def test_upload_train_stop_prune_slide_download(app_url, tmp_path):
         with page.expect_download() as info:
             page.locator(".st-key-dl_csv button").first.click()
         rows = pd.read_csv(info.value.path())
-        assert len(rows) == 33 and set(rows["method"]) == {"sensitivity", "magnitude", "random"}
+        # three rules and whole units removed (on by default), 11 target points each
+        assert len(rows) == 44 and set(rows["method"]) == {"sensitivity", "magnitude", "random", "units"}
 
         go_to(page, "Home")
         shot(page, "00_home")
