@@ -70,7 +70,7 @@ def prune_slider(step: lesson.LessonStep) -> None:
         st.slider(lesson.CONTROLS["sensitivity"], 0.0, pv.S_MAX, step=0.01, key="s",
                   on_change=lambda: (pv.sync_target(), moved(step.key)))
     else:
-        st.slider("Target sparsity (%)", 0, 99, step=1, key="target", on_change=lambda: (pv.sync_s(), moved(step.key)))
+        st.slider("Target sparsity (%)", 0, pv.target_bound(), step=1, key="target", on_change=lambda: (pv.sync_s(), moved(step.key)))
         st.caption(f"The method is {sc.RULES[ss['p_method']].label}: press **Set up this step** for the SCGRU rule.")
 
 

@@ -7,6 +7,7 @@ for the figures and tables.
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 import streamlit as st
@@ -87,6 +88,22 @@ def _threshold_rule() -> tuple[sc.PruningLab, sc.PruneConfig] | None:
     except sc.ScgruError:
         return None
     return (current, config) if current is not None and config.rule.control == "sensitivity" else None
+
+
+def target_bound() -> int:
+    """The target slider's upper end, in %: 99, or for a threshold rule the most its s range (0 to S_MAX)
+    reaches with this scope and floor, since a target beyond the floor could only show a smaller sparsity.
+    The slider's value is moved down to it when it stood above."""
+    top = 99
+    if (found := _threshold_rule()) is not None:
+        current, config = found
+        try:
+            top = max(1, min(99, math.floor(100 * current.reachable_sparsity(config, S_MAX))))
+        except sc.ScgruError:  # shown by the page when it prunes with this setting
+            pass
+    if ss.get("target", 0) > top:
+        ss["target"] = top
+    return top
 
 
 def sync_target() -> None:

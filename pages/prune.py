@@ -31,8 +31,9 @@ def controls() -> sc.PruneConfig | None:
     c3.slider("Threshold s (× std |W|)", 0.0, pv.S_MAX, step=0.01, key="s", on_change=pv.sync_target,
               disabled=not by_threshold, help="The SCGRU sensitivity: larger s cuts more weights. "
                                               "Arrow keys move it by 0.01.")
-    c4.slider("Target sparsity (%)", 0, 99, step=1, key="target", on_change=pv.sync_s,
-              help="The share of in-scope weights to prune; for the threshold rule the s that reaches it is found.")
+    c4.slider("Target sparsity (%)", 0, pv.target_bound(), step=1, key="target", on_change=pv.sync_s,
+              help="The share of in-scope weights to prune; for the threshold rule the s that reaches it is found, "
+                   "up to the most the floor k lets it cut.")
     with c5.popover("", icon=":material/settings:", help="More settings", width="stretch"):
         st.number_input("Floor k (keep at least this fraction of each matrix)", 0.001, 1.0, step=0.005,
                         format="%.3f", key="p_floor", on_change=pv.sync_target, disabled=not by_threshold)

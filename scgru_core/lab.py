@@ -14,7 +14,7 @@ import torch
 from .cost import Cost, model_cost
 from .evaluate import Evaluation, evaluate, evaluate_naive
 from .model import Forecaster
-from .pruning import PruneConfig, PruneResult, masked_state, prune
+from .pruning import PruneConfig, PruneResult, masked_state, max_reachable_sparsity, prune
 from .saliency import Scores, scores_for
 from .windows import Dataset
 
@@ -38,12 +38,21 @@ class PruningLab:
         self.naive = evaluate_naive(data)
         self.dense_cost = model_cost(model, None, data.window)
         self._scores: dict[str, Scores] = {}
+        self._reachable: dict[tuple, float] = {}
 
     def scores(self, method: str) -> Scores:
         """The saliency a score-ranking rule needs, computed once per lab (one pass over the training windows)."""
         if method not in self._scores:
             self._scores[method] = scores_for(self.model, self.data, method)
         return self._scores[method]
+
+    def reachable_sparsity(self, config: PruneConfig, s_max: float) -> float:
+        """The largest sparsity the sensitivity rule reaches for s up to `s_max` with this scope and floor
+        (computed once per scope and floor: the target control's upper end)."""
+        key = (config.scope, config.floor, s_max)
+        if key not in self._reachable:
+            self._reachable[key] = max_reachable_sparsity(self.model, config, s_max)
+        return self._reachable[key]
 
     def masked_model(self, result: PruneResult) -> Forecaster:
         """A fresh copy of the dense model with `result`'s masks applied (safe to keep or fine-tune)."""

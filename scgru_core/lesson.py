@@ -83,7 +83,7 @@ METRICS = r"""
 \text{RMSE} = \sqrt{\tfrac{1}{N}\textstyle\sum (y - \hat y)^2},\qquad
 \text{MAE} = \tfrac{1}{N}\textstyle\sum |y - \hat y|\\[4pt]
 \text{sMAPE} = \tfrac{100}{N}\textstyle\sum \frac{2|y - \hat y|}{|y| + |\hat y|},\qquad
-\text{MASE} = \frac{\text{MAE}}{\text{MAE of the naive forecast on train}}
+\text{MASE} = \frac{\text{MAE}}{\tfrac{1}{n-1}\sum_{t=2}^{n} |y_t - y_{t-1}| \text{ on train}}
 \end{gathered}
 """
 

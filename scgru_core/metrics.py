@@ -14,7 +14,7 @@ class Metrics:
     rmse: float
     mae: float
     smape: float  # percent, 0..200
-    mase: float  # MAE / in-sample MAE of the naive forecast on the training part
+    mase: float  # MAE / in-sample MAE of the one-step naive forecast on the training part (any horizon)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -289,11 +289,25 @@ def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None) ->
     return describe_masks(model, config.scope, masks, thresholds)
 
 
+def max_reachable_sparsity(model: Forecaster, config: PruneConfig = PruneConfig(), s_max: float = math.inf) -> float:
+    """The largest sparsity the sensitivity rule reaches with this scope and floor k for s up to `s_max`
+    (infinite: every matrix cut down to its floor, so about 1 - k)."""
+    s = 1e30 if math.isinf(s_max) else s_max  # the threshold's closed form makes a huge s as cheap as a small one
+    return prune(model, replace(config, method="sensitivity", sensitivity=s, global_=False)).sparsity
+
+
 def sensitivity_for_sparsity(model: Forecaster, target: float, config: PruneConfig = PruneConfig(),
                              tol: float = 1e-3, max_iter: int = 60) -> float:
-    """The smallest s whose sensitivity pruning reaches `target` sparsity (bisection: sparsity is monotone in s)."""
+    """The smallest s whose sensitivity pruning reaches `target` sparsity (bisection: sparsity is monotone in s
+    until the floor binds). A target beyond the floor is refused with the largest one this model reaches."""
     if not 0.0 <= target < 1.0:
         raise ConfigError(f"target sparsity must be in [0, 1), not {target}.")
+    top = max_reachable_sparsity(model, config)
+    if target > top:
+        raise ConfigError(f"A sparsity of {target:.2%} cannot be reached with the floor k = {config.floor:g}: every "
+                          f"matrix keeps at least that share of its weights, so the most this model and scope reach "
+                          f"is {top:.2%}. Lower the target, or the floor k.")
+
     def sparsity_at(s: float) -> float:
         return prune(model, replace(config, method="sensitivity", sensitivity=s, global_=False)).sparsity
 

@@ -101,7 +101,7 @@ class Dataset:
     train: Windows
     val: Windows
     test: Windows
-    mase_scale: float  # in-sample MAE of the naive forecast on the training part (original units)
+    mase_scale: float  # in-sample MAE of the one-step naive forecast on the training part (original units)
 
     @property
     def window(self) -> int:
@@ -180,6 +180,8 @@ def prepare(series: Series, config: WindowConfig = WindowConfig()) -> Dataset:
     z = scaler.transform(series.values)
     train_vals = series.values[split.train[0]:split.train[1]]
     h = config.horizon
-    mase_scale = float(np.mean(np.abs(train_vals[h:] - train_vals[:-h])))
+    # Hyndman & Koehler (2006): the in-sample MAE of the one-step naive forecast, whatever the horizon (the
+    # lag-h differences would grow the scale with h and flatter every multi-step model, the naive one too)
+    mase_scale = float(np.mean(np.abs(np.diff(train_vals))))
     parts = {name: _windows(z, *getattr(split, name), config.window, h) for name in ("train", "val", "test")}
     return Dataset(series=series, config=config, scaler=scaler, split=split, mase_scale=mase_scale, **parts)

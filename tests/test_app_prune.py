@@ -64,6 +64,19 @@ def test_a_target_sparsity_finds_the_s_that_reaches_it(at):
     assert sparsity_shown(at) == pytest.approx(0.70, abs=0.01)
 
 
+def test_the_target_stops_at_the_most_the_floor_lets_the_threshold_cut(at):
+    lab = at.session_state["lab"]
+    top = math.floor(100 * lab.reachable_sparsity(sc.PruneConfig(), 5.0))
+    assert at.slider(key="target").max == top <= 99
+    at.slider(key="target").set_value(top).run()
+    assert sparsity_shown(at) == pytest.approx(top / 100, abs=0.01)  # what the slider reads is what is cut
+    at.number_input(key="p_floor").set_value(0.3).run()  # a higher floor: the end of the range comes down
+    assert at.slider(key="target").max == math.floor(100 * lab.reachable_sparsity(
+        sc.PruneConfig(floor=0.3), 5.0)) <= 70
+    assert at.slider(key="target").value <= at.slider(key="target").max
+    at.number_input(key="p_floor").set_value(0.01).run()
+
+
 def test_a_sparsity_rule_is_driven_by_the_sparsity_slider(at):
     at.selectbox(key="p_method").set_value("magnitude").run()
     assert at.slider(key="s").disabled

@@ -152,3 +152,9 @@ def test_diverged_training_exits_1_with_one_line(series_csv, capsys):
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "diverged" in lines[0]
+
+
+def test_an_unreachable_target_sparsity_exits_2_naming_the_reachable_maximum(series_csv):
+    p = cli("run", "--data", series_csv, *TINY, "--sparsity", "0.995")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "cannot be reached with the floor k = 0.01" in p.stderr and "the most this model and scope reach is" in p.stderr

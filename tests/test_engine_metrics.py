@@ -97,3 +97,17 @@ def test_model_evaluation_is_in_original_units():
     assert m.rmse == pytest.approx(np.sqrt(np.mean(err ** 2)))
     assert m.mae == pytest.approx(np.mean(np.abs(err)))
     assert m.mase == pytest.approx(m.mae / data.mase_scale)
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_mase_scales_by_the_one_step_naive_error_on_train_at_any_horizon(horizon):
+    """Hyndman & Koehler (2006): MASE = MAE / mean |y_t - y_(t-1)| over the training part, whatever the horizon."""
+    import scgru_core as sc
+    from _engine_support import sine_series
+    data = sc.prepare(sine_series(300), sc.WindowConfig(window=12, horizon=horizon))
+    train = data.series.values[data.split.train[0]:data.split.train[1]]
+    scale = sum(abs(train[t] - train[t - 1]) for t in range(1, len(train))) / (len(train) - 1)
+    naive = sc.evaluate_naive(data)
+    mae = float(np.abs(naive.actual - naive.forecast).mean())
+    assert data.mase_scale == pytest.approx(scale, rel=1e-12)
+    assert naive.metrics.mase == pytest.approx(mae / scale, rel=1e-12)

@@ -407,3 +407,16 @@ def test_lab_snapshot_is_the_masked_model_evaluated_and_costed():
     np.testing.assert_array_equal(lab.dense.forecast, evaluate(model, data).forecast)
     zero = lab.at(PruneConfig(method="magnitude", sparsity=0.0))
     np.testing.assert_array_equal(zero.evaluation.forecast, lab.dense.forecast)
+
+
+@pytest.mark.parametrize("floor", [0.01, 0.05, 0.2])
+def test_a_target_beyond_the_floor_is_refused_with_the_largest_reachable_sparsity(floor):
+    from scgru_core.pruning import max_reachable_sparsity
+    model = tiny_model(hidden=16, seed=3)
+    config = PruneConfig(floor=floor)
+    top = max_reachable_sparsity(model, config)
+    assert 1 - floor - 0.01 <= top <= 1 - floor + 1e-9  # every matrix cut down to its floor, give or take rounding
+    with pytest.raises(ConfigError, match=f"the most this model and scope reach is {top:.2%}"):
+        sensitivity_for_sparsity(model, min(0.999, top + 0.005), config)
+    s = sensitivity_for_sparsity(model, top, config)  # the largest reachable target itself is reached
+    assert prune(model, PruneConfig(sensitivity=s, floor=floor)).sparsity >= top - 1e-9

@@ -108,8 +108,8 @@ def test_mase_scale_is_the_naive_in_sample_error_by_hand():
     # |diffs| of 1 3 2 6 4 5 9 7 8 12 10 11 are 2 1 4 2 1 4 2 1 4 2 1: sum 24 over 11
     assert data.mase_scale == pytest.approx(24 / 11)
     data2 = prepare(series_of(values), WindowConfig(window=1, horizon=2, val_fraction=0.2, test_fraction=0.2))
-    # lag-2 |diffs| of the training part: 1 3 2 1 5 2 1 5 2 1: sum 23 over 10
-    assert data2.mase_scale == pytest.approx(23 / 10)
+    # Hyndman & Koehler (2006): the one-step naive error at any horizon, not the lag-2 |diffs| (23 / 10)
+    assert data2.split.train == (0, 12) and data2.mase_scale == pytest.approx(24 / 11)
 
 
 def test_log_transform_refuses_non_positive_values():
