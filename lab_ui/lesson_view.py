@@ -193,7 +193,8 @@ def step_cost(step, current) -> None:
     c, d = snap.cost, current.dense_cost
     m = st.columns(4)
     m[0].metric("Non-zero parameters", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off", delta_arrow="off")
-    m[1].metric("MACs per forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off", delta_arrow="off")
+    m[1].metric("MACs per forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off",
+                delta_arrow="off", help=f"Multiply-accumulates, {sc.cost.MACS_NOTE}.")
     m[2].metric("CSR bytes", f"{c.bytes_csr:,}", delta=f"dense {d.bytes_dense:,}", delta_color="off", delta_arrow="off")
     m[3].metric("Bitmask bytes", f"{c.bytes_bitmask:,}", delta=f"{c.compression:.2f}× best", delta_color="off", delta_arrow="off")
     chart(viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}),

@@ -102,7 +102,7 @@ def tab_cost(snap: sc.Snapshot) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Non-zero params", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off", delta_arrow="off")
     c2.metric("MACs / forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off", delta_arrow="off",
-              help="Multiply-accumulates for one forecast, counting only non-zero weights.")
+              help=f"Multiply-accumulates for one forecast, counting only non-zero weights ({sc.cost.MACS_NOTE}).")
     c3.metric("Compression", f"{c.compression:.2f}×", help="Dense fp32 bytes over the cheapest format (CSR or bitmask).")
     c4.metric("Sparsity, all params", f"{c.sparsity:.1%}", help="Including biases and the head, which are not cut.")
     fig = viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask})

@@ -113,7 +113,8 @@ if current is not None:
                        "a point's time does not change with fine-tuning.")
         st.caption("Solid: prune only. Dashed: pruned, then fine-tuned with the pruned weights held at zero. "
                    "Dotted grey: the naive forecast (repeat the last value). Star: the Prune page's setting. "
-                   "Operations and bytes count only non-zero weights: what a sparse format could save.")
+                   f"Operations and bytes count only non-zero weights: what a sparse format could save. "
+                   f"Operations are {sc.cost.MACS_NOTE}.")
         teaching.explain("tradeoff", caption=False)
         frame = tv.table(methods, base, ft_epochs, latency=timed)
         st.download_button("Curve points (CSV)", data=frame.to_csv(index=False).encode(), file_name="scgru_tradeoffs.csv",

@@ -33,7 +33,8 @@ with model_col.container(border=True):
                  help="GRU1-3 are Dey & Salem's gate variants, baselines with fewer parameters.")
     preview = sc.model_cost(sc.build_model(sc.ModelConfig(ss["m_hidden"], ss["m_layers"], ss["m_cell"]),
                                            horizon=data.horizon), None, data.window)
-    st.caption(f"{preview.params_total:,} parameters · {preview.macs_dense:,} multiply-accumulates per forecast")
+    st.caption(f"{preview.params_total:,} parameters · {preview.macs_dense:,} multiply-accumulates per forecast",
+               help=f"MACs: {sc.cost.MACS_NOTE}.")
 with train_col.container(border=True):
     st.markdown("##### Training")
     c1, c2, c3 = st.columns(3)

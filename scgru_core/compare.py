@@ -7,7 +7,7 @@ plus F fine-tuning epochs (finetune_epochs):
   prune once, fine-tune F epochs with the mask held. The dense model is trained once per seed and
   shared by every one-shot row, every rewind row and Narang's q.
 - gradual (every GRADUAL entry: agp, narang): train from scratch for E + F epochs while the schedule
-  prunes (by default from the end of epoch 1 to 70% of the budget), the rest with the final mask.
+  prunes (by default from the end of epoch 1 to 90% of the budget, GradualPlan.end_fraction), the rest with the final mask.
 - rewind (lottery ticket): the mask of `rewind_rule` on the dense model, then retrain from the initial
   weights for E epochs, the dense model's own training length (so E dense + E retrain in all).
 - dense, gru1, gru2, gru3: train E + F epochs, no pruning; the target sparsity is ignored and the

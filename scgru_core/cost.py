@@ -1,5 +1,8 @@
 """What a (pruned) model costs: parameters, multiply-accumulates, storage bytes, latency.
 
+MACs count the weight multiplies of one forecast (3H(I + H) per step per layer, plus the head), nothing
+else: biases, the gates' element-wise products and the activations are left out (MACS_NOTE).
+
 Masked dense weights save nothing by themselves, so both figures are given: what the
 non-zeros *could* cost (MACs counting only non-zeros, CSR / bitmask bytes) and what the
 dense model does cost (dense MACs, dense bytes, measured latency).
@@ -18,6 +21,8 @@ from .pruning import MaskSet
 
 FP32 = 4
 INDEX = 4  # int32 column indices and row pointers
+MACS_NOTE = ("weight multiplies only: biases, the gates' element-wise products and the activations are not "
+             "counted")  # said wherever a MAC count is shown
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Save and load a run directory: config JSON, weights and masks (safetensors), metrics JSON.
 
 Loading rebuilds the model from the config, checks every tensor's name and shape, the
-files' SHA-256 digests recorded at save time, and that pruned weights are exactly zero;
+files' SHA-256 digests recorded at save time (weights, masks, metrics and the config's own
+model, scaler and settings), and that pruned weights are exactly zero;
 anything else is refused with a CheckpointError that says what is wrong.
 """
 from __future__ import annotations
@@ -58,16 +59,17 @@ def save_run(directory: str | pathlib.Path, model: Forecaster, masks: MaskSet | 
     out = pathlib.Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     weights, mask_bytes = run_bytes(model, masks)
+    metrics_bytes = json.dumps(metrics or {}, indent=2, default=str).encode()
     header = {"format": FORMAT, "model": {"hidden": model.config.hidden, "layers": model.config.layers,
                                           "cell": model.config.cell, "horizon": model.horizon},
               "scaler": scaler.__dict__ if scaler else None, "settings": config or {},
-              "sha256": {WEIGHTS: _digest(weights), MASKS: _digest(mask_bytes)}}
+              "sha256": {WEIGHTS: _digest(weights), MASKS: _digest(mask_bytes), METRICS: _digest(metrics_bytes)}}
     header = json.loads(json.dumps(header, default=str))  # the digest is of what will be read back
     header["sha256"][CONFIG] = _header_digest(header)
     (out / WEIGHTS).write_bytes(weights)
     (out / MASKS).write_bytes(mask_bytes)
     (out / CONFIG).write_text(json.dumps(header, indent=2, default=str))
-    (out / METRICS).write_text(json.dumps(metrics or {}, indent=2, default=str))
+    (out / METRICS).write_bytes(metrics_bytes)
     return out
 
 
@@ -105,10 +107,17 @@ def load_run(directory: str | pathlib.Path) -> SavedRun:
         raise CheckpointError(f"The weights could not be read ({exc}).") from None
     masks = validate_state(model, state, mask_state)
     model.load_state_dict(state, strict=True)
-    try:
-        metrics = json.loads(_read(d / METRICS)) if (d / METRICS).is_file() else {}
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{METRICS} is not valid JSON ({exc.msg}). Save the run again.") from None
+    metrics = {}
+    recorded = header.get("sha256", {}).get(METRICS)  # runs saved before metrics were covered have none
+    if recorded is not None or (d / METRICS).is_file():
+        raw = _read(d / METRICS)
+        if recorded is not None and _digest(raw) != recorded:
+            raise CheckpointError(f"{METRICS} does not match the checksum recorded when the run was saved: "
+                                  "its metrics or training history were edited.")
+        try:
+            metrics = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise CheckpointError(f"{METRICS} is not valid JSON ({exc.msg}). Save the run again.") from None
     try:
         scaler = Scaler(**header["scaler"]) if header.get("scaler") else None
     except TypeError:

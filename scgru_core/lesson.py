@@ -56,7 +56,8 @@ MACS = r"""
 \begin{aligned}
 \text{MACs per step per layer} &= 3H(I + H)\\
 \text{per forecast} &= T \textstyle\sum_{\ell} 3H(I_\ell + H) + OH\\
-\text{non-zero} &= T \textstyle\sum_{\ell} \operatorname{nnz}(W_{ih}^{\ell}, W_{hh}^{\ell}) + \operatorname{nnz}(W_o)
+\text{non-zero} &= T \textstyle\sum_{\ell} \operatorname{nnz}(W_{ih}^{\ell}, W_{hh}^{\ell}) + \operatorname{nnz}(W_o)\\
+&\text{(weight multiplies only: no biases, gate products or activations)}
 \end{aligned}
 """
 

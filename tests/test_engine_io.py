@@ -62,7 +62,29 @@ def test_dense_run_without_masks_round_trips(tmp_path):
     assert run.masks == {} and run.scaler is None and same_state(state_of(model), state_of(run.model))
 
 
-def test_the_files_are_deterministic():
+SAVE_IN_A_FRESH_PROCESS = """
+import sys
+sys.path.insert(0, "tests")
+from _engine_support import tiny_data, tiny_model
+from scgru_core import PruneConfig, prune, save_run
+model = tiny_model(hidden=6, seed=2)
+save_run(sys.argv[1], model, prune(model, PruneConfig()).masks, config={"s": 1.0}, metrics={"rmse": 1.5},
+         scaler=tiny_data(window=12).scaler)
+"""
+
+
+def test_the_files_are_deterministic(tmp_path):
+    """Every file of a run, saved twice by two separate processes from the same settings, is byte for byte
+    the same (a timestamp, a random id or a dict order that changes between processes would show)."""
+    import pathlib
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parent.parent
+    for name in ("a", "b"):
+        subprocess.run([sys.executable, "-c", SAVE_IN_A_FRESH_PROCESS, str(tmp_path / name)], cwd=root, check=True,
+                       timeout=120)
+    for file in (CONFIG, WEIGHTS, MASKS, METRICS):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file
     model = tiny_model(hidden=6)
     masks = prune(model, PruneConfig()).masks
     assert run_bytes(model, masks) == run_bytes(model, masks)
@@ -115,8 +137,22 @@ def test_missing_directory_is_refused(tmp_path):
         load_run(tmp_path / "never-saved")
 
 
-def test_missing_metrics_file_is_tolerated(saved):
+def test_edited_or_deleted_metrics_are_refused(saved):
     out = saved[0]
+    (out / METRICS).write_text(json.dumps({"rmse": 0.1}, indent=2))  # a better score, written in by hand
+    with pytest.raises(CheckpointError, match=f"{METRICS} does not match the checksum"):
+        load_run(out)
+    (out / METRICS).unlink()
+    with pytest.raises(CheckpointError, match=f"{METRICS} is missing"):
+        load_run(out)
+
+
+def test_a_run_saved_before_metrics_were_checksummed_still_loads(saved):
+    out = saved[0]
+    header = json.loads((out / CONFIG).read_text())
+    del header["sha256"][METRICS]  # as written by earlier versions
+    (out / CONFIG).write_text(json.dumps(header))
+    assert load_run(out).metrics == {"rmse": 1.5}
     (out / METRICS).unlink()
     assert load_run(out).metrics == {}
 
@@ -162,7 +198,7 @@ def test_damaged_metrics_or_scaler_is_refused(saved):
     (out / METRICS).write_text("{broken")
     with pytest.raises(CheckpointError, match=METRICS):
         load_run(out)
-    (out / METRICS).write_text("{}")
+    (out / METRICS).write_text(json.dumps({"rmse": 1.5}, indent=2))  # the saved metrics back
     header = json.loads((out / CONFIG).read_text())
     header["scaler"] = {"log": False, "centre": 1.0}
     (out / CONFIG).write_text(json.dumps(header))

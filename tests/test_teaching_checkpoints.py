@@ -100,6 +100,15 @@ def test_an_edited_config_file_is_refused(tmp_path):
         load_checkpoint("airline", d)
 
 
+def test_an_edited_training_history_is_refused(tmp_path):
+    d = _copy(tmp_path)
+    metrics = json.loads((d / "metrics.json").read_text())
+    metrics["dense"]["rmse"] = 1.0  # the lesson quotes these numbers
+    (d / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    with pytest.raises(CheckpointError, match="metrics.json does not match the checksum"):
+        load_checkpoint("airline", d)
+
+
 def test_tampered_weights_and_unknown_samples_are_refused(tmp_path):
     d = _copy(tmp_path)
     raw = bytearray((d / "weights.safetensors").read_bytes())
