@@ -7,6 +7,14 @@ import streamlit as st
 import scgru_core as sc
 
 
+def literal(text: str) -> str:
+    """`text` shown as itself inside Streamlit's markdown: as an inline code span, whose content is never parsed,
+    so a value from a link cannot become a link, an image the browser fetches, emphasis, maths or a colour
+    directive. Backslash escapes are not enough: the renderer still autolinks a bare URL whose ':' and '/' are
+    escaped (seen in Chromium). Backticks inside become U+02CB so they cannot close the span; line breaks spaces."""
+    return "`" + " ".join(text.replace("`", "\u02cb").split()) + "`"
+
+
 def fmt(value: float) -> str:
     if value is None or not np.isfinite(value):
         return "–"

@@ -15,7 +15,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import state, training
+from lab_ui import results, state, training
 from scgru_core import checkpoints, codegen, lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.urlstate import DEFAULTS, QUERY_KEYS, LabState, parse_query
@@ -158,7 +158,7 @@ def start_session() -> None:
             note("This link was made with an uploaded file, which a link cannot carry: the default sample is "
                  "loaded instead. Upload the file on the Data page to continue.")
         else:
-            note(f"Ignored from the link: {message}.")
+            note(f"Ignored from the link: {results.literal(message)}.")  # link values are data, not markdown
     request(new, model=True)
 
 

@@ -173,6 +173,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+ECHO_CHARS = 40  # the most of a link's value a message quotes back
+
+
+def echo(text: str) -> str:
+    """A link's value as a message quotes it: repr'd (so it reads as data) and cut to ECHO_CHARS."""
+    return repr(text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…")
+
+
 def _raw(query: Mapping, key: str) -> str | None:
     """One value from a query mapping: plain dicts, dicts of lists, or st.query_params."""
     try:
@@ -281,7 +289,7 @@ def parse_query(query: Mapping) -> tuple[LabState, list[str]]:
     ignored: list[str] = []
     sample = _raw(query, "sample")
     if sample is not None and sample.strip().lower() not in SAMPLES:
-        ignored.append(f"sample={sample!r} (not a shipped sample; using {DEFAULT_SAMPLE})")
+        ignored.append(f"sample={echo(sample)} (not a shipped sample; using {DEFAULT_SAMPLE})")
         sample = None
     base = LabState.for_sample(sample.strip().lower() if sample else DEFAULT_SAMPLE)
     values: dict[str, Any] = {}
@@ -292,7 +300,7 @@ def parse_query(query: Mapping) -> tuple[LabState, list[str]]:
         try:
             values[name] = parse(text)
         except (ValueError, TypeError, OverflowError, ScgruError):
-            ignored.append(f"{_KEY[name]}={text!r} (using {_text(getattr(base, name))})")
+            ignored.append(f"{_KEY[name]}={echo(text)} (using {_text(getattr(base, name))})")
     state = replace(base, **values)
     # settings that are valid alone but not together
     if state.global_ and not RULES[state.method].supports_global:
@@ -300,7 +308,7 @@ def parse_query(query: Mapping) -> tuple[LabState, list[str]]:
         state = replace(state, global_=False)
     try:
         if not _scope_selects(state):
-            ignored.append(f"scope={state.scope!r} (selects no weights of a {state.cell} model; using both)")
+            ignored.append(f"scope={echo(state.scope)} (selects no weights of a {state.cell} model; using both)")
             state = replace(state, scope="both")
     except ScgruError:
         state = replace(state, scope="both")

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import warnings
 from html import escape as html_escape
 
@@ -178,6 +179,16 @@ def test_a_hand_edited_link_never_breaks_the_app():
     assert len(at.warning) >= 5  # every ignored value is named
     assert at.session_state[lab_state.SOURCE]["key"] == "power_load"
     assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64  # the defaults, from the checkpoint
+
+
+@pytest.mark.parametrize("value", ["[Log in again](https://example.invalid/login)", "![x](http://127.0.0.1:9/p.png)",
+                                   "<img src=x onerror=alert(1)>", ":red[**urgent**] $x$", "a" * 20_000])
+def test_a_link_value_is_echoed_as_short_literal_text_never_as_markdown(value):
+    at = ok(app({"s": value}))
+    note = next(w.value for w in at.warning if w.value.startswith("Ignored from the link"))
+    assert len(note) < 250  # a 20,000-character value is not echoed in full
+    # one code span, whose content markdown never parses (a browser check found no link and no image in it)
+    assert re.fullmatch(r"Ignored from the link: `[^`]+`\.", note), note
 
 
 def test_the_code_shown_reproduces_what_the_app_shows():
