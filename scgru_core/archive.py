@@ -53,10 +53,27 @@ def load_run_zip(raw: bytes, max_bytes: int = MAX_ZIP_BYTES) -> SavedRun:
         if sum(i.file_size for i in members.values()) > max_bytes:
             raise CheckpointError(f"The archive unpacks to more than {max_bytes / 2**20:.0f} MB; refused.")
         with tempfile.TemporaryDirectory() as tmp:
+            left = max_bytes
             for name, info in members.items():
                 try:
-                    data = zf.read(info)
-                except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+                    left -= _copy_bounded(zf, info, pathlib.Path(tmp) / name, left, max_bytes)
+                except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as exc:
                     raise CheckpointError(f"'{name}' in the archive is damaged ({exc}).") from None
-                (pathlib.Path(tmp) / name).write_bytes(data)
             return load_run(tmp)
+
+
+CHUNK = 1 << 20  # bytes decompressed per read
+
+
+def _copy_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: pathlib.Path, limit: int, max_bytes: int) -> int:
+    """Unpack one member to `dest` in chunks, refusing it once it passes `limit` bytes (what is left of the
+    archive's `max_bytes`), whatever its header claims: `zf.read` decompresses up to 2 GB in one call before
+    the declared size is checked."""
+    written = 0
+    with zf.open(info) as src, open(dest, "wb") as out:
+        while chunk := src.read(CHUNK):
+            written += len(chunk)
+            if written > limit:
+                raise CheckpointError(f"The archive unpacks to more than {max_bytes / 2**20:.0f} MB; refused.")
+            out.write(chunk)
+    return written

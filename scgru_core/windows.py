@@ -15,6 +15,7 @@ from .data import Series
 from .errors import ConfigError, DataError, SeriesTooShortError
 
 SCALINGS = ("standard", "minmax")
+MAX_ABS_VALUE = 1e150  # RMSE and the MSE loss square errors: beyond about 1e154 they overflow float64 to inf
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,11 @@ def prepare(series: Series, config: WindowConfig = WindowConfig()) -> Dataset:
         bad = int((series.values <= 0).sum())
         raise DataError(f"The log transform needs positive values, but {bad} values are zero or negative. "
                         "Turn the log transform off.")
+    largest = float(np.abs(series.values).max())
+    if largest > MAX_ABS_VALUE:
+        raise DataError(f"The values are too large to scale and score: the largest is {largest:.3g}, and errors "
+                        f"that size overflow a 64-bit float once squared (RMSE, the training loss). Divide the series "
+                        f"by a power of ten, for example 1e{max(6, int(np.log10(largest)) - 6)}, and load it again.")
     split = split_points(n, config)
     scaler = Scaler.fit(series.values[split.train[0]:split.train[1]], config.log, config.scaling)
     z = scaler.transform(series.values)

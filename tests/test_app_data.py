@@ -39,6 +39,7 @@ def test_first_visit_shows_the_power_load_sample_with_its_split(data_page):
     ("words.csv", b"city,comment\nParis,sunny\nRome,rain\nOslo,snow\n", "No column holds numbers"),
     ("broken.xlsx", b"PK\x03\x04 not really a workbook", "could not be read"),
     ("flat.csv", b"v\n" + b"5\n" * 300, "constant"),
+    ("huge.csv", b"v\n" + b"".join(b"%de300\n" % (1 + i % 7) for i in range(600)), "too large to scale and score"),
 ])
 def test_a_refused_upload_shows_a_short_error_and_keeps_the_data(data_page, name, raw, says):
     at = data_page

@@ -75,3 +75,39 @@ def test_an_archive_that_unpacks_too_large_is_refused(pruned):
     model, result = pruned
     with pytest.raises(sc.CheckpointError, match="more than"):
         load_run_zip(run_zip(model, result.masks), max_bytes=1000)
+
+
+
+def understated(raw: bytes, name: str, claimed: int) -> bytes:
+    """`raw` with the uncompressed size of member `name` rewritten to `claimed` in both of its headers, as a
+    hostile archive would: its deflated data still unpacks to the real size."""
+    import struct
+    data = bytearray(raw)
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        struct.pack_into("<I", data, zf.getinfo(name).header_offset + 22, claimed)  # local header: size
+    entry = raw.index(b"PK\x01\x02")  # the central directory's entries, one after another
+    while True:
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, entry + 28)
+        if bytes(data[entry + 46:entry + 46 + name_len]).decode() == name:
+            struct.pack_into("<I", data, entry + 24, claimed)  # central directory: uncompressed size
+            return bytes(data)
+        entry += 46 + name_len + extra_len + comment_len
+
+
+def test_an_archive_whose_headers_understate_a_member_is_refused_without_unpacking_it_whole(pruned):
+    import tracemalloc
+    model, result = pruned
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(run_zip(model, result.masks))) as src, \
+            zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():  # metrics.json becomes 64 MB of zeros, about 64 KB deflated
+            dst.writestr(info.filename, bytes(64 * 2 ** 20) if info.filename == "metrics.json" else src.read(info))
+    hostile = understated(buf.getvalue(), "metrics.json", 100)
+    tracemalloc.start()
+    try:
+        with pytest.raises(sc.CheckpointError):
+            load_run_zip(hostile)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2 ** 20, f"{peak / 2**20:.0f} MB held while refusing it"  # chunks, never the whole member

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from _engine_support import series_of, sine_values
-from scgru_core import ConfigError, DataError, WindowConfig, prepare
+from scgru_core import ConfigError, DataError, WindowConfig, evaluate_naive, prepare
 from scgru_core.windows import Scaler, minimum_length
 
 PROPS = settings(max_examples=40, deadline=None)
@@ -138,3 +138,21 @@ def test_minimum_length_is_exactly_the_shortest_accepted(window):
     assert len(prepare(series_of(sine_values(need)), config).test) >= 1
     with pytest.raises(DataError):
         prepare(series_of(sine_values(need - 1)), config)
+
+
+@pytest.mark.parametrize("scaling", ["standard", "minmax"])
+def test_values_whose_spread_overflows_are_refused_before_any_training(scaling):
+    values = np.where(np.arange(300) % 2, 1e300, -1e300) * (1 + np.sin(np.arange(300)) / 10)
+    with pytest.raises(DataError, match="too large to scale and score.*Divide the series by a power of ten"):
+        prepare(series_of(values), WindowConfig(window=12, scaling=scaling))
+    data = prepare(series_of(values / 1e294), WindowConfig(window=12, scaling=scaling))  # what the message advises
+    assert np.isfinite(data.train.X.numpy()).all() and data.scaler.scale > 0
+    naive = evaluate_naive(data).metrics
+    assert np.isfinite([naive.rmse, naive.mae, naive.mase]).all()
+
+
+def test_a_single_huge_value_in_the_test_part_is_refused_too():
+    values = 10 + np.sin(np.arange(300))
+    values[-5] = 1e200  # scaling is fitted on the training part, but the errors are scored on the test part
+    with pytest.raises(DataError, match="the largest is 1e\\+200"):
+        prepare(series_of(values), WindowConfig(window=12))
