@@ -16,13 +16,13 @@ import pathlib
 import sys
 import time
 
-import torch
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scgru_core import (Callbacks, CompareConfig, GradualPlan, ModelConfig, Scope, TrainConfig,  # noqa: E402
                         WindowConfig, compare, load_series, prepare)
+import scgru_core as sc  # noqa: E402
 from scgru_core.samples import SAMPLES  # noqa: E402
 
 
@@ -49,7 +49,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
+    sc.threads.pin(args.threads)
     data = prepare(load_series(SAMPLES["power_load"].path), WindowConfig(window=args.window))
     deadline = time.monotonic() + 60 * args.budget_minutes
     callbacks = Callbacks(on_epoch=lambda log: print(f"    epoch {log.epoch}/{log.epochs} val {log.val_loss:.4f} "

@@ -19,7 +19,6 @@ import pathlib
 import sys
 import time
 
-import torch
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,7 +45,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--json")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    sc.threads.pin(1)  # training included: every figure at one thread
     data = sc.prepare(sc.load_series(SAMPLES["power_load"].path), sc.WindowConfig(window=args.window))
     train = sc.TrainConfig(epochs=args.epochs, batch_size=32, lr=1e-3, patience=0, seed=0)
     t0 = time.perf_counter()

@@ -67,7 +67,7 @@ def warm_up() -> bool:
     One thread: these GRUs are small, and on a shared 2-core machine a second intra-op thread made
     an epoch 15x slower and a slider move 6x slower whenever anything else was running (measured).
     """
-    torch.set_num_threads(TORCH_THREADS)
+    sc.threads.pin(TORCH_THREADS)  # every session's work, training included, on this many threads
     torch.optim.Adam(torch.nn.Linear(1, 1).parameters())
     gc.collect()
     gc.freeze()

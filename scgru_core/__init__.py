@@ -28,4 +28,6 @@ from .shrink import ShrinkResult, expand, shrink, shrink_and_finetune
 from .deploy import DeploymentReport, measure_deployment
 from .export import export_model, load_export
 
+from . import threads
+
 __version__ = "0.1.0"

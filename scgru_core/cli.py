@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import compare_cli, shrink_cli
+from . import compare_cli, shrink_cli, threads
 from .cli_common import (COMMANDS, add_common, command, configs_from, floats, metric_line, progress_callbacks,
                          write_csv, write_json)
 from .data import load_series
@@ -124,8 +124,10 @@ def cmd_sweep(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    hidden = getattr(args, "hidden", None)
     try:
-        return COMMANDS[args.command](args)
+        with threads.pinned_to(args.threads if args.threads is not None else threads.choose_threads(hidden or 0)):
+            return COMMANDS[args.command](args)
     except TrainingDivergedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -31,6 +31,11 @@ def floats(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+def add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 below 256 hidden units, where more only "
+                                               "add overhead; from there on the cores that are free)")
+
+
 def add_common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", required=True, help="CSV, XLSX or Parquet file")
@@ -62,6 +67,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help=f"learning rate of fine-tuning after pruning (default {FINETUNE_LR})")
     p.add_argument("--json", help="write the result as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_threads(p)
 
 
 def configs_from(args) -> RunConfig:

@@ -8,7 +8,8 @@ import pathlib
 import sys
 from dataclasses import asdict
 
-from .cli_common import command, metric_line, progress_callbacks, write_json
+from . import threads
+from .cli_common import add_threads, command, metric_line, progress_callbacks, write_json
 from .data import ReadConfig, load_series
 from .deploy import measure_deployment
 from .errors import CheckpointError, ConfigError
@@ -46,6 +47,7 @@ def add_parser(sub) -> None:
     add_structured_options(p, required_export=True)
     p.add_argument("--json", help="write the result as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_threads(p)
 
 
 def unit_config_from(args) -> UnitConfig:
@@ -140,6 +142,8 @@ def cmd_shrink(args) -> int:
         from .export import require_onnx
         require_onnx()
     saved = load_run(args.run)
+    if args.threads is None:  # the model's size is known only now
+        threads.pin(threads.choose_threads(saved.model.config.hidden))
     data = data_of_run(saved, args.data)
     try:
         train = TrainConfig(**saved.config.get("train", {}))

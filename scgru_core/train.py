@@ -21,6 +21,7 @@ from torch import nn
 from .errors import ConfigError, TrainingDivergedError
 from .model import Forecaster
 from .pruning import MaskSet
+from .threads import threads_for
 from .windows import Dataset, Windows
 
 
@@ -137,6 +138,12 @@ def fit(model: Forecaster, data: Dataset, config: TrainConfig = TrainConfig(), m
 
     Raises TrainingDivergedError (model left at its last good weights) when the loss stops being finite.
     """
+    with threads_for(model.config.hidden):  # one thread for small GRUs, the free cores for wide ones
+        return _fit(model, data, config, masks, callbacks, mask_update)
+
+
+def _fit(model: Forecaster, data: Dataset, config: TrainConfig, masks: MaskSet | None, callbacks: Callbacks,
+         mask_update: MaskUpdate | None) -> TrainResult:
     step = 0
     if mask_update is not None:
         masks = mask_update(step, model, masks) or masks

@@ -19,10 +19,10 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
 
 from scgru_core.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, load_checkpoint, settings_for, training_record,  # noqa: E402
                                     weights_equal)
+from scgru_core import threads  # noqa: E402
 from scgru_core.cost import model_cost  # noqa: E402
 from scgru_core.data import load_series  # noqa: E402
 from scgru_core.evaluate import evaluate, evaluate_naive  # noqa: E402
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to write (default: checkpoints/)")
     parser.add_argument("--check", action="store_true", help="retrain and compare with the shipped checkpoints")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)  # the same arithmetic on every machine and thread count
+    threads.pin(1)  # the same arithmetic on every machine and thread count
     keys = [k.strip() for k in args.samples.split(",") if k.strip()]
     unknown = [k for k in keys if k not in SAMPLES]
     if unknown:
