@@ -7,9 +7,10 @@ PORT ?= 8501
 
 .PHONY: run test setup chromium bench contract clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .   # the scgru-lab command
 	touch $@
 
 # Optional extras for exporting to ONNX and running it with ONNX Runtime: the tests install them, the app never needs them.
