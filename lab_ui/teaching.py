@@ -18,6 +18,7 @@ from lab_ui import prune_view as pv
 from lab_ui import results, state, training
 from scgru_core import checkpoints, codegen, lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.train import estimate_seconds
 from scgru_core.urlstate import DEFAULTS, QUERY_KEYS, LabState, parse_query
 from scgru_core.viz_report import report_html
 
@@ -26,6 +27,7 @@ LESSON_PAGE = "pages/lesson.py"
 STEP = "lesson_step"
 UPLOAD = "upload"  # the `sample` of a state whose data is an uploaded file (a link cannot carry it)
 _STARTED, _PENDING, _NOTES = "teach_started", "teach_pending_model", "teach_notes"
+_OFFER = "teach_link_offer"  # a link's model that would need training: (state, model version then, seconds)
 _MOVED, _LATENCY = "lesson_moved", "lesson_latency"
 FROM_CHECKPOINT = "model_from_checkpoint"  # the model version that came from a shipped checkpoint
 
@@ -88,9 +90,10 @@ def _set_prune_widgets(new: LabState) -> None:
         pv.sync_target()  # the target slider shows the sparsity that s gives
 
 
-def request(new: LabState, model: bool = True) -> None:
+def request(new: LabState, model: bool = True, asked: bool = True) -> None:
     """Put the session into `new` (callbacks and app start only): its data, every widget, and, with `model`,
-    ask for its trained model (made by `complete_pending` before the next page is drawn)."""
+    ask for its trained model (made by `complete_pending` before the next page is drawn). `asked` is False for
+    a link: it may restore a model without training, but a training is something a person starts."""
     if new.sample in SAMPLES:
         windows = new.window_config()
         source = ss.get(state.SOURCE) or {}
@@ -109,13 +112,18 @@ def request(new: LabState, model: bool = True) -> None:
     ss[STEP] = new.step
     _set_prune_widgets(new)
     if model:
-        ss[_PENDING] = new
+        ss[_PENDING] = (new, asked)
 
 
 def model_matches(new: LabState) -> bool:
     info = ss.get(state.MODEL)
     return bool(info) and state.LAB in ss and info["model_config"] == new.model_config() \
         and info["train_config"] == new.train_config() and ss.get(state.WINDOWS) == new.window_config()
+
+
+def restorable(new: LabState) -> bool:
+    """`new`'s model can be put in place without training: it is the current one, or a shipped checkpoint."""
+    return model_matches(new) or (checkpoints.matches(new) and (ss.get(state.SOURCE) or {}).get("key") == new.sample)
 
 
 def ensure_model(new: LabState, page: str) -> bool:
@@ -159,16 +167,51 @@ def start_session() -> None:
                  "loaded instead. Upload the file on the Data page to continue.")
         else:
             note(f"Ignored from the link: {results.literal(message)}.")  # link values are data, not markdown
-    request(new, model=True)
+    request(new, model=True, asked=False)
 
 
 def complete_pending(page: str = "home") -> None:
-    """Make the model a link, Reset or a lesson step asked for (app.py, before the page is drawn)."""
-    new = ss.pop(_PENDING, None)
-    if new is not None and state.DATA in ss:
-        ensure_model(new, page)
+    """Make the model a link, Reset or a lesson step asked for (app.py, before the page is drawn). A link's
+    model that would need training is offered with its cost instead: opening a link never starts one."""
+    pending = ss.pop(_PENDING, None)
+    if pending is not None and state.DATA in ss:
+        new, asked = pending
+        if asked or restorable(new):
+            ss.pop(_OFFER, None)
+            ensure_model(new, page)
+        else:
+            model = sc.build_model(new.model_config(), horizon=ss[state.DATA].horizon, seed=new.seed)
+            seconds = estimate_seconds(model, ss[state.DATA], new.train_config())
+            ss[_OFFER] = (new, ss.get(state.VERSION), seconds)
+    offer_link_training()
     for text in ss.pop(_NOTES, []):
         st.warning(text, icon=":material/link:")
+
+
+def offer_link_training() -> None:
+    """The link's model, with what training it would cost here, and a button; gone once any model is installed."""
+    offer = ss.get(_OFFER)
+    if offer is None:
+        return
+    new, version, seconds = offer
+    if ss.get(state.VERSION) != version:  # a model was trained or loaded since: the offer is out of date
+        ss.pop(_OFFER, None)
+        return
+    mc, tc = new.model_config(), new.train_config()
+    with st.container(border=True):
+        st.markdown(f"**This link's model is not trained on this server yet**: {mc.cell.upper()}, hidden {mc.hidden} × "
+                    f"{mc.layers} layer{'s' if mc.layers > 1 else ''}, {tc.epochs} epochs, batch {tc.batch_size}, "
+                    f"learning rate {tc.lr:g}. Training it would take up to about **{_duration(seconds)}** here "
+                    "(timed from three training steps; early stopping can end it sooner). The link's other settings "
+                    "are in place.")
+        st.button("Train the link's model", key="link_train", icon=":material/model_training:",
+                  on_click=lambda: (request(new, model=True, asked=True), ss.pop(_OFFER, None)))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def note(text: str) -> None:

@@ -211,3 +211,26 @@ def _fit(model: Forecaster, data: Dataset, config: TrainConfig, masks: MaskSet |
         model.load_state_dict(best_state)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def estimate_seconds(model: Forecaster, data: Dataset, config: TrainConfig, steps: int = 3) -> float:
+    """About how long `fit(model, data, config)` can take on this machine: every epoch run (early stopping
+    can only make it shorter), timed from `steps` real training steps and one validation pass on a copy of
+    the model. For telling a person what a training costs before they start it."""
+    twin = copy.deepcopy(model)
+    with threads_for(twin.config.hidden):
+        optimizer = torch.optim.Adam(twin.parameters(), lr=config.lr)
+        X, y = data.train.X[:config.batch_size], data.train.y[:config.batch_size]
+        times = []
+        for _ in range(steps + 1):  # the first step warms up (allocations, kernel choice) and is not counted
+            t0 = time.perf_counter()
+            twin.train()
+            optimizer.zero_grad(set_to_none=True)
+            nn.functional.mse_loss(twin(X), y).backward()
+            optimizer.step()
+            times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        loss_on(twin, data.val)
+        val_seconds = time.perf_counter() - t0
+    batches = math.ceil(len(data.train) / config.batch_size)
+    return config.epochs * (batches * sorted(times[1:])[len(times[1:]) // 2] + val_seconds)

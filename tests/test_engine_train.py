@@ -168,3 +168,15 @@ def test_a_sweep_stopped_during_fine_tuning_keeps_only_finished_points():
     rows = sweep(lab, points, TrainConfig(epochs=3, batch_size=64, seed=0),
                  progress=lambda i, n: done.append(i), should_stop=lambda: len(done) >= 1 and next(calls) > 2)
     assert len(rows) == 1 and rows[0]["sensitivity"] == 0.5 and "finetuned_rmse" in rows[0]
+
+
+
+def test_the_training_estimate_trains_a_copy_and_counts_every_epoch():
+    from scgru_core.train import estimate_seconds
+    data = tiny_data(400, window=12)
+    model = tiny_model(hidden=16)
+    before = state_of(model)
+    guess = estimate_seconds(model, data, TrainConfig(epochs=3, seed=0))
+    assert same_state(before, state_of(model))  # the steps it timed trained a copy
+    assert 0 < guess < 600 and math.isfinite(guess)
+    assert estimate_seconds(model, data, TrainConfig(epochs=0)) == 0.0  # nothing to train, nothing to wait for

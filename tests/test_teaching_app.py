@@ -42,6 +42,14 @@ def app(query: dict | None = None) -> AppTest:
     return at.run()
 
 
+def from_link(query: dict) -> AppTest:
+    """Open a link whose model no checkpoint holds, and train it as its visitor would: with the offered button."""
+    at = ok(app(query))
+    assert lab_state.MODEL not in at.session_state  # opening the link trained nothing
+    at.button(key="link_train").click().run()
+    return ok(at)
+
+
 def ok(at: AppTest) -> AppTest:
     assert not at.exception, [e.message for e in at.exception]
     return at
@@ -157,7 +165,7 @@ def test_show_code_and_report_on_the_lesson_page(lesson_app):
 
 
 def test_a_link_restores_the_state():
-    at = ok(app({**TINY_LINK, "s": "1.5", "scope": "hh:reset,hh:update", "k": "0.05", "pseed": "3", "lr": "0.003"}))
+    at = from_link({**TINY_LINK, "s": "1.5", "scope": "hh:reset,hh:update", "k": "0.05", "pseed": "3", "lr": "0.003"})
     ss = at.session_state
     assert ss[lab_state.SOURCE]["key"] == "airline" and ss[lab_state.WINDOWS].window == 12
     info = ss[lab_state.MODEL]
@@ -172,6 +180,24 @@ def test_a_link_restores_the_state():
                                                      "floor": 0.05, "prune_seed": 3, "lr": 0.003})
     assert _probe(at) == want
     assert at.query_params == want.to_query(changed_only=True)  # and the address bar says so
+
+
+def test_a_link_never_starts_a_training_it_offers_one_with_its_cost():
+    big = {"sample": "power_load", "hidden": "256", "layers": "3", "epochs": "500", "batch": "16", "patience": "0"}
+    at = ok(app(big))
+    assert lab_state.MODEL not in at.session_state and lab_state.JOB not in at.session_state  # nothing trained
+    offer = next(m.value for m in at.markdown if "not trained on this server yet" in m.value)
+    assert "hidden 256 × 3 layers, 500 epochs, batch 16" in offer and "would take up to about" in offer
+    assert any(u in offer for u in (" min**", " h**"))  # 500 epochs of a 3-layer GRU: minutes to hours, said first
+    assert at.button(key="link_train")  # training is a person's decision
+    at.run()  # a rerun (another visitor action) still trains nothing
+    assert lab_state.MODEL not in at.session_state
+
+
+def test_a_link_to_the_shipped_model_restores_it_at_once():
+    at = ok(app({"sample": "power_load", "step": "4"}))
+    assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64  # the checkpoint, no training
+    assert not [b for b in at.button if b.key == "link_train"]
 
 
 def test_a_hand_edited_link_never_breaks_the_app():
@@ -192,7 +218,7 @@ def test_a_link_value_is_echoed_as_short_literal_text_never_as_markdown(value):
 
 
 def test_the_code_shown_reproduces_what_the_app_shows():
-    at = ok(app(TINY_LINK))
+    at = from_link(TINY_LINK)
     at.switch_page("pages/lesson.py").run()
     ok(at)
     shown = at.session_state[lab_state.CURRENT]  # what the lesson's metrics and charts show
@@ -216,7 +242,7 @@ def test_the_code_shown_reproduces_what_the_app_shows():
 
 
 def test_reset_to_defaults():
-    at = ok(app(TINY_LINK))  # a linked state: the airline sample, a tiny model, magnitude pruning, step 5
+    at = from_link(TINY_LINK)  # a linked state: the airline sample, a tiny model, magnitude pruning, step 5
     at.switch_page("pages/lesson.py").run()
     at.radio(key="q_finetune").set_value(1).run()
     assert _probe(at) != LabState()
