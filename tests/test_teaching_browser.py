@@ -4,9 +4,9 @@ Each timing starts a fresh `streamlit run app.py` (a cold start: nothing importe
 measures, the way a teacher would click it: open Home -> click "Lesson" in the sidebar -> click step 4 ->
 the trained model's histogram and sparsity are on screen. Once with the shipped checkpoints, once with
 SCGRU_CHECKPOINT_DIR pointing at an empty folder so the lesson trains its model from scratch. The
-figures go to artifacts/lesson_timing.json; the targets are 10 s and 30 s on 2 cores, the assertions
-are looser (SCGRU_LESSON_LIMIT_S / SCGRU_SCRATCH_LIMIT_S) so that a machine shared with other work does
-not fail the suite, and the report quotes the measured numbers.
+figures go to artifacts/lesson_timing.json (targets 10 s and 30 s on 2 cores); they are recorded, not
+asserted, since a machine shared with other work would make such limits flaky. What is asserted is where
+the model came from: step 3 says so when it is the shipped checkpoint.
 
 Needs Debian's chromium at /usr/bin/chromium (`make chromium`); skipped without it.
 """
@@ -22,6 +22,7 @@ import urllib.request
 
 import pytest
 from browser_support import ARTIFACTS, chromium, require_browser, streamlit_server, wait_for_app, wait_for_charts
+from scgru_core import lesson
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 APP = os.environ.get("SCGRU_TEST_APP", "app.py")  # the entrypoint, relative to the repository
@@ -66,6 +67,15 @@ def home_to_step_4(browser, url: str) -> dict:
     return {"page": page, "home_s": round(t_home, 2), "lesson_s": round(t_lesson, 2), "total_s": round(total, 2)}
 
 
+def checkpoint_caption_on_step_3(page) -> bool:
+    """Go to lesson step 3 (training) and tell whether it says its model came from the shipped checkpoint."""
+    page.get_by_text(f"3 · {lesson.STEPS[2].short}", exact=True).click()
+    wait_for_app(page)
+    page.get_by_role("heading", name=f"Step 3 · {lesson.STEPS[2].title}").wait_for()
+    wait_for_charts(page)
+    return page.get_by_text("This model was loaded from the shipped checkpoint").count() > 0
+
+
 def _record(kind: str, result: dict) -> None:
     path = ARTIFACTS / "lesson_timing.json"
     data = json.loads(path.read_text()) if path.is_file() else {}
@@ -87,6 +97,9 @@ def test_cold_start_to_step_4_with_the_shipped_checkpoint(browser):
         wait_for_app(page)
         wait_for_charts(page)
         assert query(page) == {"sample": "power_load", "step": "4"}
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Lesson").click()
+        wait_for_app(page)
+        assert checkpoint_caption_on_step_3(page)  # and the lesson says the model is the shipped checkpoint
         page.close()
 
 
@@ -95,7 +108,7 @@ def test_cold_start_to_step_4_training_from_scratch(browser, tmp_path):
         result = home_to_step_4(browser, url)
         _record("scratch", result)
         page = result["page"]
-        assert result["total_s"] > 0 and "page" in result  # reached step 4 with a model trained on the spot
+        assert not checkpoint_caption_on_step_3(page)  # the model on screen was trained on the spot
         page.close()
 
 
