@@ -9,8 +9,8 @@ import argparse
 import sys
 
 from . import compare_cli, shrink_cli, threads
-from .cli_common import (COMMANDS, add_common, command, configs_from, floats, metric_line, progress_callbacks,
-                         write_csv, write_json)
+from .cli_common import (COMMANDS, add_common, command, configs_from, floats, interrupted, metric_line, previous_rows,
+                         progress_callbacks, stop_on_interrupt, write_csv, write_json)
 from .data import load_series
 from .errors import ScgruError, TrainingDivergedError
 from .experiment import config_to_dict, run, train_dense
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--sensitivities", type=floats)
     ctl.add_argument("--sparsities", type=floats)
     p.add_argument("--csv", help="write the rows as CSV here")
+    p.add_argument("--resume", action="store_true", help="keep the points already in --json/--csv and skip them")
     compare_cli.add_parser(sub)
     shrink_cli.add_parser(sub)
     return parser
@@ -94,31 +95,45 @@ def structured_run(args, config) -> int:
                                  extra={"config": config_to_dict(config)})
 
 
+def _num(value) -> float | None:
+    """A row's value as a number (rows read back from a CSV hold text; an empty cell is None)."""
+    return None if value in (None, "") else float(value)
+
+
 @command
 def cmd_sweep(args) -> int:
     config = configs_from(args)
     series = load_series(args.data, config.read)
     data = prepare(series, config.windows)
-    model, _ = train_dense(data, config.model, config.train, progress_callbacks(args.quiet))
-    lab = PruningLab(model, data)
-    points = sweep_configs(config.prune, args.sensitivities, args.sparsities)
-    ft = finetune_config(config.train, config.finetune_epochs, config.finetune_lr) if config.finetune_epochs > 0 else None
+    by = "sensitivity" if args.sensitivities is not None else "target_sparsity"  # what names a point
+    previous = previous_rows(args) if args.resume else []
+    done = {round(_num(r[by]), 9) for r in previous}
+    points = [(c, t) for c, t in sweep_configs(config.prune, args.sensitivities, args.sparsities)
+              if round(c.sensitivity if by == "sensitivity" else t, 9) not in done]
+    with stop_on_interrupt() as stop:
+        model, training = train_dense(data, config.model, config.train, progress_callbacks(args.quiet, should_stop=stop))
+        if training.cancelled:  # nothing finished yet: keep whatever an earlier run wrote
+            return interrupted([], len(previous))
+        lab = PruningLab(model, data)
+        ft = finetune_config(config.train, config.finetune_epochs, config.finetune_lr) if config.finetune_epochs > 0 \
+            else None
 
-    def progress(i, n):
-        if not args.quiet:
-            print(f"  point {i}/{n}", file=sys.stderr, flush=True)
+        def progress(i, n):
+            if not args.quiet:
+                print(f"  point {i}/{n}", file=sys.stderr, flush=True)
 
-    rows = sweep(lab, points, ft, progress=progress)
+        rows = previous + sweep(lab, points, ft, progress=progress, should_stop=stop)
     print(f"{'s':>8} {'target':>7} {'sparsity':>9} {'rmse':>12} {'macs_nonzero':>13} {'bytes_csr':>10}")
     for r in rows:
-        s = f"{r['sensitivity']:.3g}" if r["sensitivity"] is not None else "-"
-        t = f"{r['target_sparsity']:.2f}" if r["target_sparsity"] is not None else "-"
-        print(f"{s:>8} {t:>7} {r['sparsity']:>9.2%} {r['rmse']:>12.4g} {r['macs_nonzero']:>13,} {r['bytes_csr']:>10,}")
+        s, t = _num(r["sensitivity"]), _num(r["target_sparsity"])
+        print(f"{'-' if s is None else format(s, '.3g'):>8} {'-' if t is None else format(t, '.2f'):>7} "
+              f"{_num(r['sparsity']):>9.2%} {_num(r['rmse']):>12.4g} {int(_num(r['macs_nonzero'])):>13,} "
+              f"{int(_num(r['bytes_csr'])):>10,}")
     payload = {"dense": lab.dense.metrics.to_dict(), "naive": lab.naive.metrics.to_dict(),
                "dense_cost": lab.dense_cost.to_dict(), "config": config_to_dict(config), "rows": rows}
     write_csv(args.csv, rows)
     write_json(args.json, payload)
-    return 0
+    return interrupted([args.csv, args.json], len(rows)) if stop() else 0
 
 
 def main(argv: list[str] | None = None) -> int:

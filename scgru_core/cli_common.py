@@ -3,9 +3,11 @@ settings from options, progress lines and JSON/CSV writers. Command modules impo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import pathlib
+import signal
 import sys
 
 from .data import AUTO, MISSING_POLICIES, ReadConfig
@@ -94,11 +96,63 @@ def configs_from(args) -> RunConfig:
         target_sparsity=target)
 
 
-def progress_callbacks(quiet: bool, label: str = "epoch") -> Callbacks:
+class Interrupt:
+    """Called as a `should_stop`: True once Ctrl-C was pressed (see `stop_on_interrupt`)."""
+
+    def __init__(self):
+        self.asked = False
+
+    def __call__(self) -> bool:
+        return self.asked
+
+
+@contextlib.contextmanager
+def stop_on_interrupt():
+    """The first Ctrl-C asks the command to stop after the training step under way, so it can write the rows
+    it finished (and `--resume` continue from them); a second one quits at once."""
+    flag = Interrupt()
+
+    def handler(signum, frame):
+        if flag.asked:
+            raise KeyboardInterrupt
+        flag.asked = True
+        print("  stopping after the step under way; the finished rows will be written (Ctrl-C again to quit now)",
+              file=sys.stderr, flush=True)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: Ctrl-C is not ours to handle
+        previous = None
+    try:
+        yield flag
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def previous_rows(args) -> list[dict]:
+    """The rows an earlier, interrupted run of the same command wrote (JSON preferred: it keeps the types)."""
+    if args.json and pathlib.Path(args.json).exists():
+        return json.loads(pathlib.Path(args.json).read_text()).get("rows", [])
+    if args.csv and pathlib.Path(args.csv).exists():
+        with open(args.csv, newline="") as fh:
+            return list(csv.DictReader(fh))
+    return []
+
+
+def interrupted(written_to: list[str | None], rows: int) -> int:
+    """Say where the finished rows went and how to continue; the exit code of an interrupted command."""
+    where = " and ".join(p for p in written_to if p) or "nowhere (no --csv or --json was given)"
+    print(f"interrupted: {rows} finished row(s) written to {where}; the same command with --resume continues",
+          file=sys.stderr, flush=True)
+    return 130
+
+
+def progress_callbacks(quiet: bool, label: str = "epoch", should_stop=None) -> Callbacks:
     def on_epoch(log: EpochLog) -> None:
         print(f"  {label} {log.epoch}/{log.epochs}  train {log.train_loss:.4f}  val {log.val_loss:.4f}  "
               f"({log.seconds:.1f}s)", file=sys.stderr, flush=True)
-    return Callbacks(on_epoch=None if quiet else on_epoch)
+    return Callbacks(on_epoch=None if quiet else on_epoch, should_stop=should_stop)
 
 
 def write_json(path: str | None, payload) -> None:

@@ -4,13 +4,11 @@ Kept apart from compare.py so the runner stays free of argparse; cli.build_parse
 """
 from __future__ import annotations
 
-import csv
-import json
-import pathlib
 import sys
 from dataclasses import asdict
 
-from .cli_common import add_common, command, configs_from, floats, progress_callbacks, write_csv, write_json
+from .cli_common import (add_common, command, configs_from, floats, interrupted, previous_rows, progress_callbacks,
+                         stop_on_interrupt, write_csv, write_json)
 from .compare import CompareConfig, compare, known_methods, row_key
 from .data import load_series
 from .gradual import GradualPlan
@@ -36,16 +34,6 @@ def add_parser(sub) -> None:
 
 
 
-def _previous_rows(args) -> list[dict]:
-    """The rows of an earlier run of the same command (JSON preferred: it keeps the types)."""
-    if args.json and pathlib.Path(args.json).exists():
-        return json.loads(pathlib.Path(args.json).read_text()).get("rows", [])
-    if args.csv and pathlib.Path(args.csv).exists():
-        with open(args.csv, newline="") as fh:
-            return list(csv.DictReader(fh))
-    return []
-
-
 @command
 def cmd_compare(args) -> int:
     run_config = configs_from(args)
@@ -57,7 +45,7 @@ def cmd_compare(args) -> int:
                          frequency=args.prune_frequency),
         rewind_rule=args.rewind_rule, floor=args.floor, global_=args.global_)
     data = prepare(load_series(args.data, run_config.read), run_config.windows)
-    previous = _previous_rows(args) if args.resume else []
+    previous = previous_rows(args) if args.resume else []
 
     def on_row(i, n, row):
         if not args.quiet:
@@ -65,7 +53,9 @@ def cmd_compare(args) -> int:
                   f"rmse {row['rmse']:.4g}, sparsity {row['sparsity']:.2%} ({row['seconds']:.1f}s)",
                   file=sys.stderr, flush=True)
 
-    result = compare(data, config, done=previous, callbacks=progress_callbacks(args.quiet), on_row=on_row)
+    with stop_on_interrupt() as stop:
+        result = compare(data, config, done=previous, callbacks=progress_callbacks(args.quiet, should_stop=stop),
+                         on_row=on_row)
     wanted = {config.key(*point) for point in config.points()}
     rows = [r for r in previous if row_key(r) in wanted] + result.rows
     print(f"{'method':<12} {'target':>6} {'seed':>4} {'sparsity':>9} {'rmse':>12} {'mae':>12} "
@@ -81,4 +71,4 @@ def cmd_compare(args) -> int:
                 "train": asdict(config.train), "finetune_epochs": config.finetune_epochs, "plan": asdict(config.plan),
                 "rewind_rule": config.rewind_rule}
     write_json(args.json, {"config": settings, "rows": rows, "sparsity_by_step": traces, "cancelled": result.cancelled})
-    return 130 if result.cancelled else 0
+    return interrupted([args.csv, args.json], len(rows)) if result.cancelled else 0
