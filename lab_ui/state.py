@@ -38,6 +38,7 @@ JOB = "job"  # a training run in progress (survives a Stop, which interrupts the
 FINETUNED = "finetuned"  # {"version", "config", "model", "evaluation", "training"}
 CURRENT = "prune_current"  # the Prune page's setting: {"version", "config", "sparsity", "metrics", "cost"}
 SWEEPS = "sweeps"  # {(version, method, scope text, floor, finetune epochs or 0): [rows]}
+PREVIOUS = "previous_model"  # the model the last install replaced, on the same data: it can be put back
 DEPLOY = "deploy"  # {"version", "config": UnitConfig, "masks_from", "result": ShrinkResult, "report": DeploymentReport}
 COMPARE = "compare_runs"  # {"data": Dataset, "cache": trained models, "runs": {settings: {"rows", "traces"}}}
 
@@ -187,20 +188,40 @@ def handle_upload(file) -> None:
 
 
 def clear_model() -> None:
-    for key in (MODEL, LAB, FINETUNED, CURRENT, JOB, DEPLOY):
+    for key in (MODEL, LAB, FINETUNED, CURRENT, JOB, DEPLOY, PREVIOUS):
         st.session_state.pop(key, None)
 
 
 def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_config: sc.TrainConfig,
                   training: sc.TrainResult) -> None:
-    """Make a trained dense model the current one (a new PruningLab; results of older models are dropped)."""
+    """Make a trained dense model the current one (a new PruningLab; results of older models are dropped).
+    The model it replaces is kept aside while the data stays the same, so a worse one can be undone."""
     ss = st.session_state
+    old_lab, old_info = ss.get(LAB), ss.get(MODEL)
     clear_model()
+    if old_lab is not None and old_info is not None and old_lab.data is ss.get(DATA):
+        ss[PREVIOUS] = {"model": old_lab.model, "model_config": old_info["model_config"],
+                        "train_config": old_info["train_config"], "training": old_info["training"],
+                        "rmse": old_lab.dense.metrics.rmse, "data": old_lab.data}
     ss[VERSION] = ss.get(VERSION, 0) + 1
     ss[LAB] = sc.PruningLab(model.eval(), ss[DATA])
     ss[MODEL] = {"model_config": model_config, "train_config": train_config, "training": training,
                  "version": ss[VERSION]}
     ss[SWEEPS] = {}
+
+
+def previous_model() -> dict | None:
+    """The model the current one replaced, if it was made for the data in force."""
+    prev = st.session_state.get(PREVIOUS)
+    return prev if prev is not None and prev["data"] is st.session_state.get(DATA) else None
+
+
+def restore_previous() -> None:
+    """Callback: put the replaced model back (the one it replaces is kept aside in turn)."""
+    prev = previous_model()
+    if prev is not None:
+        install_model(prev["model"], prev["model_config"], prev["train_config"], prev["training"])
+        say("train", "success", f"The previous model is back (test RMSE {prev['rmse']:,.4g}).")
 
 
 def recover_interrupted_job() -> None:

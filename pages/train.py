@@ -72,6 +72,18 @@ else:
                f"in {tr.seconds:.1f} s; best validation loss at epoch {tr.best_epoch}. "
                "Deltas are against the naive forecast (repeat the last value): negative is better.")
     results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")
+    dense_rmse, naive_rmse = current.dense.metrics.rmse, current.naive.metrics.rmse
+    if not dense_rmse <= naive_rmse:  # NaN included
+        prev = state.previous_model()
+        w1, w2 = st.columns([4, 1.3], vertical_alignment="center")
+        w1.warning(f"This model forecasts worse than the naive forecast (test RMSE {results.fmt(dense_rmse)} against "
+                   f"{results.fmt(naive_rmse)} for repeating the last value): it has not learned the series. A lower "
+                   f"learning rate (now {info['train_config'].lr:g}) or more epochs usually help."
+                   + (f" The model it replaced (RMSE {results.fmt(prev['rmse'])}) is kept aside." if prev else ""),
+                   icon=":material/warning:")
+        if prev is not None:
+            w2.button("Keep the previous model", key="keep_previous", on_click=state.restore_previous,
+                      icon=":material/undo:", width="stretch")
     loss_col, fc_col = st.columns([2, 3], gap="medium")
     with loss_col:
         fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],

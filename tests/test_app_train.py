@@ -87,3 +87,22 @@ def test_a_stopped_run_keeps_its_best_epoch():
     lab = at.session_state["lab"]
     assert lab.data is data and len(at.session_state["model_info"]["training"].history) == 3
     assert at.session_state["model_info"]["training"].cancelled
+
+
+def test_a_model_worse_than_naive_is_said_to_be_and_the_previous_one_can_come_back():
+    at = page(new_app(), "lesson")  # the shipped model: test RMSE 344 MW against 889 for the naive forecast
+    good = at.session_state["lab"]
+    page(at, "train")
+    at.select_slider(key="m_hidden").set_value(8)
+    at.number_input(key="t_epochs").set_value(1)
+    at.select_slider(key="t_lr").set_value(1.0).run()  # the widget's largest rate
+    at.button(key="train").click().run()
+    bad = at.session_state["lab"]
+    assert bad is not good and bad.dense.metrics.rmse > bad.naive.metrics.rmse
+    warning = next(w.value for w in at.warning if "worse than the naive forecast" in w.value)
+    assert "learning rate (now 1)" in warning and f"RMSE {good.dense.metrics.rmse:,.4g}) is kept aside" in warning
+    at.button(key="keep_previous").click().run()
+    back = at.session_state["lab"]
+    assert back.model is good.model and back.dense.metrics.rmse == good.dense.metrics.rmse
+    assert not [w for w in at.warning if "worse than the naive forecast" in w.value]
+    assert at.session_state["model_info"]["model_config"].hidden == 64
