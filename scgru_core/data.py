@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import pathlib
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from .errors import (
     ColumnNotFoundError,
     ConfigError,
     ConstantSeriesError,
+    DataError,
     DecodeError,
     EmptyDataError,
     FileTooLargeError,
@@ -71,10 +73,14 @@ class LoadReport:
     gaps: int = 0
     missing_steps: int = 0
     median_step: str | None = None
+    sheet: tuple[str, int] | None = None  # (name, number of sheets) when a workbook has several
 
     def lines(self) -> list[str]:
         """Human-readable summary, one fact per line."""
-        out = [f"{self.rows_read:,} rows read; value column '{self.column}'"
+        out = [f"{self.rows_read:,} rows read"
+               + (f" from sheet '{self.sheet[0]}' (the first with numbers, of {self.sheet[1]} sheets)" if self.sheet
+                  else "")
+               + f"; value column '{self.column}'"
                + (f", time column '{self.time_column}'" if self.time_column else ", no time column")]
         bad = self.missing + self.non_numeric + self.non_finite
         if bad:
@@ -149,17 +155,41 @@ def _sniff_delimiter(text: str) -> str:
         return ","
 
 
+def _refuse_other_formats(text: str) -> None:
+    """A web page, XML or JSON saved under a .csv name: say what it is, rather than what CSV parsing makes of it."""
+    head = text.lstrip("\ufeff \t\r\n")[:300].lower()
+    if head.startswith(("<!doctype", "<html", "<?xml", "<head", "<body", "<table", "<div")):
+        raise DecodeError("The file is a web page or XML, not a CSV: perhaps the page that links to the data was "
+                          "saved instead of the data. Download the data file itself (CSV, XLSX or Parquet).")
+    if head.startswith(("{", "[")):
+        raise DecodeError("The file is JSON, not a CSV. Export the data as CSV (a header row, then one row per time "
+                          "step), or as XLSX or Parquet.")
+
+
 def _read_csv(raw: bytes) -> pd.DataFrame:
     text = _decode(raw)
     if not text.strip():
         raise EmptyDataError("The file is empty. Upload a file with a header row and at least one column of numbers.")
+    _refuse_other_formats(text)
     sep = _sniff_delimiter(text)
     decimal = "," if sep in ";\t|" and _looks_decimal_comma(text, sep) else "."
     try:
         # a blank line inside the data is a missing value, not nothing: keep it (trailing ones are just the end)
         body = text.rstrip("\r\n \t") + "\n"
-        return pd.read_csv(io.StringIO(body), sep=sep, decimal=decimal, skipinitialspace=True,
-                           skip_blank_lines=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # index_col=False: rows with more fields than the header must not turn their first field into an
+            # index (pandas' default), which shifts every value under the wrong column name without a word
+            frame = pd.read_csv(io.StringIO(body), sep=sep, decimal=decimal, skipinitialspace=True,
+                                skip_blank_lines=False, index_col=False)
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+            header, first = list(csv.reader(body.splitlines()[:2], delimiter=sep))[:2]
+            raise DecodeError(f"The header names {len(header)} column{'s' if len(header) != 1 else ''} but the rows "
+                              f"have more fields ({len(first)} in the first row), so the values would land under the wrong names. Give every column "
+                              "a header, or remove the extra fields.")
+        return frame
+    except DataError:  # ours, already saying what to do
+        raise
     except pd.errors.EmptyDataError:
         raise EmptyDataError("The file has no columns. Upload a file with a header row and numbers below it.") from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -175,10 +205,21 @@ def _looks_decimal_comma(text: str, sep: str) -> bool:
 
 
 def _read_excel(raw: bytes) -> pd.DataFrame:
+    """The first sheet that holds a column of numbers (a workbook often opens on notes or a chart); which sheet
+    was used is kept in the frame's attrs and reported."""
     try:
-        return pd.read_excel(io.BytesIO(raw), engine="openpyxl")
+        sheets = pd.read_excel(io.BytesIO(raw), engine="openpyxl", sheet_name=None)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise DecodeError(f"The Excel file could not be read ({type(exc).__name__}). Save it as .xlsx or CSV.") from None
+    if not sheets:
+        raise EmptyDataError("The workbook has no sheets.")
+    names = list(sheets)
+    usable = [n for n in names if len(sheets[n]) and numeric_columns(sheets[n])]
+    name = usable[0] if usable else names[0]
+    frame = sheets[name]
+    if len(names) > 1:
+        frame.attrs["sheet"] = (str(name), len(names))
+    return frame
 
 
 def _read_parquet(raw: bytes) -> pd.DataFrame:
@@ -306,10 +347,17 @@ def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) ->
     elif numeric:
         column = numeric[0]
     else:
+        empty = [str(c) for c in frame.columns if c != time_col and frame[c].isna().all()]
+        if empty:
+            raise NoNumericColumnError(f"Column{'s' if len(empty) > 1 else ''} {', '.join(repr(c) for c in empty)} "
+                                       f"{'have' if len(empty) > 1 else 'has'} no values at all (every cell is empty), "
+                                       "and no other column holds numbers. Fill in the values, or upload the file "
+                                       "they are in.")
         raise NoNumericColumnError("No column holds numbers. The series must be one column of numeric values "
                                    f"(found: {', '.join(frame.columns)}).")
 
     rows_read = len(frame)
+    sheet = frame.attrs.get("sheet")
     all_columns = tuple(str(c) for c in frame.columns)
     frame = frame[[c for c in (time_col, column) if c is not None]].copy()
     time_info: dict = {}
@@ -363,7 +411,7 @@ def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) ->
     report = LoadReport(rows_read=rows_read, column=column, time_column=time_col, numeric_columns=tuple(numeric),
                         all_columns=all_columns, missing=empty,
                         non_numeric=non_numeric, non_finite=non_finite, policy=config.missing,
-                        interpolated=interpolated, dropped=dropped, **time_info)
+                        interpolated=interpolated, dropped=dropped, sheet=sheet, **time_info)
     if time_col is not None:
         times = pd.DatetimeIndex(frame["_t"].to_numpy())
     return Series(values=arr, name=column, times=times, report=report)

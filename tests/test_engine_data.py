@@ -2,6 +2,7 @@
 and the awkward-but-valid files (BOM, UTF-16, decimal comma, XLSX, Parquet, unsorted times) load correctly."""
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
@@ -265,3 +266,36 @@ def test_report_lines_describe_a_clean_file():
     lines = load(csv_bytes([1.0, 2.0, 3.0])).report.lines()
     assert lines[0].startswith("3 rows read; value column 'value', time column 'time'")
     assert "no missing values" in lines
+
+
+@pytest.mark.parametrize("raw, says", [
+    (b"<!DOCTYPE html>\n<html><body><table><tr><td>1</td></tr></table></body></html>\n", "a web page or XML"),
+    (b'<?xml version="1.0"?>\n<rows><row value="1"/></rows>\n', "a web page or XML"),
+    (b'[{"time": "2024-01-01", "value": 1.0}, {"time": "2024-01-02", "value": 2.0}]\n', "is JSON, not a CSV"),
+    (b'{"values": [1, 2, 3]}\n', "is JSON, not a CSV"),
+])
+def test_a_page_or_json_saved_as_csv_is_named_for_what_it_is(raw, says):
+    with pytest.raises(DecodeError, match=says):
+        load_series(raw, filename="data.csv")
+
+
+def test_rows_with_more_fields_than_the_header_are_refused_not_shifted():
+    raw = b"time,value\n" + b"".join(b"2024-01-%02d,%d,extra\n" % (i % 28 + 1, i) for i in range(200))
+    with pytest.raises(DecodeError, match="header names 2 columns but the rows have more fields \\(3 in the first"):
+        load_series(raw, filename="ragged.csv")
+
+
+def test_an_empty_value_column_is_named():
+    raw = b"time,value\n" + b"".join(b"2024-01-%02d,\n" % (i % 28 + 1) for i in range(200))
+    with pytest.raises(NoNumericColumnError, match="'value' has no values at all"):
+        load_series(raw, filename="empty_values.csv")
+
+
+def test_a_workbook_is_read_from_its_first_sheet_with_numbers_and_says_which():
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as w:
+        pd.DataFrame({"note": ["read me", "the data is on the next sheet"]}).to_excel(w, sheet_name="About", index=False)
+        pd.DataFrame({"load": [float(i % 17) for i in range(300)]}).to_excel(w, sheet_name="Data", index=False)
+    series = load_series(buf.getvalue(), filename="two_sheets.xlsx")
+    assert series.name == "load" and len(series) == 300
+    assert "from sheet 'Data' (the first with numbers, of 2 sheets)" in series.report.lines()[0]
