@@ -32,7 +32,8 @@ PLOTLY_CONFIG = {
     "toImageButtonOptions": {"format": "png", "filename": "scgru_figure", "scale": 2},
 }
 HEATMAP_MAX_CELLS = 3 * 96 * 96  # above this, heatmaps are sent as PNG images (cheap to draw in a browser)
-MAX_LINE_POINTS = 20_000  # longer series are thinned for display only
+MAX_LINE_POINTS = 20_000  # longer series are decimated for display only (two points per column)
+FORECAST_COLUMNS = 600  # a forecast chart is about 1,100-1,300 px wide: two points per 2 px column at most
 
 
 def _style(fig: go.Figure, height: int, title: str | None = None, legend: bool = True,
@@ -57,9 +58,25 @@ def _x_axis(times, n: int):
     return np.arange(n) if times is None else np.asarray(times)
 
 
-def _thin(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray, int]:
-    step = max(1, math.ceil(len(y) / max_points))
-    return x[::step], y[::step], step
+def decimate(x: np.ndarray, y: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most two points per column for a line drawn `columns` columns wide: each column's minimum and maximum,
+    in their order, so every peak and trough the full line shows is still drawn where it was (taking every
+    n-th point instead drops spikes). A line with no more than 2 x `columns` points is returned whole."""
+    x, y = np.asarray(x), np.asarray(y, dtype=np.float64)
+    n = len(y)
+    if n <= 2 * columns:
+        return x, y
+    keep = []
+    finite = np.where(np.isfinite(y), y, np.nan)
+    for bucket in np.array_split(np.arange(n), columns):
+        seg = finite[bucket]
+        if np.isnan(seg).all():
+            keep.append(bucket[0])  # a gap stays a gap
+            continue
+        lo, hi = bucket[np.nanargmin(seg)], bucket[np.nanargmax(seg)]
+        keep.extend((lo, hi) if lo <= hi else (hi, lo))
+    idx = np.unique(np.asarray(keep))
+    return x[idx], y[idx]
 
 
 def series_figure(values: np.ndarray, times=None, name: str = "value", units: str = "",
@@ -68,8 +85,9 @@ def series_figure(values: np.ndarray, times=None, name: str = "value", units: st
     """The series as a line; with `split` ({part: (start, stop)} index ranges), each part shaded and labelled."""
     values = np.asarray(values, dtype=np.float64)
     x = _x_axis(times, len(values))
-    xs, ys, step = _thin(x, values, max_points)
-    label = name + (f" (every {step}th value shown)" if step > 1 else "")
+    xs, ys = decimate(x, values, max_points // 2)
+    label = name + (f" ({len(ys):,} of {len(values):,} points: each column's lowest and highest)"
+                    if len(ys) < len(values) else "")
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", name=label, line=dict(color=COLORS["actual"], width=1.2),
                                hovertemplate="%{x}<br>%{y:,.4g}<extra></extra>"))
     if split:
@@ -106,20 +124,22 @@ def loss_figure(train_loss: Sequence[float], val_loss: Sequence[float], best_epo
 
 def forecast_figure(x, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], units: str = "",
                     labels: Mapping[str, str] | None = None, title: str = "Test part: forecast versus actual",
-                    height: int = 400) -> go.Figure:
+                    height: int = 400, columns: int = FORECAST_COLUMNS) -> go.Figure:
     """Actual values and one line per forecast, keyed by kind ("dense", "pruned", "finetuned", "naive"
-    or any other name). Arrays may be (N,) or (N, horizon): the first step ahead is drawn."""
+    or any other name). Arrays may be (N,) or (N, horizon): the first step ahead is drawn. Long lines are
+    decimated to `columns` (each column's lowest and highest point), so a move never sends thousands of points."""
     def first(a):
         a = np.asarray(a, dtype=np.float64)
         return a[:, 0] if a.ndim == 2 else a
 
     labels = labels or {}
     x = np.asarray(x)
-    fig = go.Figure(go.Scatter(x=x, y=first(actual), mode="lines", name="actual",
-                               line=dict(color=COLORS["actual"], width=1.6)))
+    xs, ys = decimate(x, first(actual), columns)
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", name="actual", line=dict(color=COLORS["actual"], width=1.6)))
     dashes = {"pruned": "dash", "finetuned": "dot", "naive": "dot"}
     for kind, values in forecasts.items():
-        fig.add_trace(go.Scatter(x=x, y=first(values), mode="lines", name=labels.get(kind, kind),
+        xs, ys = decimate(x, first(values), columns)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=labels.get(kind, kind),
                                  line=dict(color=COLORS.get(kind), width=1.6, dash=dashes.get(kind, "solid"))))
     fig.update_yaxes(title_text=units or "value")
     fig.update_layout(hovermode="x unified")
@@ -353,7 +373,7 @@ def schedule_figure(traces: Sequence[Mapping], title: str | None = None, height:
         group = t.get("group", t["label"])
         color = colors.setdefault(group, METHOD_COLORS[len(colors) % len(METHOD_COLORS)])
         n = seen[group] = seen.get(group, -1) + 1
-        x, y, _ = _thin(np.asarray(t["x"], dtype=float), np.asarray(t["y"], dtype=float), MAX_LINE_POINTS)
+        x, y = decimate(np.asarray(t["x"], dtype=float), np.asarray(t["y"], dtype=float), MAX_LINE_POINTS // 2)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=t["label"],
                                  line=dict(color=color, width=2.4, dash=dashes[n % len(dashes)]),
                                  hovertemplate=f"{t['label']}<br>step %{{x:.0f}}: %{{y:.1%}}<extra></extra>"))

@@ -43,9 +43,32 @@ def test_series_split_is_shaded_at_the_part_boundaries():
     assert [a.text for a in fig.layout.annotations] == ["train 70%", "validation 15%", "test 15%"]
 
 
-def test_long_series_are_thinned_for_display_and_say_so():
+def test_long_series_are_decimated_for_display_and_say_so():
     fig = viz.series_figure(np.arange(50_000.0), max_points=10_000)
-    assert len(fig.data[0].y) == 10_000 and "every 5th" in fig.data[0].name
+    assert len(fig.data[0].y) <= 10_000 and "of 50,000 points: each column's lowest and highest" in fig.data[0].name
+
+
+@pytest.mark.parametrize("n, columns", [(10_000, 500), (2_581, 600), (1_203, 600)])
+def test_decimation_keeps_every_local_extreme_at_its_pixel_column(n, columns):
+    rng = np.random.default_rng(n)
+    y = np.cumsum(rng.normal(size=n))
+    y[rng.integers(0, n, 5)] += 50  # spikes a stride would skip
+    x = np.arange(n) * 2.0
+    xs, ys = viz.decimate(x, y, columns)
+    assert len(ys) <= 2 * columns and np.all(np.diff(xs) > 0)  # in order, each point once
+    kept = dict(zip(xs.tolist(), ys.tolist()))
+    for bucket in np.array_split(np.arange(n), columns):
+        lo, hi = bucket[np.argmin(y[bucket])], bucket[np.argmax(y[bucket])]
+        assert kept.get(x[lo]) == y[lo] and kept.get(x[hi]) == y[hi]  # both extremes, at their own x
+    assert viz.decimate(x[:100], y[:100], columns)[1].tolist() == y[:100].tolist()  # short lines are drawn whole
+
+
+def test_a_long_forecast_sends_no_more_points_than_its_columns_allow():
+    n = 2_580  # the test part of a 17,520-point upload
+    actual = np.sin(np.arange(n) / 20)
+    fig = viz.forecast_figure(np.arange(n), actual, {"dense": actual * 0.9, "pruned": actual * 0.8})
+    assert all(len(t.y) <= 2 * viz.FORECAST_COLUMNS for t in fig.data)
+    assert max(fig.data[0].y) == actual.max() and min(fig.data[0].y) == actual.min()
 
 
 def test_loss_curves_on_a_log_axis_with_the_best_epoch():
