@@ -16,6 +16,7 @@ import torch
 import scgru_core as sc
 from scgru_core.data import numeric_columns
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
 
 # Page scripts, as registered with st.navigation in app.py.
 HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PAGE = (
@@ -76,6 +77,13 @@ def warm_up() -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=len(SAMPLES))
+@st.cache_resource(show_spinner=False)
+def snapshot_cache() -> SnapshotCache:
+    """One per server: sessions pruning identical models (a class on one link) compute each setting once. Keyed
+    by digests of the weights and data, so no session ever sees another's model; SCGRU_SNAPSHOT_ENTRIES bounds it."""
+    return SnapshotCache(int(os.environ.get("SCGRU_SNAPSHOT_ENTRIES", DEFAULT_ENTRIES)))
+
+
 def sample_table(key: str) -> pd.DataFrame:
     """A built-in sample's table (public data; every call gets its own copy)."""
     return sc.read_table(SAMPLES[key].path)
@@ -204,7 +212,7 @@ def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_conf
                         "train_config": old_info["train_config"], "training": old_info["training"],
                         "rmse": old_lab.dense.metrics.rmse, "data": old_lab.data}
     ss[VERSION] = ss.get(VERSION, 0) + 1
-    ss[LAB] = sc.PruningLab(model.eval(), ss[DATA])
+    ss[LAB] = sc.PruningLab(model.eval(), ss[DATA], cache=snapshot_cache())
     ss[MODEL] = {"model_config": model_config, "train_config": train_config, "training": training,
                  "version": ss[VERSION]}
     ss[SWEEPS] = {}

@@ -16,6 +16,7 @@ from .evaluate import Evaluation, evaluate, evaluate_naive
 from .model import Forecaster
 from .pruning import PruneConfig, PruneResult, masked_state, max_reachable_sparsity, prune
 from .saliency import Scores, scores_for
+from .snapshot_cache import SnapshotCache, data_digest, model_digest
 from .windows import Dataset
 
 
@@ -30,9 +31,12 @@ class Snapshot:
 
 
 class PruningLab:
-    def __init__(self, model: Forecaster, data: Dataset):
+    def __init__(self, model: Forecaster, data: Dataset, cache: SnapshotCache | None = None):
+        """`cache`, when given, is shared with every lab of the same weights and data (see snapshot_cache)."""
         self.model = model.eval()
         self.data = data
+        self.cache = cache
+        self._key = (model_digest(model), data_digest(data)) if cache is not None else None
         self._work = copy.deepcopy(model).eval()
         self.dense = evaluate(model, data)
         self.naive = evaluate_naive(data)
@@ -61,7 +65,13 @@ class PruningLab:
         return twin
 
     def at(self, config: PruneConfig, scores: dict | None = None) -> Snapshot:
-        """Prune the dense weights with `config` and evaluate the result on the test part."""
+        """Prune the dense weights with `config` and evaluate the result on the test part (once per model, data
+        and config when a cache is shared; `scores` passed in by hand are the caller's, so they bypass it)."""
+        if self.cache is not None and scores is None:
+            return self.cache.get_or_make((self._key, config), lambda: self._at(config, None))
+        return self._at(config, scores)
+
+    def _at(self, config: PruneConfig, scores: dict | None) -> Snapshot:
         if scores is None and config.rule.needs_scores:
             scores = self.scores(config.method)
         result = prune(self.model, config, scores)
