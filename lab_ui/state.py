@@ -18,6 +18,8 @@ from scgru_core.data import numeric_columns
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
 
+from . import results
+
 # Page scripts, as registered with st.navigation in app.py.
 HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PAGE = (
     "pages/home.py", "pages/data.py", "pages/train.py", "pages/prune.py", "pages/tradeoffs.py", "pages/compare.py",
@@ -201,7 +203,7 @@ def clear_model() -> None:
 
 
 def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_config: sc.TrainConfig,
-                  training: sc.TrainResult) -> None:
+                  training: sc.TrainResult, origin: str | None = None) -> None:
     """Make a trained dense model the current one (a new PruningLab; results of older models are dropped).
     The model it replaces is kept aside while the data stays the same, so a worse one can be undone."""
     ss = st.session_state
@@ -210,11 +212,11 @@ def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_conf
     if old_lab is not None and old_info is not None and old_lab.data is ss.get(DATA):
         ss[PREVIOUS] = {"model": old_lab.model, "model_config": old_info["model_config"],
                         "train_config": old_info["train_config"], "training": old_info["training"],
-                        "rmse": old_lab.dense.metrics.rmse, "data": old_lab.data}
+                        "rmse": old_lab.dense.metrics.rmse, "data": old_lab.data, "origin": old_info.get("origin")}
     ss[VERSION] = ss.get(VERSION, 0) + 1
     ss[LAB] = sc.PruningLab(model.eval(), ss[DATA], cache=snapshot_cache())
     ss[MODEL] = {"model_config": model_config, "train_config": train_config, "training": training,
-                 "version": ss[VERSION]}
+                 "version": ss[VERSION], "origin": origin}  # origin: the file it was loaded from, if any
     ss[SWEEPS] = {}
 
 
@@ -228,7 +230,7 @@ def restore_previous() -> None:
     """Callback: put the replaced model back (the one it replaces is kept aside in turn)."""
     prev = previous_model()
     if prev is not None:
-        install_model(prev["model"], prev["model_config"], prev["train_config"], prev["training"])
+        install_model(prev["model"], prev["model_config"], prev["train_config"], prev["training"], prev["origin"])
         say("train", "success", f"The previous model is back (test RMSE {prev['rmse']:,.4g}).")
 
 
@@ -290,7 +292,9 @@ def sidebar_status(pruning: bool = True) -> None:
         return
     mc, tr = info["model_config"], info["training"]
     st.markdown(f"**{mc.cell.upper()}** · hidden {mc.hidden} · {mc.layers} layer{'s' if mc.layers > 1 else ''}")
-    st.caption(f"{len(tr.history)} epochs ({tr.seconds:.1f} s){' · stopped' if tr.cancelled else ''}  \n"
+    trained = f"loaded from {results.literal(info['origin'])}" if info.get("origin") else \
+        f"{len(tr.history)} epochs ({tr.seconds:.1f} s){' · stopped' if tr.cancelled else ''}"
+    st.caption(f"{trained}  \n"
                f"test RMSE {current.dense.metrics.rmse:,.4g} (naive {current.naive.metrics.rmse:,.4g})")
     now = ss.get(CURRENT)
     if pruning and now and now["version"] == info["version"]:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import results, state, teaching, training
+from lab_ui import model_upload, results, state, teaching, training
 from scgru_core import viz
 
 state.require_entrypoint()
@@ -55,6 +55,8 @@ c1, c2, _ = st.columns([1, 1, 4])
 start = c1.button("Train", type="primary", key="train", icon=":material/play_arrow:", width="stretch")
 with c2:
     training.stop_button()
+with st.expander("Or load a saved model (.zip)", icon=":material/upload_file:"):
+    model_upload.upload_control()
 if start and training.train(data, model_config, train_config, page="train"):
     tr = ss[state.MODEL]["training"]
     state.say("train", "success", f"Trained {len(tr.history)} epochs in {tr.seconds:.1f} s"
@@ -68,8 +70,9 @@ else:
     info = ss[state.MODEL]
     mc, tr = info["model_config"], info["training"]
     st.subheader("Test results of the dense model")
-    st.caption(f"{mc.cell.upper()}, hidden {mc.hidden}, {mc.layers} layer(s), trained {len(tr.history)} epochs "
-               f"in {tr.seconds:.1f} s; best validation loss at epoch {tr.best_epoch}. "
+    made = (f"loaded from {results.literal(info['origin'])}" if info.get("origin") else
+            f"trained {len(tr.history)} epochs in {tr.seconds:.1f} s; best validation loss at epoch {tr.best_epoch}")
+    st.caption(f"{mc.cell.upper()}, hidden {mc.hidden}, {mc.layers} layer(s), {made}. "
                "Deltas are against the naive forecast (repeat the last value): negative is better.")
     results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")
     dense_rmse, naive_rmse = current.dense.metrics.rmse, current.naive.metrics.rmse
@@ -84,12 +87,15 @@ else:
         if prev is not None:
             w2.button("Keep the previous model", key="keep_previous", on_click=state.restore_previous,
                       icon=":material/undo:", width="stretch")
-    loss_col, fc_col = st.columns([2, 3], gap="medium")
-    with loss_col:
-        fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
-                              best_epoch=tr.best_epoch or None)
-        st.plotly_chart(fig, key="loss_final", config=viz.PLOTLY_CONFIG, theme=None)
-        teaching.explain("loss")
+    if tr.history:  # a model loaded from a file brings no training history: the forecast alone, full width
+        loss_col, fc_col = st.columns([2, 3], gap="medium")
+        with loss_col:
+            fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
+                                  best_epoch=tr.best_epoch or None)
+            st.plotly_chart(fig, key="loss_final", config=viz.PLOTLY_CONFIG, theme=None)
+            teaching.explain("loss")
+    else:
+        fc_col = st.container()
     with fc_col:
         fig = viz.forecast_figure(results.test_x(current.data), current.dense.actual,
                                   {"dense": current.dense.forecast, "naive": current.naive.forecast},

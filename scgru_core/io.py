@@ -144,3 +144,20 @@ def validate_state(model: Forecaster, state: dict, mask_state: dict) -> MaskSet:
         if bool((state[k][~masks[k]] != 0).any()):
             raise CheckpointError(f"Weight {k} has non-zero values where its mask prunes them: the file was altered.")
     return masks
+
+
+def check_fits(saved: SavedRun, data) -> None:
+    """Refuse a saved run made for other data: its window, horizon or scaling differ from `data`'s (a Dataset),
+    so its forecasts would be read on the wrong scale or from the wrong inputs."""
+    windows = (saved.config or {}).get("windows") or {}
+    want = (windows.get("window"), saved.model.horizon)
+    have = (data.window, data.horizon)
+    if want != have:
+        raise CheckpointError(f"This model reads windows of {want[0]} values and forecasts {want[1]} ahead; the data "
+                              f"loaded now is set up for {have[0]} and {have[1]}. Set the window and horizon on the "
+                              "Data page to match, or load the data it was trained on.")
+    if saved.scaler is not None and saved.scaler != data.scaler:
+        raise CheckpointError("This model was trained on other data: its scaling (offset "
+                              f"{saved.scaler.offset:.6g}, scale {saved.scaler.scale:.6g}) is not this data's "
+                              f"({data.scaler.offset:.6g}, {data.scaler.scale:.6g}). Load the data it was trained on "
+                              "first.")
