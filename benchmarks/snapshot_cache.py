@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 import scgru_core as sc  # noqa: E402
 from scgru_core.checkpoints import load_checkpoint  # noqa: E402
-from scgru_core.snapshot_cache import SnapshotCache, data_digest, model_digest  # noqa: E402
+from scgru_core.snapshot_cache import SnapshotCache, model_digest  # noqa: E402
+from scgru_core.windows import data_fingerprint  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +35,7 @@ def main() -> None:
     configs = [sc.PruneConfig(sensitivity=round(0.1 + 0.15 * i, 2)) for i in range(args.moves)]
     cache = SnapshotCache()
     t0 = time.perf_counter()
-    model_digest(ckpt.model), data_digest(ckpt.data)
+    model_digest(ckpt.model), data_fingerprint(ckpt.data)
     digest_ms = 1e3 * (time.perf_counter() - t0)
     labs = [sc.PruningLab(copy.deepcopy(ckpt.model), ckpt.data, cache=cache) for _ in range(args.sessions)]
     moves: list[list[float]] = []

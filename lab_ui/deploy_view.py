@@ -92,7 +92,7 @@ def table(report: sc.DeploymentReport) -> pd.DataFrame:
     return frame.rename(columns={c: _with_units(c) for c in frame.columns})
 
 
-def column_config() -> dict:
+def column_config(report: sc.DeploymentReport) -> dict:
     number = st.column_config.NumberColumn
     cols = {"parameters": number(format="localized", help="Parameter values stored (non-zeros for CSR)."),
             "bytes": number(format="localized", help="Size of the stored model, see 'bytes of'."),
@@ -100,7 +100,7 @@ def column_config() -> dict:
             _with_units("max |Δ| vs shrunk fp32"): number(
                 format="%.3g", help="Largest change of any test forecast against the float32 shrunk model, in the "
                                     "series' units.")}
-    for b in (1, 256):
+    for b in report.batches:
         cols[f"ms, batch {b}"] = number(format="%.3f", help=f"Median wall time of one call on {b} window(s).")
         cols[f"speed-up, batch {b}"] = number(format="%.2f×", help="Dense time over this time: above 1 is faster.")
     return cols

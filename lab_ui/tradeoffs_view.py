@@ -12,6 +12,8 @@ import streamlit as st
 import scgru_core as sc
 
 from . import state
+from scgru_core.units import leaves_a_unit
+
 from .prune_view import DRIVABLE, short_rule_label
 
 ss = st.session_state
@@ -47,7 +49,7 @@ def grid_for(method: str) -> tuple[float, ...]:
     if method != UNITS:
         return GRID
     hidden = ss[state.LAB].model.config.hidden
-    return tuple(f for f in GRID if round(f * hidden) < hidden)
+    return tuple(f for f in GRID if leaves_a_unit(f, hidden))
 
 
 def rows_for(method: str, base: sc.PruneConfig, finetune_epochs: int = 0, latency: bool = False) -> list[dict]:

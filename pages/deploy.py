@@ -101,7 +101,7 @@ if current is not None:
                   help=f"Dense: {report.row('dense').bytes / 1024:,.1f} KiB (safetensors).")
         st.plotly_chart(viz_deploy.speedup_figure(report, title="Speed of each way to run the pruned model"),
                         key="d_speed", config=viz.PLOTLY_CONFIG, theme=None)
-        st.dataframe(dv.table(report), key="d_table", hide_index=True, column_config=dv.column_config())
+        st.dataframe(dv.table(report), key="d_table", hide_index=True, column_config=dv.column_config(report))
         for variant, why in report.skipped.items():
             st.caption(f"Not measured, {sc.deploy.VARIANTS[variant]}: {why}")
         st.caption("Masked and CSR rows carry the same weights as the shrunk model at full size (the removed units as "

@@ -14,7 +14,6 @@ never pair old weights with new data silently.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import os
 import pathlib
@@ -24,12 +23,12 @@ import torch
 
 from .data import ReadConfig, load_series
 from .errors import CheckpointError
-from .io import load_run
+from .io import file_sha256, load_run
 from .model import Forecaster
 from .samples import SAMPLES
 from .train import EpochLog, TrainResult
 from .urlstate import LabState
-from .windows import Dataset, WindowConfig, prepare
+from .windows import Dataset, WindowConfig, data_fingerprint, prepare
 
 # SCGRU_CHECKPOINT_DIR points elsewhere (an empty folder: no shipped models, everything is trained)
 CHECKPOINT_DIR = pathlib.Path(os.environ.get("SCGRU_CHECKPOINT_DIR")
@@ -43,21 +42,6 @@ class Checkpoint(NamedTuple):
     training: TrainResult  # the training history (epoch times: the mean measured when the checkpoint was made)
     metrics: dict  # as recorded by the script: dense and naive test metrics, final losses
     state: LabState  # the lab state this checkpoint stands for
-
-
-def file_sha256(path: pathlib.Path) -> str:
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
-
-
-def data_fingerprint(data: Dataset) -> str:
-    """A digest of exactly what training saw: split, scaler and every window and target."""
-    h = hashlib.sha256()
-    h.update(repr((data.split, data.scaler.log, data.scaler.offset, data.scaler.scale, data.mase_scale)).encode())
-    for part in ("train", "val", "test"):
-        w = getattr(data, part)
-        h.update(w.X.numpy().tobytes())
-        h.update(w.y.numpy().tobytes())
-    return h.hexdigest()
 
 
 def checkpoint_state(sample: str) -> LabState:

@@ -31,7 +31,7 @@ from .model import Forecaster
 from .quantize import Bf16, PrecisionUnavailable, int8_dynamic
 from .shrink import expand, shrink
 from .sparse_exec import MEASURED_ON, SparseGRU
-from .units import UnitConfig, UnitSelection, select_units
+from .units import UnitConfig, UnitSelection, leaves_a_unit, select_units
 from .windows import Dataset
 
 VARIANTS = {"dense": "dense nn.GRU (before)", "masked": "masked (full size, units zeroed)",
@@ -140,11 +140,12 @@ def measure_deployment(dense: Forecaster, small: Forecaster, selection: UnitSele
     if small.config.hidden != selection.hidden_after or dense.config.hidden != selection.hidden_before:
         raise ConfigError("The smaller model does not come from this selection of units.")
     full = expand(small, selection)
+    csr = SparseGRU(full)
     reference = evaluate(small, data).forecast
     candidates: list[tuple[str, Callable, int, int, str, int]] = [
         ("dense", dense, _params(dense), len(weights_bytes(dense)), "safetensors file", dense.config.hidden),
         ("masked", full, _params(full), len(weights_bytes(full)), "safetensors file (zeros stored)", full.config.hidden),
-        ("csr", SparseGRU(full), 0, model_cost(full).bytes_csr, "CSR, fp32 + int32 indices (computed)",
+        ("csr", csr, csr.stored_values(), model_cost(full).bytes_csr, "CSR, fp32 + int32 indices (computed)",
          full.config.hidden),
         ("shrunk", small, _params(small), len(weights_bytes(small)), "safetensors file", small.config.hidden)]
     skipped = {}
@@ -171,8 +172,6 @@ def measure_deployment(dense: Forecaster, small: Forecaster, selection: UnitSele
     for (variant, fn, params, size, how, hidden), ms in zip(candidates, timings):
         if progress is not None:
             progress(f"the test error of {VARIANTS[variant]}")
-        if variant == "csr":
-            params = fn.nnz() + sum(t.numel() for layer in fn.layers for t in layer[2:]) + fn.head_b.numel()
         ev = evaluate(fn, data)
         diff = 0.0 if variant == "dense" else float(np.abs(ev.forecast - reference).max())
         rows.append(DeployRow(variant=variant, hidden=hidden, params=params, bytes=size, bytes_how=how, ms=ms,
@@ -219,7 +218,7 @@ def unit_payoff(model: Forecaster, window: int, fractions: tuple[float, ...] = P
     """When does removing units pay on this machine? Each share of units removed (smallest norm first; the
     weights' values do not change the time) is timed against the dense model, all round-robin."""
     H = model.config.hidden
-    fractions = tuple(f for f in fractions if round(f * H) < H)
+    fractions = tuple(f for f in fractions if leaves_a_unit(f, H))
     smaller = [shrink(model, select_units(model, UnitConfig(fraction=f)))[0] for f in fractions]
     ms = interleaved_ms([model, *smaller], window, batches, repeats)
     dense, rest = ms[0], ms[1:]

@@ -39,6 +39,11 @@ def _digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def file_sha256(path: str | pathlib.Path) -> str:
+    """SHA-256 of a file's bytes (runs and checkpoints record their data file's, to refuse another one)."""
+    return _digest(pathlib.Path(path).read_bytes())
+
+
 def _header_digest(header: dict) -> str:
     """Digest of what the config file says about the model, scaler and settings (canonical JSON)."""
     body = {k: header.get(k) for k in ("model", "scaler", "settings")}

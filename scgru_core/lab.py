@@ -16,8 +16,8 @@ from .evaluate import Evaluation, evaluate, evaluate_naive
 from .model import Forecaster
 from .pruning import PruneConfig, PruneResult, masked_state, max_reachable_sparsity, prune
 from .saliency import Scores, scores_for
-from .snapshot_cache import SnapshotCache, data_digest, model_digest
-from .windows import Dataset
+from .snapshot_cache import SnapshotCache, model_digest
+from .windows import Dataset, data_fingerprint
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class PruningLab:
         self.model = model.eval()
         self.data = data
         self.cache = cache
-        self._key = (model_digest(model), data_digest(data)) if cache is not None else None
+        self._key = (model_digest(model), data_fingerprint(data)) if cache is not None else None
         self._work = copy.deepcopy(model).eval()
         self.dense = evaluate(model, data)
         self.naive = evaluate_naive(data)

@@ -3,7 +3,6 @@ and measure side by side what that saves (deploy.py). One function, `structured`
 from __future__ import annotations
 
 import argparse
-import hashlib
 import pathlib
 import sys
 from dataclasses import asdict
@@ -14,8 +13,8 @@ from .data import ReadConfig, load_series
 from .deploy import measure_deployment
 from .errors import CheckpointError, ConfigError
 from .evaluate import evaluate, evaluate_naive
-from .export import export_model
-from .io import SavedRun, load_run
+from .export import export_model, require_onnx
+from .io import SavedRun, check_fits, file_sha256, load_run
 from .model import Forecaster
 from .pruning import MaskSet
 from .samples import SAMPLES
@@ -59,14 +58,10 @@ def unit_config_from(args) -> UnitConfig:
     return UnitConfig(method="unit_norm", fraction=args.units)
 
 
-def _sha256(path: pathlib.Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def data_file_settings(path: str | pathlib.Path) -> dict:
     """What a run records of its data file, so `shrink` can find it and refuse another one."""
     p = pathlib.Path(path).resolve()
-    return {"file": str(p), "file_sha256": _sha256(p)}
+    return {"file": str(p), "file_sha256": file_sha256(p)}
 
 
 def data_of_run(saved: SavedRun, data_arg: str | None) -> Dataset:
@@ -80,7 +75,7 @@ def data_of_run(saved: SavedRun, data_arg: str | None) -> Dataset:
         path = SAMPLES[settings["sample"]].path  # a shipped checkpoint names its sample file
     if not path.is_file():
         raise ConfigError(f"The data file {named} does not exist: pass --data FILE, the series the run was trained on.")
-    if settings.get("file_sha256") and _sha256(path) != settings["file_sha256"]:
+    if settings.get("file_sha256") and file_sha256(path) != settings["file_sha256"]:
         raise CheckpointError(f"{path.name} is not the file this run was trained on (its SHA-256 differs): "
                               "pass --data with the original series.")
     try:
@@ -88,9 +83,7 @@ def data_of_run(saved: SavedRun, data_arg: str | None) -> Dataset:
     except (KeyError, TypeError) as exc:
         raise CheckpointError(f"The run's settings do not say how its data was prepared ({exc}).") from None
     data = prepare(load_series(path, read), windows)
-    if saved.scaler is not None and saved.scaler != data.scaler:
-        raise CheckpointError(f"{path.name} does not give the scaling this run was trained with: "
-                              "it is another series, or another part of it.")
+    check_fits(saved, data)  # the same window, horizon and scaling it was trained with
     return data
 
 
@@ -139,7 +132,6 @@ def structured(args, dense: Forecaster, data: Dataset, unit_config: UnitConfig, 
 def cmd_shrink(args) -> int:
     unit_config = unit_config_from(args)
     if args.onnx:
-        from .export import require_onnx
         require_onnx()
     saved = load_run(args.run)
     if args.threads is None:  # the model's size is known only now

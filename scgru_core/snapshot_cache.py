@@ -2,7 +2,7 @@
 
 A snapshot (masks, test metrics and forecasts, costs) depends only on the dense weights, the data and the
 pruning config, so a class opening one link and moving to the same s needs each setting computed once. The
-key holds a digest of the weights and of the data (split, scaler, every window), never a session id: two
+key holds a digest of the weights and the data's fingerprint (windows.data_fingerprint), never a session id: two
 sessions share an entry exactly when their models and data are identical, and never otherwise. Entries are
 read-only; nothing a session holds is ever changed by another.
 """
@@ -14,7 +14,6 @@ from collections import OrderedDict
 
 import torch
 
-from .windows import Dataset
 
 DEFAULT_ENTRIES = 512  # a snapshot of the default model is about 60 KB (masks, forecasts): about 30 MB at most
 
@@ -25,15 +24,6 @@ def model_digest(model: torch.nn.Module) -> str:
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())
         h.update(tensor.detach().contiguous().cpu().numpy().tobytes())
-    return h.hexdigest()
-
-
-def data_digest(data: Dataset) -> str:
-    """SHA-256 of what an evaluation sees: the split, the scaler, the MASE scale and every window."""
-    h = hashlib.sha256(repr((data.split, data.scaler, data.mase_scale)).encode())
-    for part in (data.train, data.val, data.test):
-        h.update(part.X.numpy().tobytes())
-        h.update(part.y.numpy().tobytes())
     return h.hexdigest()
 
 

@@ -68,6 +68,10 @@ class SparseGRU:
         self.head_w = _layout(state["head.weight"], layout)
         self.head_b = state["head.bias"].detach().float().unsqueeze(1)
 
+    def stored_values(self) -> int:
+        """Values a CSR model stores: the weights' non-zeros plus every bias."""
+        return self.nnz() + sum(b.numel() for layer in self.layers for b in layer[2:]) + self.head_b.numel()
+
     def nnz(self) -> int:
         """Stored non-zeros of the weight matrices."""
         mats = [m for layer in self.layers for m in layer[:2]] + [self.head_w]

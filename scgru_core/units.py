@@ -46,6 +46,12 @@ class LiveUnits(tprune.BasePruningMethod):
         return default_mask * (t > 0).to(default_mask.dtype)
 
 
+def leaves_a_unit(fraction: float, hidden: int) -> bool:
+    """Whether removing `fraction` of `hidden` units keeps at least one (the ranking removes
+    round(fraction * hidden) units, as `L1Unstructured` counts them)."""
+    return round(fraction * hidden) < hidden
+
+
 @dataclass(frozen=True)
 class UnitConfig:
     """A structured rule and its setting. `fraction`: share of each layer's units removed (unit_norm);
@@ -72,9 +78,8 @@ class UnitConfig:
         return UNIT_RULES[self.method]
 
     def check_for(self, hidden: int) -> None:
-        """Refuse, before any work, a fraction that would remove every unit of a layer of `hidden` units
-        (the ranking removes round(fraction * hidden) units, as `L1Unstructured` counts them)."""
-        if self.rule.control == "fraction" and round(self.fraction * hidden) >= hidden:
+        """Refuse, before any work, a fraction that would remove every unit of a layer of `hidden` units."""
+        if self.rule.control == "fraction" and not leaves_a_unit(self.fraction, hidden):
             raise ConfigError(f"Removing {self.fraction:.1%} of {hidden} units would remove every unit: keep at "
                               f"least one (at most {(hidden - 1) / hidden:.1%} can go).")
 

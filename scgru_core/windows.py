@@ -6,6 +6,7 @@ window straddles a split boundary.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -120,6 +121,18 @@ class Dataset:
         """The naive last-value forecast in original units, shape (N, horizon)."""
         last = self.series.values[windows.target_start - 1]
         return np.repeat(last[:, None], self.horizon, axis=1)
+
+
+def data_fingerprint(data: Dataset) -> str:
+    """A digest of exactly what training and evaluation see: split, scaler, MASE scale and every window and
+    target (the shipped checkpoints record it; the snapshot cache keys on it)."""
+    h = hashlib.sha256()
+    h.update(repr((data.split, data.scaler.log, data.scaler.offset, data.scaler.scale, data.mase_scale)).encode())
+    for part in ("train", "val", "test"):
+        w = getattr(data, part)
+        h.update(w.X.numpy().tobytes())
+        h.update(w.y.numpy().tobytes())
+    return h.hexdigest()
 
 
 def split_points(n: int, config: WindowConfig) -> Split:
