@@ -18,6 +18,11 @@ $(VENV)/.export-extras: $(VENV)/.installed requirements-export.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-export.txt
 	touch $@
 
+# Optional extra for running sweeps on Ray (--executor ray): the tests install it, the app never needs it.
+$(VENV)/.ray-extras: $(VENV)/.installed requirements-ray.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-ray.txt
+	touch $@
+
 setup: $(VENV)/.installed
 
 chromium:
@@ -29,7 +34,7 @@ chromium:
 run: setup
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: setup $(VENV)/.export-extras chromium
+test: setup $(VENV)/.export-extras $(VENV)/.ray-extras chromium
 	$(PY) -m pytest -q
 
 bench: setup

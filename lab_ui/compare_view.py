@@ -24,7 +24,9 @@ ss = st.session_state
 SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 SCOPES = {"both": "both (ih + hh)", "ih": "input-to-hidden only (ih)", "hh": "hidden-to-hidden only (hh)"}
 DEFAULTS = {"cmp_methods": ["sensitivity", "magnitude", "agp"], "cmp_sparsities": [0.5, 0.8], "cmp_scopes": ["both"],
-            "cmp_epochs": 3, "cmp_ft": 1, "cmp_seeds": 1, "cmp_metric": "rmse"}
+            "cmp_epochs": 3, "cmp_ft": 1, "cmp_seeds": 1, "cmp_metric": "rmse", "cmp_executor": "local"}
+EXECUTOR_LABELS = {"local": "this server process (one row at a time)", "process": "a process pool (the free cores)",
+                   "ray": "Ray (RAY_ADDRESS, or a local Ray)"}
 OTHER_LABELS = {"agp": "AGP", "narang": "Narang", "rewind": "Lottery-ticket rewind", "dense": "Dense GRU (no pruning)",
                 "gru1": "GRU1 (Dey & Salem)", "gru2": "GRU2 (Dey & Salem)", "gru3": "GRU3 (Dey & Salem)"}
 OTHER_HELP = {"rewind": "The mask of magnitude pruning on the dense model, then retrained from the initial weights.",
@@ -46,6 +48,12 @@ def label(name: str) -> str:
     if name in sc.RULES:
         return short_rule_label(name)
     return OTHER_LABELS.get(name) or (GRADUAL[name].label.split(" (")[0] if name in GRADUAL else name)
+
+
+def executors() -> list[str]:
+    """Where the rows may run: Ray only where it is installed (an optional extra)."""
+    import importlib.util
+    return [e for e in sc.EXECUTORS if e != "ray" or importlib.util.find_spec("ray") is not None]
 
 
 def method_help() -> str:
@@ -106,14 +114,29 @@ def todo(cfgs: list[sc.CompareConfig]) -> list[tuple[sc.CompareConfig, tuple]]:
 
 
 def run(cfgs: list[sc.CompareConfig]) -> int:
-    """Compute every missing row with a progress bar, one engine call per point, storing rows as they come
-    (a Stop interrupts the script; what is stored stays). Returns the number of rows computed."""
-    res, store = results(), _store()
+    """Compute every missing row with a progress bar, storing rows as they come (a Stop keeps what is stored).
+    Returns the number of rows computed."""
     points = todo(cfgs)
     if not points:
         return 0
     bar = st.progress(0.0, text="Comparing: starting…")
-    started, last = time.perf_counter(), [0.0]
+    started = time.perf_counter()
+    if ss["cmp_executor"] == "local":
+        _run_here(points, bar)
+    else:
+        _run_on(sc.make_executor(ss["cmp_executor"]), cfgs, len(points), bar, started)
+    bar.progress(1.0, text=f"Compared {len(points)} point(s) in {time.perf_counter() - started:.1f} s")
+    return len(points)
+
+
+def _store_traces(cfg: sc.CompareConfig, traces: dict) -> None:
+    for (m, t, s), trace in traces.items():
+        results()["traces"][(m, cfg.scope.to_text(), t, s)] = list(trace)
+
+
+def _run_here(points: list, bar) -> None:
+    """In this process, one engine call per point, with per-batch progress."""
+    res, store, last = results(), _store(), [0.0]
     for i, (cfg, (method, target, seed)) in enumerate(points):
         what = f"point {i + 1} of {len(points)}: {label(method)} at {target:.0%}, scope {cfg.scope.to_text()}, seed {seed}"
 
@@ -128,12 +151,30 @@ def run(cfgs: list[sc.CompareConfig]) -> int:
         out = sc.compare(store["data"], one, done=[row_key(r) for r in res["rows"]], cache=store["cache"],
                          callbacks=sc.Callbacks(on_batch=on_batch, should_stop=training._should_stop))
         res["rows"].extend(out.rows)
-        for (m, t, s), trace in out.traces.items():
-            res["traces"][(m, cfg.scope.to_text(), t, s)] = list(trace)
+        _store_traces(cfg, out.traces)
         if out.cancelled:
             break
-    bar.progress(1.0, text=f"Compared {len(points)} point(s) in {time.perf_counter() - started:.1f} s")
-    return len(points)
+
+
+def _run_on(executor, cfgs: list[sc.CompareConfig], total: int, bar, started: float) -> None:
+    """On a pool or Ray: rows arrive as they finish (progress per row, with the time left)."""
+    res, store, finished = results(), _store(), [0]
+
+    def on_row(i: int, n: int, row: dict) -> None:
+        res["rows"].append(row)
+        finished[0] += 1
+        elapsed = time.perf_counter() - started
+        left = elapsed / finished[0] * (total - finished[0])
+        bar.progress(finished[0] / total, text=f"Compared {finished[0]} of {total} on {EXECUTOR_LABELS[executor.name]} "
+                                               f"· about {left:.0f} s left")
+
+    bar.progress(0.0, text=f"Training the shared dense models on {EXECUTOR_LABELS[executor.name]}…")
+    for cfg in cfgs:
+        out = sc.compare(store["data"], cfg, done=[row_key(r) for r in res["rows"]], cache=store["cache"],
+                         callbacks=sc.Callbacks(should_stop=training._should_stop), on_row=on_row, executor=executor)
+        _store_traces(cfg, out.traces)
+        if out.cancelled:
+            break
 
 
 # ---------------------------------------------------------------- what is shown

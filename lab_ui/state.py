@@ -50,7 +50,7 @@ PERSISTENT_WIDGETS = (
     "sample_pick", "m_hidden", "m_layers", "m_cell", "t_epochs", "t_batch", "t_lr", "t_patience", "t_seed",
     "p_method", "p_scope", "p_gates", "s", "target", "p_floor", "p_global", "p_seed", "p_matrix", "p_logcount",
     "p_heatmode", "ft_epochs", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
-    "cmp_methods", "cmp_sparsities", "cmp_scopes", "cmp_epochs", "cmp_ft", "cmp_seeds", "cmp_metric",
+    "cmp_methods", "cmp_sparsities", "cmp_scopes", "cmp_epochs", "cmp_ft", "cmp_seeds", "cmp_metric", "cmp_executor",
     "d_rule", "d_units", "d_s", "d_floor", "d_ft_epochs", "to_units", "to_latency", "to_latency_batch",
 )
 TIME_NONE = "(no time column)"

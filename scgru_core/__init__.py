@@ -9,6 +9,7 @@ from .errors import (CheckpointError, ColumnNotFoundError, ConfigError, Constant
                      EmptyDataError, FileTooLargeError, NoNumericColumnError, NonFiniteValuesError, ScgruError,
                      SeriesTooShortError, TrainingDivergedError, UnsupportedFileTypeError)
 from .evaluate import Evaluation, evaluate, evaluate_naive
+from .executors import EXECUTORS, default_executor, make_executor
 from .experiment import RunConfig, RunResult, finetune, rewind, run, train_dense
 from .compare import CompareConfig, CompareResult, compare, known_methods
 from .gradual import (GRADUAL, AgpPruner, AgpSchedule, GradualPlan, GradualResult, NarangPruner, NarangSchedule,

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from . import compare_cli, shrink_cli, threads
-from .cli_common import (COMMANDS, add_common, command, configs_from, floats, interrupted, metric_line, previous_rows,
+from .cli_common import (COMMANDS, add_common, add_executor, command, configs_from, executor_from, floats, interrupted, metric_line, previous_rows,
                          progress_callbacks, stop_on_interrupt, write_csv, write_json)
 from .data import load_series
 from .errors import ScgruError, TrainingDivergedError
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="train once, then one row per threshold or sparsity")
     add_common(p)
     ctl = p.add_mutually_exclusive_group(required=True)
+    add_executor(p)
     ctl.add_argument("--sensitivities", type=floats)
     ctl.add_argument("--sparsities", type=floats)
     p.add_argument("--csv", help="write the rows as CSV here")
@@ -122,7 +123,7 @@ def cmd_sweep(args) -> int:
             if not args.quiet:
                 print(f"  point {i}/{n}", file=sys.stderr, flush=True)
 
-        rows = previous + sweep(lab, points, ft, progress=progress, should_stop=stop)
+        rows = previous + sweep(lab, points, ft, progress=progress, should_stop=stop, executor=executor_from(args))
     print(f"{'s':>8} {'target':>7} {'sparsity':>9} {'rmse':>12} {'macs_nonzero':>13} {'bytes_csr':>10}")
     for r in rows:
         s, t = _num(r["sensitivity"]), _num(r["target_sparsity"])

@@ -12,6 +12,7 @@ import sys
 
 from .data import AUTO, MISSING_POLICIES, ReadConfig
 from .errors import ConfigError
+from .executors import EXECUTORS, Executor, make_executor
 from .experiment import RunConfig
 from .model import CELLS, ModelConfig
 from .pruning import RULES, PruneConfig, Scope
@@ -36,6 +37,23 @@ def floats(text: str) -> list[float]:
 def add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 below 256 hidden units, where more only "
                                                "add overhead; from there on the cores that are free)")
+
+
+def add_executor(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("where the runs execute (each at one thread: the same numbers on every executor)")
+    g.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="local: in this process; process: a local process pool (the default when more than one "
+                        "core is free); ray: Ray (pip install -r requirements-ray.txt)")
+    g.add_argument("--workers", type=int, help="parallel runs (default: the free cores; on Ray, a local Ray's CPUs)")
+    g.add_argument("--ray-address", help="an existing Ray cluster (default: RAY_ADDRESS, else a local Ray)")
+
+
+def executor_from(args) -> Executor:
+    executor = make_executor(args.executor, args.workers, args.ray_address)
+    if not args.quiet:
+        print(f"  executor: {executor.name}" + (f", {executor.workers} workers" if executor.name != "local" else ""),
+              file=sys.stderr, flush=True)
+    return executor
 
 
 def add_common(p: argparse.ArgumentParser) -> None:

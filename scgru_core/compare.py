@@ -25,6 +25,7 @@ from typing import Callable, Iterable
 from .cost import model_cost
 from .errors import ConfigError
 from .evaluate import evaluate
+from .executors import Executor, Local
 from .experiment import finetune, resolve_prune_config, rewind, train_dense
 from .gradual import GRADUAL, GradualPlan, gradual_fit, steps_per_epoch
 from .lab import PruningLab
@@ -98,7 +99,7 @@ def row_key(row: dict) -> tuple[str, str, bool, float, int]:
 
 @dataclass
 class CompareResult:
-    rows: list[dict]  # the rows computed in this call, in run order
+    rows: list[dict]  # the rows computed in this call, in run order (whatever order they finished in)
     traces: dict = field(default_factory=dict)  # (method, target, seed) -> achieved sparsity per step (gradual)
     cancelled: bool = False
 
@@ -107,7 +108,38 @@ class _Cancelled(Exception):
     pass
 
 
-TrainedCache = dict  # (ModelConfig, TrainConfig) -> (PruningLab, seconds, epochs run), for one Dataset
+@dataclass(frozen=True)
+class Trained:
+    """A model trained without pruning, as it travels between processes: its weights and what it cost."""
+
+    state: dict
+    seconds: float
+    epochs: int
+
+
+TrainedCache = dict  # (ModelConfig, TrainConfig) -> Trained, for one Dataset
+
+
+def train_job(data: Dataset, model_config: ModelConfig, train_config: TrainConfig,
+              callbacks: Callbacks = Callbacks()) -> Trained | None:
+    """One model trained without pruning (None when should_stop cut it short): the first phase of a comparison."""
+    model, training = train_dense(data, model_config, train_config, callbacks)
+    if training.cancelled:
+        return None
+    return Trained({k: v.detach().clone() for k, v in model.state_dict().items()}, training.seconds,
+                   len(training.history))
+
+
+def row_job(data: Dataset, config: "CompareConfig", point: tuple[str, float, int], trained: TrainedCache,
+            callbacks: Callbacks = Callbacks()) -> tuple[dict, list | None] | None:
+    """One row and its sparsity trace (gradual methods), from the trained models it builds on; None when
+    should_stop cut it short. A pure function of its arguments: any executor gives the same row."""
+    runner = Comparison(data, config, callbacks, dict(trained))
+    try:
+        row = runner.row(*point)
+    except _Cancelled:
+        return None
+    return row, runner.traces.get(point)
 
 
 class Comparison:
@@ -119,6 +151,7 @@ class Comparison:
                  cache: TrainedCache | None = None):
         self.data, self.config, self.callbacks = data, config, callbacks
         self._trained = {} if cache is None else cache
+        self._labs: dict = {}
         self.traces: dict = {}
 
     def _train_config(self, seed: int, epochs: int) -> TrainConfig:
@@ -128,14 +161,33 @@ class Comparison:
         if training.cancelled:
             raise _Cancelled
 
+    def training_key(self, cell: str, seed: int, epochs: int) -> tuple[ModelConfig, TrainConfig]:
+        return replace(self.config.model, cell=cell), self._train_config(seed, epochs)
+
+    def needs(self, method: str, target: float, seed: int) -> list[tuple[ModelConfig, TrainConfig]]:
+        """The models trained without pruning that this point builds on (what the first phase trains)."""
+        kind, e, f = method_kind(method), self.config.train.epochs, self.config.finetune_epochs
+        if kind == "unpruned":
+            return [self.training_key("gru" if method == "dense" else method, seed, e + f)]
+        if kind == "gradual" and not GRADUAL[method].needs_reference:
+            return []
+        return [self.training_key("gru", seed, e)]
+
     def trained(self, cell: str, seed: int, epochs: int) -> tuple[PruningLab, float, int]:
         """A `cell` model trained `epochs` epochs without pruning, trained on first use."""
-        key = (replace(self.config.model, cell=cell), self._train_config(seed, epochs))
+        key = self.training_key(cell, seed, epochs)
         if key not in self._trained:
-            model, training = train_dense(self.data, *key, self.callbacks)
-            self._check(training)
-            self._trained[key] = (PruningLab(model, self.data), training.seconds, len(training.history))
-        return self._trained[key]
+            trained = train_job(self.data, *key, self.callbacks)
+            if trained is None:
+                raise _Cancelled
+            self._trained[key] = trained
+        if key not in self._labs:
+            trained = self._trained[key]
+            model = build_model(key[0], horizon=self.data.horizon, seed=seed)
+            model.load_state_dict(trained.state)
+            self._labs[key] = PruningLab(model, self.data)
+        trained = self._trained[key]
+        return self._labs[key], trained.seconds, trained.epochs
 
     def dense(self, seed: int) -> tuple[PruningLab, float, int]:
         """The GRU trained E epochs: what one-shot rules prune, rewind takes its mask from, Narang its q."""
@@ -215,26 +267,40 @@ class Comparison:
 
 
 def compare(data: Dataset, config: CompareConfig, done: Iterable = (), callbacks: Callbacks = Callbacks(),
-            on_row: Callable[[int, int, dict], None] | None = None, cache: TrainedCache | None = None) -> CompareResult:
+            on_row: Callable[[int, int, dict], None] | None = None, cache: TrainedCache | None = None,
+            executor: Executor | None = None) -> CompareResult:
     """Every (method, target, seed) of `config` not in `done` (rows or row_key tuples), one row each.
-    `cache` (a dict kept by the caller, for this `data` only) carries trained dense models across calls.
+    `cache` (a dict kept by the caller, for this `data` only) carries trained models across calls.
 
+    Two phases, each a set of independent tasks for `executor` (default: in this process): first every
+    model trained without pruning that the rows build on (a seed's dense model once), then the rows.
+    `on_row(done, total, row)` is called as rows finish; `rows` come back in `config.points()` order.
     Stops cleanly at should_stop: the rows finished so far come back with cancelled=True.
     """
+    executor = executor or Local()
     keys = {d if isinstance(d, tuple) else row_key(d) for d in done}
     todo = [p for p in config.points() if config.key(*p) not in keys]
-    runner = Comparison(data, config, callbacks, cache)
-    result = CompareResult(rows=[], traces=runner.traces)
-    for i, (method, target, seed) in enumerate(todo):
-        if callbacks.should_stop is not None and callbacks.should_stop():
-            result.cancelled = True
+    cache = {} if cache is None else cache
+    planner = Comparison(data, config, callbacks, cache)
+    result = CompareResult(rows=[])
+    jobs = list(dict.fromkeys(k for p in todo for k in planner.needs(*p) if k not in cache))
+    for i, trained in executor.map(train_job, [(data, *key) for key in jobs], callbacks):
+        if trained is None:
             break
-        try:
-            row = runner.row(method, target, seed)
-        except _Cancelled:
-            result.cancelled = True
+        cache[jobs[i]] = trained
+    if any(key not in cache for key in jobs):
+        result.cancelled = True
+        return result
+    arrived: dict[int, dict] = {}
+    tasks = [(data, config, p, {k: cache[k] for k in planner.needs(*p)}) for p in todo]
+    for i, out in executor.map(row_job, tasks, callbacks):
+        if out is None:
             break
-        result.rows.append(row)
+        arrived[i], trace = out
+        if trace is not None:
+            result.traces[todo[i]] = trace
         if on_row is not None:
-            on_row(i + 1, len(todo), row)
+            on_row(len(arrived), len(todo), arrived[i])
+    result.rows = [arrived[i] for i in sorted(arrived)]
+    result.cancelled = len(arrived) < len(todo)
     return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 
-from .cli_common import (add_common, command, configs_from, floats, interrupted, previous_rows, progress_callbacks,
+from .cli_common import (add_common, add_executor, command, configs_from, executor_from, floats, interrupted, previous_rows, progress_callbacks,
                          stop_on_interrupt, write_csv, write_json)
 from .compare import CompareConfig, compare, known_methods, row_key
 from .data import load_series
@@ -19,6 +19,7 @@ from .windows import prepare
 def add_parser(sub) -> None:
     p = sub.add_parser("compare", help="methods x target sparsities x seeds, one row of error and cost each")
     add_common(p)
+    add_executor(p)
     p.add_argument("--methods", required=True, help=f"comma list from: {', '.join(known_methods())}")
     p.add_argument("--sparsities", type=floats, required=True, help="target sparsities, e.g. 0.5,0.8,0.9")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds, counted up from --seed")
@@ -47,6 +48,8 @@ def cmd_compare(args) -> int:
     data = prepare(load_series(args.data, run_config.read), run_config.windows)
     previous = previous_rows(args) if args.resume else []
 
+    executor = executor_from(args)
+
     def on_row(i, n, row):
         if not args.quiet:
             print(f"  row {i}/{n}: {row['method']} target {row['target_sparsity']:.2f} seed {row['seed']}: "
@@ -55,9 +58,9 @@ def cmd_compare(args) -> int:
 
     with stop_on_interrupt() as stop:
         result = compare(data, config, done=previous, callbacks=progress_callbacks(args.quiet, should_stop=stop),
-                         on_row=on_row)
-    wanted = {config.key(*point) for point in config.points()}
-    rows = [r for r in previous if row_key(r) in wanted] + result.rows
+                         on_row=on_row, executor=executor)
+    order = {config.key(*point): i for i, point in enumerate(config.points())}  # rows finish in any order
+    rows = sorted([r for r in previous if row_key(r) in order] + result.rows, key=lambda r: order[row_key(r)])
     print(f"{'method':<12} {'target':>6} {'seed':>4} {'sparsity':>9} {'rmse':>12} {'mae':>12} "
           f"{'params_nonzero':>14} {'seconds':>8}")
     for r in rows:

@@ -57,6 +57,9 @@ class TrainingDivergedError(ScgruError, RuntimeError):
         super().__init__(message)
         self.epoch = epoch
 
+    def __reduce__(self):  # so it crosses a process boundary (a pool worker's failure reaches the caller intact)
+        return type(self), (str(self), self.epoch)
+
 
 class CheckpointError(ScgruError, ValueError):
     """A saved run is missing, mismatched or has been tampered with."""

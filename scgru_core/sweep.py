@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 from .cost import measure_latency, model_cost
 from .evaluate import evaluate
+from .executors import Executor, Local
 from .experiment import finetune, resolve_prune_config
 from .lab import PruningLab
 from .metrics import METRIC_NAMES
@@ -40,41 +41,67 @@ def sweep_configs(base: PruneConfig, sensitivities: Iterable[float] | None = Non
     return [(base, float(p)) for p in (sparsities or [])]
 
 
+def sweep_row(lab: PruningLab, config: PruneConfig, target: float | None, finetune_config: TrainConfig | None = None,
+              latency: tuple[int, ...] = (), callbacks: Callbacks = Callbacks()) -> dict | None:
+    """One point of a sweep: prune `lab`'s model with `config` (at `target` when given), fine-tune once when
+    `finetune_config` is given, cost it; None when should_stop cut the fine-tuning short."""
+    config = resolve_prune_config(lab.model, config, target)
+    snap = lab.at(config)
+    row = {"method": config.method, "scope": config.scope.label(), "sensitivity":
+           config.sensitivity if config.rule.control == "sensitivity" else None,
+           "target_sparsity": target if target is not None else
+           (config.sparsity if config.rule.control == "sparsity" else None),
+           "sparsity": snap.result.sparsity, "sparsity_all_parameters": snap.cost.sparsity}
+    final = snap.evaluation.metrics.to_dict()
+    row.update({f"pruned_{k}": v for k, v in final.items()})
+    if finetune_config is not None and finetune_config.epochs > 0:
+        twin, training = finetune(lab.model, snap.result, lab.data, finetune_config,
+                                  Callbacks(should_stop=callbacks.should_stop))
+        if training.cancelled:  # a half-finished fine-tune is not a point of the fine-tuned curve
+            return None
+        final = evaluate(twin, lab.data).metrics.to_dict()
+        row.update({f"finetuned_{k}": v for k, v in final.items()})
+    row.update({k: final[k] for k in METRIC_NAMES})
+    row.update(snap.cost.to_dict())
+    row.update(latencies(SparseGRU(lab.model, snap.result.masks), lab.data.window, latency))
+    return row
+
+
+def _sweep_job(source, config: PruneConfig, target: float | None, finetune_config: TrainConfig | None,
+               latency: tuple[int, ...], callbacks: Callbacks = Callbacks()) -> dict | None:
+    """`sweep_row` on a PruningLab (in this process) or on a (model, data) pair (sent to a worker)."""
+    lab = source if isinstance(source, PruningLab) else PruningLab(*source)
+    return sweep_row(lab, config, target, finetune_config, latency, callbacks)
+
+
 def sweep(lab: PruningLab, points: list[tuple[PruneConfig, float | None]], finetune_config: TrainConfig | None = None,
           progress: Callable[[int, int], None] | None = None,
-          should_stop: Callable[[], bool] | None = None, latency: tuple[int, ...] = ()) -> list[dict]:
+          should_stop: Callable[[], bool] | None = None, latency: tuple[int, ...] = (),
+          executor: Executor | None = None) -> list[dict]:
     """Evaluate every point; with `finetune_config`, also fine-tune each pruned model once; with `latency`
-    batch sizes, time the pruned model run as CSR at each (`latency_ms_b{batch}`).
+    batch sizes, time the pruned model run as CSR at each (`latency_ms_b{batch}`: timings taken while other
+    workers run are slower than alone, so time with the local executor).
 
     The row's `rmse`/`mae`/`smape`/`mase` are those of the final model (fine-tuned when
-    fine-tuning ran); `pruned_*` and `finetuned_*` keep both stages.
+    fine-tuning ran); `pruned_*` and `finetuned_*` keep both stages. Points are independent tasks for
+    `executor` (default: this process); `progress(done, total)` follows them as they finish, and the rows come
+    back in the order of `points`, up to where a stop left a gap.
     """
-    rows = []
-    for i, (config, target) in enumerate(points):
-        if should_stop is not None and should_stop():
+    executor = executor or Local()
+    source = lab if isinstance(executor, Local) else (lab.model, lab.data)
+    arrived: dict[int, dict] = {}
+    for i, row in executor.map(_sweep_job, [(source, c, t, finetune_config, latency) for c, t in points],
+                               Callbacks(should_stop=should_stop)):
+        if row is None:
             break
-        config = resolve_prune_config(lab.model, config, target)
-        snap = lab.at(config)
-        row = {"method": config.method, "scope": config.scope.label(), "sensitivity":
-               config.sensitivity if config.rule.control == "sensitivity" else None,
-               "target_sparsity": target if target is not None else
-               (config.sparsity if config.rule.control == "sparsity" else None),
-               "sparsity": snap.result.sparsity, "sparsity_all_parameters": snap.cost.sparsity}
-        final = snap.evaluation.metrics.to_dict()
-        row.update({f"pruned_{k}": v for k, v in final.items()})
-        if finetune_config is not None and finetune_config.epochs > 0:
-            twin, training = finetune(lab.model, snap.result, lab.data, finetune_config,
-                                      Callbacks(should_stop=should_stop))
-            if training.cancelled:  # a half-finished fine-tune is not a point of the fine-tuned curve
-                break
-            final = evaluate(twin, lab.data).metrics.to_dict()
-            row.update({f"finetuned_{k}": v for k, v in final.items()})
-        row.update({k: final[k] for k in METRIC_NAMES})
-        row.update(snap.cost.to_dict())
-        row.update(latencies(SparseGRU(lab.model, snap.result.masks), lab.data.window, latency))
-        rows.append(row)
+        arrived[i] = row
         if progress is not None:
-            progress(i + 1, len(points))
+            progress(len(arrived), len(points))
+    rows = []
+    for i in range(len(points)):  # in order, up to the first point a stop left undone
+        if i not in arrived:
+            break
+        rows.append(arrived[i])
     return rows
 
 

@@ -162,3 +162,25 @@ def test_the_page_loads_in_the_frame_of_app_py():
     ok(at.run())  # a second run, as in test_app_pages
     assert at.title[0].value == "Compare" and "Current data" in sidebar_text(at)
     assert at.button(key="stop") and at.button(key="cmp_clear").disabled  # nothing to clear yet
+
+
+def test_a_process_pool_gives_the_rows_of_this_process_and_keeps_them_on_the_page():
+    def run_on(executor: str) -> list[dict]:
+        app = page(new_app(), "data")
+        app.selectbox(key="sample_pick").set_value("airline")
+        app.button(key="load_sample").click().run()
+        app.session_state["m_hidden"] = 8
+        page(app, "compare")
+        app.multiselect(key="cmp_methods").set_value(["magnitude", "agp", "gru1"])
+        app.multiselect(key="cmp_sparsities").set_value([0.5, 0.8])
+        app.number_input(key="cmp_epochs").set_value(1)
+        app.selectbox(key="cmp_executor").set_value(executor).run()
+        ok(app.button(key="cmp_run").click().run())
+        assert len(app.dataframe[0].value) == 6 and at_least_one_chart(app)
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in rows(app)]
+
+    assert sorted(run_on("process"), key=str) == sorted(run_on("local"), key=str)
+
+
+def at_least_one_chart(app) -> bool:
+    return "cmp_sparsity" in charts(app)

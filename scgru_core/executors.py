@@ -1,0 +1,146 @@
+"""Where the independent runs of a sweep or a comparison execute: in this process, in a local process pool, or
+on Ray (a cluster at RAY_ADDRESS / --ray-address, or a local Ray started for the purpose).
+
+Every task runs at one torch thread, whoever runs it: a run is then a pure, seeded function of its settings and
+gives the same numbers in-process, in a pool worker or on a Ray node (more threads change the order of a matmul's
+sums, and with it the last bits). Results come back as they finish, each with the index of its task, so callers
+can store rows as they arrive; `should_stop` is checked between arrivals and stops the workers at once.
+
+Ray is an optional extra (requirements-ray.txt): only the "ray" executor imports it.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+from . import threads
+from .errors import ConfigError
+from .train import Callbacks
+
+EXECUTORS = ("local", "process", "ray")
+POLL_S = 0.25  # how often a waiting caller looks at should_stop
+
+
+def default_executor() -> str:
+    """'process' when more than one core is free (the runs are independent), otherwise 'local'."""
+    return "process" if threads.free_cores() > 1 else "local"
+
+
+def _one_thread(fn: Callable, args: tuple, callbacks: Callbacks | None = None):
+    with threads.pinned_to(1):
+        return fn(*args) if callbacks is None else fn(*args, callbacks=callbacks)
+
+
+def _indexed(job: tuple[int, Callable, tuple]):
+    index, fn, args = job
+    return index, _one_thread(fn, args)
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool and keeps the rows
+    threads.pin(1)
+
+
+@dataclass
+class Local:
+    """In this process, one task after another; the only executor whose tasks see the caller's callbacks
+    (per-batch progress, a Stop that interrupts a training half-way)."""
+
+    name: str = "local"
+    workers: int = 1
+
+    def map(self, fn: Callable, arg_list: Sequence[tuple], callbacks: Callbacks = Callbacks()) -> Iterator[tuple[int, Any]]:
+        for i, args in enumerate(arg_list):
+            if callbacks.should_stop is not None and callbacks.should_stop():
+                return
+            yield i, _one_thread(fn, args, callbacks)
+
+
+@dataclass
+class ProcessPool:
+    """A pool of `workers` local processes. Forked where the system can (as torch's DataLoader workers are: no
+    re-import of torch, and no `if __name__ == "__main__"` needed in the caller's script), each at one thread."""
+
+    workers: int
+    name: str = "process"
+
+    def map(self, fn: Callable, arg_list: Sequence[tuple], callbacks: Callbacks = Callbacks()) -> Iterator[tuple[int, Any]]:
+        if not arg_list:
+            return
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        pool = ctx.Pool(min(self.workers, len(arg_list)), initializer=_worker_init)
+        try:
+            results = pool.imap_unordered(_indexed, [(i, fn, args) for i, args in enumerate(arg_list)])
+            for _ in arg_list:
+                while True:
+                    if callbacks.should_stop is not None and callbacks.should_stop():
+                        return
+                    try:
+                        item = results.next(timeout=POLL_S)
+                    except multiprocessing.TimeoutError:
+                        continue
+                    break
+                yield item
+        finally:
+            pool.terminate()  # unfinished tasks of a stopped run are abandoned; finished ones were yielded
+            pool.join()
+
+
+@dataclass
+class Ray:
+    """Tasks on Ray: the cluster at `address` (or RAY_ADDRESS), or a local Ray of `workers` CPUs."""
+
+    workers: int
+    address: str | None = None
+    name: str = "ray"
+
+    def _start(self):
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("the ray executor needs Ray: pip install -r requirements-ray.txt "
+                              "(or choose --executor process).") from None
+        if not ray.is_initialized():
+            address = self.address or os.environ.get("RAY_ADDRESS")
+            kwargs = {"address": address} if address else {"num_cpus": self.workers, "include_dashboard": False}
+            ray.init(logging_level="ERROR", log_to_driver=False, **kwargs)
+        return ray
+
+    def map(self, fn: Callable, arg_list: Sequence[tuple], callbacks: Callbacks = Callbacks()) -> Iterator[tuple[int, Any]]:
+        if not arg_list:
+            return
+        ray = self._start()
+        remote = ray.remote(num_cpus=1)(_indexed)
+        pending = [remote.remote((i, fn, args)) for i, args in enumerate(arg_list)]
+        try:
+            while pending:
+                if callbacks.should_stop is not None and callbacks.should_stop():
+                    return
+                done, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
+                for ref in done:
+                    yield ray.get(ref)
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+
+Executor = Local | ProcessPool | Ray
+
+
+def make_executor(name: str | None = None, workers: int | None = None, ray_address: str | None = None) -> Executor:
+    """The executor called `name` (None: `default_executor()`), with `workers` parallel tasks (default: the free
+    cores). Raises ConfigError for an unknown name or a worker count below 1."""
+    name = name or default_executor()
+    if name not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, not {name!r}.")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers must be at least 1, not {workers}.")
+    workers = workers or threads.free_cores()
+    if name == "local":
+        return Local()
+    if name == "process":
+        return ProcessPool(workers)
+    return Ray(workers, ray_address)
