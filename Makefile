@@ -23,6 +23,11 @@ $(VENV)/.ray-extras: $(VENV)/.installed requirements-ray.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-ray.txt
 	touch $@
 
+# Optional extra for the study's PNG figures (plotly's image export through a headless Chromium).
+$(VENV)/.study-extras: $(VENV)/.installed requirements-study.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-study.txt
+	touch $@
+
 setup: $(VENV)/.installed
 
 chromium:
@@ -34,7 +39,7 @@ chromium:
 run: setup
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: setup $(VENV)/.export-extras $(VENV)/.ray-extras chromium
+test: setup $(VENV)/.export-extras $(VENV)/.ray-extras $(VENV)/.study-extras chromium
 	$(PY) -m pytest -q
 
 bench: setup
