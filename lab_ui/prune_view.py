@@ -203,3 +203,21 @@ def downloads(current: sc.PruningLab, snap: sc.Snapshot) -> tuple:
     masks, scaler = snap.result.masks, current.data.scaler
     return (lambda: json.dumps(record, indent=2, default=str),
             lambda: run_zip(model, masks, config=record["config"], metrics=record, scaler=scaler))
+
+
+def sensitivity_comparison(current: sc.PruningLab, config: sc.PruneConfig) -> dict:
+    """At the target slider's sparsity and this scope: the analysis's suggested per-part sparsities, and the test
+    errors (pruned only) of pruning with them and of uniform SCGRU, both from the engine."""
+    from scgru_core.experiment import resolve_prune_config
+    target = ss["target"] / 100
+    per_part = sc.PruneConfig(method="per_matrix", sparsity=target, scope=config.scope)
+    suggested = current.at(per_part)
+    try:
+        uniform = current.at(resolve_prune_config(current.model, sc.PruneConfig(scope=config.scope, floor=config.floor),
+                                                  target))
+    except sc.ScgruError:  # beyond what the floor lets SCGRU reach
+        uniform = None
+    table = pd.DataFrame([{"block": k.replace("rnn.weight_", "").replace("_l", " layer ").replace(":", " · "),
+                           "suggested sparsity": v} for k, v in current.allocation(per_part).items()])
+    return {"target": target, "allocation": current.allocation(per_part), "suggested": suggested, "uniform": uniform,
+            "table": table}

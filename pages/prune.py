@@ -4,12 +4,12 @@ import streamlit as st
 import scgru_core as sc
 from lab_ui import prune_view as pv
 from lab_ui import results, state, teaching, training
-from scgru_core import viz
+from scgru_core import viz, viz_sensitivity
 
 state.require_entrypoint()
 
 ss = st.session_state
-TABS = ["Histograms", "Heatmaps", "Forecast", "Thresholds", "Cost"]
+TABS = ["Histograms", "Heatmaps", "Forecast", "Thresholds", "Cost", "Sensitivity"]
 CFG = viz.PLOTLY_CONFIG
 
 st.title("Prune", help="SCGRU (Tang et al. 2022) cuts every weight with |w| < s × std(|W|) of its matrix, keeping "
@@ -113,6 +113,41 @@ def tab_cost(snap: sc.Snapshot) -> None:
                "pointers; bitmask: values + one bit per position) and sparse kernels could save.")
 
 
+def tab_sensitivity(snap: sc.Snapshot) -> None:
+    st.caption("Each block (one gate's rows of a matrix) pruned **alone** by magnitude, everything else dense: how "
+               "much of it the model can spare. From these curves the stars suggest a sparsity per block that reaches "
+               "the target slider's overall sparsity at the least predicted validation error; the test part is "
+               "not used to choose.")
+    bar = st.progress(0.0, text="Sensitivity analysis: pruning each block alone…") if not current.has_analysis() else None
+    current.analysis(progress=None if bar is None else
+                     lambda i, n: bar.progress(i / n, text=f"Sensitivity analysis: {i} of {n} evaluations"))
+    if bar is not None:
+        bar.empty()
+    try:
+        view = pv.sensitivity_comparison(current, snap.config)
+    except sc.ScgruError as exc:
+        st.error(str(exc))
+        return
+    units = ss[state.SOURCE].get("units") or current.data.series.name
+    st.plotly_chart(viz_sensitivity.sensitivity_figure(current.analysis(), view["allocation"], units=units),
+                    key="sensitivity", config=CFG, theme=None)
+    c1, c2 = st.columns([1.2, 2], gap="medium")
+    c1.dataframe(view["table"], hide_index=True, key="sens_table", column_config={
+        "suggested sparsity": st.column_config.NumberColumn(format="percent")})
+    with c2:
+        m1, m2 = st.columns(2)
+        m1.metric(f"Per-matrix at {view['target']:.0%}", f"{view['suggested'].evaluation.metrics.rmse:,.4g} {units}",
+                  help="Test RMSE pruned with the suggested sparsities, before fine-tuning.")
+        if view["uniform"] is not None:
+            m2.metric(f"Uniform SCGRU at {view['target']:.0%}", f"{view['uniform'].evaluation.metrics.rmse:,.4g} {units}",
+                      help=f"Test RMSE of SCGRU with one s (= {view['uniform'].config.sensitivity:.3g}) for every "
+                           "matrix at the same overall sparsity, before fine-tuning.")
+        st.button("Prune with these sparsities", key="sens_apply", icon=":material/check:",
+                  disabled=ss["p_method"] == "per_matrix", on_click=lambda: ss.update(p_method="per_matrix"),
+                  help="Switches the method to Per-matrix sparsities: the target slider then moves every block "
+                       "along its own curve, and fine-tuning, downloads and Trade-offs work as for any rule.")
+
+
 def finetune_result(snap: sc.Snapshot, ft: dict | None) -> None:
     """Inside the fragment, so it follows the sliders: the fine-tuned errors when they belong to this setting."""
     st.markdown("##### Fine-tune once")
@@ -152,6 +187,9 @@ def lab_panel() -> None:
         if config.rule.needs_scores:  # one pass over the training data, the first time only
             with st.spinner(f"Scoring the weights for {pv.short_rule_label(config.method)}…"):
                 current.scores(config.method)
+        if config.rule.needs_allocation and not current.has_analysis():  # each block pruned alone, the first time
+            with st.spinner("Sensitivity analysis: pruning each block alone to find its sparsity…"):
+                current.analysis()
         snap = current.at(config)
     except sc.ScgruError as exc:  # e.g. gates this cell does not have
         st.error(str(exc))
@@ -167,7 +205,7 @@ def lab_panel() -> None:
     with main:
         tabs = st.tabs(TABS, key="p_view", on_change="rerun")
         for tab, draw in zip(tabs, (tab_histograms, tab_heatmaps, lambda s: tab_forecast(s, ft), tab_thresholds,
-                                    tab_cost)):
+                                    tab_cost, tab_sensitivity)):
             with tab:
                 if tab.open:
                     draw(snap)

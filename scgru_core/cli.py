@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import compare_cli, shrink_cli, study_cli, threads
+from . import compare_cli, sensitivity_cli, shrink_cli, study_cli, threads
 from .cli_common import (COMMANDS, add_common, add_executor, command, configs_from, executor_from, floats, interrupted, metric_line, previous_rows,
                          progress_callbacks, stop_on_interrupt, write_csv, write_json)
 from .data import load_series
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_cli.add_parser(sub)
     shrink_cli.add_parser(sub)
     study_cli.add_parser(sub)
+    sensitivity_cli.add_parser(sub)
     return parser
 
 

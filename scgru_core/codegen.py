@@ -186,8 +186,11 @@ in_scope = {listing}
     rand_global = f"torch.manual_seed({state.prune_seed})  # the engine's random stream for a global rule\n"
     if state.method not in TORCH_METHODS:
         score_arg = f', scores=sc.saliency.scores_for(model, data, "{state.method}")' if scored else ""
+        source = (f"sc.PruningLab(model, data).at(sc.PruneConfig({_prune_args(state)})).result  # runs the "
+                  "sensitivity analysis once" if RULES[state.method].needs_allocation else
+                  f"sc.prune(model, sc.PruneConfig({_prune_args(state)}){score_arg})")
         body = f'''# {state.method} has no torch.nn.utils.prune counterpart: its masks come from the engine.
-result = sc.prune(model, sc.PruneConfig({_prune_args(state)}){score_arg})
+result = {source}
 for module, name, _ in in_scope:
     prune.custom_from_mask(module, name, result.masks[("rnn." if module is gru else "head.") + name])
 '''

@@ -16,6 +16,7 @@ from .evaluate import Evaluation, evaluate, evaluate_naive
 from .model import Forecaster
 from .pruning import PruneConfig, PruneResult, masked_state, max_reachable_sparsity, prune
 from .saliency import Scores, scores_for
+from .sensitivity_analysis import SensitivityAnalysis, SensitivityConfig, allocate, analyse, keys_in_scope
 from .snapshot_cache import SnapshotCache, model_digest
 from .windows import Dataset, data_fingerprint
 
@@ -43,12 +44,27 @@ class PruningLab:
         self.dense_cost = model_cost(model, None, data.window)
         self._scores: dict[str, Scores] = {}
         self._reachable: dict[tuple, float] = {}
+        self._analyses: dict[SensitivityConfig, SensitivityAnalysis] = {}
 
     def scores(self, method: str) -> Scores:
         """The saliency a score-ranking rule needs, computed once per lab (one pass over the training windows)."""
         if method not in self._scores:
             self._scores[method] = scores_for(self.model, self.data, method)
         return self._scores[method]
+
+    def analysis(self, config: SensitivityConfig = SensitivityConfig(), progress=None) -> SensitivityAnalysis:
+        """The sensitivity analysis of the dense model (each gate block pruned alone), computed once per lab."""
+        if config not in self._analyses:
+            self._analyses[config] = analyse(self.model, self.data, config, progress)
+        return self._analyses[config]
+
+    def has_analysis(self, config: SensitivityConfig = SensitivityConfig()) -> bool:
+        return config in self._analyses
+
+    def allocation(self, config: PruneConfig) -> dict[str, float]:
+        """The per-part sparsities the analysis suggests for `config`'s target sparsity within its scope."""
+        analysis = self.analysis()
+        return allocate(analysis, config.sparsity, keys_in_scope(self.model, analysis.parts, config.scope)).sparsities
 
     def reachable_sparsity(self, config: PruneConfig, s_max: float) -> float:
         """The largest sparsity the sensitivity rule reaches for s up to `s_max` with this scope and floor
@@ -74,7 +90,8 @@ class PruningLab:
     def _at(self, config: PruneConfig, scores: dict | None) -> Snapshot:
         if scores is None and config.rule.needs_scores:
             scores = self.scores(config.method)
-        result = prune(self.model, config, scores)
+        allocation = self.allocation(config) if config.rule.needs_allocation else None
+        result = prune(self.model, config, scores, allocation)
         with torch.no_grad():
             self._work.load_state_dict(masked_state(self.model, result.masks))
         return Snapshot(config=config, result=result, evaluation=evaluate(self._work, self.data),

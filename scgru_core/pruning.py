@@ -152,6 +152,7 @@ class RuleSpec:
     needs_scores: bool = False
     description: str = ""
     draws_random: bool = False  # seeded from PruneConfig.seed; the others are deterministic and skip the RNG
+    needs_allocation: bool = False  # per-part sparsities (from a sensitivity analysis) instead of one sparsity
 
 
 RULES: dict[str, RuleSpec] = {}
@@ -171,6 +172,10 @@ register(RuleSpec("magnitude", "Magnitude (smallest |w|)", "sparsity",
 register(RuleSpec("random", "Random", "sparsity",
                   lambda c: tprune.RandomUnstructured(amount=c.sparsity), draws_random=True,
                   description="Prune a random subset to a target sparsity (seeded): the baseline any rule must beat."))
+register(RuleSpec("per_matrix", "Per-matrix sparsities (sensitivity analysis)", "sparsity",
+                  lambda c: tprune.L1Unstructured(amount=c.sparsity), supports_global=False, needs_allocation=True,
+                  description="Each matrix (or gate block) gets its own sparsity, chosen from a sensitivity analysis "
+                              "to reach the target at the least predicted validation error; magnitude within each."))
 register(RuleSpec("taylor", "Taylor saliency (|w x dL/dw|)", "sparsity",
                   lambda c: TaylorUnstructured(amount=c.sparsity), needs_scores=True,
                   description="Prune the weights whose removal changes the training loss least, to first order."))
@@ -248,8 +253,41 @@ def describe_masks(model: Forecaster, scope: Scope, masks: MaskSet | None, thres
     return PruneResult(masks=full, thresholds={n: thresholds.get(n) for n in full}, in_scope=in_scope, pruned=pruned)
 
 
-def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None) -> PruneResult:
-    """Compute masks for `model` (its weights are not changed). `scores` replaces |w| for saliency rules."""
+def allocation_masks(model: Forecaster, allocation: dict[str, float], scope: Scope = Scope()) -> tuple[MaskSet, dict]:
+    """Keep-masks (and cut values) with each in-scope part named in `allocation` cut to its sparsity by magnitude
+    within itself: 'rnn.weight_hh_l0' ranks the matrix's in-scope rows together, 'rnn.weight_hh_l0:reset' one
+    gate's rows. Parts not named are kept whole."""
+    params = dict(model.named_parameters())
+    masks, thresholds = {}, {}
+    for name in weight_names(model, include_head=scope.head):
+        w = params[name].detach()
+        masks[name], cuts = torch.ones_like(w, dtype=torch.bool), []
+        in_scope = scope.rows(model, name)
+        kind = "ih" if ".weight_ih" in name else "hh"
+        blocks = [(allocation[name], in_scope)] if name in allocation and in_scope is not None else [
+            (allocation[f"{name}:{g}"], torch.arange(sl.start, sl.stop)) for g, sl in gate_blocks(model, name).items()
+            if f"{name}:{g}" in allocation and not name.startswith("head.") and scope.selects(kind, g)]
+        for amount, rows in blocks:
+            if amount <= 0:
+                continue
+            block = w[rows]
+            keep = tprune.L1Unstructured(amount=float(amount)).compute_mask(block, torch.ones_like(block)).bool()
+            masks[name][rows] = keep
+            cuts.append(_cut_value(block.flatten(), keep.flatten()))
+        thresholds[name] = min((c for c in cuts if c is not None), default=None)
+    return masks, thresholds
+
+
+def prune(model: Forecaster, config: PruneConfig, scores: dict | None = None,
+          allocation: dict[str, float] | None = None) -> PruneResult:
+    """Compute masks for `model` (its weights are not changed). `scores` replaces |w| for saliency rules;
+    `allocation` (part -> sparsity, see sensitivity_analysis.allocate) drives the per-part rule."""
+    if config.rule.needs_allocation:
+        if allocation is None:
+            raise ConfigError(f"The {config.method} rule prunes each matrix to its own sparsity: pass allocation= "
+                              "(sensitivity_analysis.allocate), or prune through a PruningLab, which runs the analysis.")
+        masks, thresholds = allocation_masks(model, allocation, config.scope)
+        return describe_masks(model, config.scope, masks, thresholds)
     if config.rule.needs_scores and scores is None:
         raise ConfigError(f"The {config.method} rule ranks saliency scores, not weights: pass scores= "
                           "(saliency.scores_for(model, data, method)), or prune through a PruningLab.")

@@ -230,3 +230,20 @@ def test_gates_the_cell_lacks_are_refused_with_a_message():
     assert any("scope selects no weights" in e for e in texts(at.error))
     at.multiselect(key="p_gates").set_value(["hh:new"]).run()
     assert not at.error and sparsity_shown(at) > 0
+
+
+def test_the_sensitivity_tab_draws_a_curve_per_block_and_applies_its_suggestion(at):
+    at.slider(key="target").set_value(80).run()
+    at.session_state["p_view"] = "Sensitivity"
+    at.run()
+    assert not at.exception
+    fig = charts(at)["sensitivity"][0]
+    panels = {t["xaxis"] for t in fig["data"]}
+    assert len(panels) == 6  # W_ih and W_hh x reset, update, new
+    assert sum(1 for t in fig["data"] if t["name"] == "suggested sparsity" or t.get("legendgroup") == "suggested") == 6
+    (table,) = [d.value for d in at.dataframe if "suggested sparsity" in d.value.columns]
+    assert len(table) == 6 and table["suggested sparsity"].between(0, 1).all()
+    at.button(key="sens_apply").click().run()
+    assert at.session_state["p_method"] == "per_matrix"
+    assert sparsity_shown(at) == pytest.approx(0.8, abs=0.01)
+    assert at.button(key="sens_apply").disabled

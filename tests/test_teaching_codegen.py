@@ -32,6 +32,8 @@ STATES = [
     {"method": "taylor", "sparsity": 0.6},
     {"method": "taylor", "sparsity": 0.5, "global_": True, "log": True, "val": 0.2, "test": 0.1},
     {"method": "taylor", "sparsity": 0.5, "scope": "hh:new"},
+    {"method": "per_matrix", "sparsity": 0.8},
+    {"method": "per_matrix", "sparsity": 0.6, "scope": "hh"},
 ]
 
 
