@@ -204,9 +204,51 @@ def _looks_decimal_comma(text: str, sep: str) -> bool:
     return bool(with_comma) and all(c.replace(",", "", 1).replace("-", "", 1).isdigit() for c in with_comma)
 
 
+EXCEL_MAX_ROWS = 300_000
+"""Reading Excel runs at about 20,000 rows a second (a million-row sheet held a core for 44 s), so a larger sheet
+is refused before it is read, with the way out (CSV reads millions of rows in a second)."""
+SAMPLE_ROWS = 50
+
+
+def _excel_preflight(raw: bytes) -> None:
+    """What can be known from the workbook's index and its first rows, in milliseconds, before the slow read:
+    a sheet over EXCEL_MAX_ROWS, or values that are formulas never calculated (a workbook written by a script
+    holds the formulas but no values, which pandas reads as empty cells)."""
+    import openpyxl
+    try:
+        values = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise DecodeError(f"The Excel file could not be read ({type(exc).__name__}). Save it as .xlsx or CSV.") from None
+    uncalculated = []
+    for ws_values, ws_formulas in zip(values.worksheets, formulas.worksheets):
+        if (ws_values.max_row or 0) > EXCEL_MAX_ROWS:
+            raise FileTooLargeError(f"Sheet '{ws_values.title}' has {ws_values.max_row:,} rows; Excel files over "
+                                    f"{EXCEL_MAX_ROWS:,} rows take minutes to read. Save it as CSV (millions of rows "
+                                    "read in seconds) or upload an excerpt.")
+        got = list(ws_values.iter_rows(min_row=2, max_row=SAMPLE_ROWS + 1, values_only=True))
+        wrote = list(ws_formulas.iter_rows(min_row=2, max_row=SAMPLE_ROWS + 1, values_only=True))
+        columns = list(zip(*got)) if got else []
+        written = list(zip(*wrote)) if wrote else []
+        numbers = any(isinstance(v, (int, float)) and not isinstance(v, bool) for col in columns for v in col)
+        formula_only = [i for i, (col, src) in enumerate(zip(columns, written))
+                        if all(v is None for v in col) and any(isinstance(f, str) and f.startswith("=") for f in src)]
+        if formula_only and not numbers:
+            example = next(f for f in written[formula_only[0]] if isinstance(f, str))
+            uncalculated.append((ws_values.title, example))
+        elif numbers:
+            return  # a sheet with numbers: _read_excel will use it
+    if uncalculated:
+        title, example = uncalculated[0]
+        raise NoNumericColumnError(f"Sheet '{title}' holds formulas (such as {example}) whose values were never "
+                                   "calculated: the program that wrote the file did not compute them, so there are no "
+                                   "numbers to read. Open and save it in Excel or LibreOffice, or export it as CSV.")
+
+
 def _read_excel(raw: bytes) -> pd.DataFrame:
     """The first sheet that holds a column of numbers (a workbook often opens on notes or a chart); which sheet
     was used is kept in the frame's attrs and reported."""
+    _excel_preflight(raw)
     try:
         sheets = pd.read_excel(io.BytesIO(raw), engine="openpyxl", sheet_name=None)
     except Exception as exc:  # openpyxl raises many types for a broken workbook

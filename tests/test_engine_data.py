@@ -15,6 +15,7 @@ from _engine_support import csv_bytes, frame_bytes, sine_series, sine_values
 from scgru_core import (ColumnNotFoundError, ConstantSeriesError, DataError, DecodeError, EmptyDataError,
                         FileTooLargeError, NoNumericColumnError, NonFiniteValuesError, ReadConfig, ScgruError,
                         SeriesTooShortError, UnsupportedFileTypeError, WindowConfig, load_series, prepare)
+from scgru_core.data import read_table
 from scgru_core.windows import minimum_length
 
 
@@ -299,3 +300,32 @@ def test_a_workbook_is_read_from_its_first_sheet_with_numbers_and_says_which():
     series = load_series(buf.getvalue(), filename="two_sheets.xlsx")
     assert series.name == "load" and len(series) == 300
     assert "from sheet 'Data' (the first with numbers, of 2 sheets)" in series.report.lines()[0]
+
+
+def _workbook(rows: list[list]) -> bytes:
+    import openpyxl
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def test_a_workbook_of_formulas_never_calculated_is_named_for_what_it_is():
+    """A script that writes .xlsx (openpyxl, for one) stores formulas without their values: pandas reads empty
+    cells, which used to end in 'no column holds numbers' after reading the whole sheet."""
+    import datetime
+    raw = _workbook([["time", "load"]] + [[datetime.datetime(2024, 1, 1, h % 24), f"=SIN(ROW())*10+{h}"]
+                                          for h in range(300)])
+    with pytest.raises(DataError, match=r"formulas \(such as =SIN\(ROW\(\)\)\*10\+0\) whose values were never calculated"):
+        read_table(raw, filename="made_by_a_script.xlsx")
+    mixed = _workbook([["n", "twice"]] + [[i, f"=A{i + 2}*2"] for i in range(300)])
+    assert list(read_table(mixed, filename="mixed.xlsx")["n"][:3]) == [0, 1, 2]  # a column of numbers is still read
+
+
+def test_a_sheet_too_long_for_excel_is_refused_before_it_is_read(monkeypatch):
+    import scgru_core.data as data_module
+    monkeypatch.setattr(data_module, "EXCEL_MAX_ROWS", 1_000)
+    with pytest.raises(DataError, match="has 1,201 rows; Excel files over 1,000 rows take minutes to read. Save it as CSV"):
+        read_table(_workbook([["v"]] + [[i] for i in range(1_200)]), filename="long.xlsx")
