@@ -185,6 +185,9 @@ def handle_upload(file) -> None:
     windows = ss.get(WINDOWS, sc.WindowConfig())
     try:
         use_table(frame, source, sc.ReadConfig(), windows)
+    except sc.FileTooLargeError as exc:  # no setting below can make it fit: not offered as pending
+        say("data", "error", f"**{file.name}** was not loaded: {exc} The previous data is kept.")
+        return
     except sc.ScgruError as exc:
         ss[PENDING] = {"frame": frame, "source": source}
         data_form_defaults(frame, sc.ReadConfig(), windows, None)

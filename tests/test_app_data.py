@@ -40,6 +40,7 @@ def test_first_visit_shows_the_power_load_sample_with_its_split(data_page):
     ("broken.xlsx", b"PK\x03\x04 not really a workbook", "could not be read"),
     ("flat.csv", b"v\n" + b"5\n" * 300, "constant"),
     ("huge.csv", b"v\n" + b"".join(b"%de300\n" % (1 + i % 7) for i in range(600)), "too large to scale and score"),
+    ("long.csv", b"v\n" + b"1\n2\n" * 1_000_001, "2,000,002 rows, over the 2,000,000-row limit"),
 ])
 def test_a_refused_upload_shows_a_short_error_and_keeps_the_data(data_page, name, raw, says):
     at = data_page
@@ -50,6 +51,8 @@ def test_a_refused_upload_shows_a_short_error_and_keeps_the_data(data_page, name
     assert "Traceback" not in errors[0] and "previous data is kept" in errors[0]
     assert at.session_state["data"] is before
     assert subheader(at).startswith("Power load")
+    if name == "long.csv":  # no setting can make it fit, so no settings form offers to Apply it
+        assert "pending_upload" not in at.session_state
 
 
 def test_a_good_csv_upload_replaces_the_series_and_reports_missing_values(data_page):
