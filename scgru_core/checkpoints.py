@@ -22,7 +22,7 @@ from typing import NamedTuple
 import torch
 
 from .data import ReadConfig, load_series
-from .errors import CheckpointError
+from .errors import CheckpointError, ScgruError
 from .io import file_sha256, load_run
 from .model import Forecaster
 from .samples import SAMPLES
@@ -83,7 +83,7 @@ def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None) ->
         raise CheckpointError(f"{d} is not the lab checkpoint of {sample}.")
     for part, current in (("windows", state.window_config()), ("model", state.model_config()),
                           ("train", state.train_config()), ("read", state.read_config())):
-        if cfg.get(part) != _jsonable(dataclasses.asdict(current)):
+        if _recorded(type(current), cfg.get(part)) != _jsonable(dataclasses.asdict(current)):
             raise CheckpointError(f"The {sample} checkpoint was trained with other {part} settings "
                                   f"({cfg.get(part)}) than the lab's defaults ({dataclasses.asdict(current)}). "
                                   "Run scripts/make_checkpoints.py again.")
@@ -102,6 +102,15 @@ def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None) ->
                               "Run scripts/make_checkpoints.py again.")
     return Checkpoint(model=saved.model.eval(), data=data, training=_training(saved.metrics.get("training", {})),
                       metrics=saved.metrics, state=state)
+
+
+def _recorded(cls, saved) -> dict | None:
+    """A saved settings dict as the current dataclass reads it: a field added since (such as TrainConfig.precision)
+    takes its default, which is what the run was made with. None when it does not fit the dataclass at all."""
+    try:
+        return _jsonable(dataclasses.asdict(cls(**saved)))
+    except (TypeError, ValueError, ScgruError):
+        return None
 
 
 def _jsonable(d: dict) -> dict:

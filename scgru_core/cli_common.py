@@ -16,7 +16,7 @@ from .executors import EXECUTORS, Executor, make_executor
 from .experiment import RunConfig
 from .model import CELLS, ModelConfig
 from .pruning import RULES, PruneConfig, Scope
-from .train import Callbacks, EpochLog, TrainConfig, FINETUNE_LR
+from .train import PRECISIONS, Callbacks, EpochLog, TrainConfig, FINETUNE_LR
 from .windows import WindowConfig
 
 COMMANDS = {}
@@ -76,6 +76,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=float, default=1e-3)
     g.add_argument("--patience", type=int, default=5)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="bf16: train under bf16 autocast where the CPU has native bf16 (fp32 elsewhere)")
     g = p.add_argument_group("pruning")
     g.add_argument("--method", choices=sorted(RULES), default="sensitivity")
     g.add_argument("--scope", default="both", help="both, ih, hh, or gates such as 'hh:reset,hh:update'")
@@ -109,7 +111,7 @@ def configs_from(args) -> RunConfig:
                              test_fraction=args.test_fraction, log=args.log),
         model=ModelConfig(hidden=args.hidden, layers=args.layers, cell=args.cell),
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                          seed=args.seed),
+                          seed=args.seed, precision=args.precision),
         prune=PruneConfig(**prune_kw), finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr,
         target_sparsity=target)
 

@@ -21,6 +21,7 @@ from torch import nn
 from .errors import ConfigError, TrainingDivergedError
 from .model import Forecaster
 from .pruning import MaskSet
+from .quantize import bf16_native
 from .threads import threads_for
 from .windows import Dataset, Windows
 
@@ -34,6 +35,8 @@ class TrainConfig:
     patience: int = 5  # epochs without validation improvement before stopping; 0 = never stop early
     clip_norm: float = 1.0  # gradient-norm clipping; 0 = off
     seed: int = 0
+    precision: str = "fp32"  # "bf16": forward and loss under bf16 autocast where the CPU has native bf16 (weights,
+    # gradients and Adam stay fp32), fp32 elsewhere (emulated bf16 is slower, not faster); benchmarks/training_precision.py
 
     def __post_init__(self):
         if self.epochs < 0:
@@ -44,6 +47,16 @@ class TrainConfig:
             raise ConfigError(f"batch size must be at least 1, not {self.batch_size}.")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ConfigError(f"learning rate must be a positive number, not {self.lr}.")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}.")
+
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def training_precision(config: TrainConfig) -> str:
+    """The precision `fit` will train in: bf16 only where asked for and native on this CPU."""
+    return "bf16" if config.precision == "bf16" and bf16_native() else "fp32"
 
 
 FINETUNE_LR = 1e-2
@@ -75,6 +88,7 @@ class TrainResult:
     cancelled: bool = False
     seconds: float = 0.0
     samples: int = 0  # training windows processed
+    precision: str = "fp32"  # what it trained in (bf16 asked for on a CPU without it falls back to fp32)
 
     @property
     def samples_per_second(self) -> float:
@@ -153,7 +167,8 @@ def _fit(model: Forecaster, data: Dataset, config: TrainConfig, masks: MaskSet |
     X, y = data.train.X, data.train.y
     n = len(X)
     batches = math.ceil(n / config.batch_size)
-    result = TrainResult()
+    result = TrainResult(precision=training_precision(config))
+    bf16 = result.precision == "bf16"
     best_val, best_state = loss_on(model, data.val), _state(model)
     last_good = best_state
     bad_epochs = 0
@@ -169,7 +184,8 @@ def _fit(model: Forecaster, data: Dataset, config: TrainConfig, masks: MaskSet |
                 break
             idx = order[b * config.batch_size:(b + 1) * config.batch_size]
             optimizer.zero_grad(set_to_none=True)
-            loss = nn.functional.mse_loss(model(X[idx]), y[idx])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = nn.functional.mse_loss(model(X[idx]).float(), y[idx])
             if not torch.isfinite(loss):
                 model.load_state_dict(last_good)
                 raise TrainingDivergedError(

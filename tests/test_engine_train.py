@@ -180,3 +180,20 @@ def test_the_training_estimate_trains_a_copy_and_counts_every_epoch():
     assert same_state(before, state_of(model))  # the steps it timed trained a copy
     assert 0 < guess < 600 and math.isfinite(guess)
     assert estimate_seconds(model, data, TrainConfig(epochs=0)) == 0.0  # nothing to train, nothing to wait for
+
+
+def test_bf16_trains_where_the_cpu_has_it_and_falls_back_to_fp32_elsewhere():
+    from scgru_core.quantize import bf16_native
+    data = tiny_data(n=400, window=12)
+    plain, low = tiny_model(hidden=8), tiny_model(hidden=8)
+    a = fit(plain, data, TrainConfig(epochs=2, patience=0))
+    b = fit(low, data, TrainConfig(epochs=2, patience=0, precision="bf16"))
+    assert a.precision == "fp32" and b.precision == ("bf16" if bf16_native() else "fp32")
+    assert all(p.dtype == torch.float32 for p in low.parameters())  # weights and Adam stay fp32
+    if b.precision == "fp32":
+        assert same_state(state_of(plain), state_of(low))
+    else:  # a lower-precision forward: other numbers, the same training
+        assert not same_state(state_of(plain), state_of(low))
+        assert b.history[-1].val_loss == pytest.approx(a.history[-1].val_loss, rel=0.2)
+    with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
+        TrainConfig(precision="fp16")
