@@ -131,21 +131,19 @@ def tab_sensitivity(snap: sc.Snapshot) -> None:
     units = ss[state.SOURCE].get("units") or current.data.series.name
     st.plotly_chart(viz_sensitivity.sensitivity_figure(current.analysis(), view["allocation"], units=units),
                     key="sensitivity", config=CFG, theme=None)
-    c1, c2 = st.columns([1.2, 2], gap="medium")
-    c1.dataframe(view["table"], hide_index=True, key="sens_table", column_config={
-        "suggested sparsity": st.column_config.NumberColumn(format="percent")})
-    with c2:
-        m1, m2 = st.columns(2)
-        m1.metric(f"Per-matrix at {view['target']:.0%}", f"{view['suggested'].evaluation.metrics.rmse:,.4g} {units}",
-                  help="Test RMSE pruned with the suggested sparsities, before fine-tuning.")
-        if view["uniform"] is not None:
-            m2.metric(f"Uniform SCGRU at {view['target']:.0%}", f"{view['uniform'].evaluation.metrics.rmse:,.4g} {units}",
-                      help=f"Test RMSE of SCGRU with one s (= {view['uniform'].config.sensitivity:.3g}) for every "
-                           "matrix at the same overall sparsity, before fine-tuning.")
-        st.button("Prune with these sparsities", key="sens_apply", icon=":material/check:",
-                  disabled=ss["p_method"] == "per_matrix", on_click=lambda: ss.update(p_method="per_matrix"),
-                  help="Switches the method to Per-matrix sparsities: the target slider then moves every block "
-                       "along its own curve, and fine-tuning, downloads and Trade-offs work as for any rule.")
+    m1, m2, m3 = st.columns([1, 1, 1.2], vertical_alignment="center")
+    m1.metric(f"Per-matrix at {view['target']:.0%}", f"{view['suggested'].evaluation.metrics.rmse:,.4g} {units}",
+              help="Test RMSE pruned with the suggested sparsities, before fine-tuning.")
+    if view["uniform"] is not None:
+        m2.metric(f"Uniform SCGRU at {view['target']:.0%}", f"{view['uniform'].evaluation.metrics.rmse:,.4g} {units}",
+                  help=f"Test RMSE of SCGRU with one s (= {view['uniform'].config.sensitivity:.3g}) for every "
+                       "matrix at the same overall sparsity, before fine-tuning.")
+    m3.button("Prune with these sparsities", key="sens_apply", icon=":material/check:",
+              disabled=ss["p_method"] == "per_matrix", on_click=lambda: ss.update(p_method="per_matrix"),
+              help="Switches the method to Per-matrix sparsities: the target slider then moves every block "
+                   "along its own curve, and fine-tuning, downloads and Trade-offs work as for any rule.")
+    st.dataframe(view["table"], hide_index=True, width="stretch", column_config={
+        "suggested": st.column_config.NumberColumn("suggested sparsity", format="percent")})
 
 
 def finetune_result(snap: sc.Snapshot, ft: dict | None) -> None:

@@ -241,8 +241,9 @@ def test_the_sensitivity_tab_draws_a_curve_per_block_and_applies_its_suggestion(
     panels = {t["xaxis"] for t in fig["data"]}
     assert len(panels) == 6  # W_ih and W_hh x reset, update, new
     assert sum(1 for t in fig["data"] if t["name"] == "suggested sparsity" or t.get("legendgroup") == "suggested") == 6
-    (table,) = [d.value for d in at.dataframe if "suggested sparsity" in d.value.columns]
-    assert len(table) == 6 and table["suggested sparsity"].between(0, 1).all()
+    (table,) = [d.value for d in at.dataframe if "suggested" in d.value.columns]
+    assert len(table) == 6 and table["suggested"].between(0, 1).all()
+    assert table["block"][0] == "layer 1 · W_ih · reset"
     at.button(key="sens_apply").click().run()
     assert at.session_state["p_method"] == "per_matrix"
     assert sparsity_shown(at) == pytest.approx(0.8, abs=0.01)
