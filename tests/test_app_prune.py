@@ -248,3 +248,15 @@ def test_the_sensitivity_tab_draws_a_curve_per_block_and_applies_its_suggestion(
     assert at.session_state["p_method"] == "per_matrix"
     assert sparsity_shown(at) == pytest.approx(0.8, abs=0.01)
     assert at.button(key="sens_apply").disabled
+
+
+def test_cutting_the_input_weights_below_one_per_unit_is_said_plainly(at):
+    at.slider(key="target").set_value(50).run()
+    assert not any("input weights are left" in w for w in texts(at.warning))
+    at.slider(key="s").set_value(4.0).run()  # scope both: the input matrix is cut towards its floor
+    kept, total = sc.pruning.input_reach(at.session_state["lab"].model,
+                                         at.session_state["lab"].at(sc.PruneConfig(sensitivity=4.0)).result)
+    assert kept < 16
+    assert any(f"Only {kept} of the {total} input weights are left" in w for w in texts(at.warning))
+    at.selectbox(key="p_scope").set_value("hh").run()
+    assert not any("input weights are left" in w for w in texts(at.warning))
