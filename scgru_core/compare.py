@@ -97,14 +97,28 @@ def row_key(row: dict) -> tuple[str, str, bool, float, int]:
             round(float(row["target_sparsity"]), 6), int(row["seed"]))
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A point that has no row: its target sparsity is beyond what the rule can reach on that model (the SCGRU
+    floor k keeps a share of every matrix), with the engine's reason."""
+
+    point: tuple[str, float, int]
+    reason: str
+
+
 @dataclass
 class CompareResult:
     rows: list[dict]  # the rows computed in this call, in run order (whatever order they finished in)
     traces: dict = field(default_factory=dict)  # (method, target, seed) -> achieved sparsity per step (gradual)
     cancelled: bool = False
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 class _Cancelled(Exception):
+    pass
+
+
+class _Unreachable(Exception):
     pass
 
 
@@ -131,14 +145,17 @@ def train_job(data: Dataset, model_config: ModelConfig, train_config: TrainConfi
 
 
 def row_job(data: Dataset, config: "CompareConfig", point: tuple[str, float, int], trained: TrainedCache,
-            callbacks: Callbacks = Callbacks()) -> tuple[dict, list | None] | None:
-    """One row and its sparsity trace (gradual methods), from the trained models it builds on; None when
-    should_stop cut it short. A pure function of its arguments: any executor gives the same row."""
+            callbacks: Callbacks = Callbacks()) -> tuple[dict, list | None] | Skipped | None:
+    """One row and its sparsity trace (gradual methods), from the trained models it builds on; Skipped when its
+    target cannot be reached; None when should_stop cut it short. A pure function of its arguments: any executor
+    gives the same row."""
     runner = Comparison(data, config, callbacks, dict(trained))
     try:
         row = runner.row(*point)
     except _Cancelled:
         return None
+    except _Unreachable as exc:
+        return Skipped(point, str(exc))
     return row, runner.traces.get(point)
 
 
@@ -209,7 +226,11 @@ class Comparison:
     def _one_shot(self, method: str, target: float, seed: int) -> dict:
         lab, dense_s, dense_epochs = self.dense(seed)
         start = time.perf_counter()
-        snap = lab.at(resolve_prune_config(lab.model, self._prune_config(method, seed), target))
+        try:
+            config = resolve_prune_config(lab.model, self._prune_config(method, seed), target)
+        except ConfigError as exc:  # a target beyond the floor: no row, the reason instead
+            raise _Unreachable(str(exc)) from None
+        snap = lab.at(config)
         model, epochs = lab.masked_model(snap.result), 0
         if self.config.finetune_epochs > 0:
             model, training = finetune(lab.model, snap.result, self.data,
@@ -275,6 +296,7 @@ def compare(data: Dataset, config: CompareConfig, done: Iterable = (), callbacks
     Two phases, each a set of independent tasks for `executor` (default: in this process): first every
     model trained without pruning that the rows build on (a seed's dense model once), then the rows.
     `on_row(done, total, row)` is called as rows finish; `rows` come back in `config.points()` order.
+    A point whose target the rule cannot reach comes back in `skipped` with the reason instead of a row.
     Stops cleanly at should_stop: the rows finished so far come back with cancelled=True.
     """
     executor = executor or Local()
@@ -293,14 +315,19 @@ def compare(data: Dataset, config: CompareConfig, done: Iterable = (), callbacks
         return result
     arrived: dict[int, dict] = {}
     tasks = [(data, config, p, {k: cache[k] for k in planner.needs(*p)}) for p in todo]
+    finished = 0
     for i, out in executor.map(row_job, tasks, callbacks):
         if out is None:
             break
+        finished += 1
+        if isinstance(out, Skipped):
+            result.skipped.append(out)
+            continue
         arrived[i], trace = out
         if trace is not None:
             result.traces[todo[i]] = trace
         if on_row is not None:
-            on_row(len(arrived), len(todo), arrived[i])
+            on_row(finished, len(todo), arrived[i])
     result.rows = [arrived[i] for i in sorted(arrived)]
-    result.cancelled = len(arrived) < len(todo)
+    result.cancelled = finished < len(todo)
     return result

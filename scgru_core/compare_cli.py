@@ -67,11 +67,16 @@ def cmd_compare(args) -> int:
         print(f"{r['method']:<12} {float(r['target_sparsity']):>6.2f} {int(r['seed']):>4} {float(r['sparsity']):>9.2%} "
               f"{float(r['rmse']):>12.4g} {float(r['mae']):>12.4g} {int(float(r['params_nonzero'])):>14,} "
               f"{float(r['seconds']):>8.1f}")
+    for skip in result.skipped:
+        method, target, seed = skip.point
+        print(f"skipped {method} target {target:.2f} seed {seed}: {skip.reason}", file=sys.stderr)
     traces = {f"{m}|{t}|{s}": v for (m, t, s), v in result.traces.items()}
     write_csv(args.csv, rows)
     settings = {"methods": list(config.methods), "sparsities": list(config.sparsities), "seeds": list(config.seeds),
                 "scope": config.scope.to_text(), "global": config.global_, "model": asdict(config.model),
                 "train": asdict(config.train), "finetune_epochs": config.finetune_epochs, "plan": asdict(config.plan),
                 "rewind_rule": config.rewind_rule}
-    write_json(args.json, {"config": settings, "rows": rows, "sparsity_by_step": traces, "cancelled": result.cancelled})
+    write_json(args.json, {"config": settings, "rows": rows, "sparsity_by_step": traces, "cancelled": result.cancelled,
+                           "skipped": [{"method": k.point[0], "target_sparsity": k.point[1], "seed": k.point[2],
+                                        "reason": k.reason} for k in result.skipped]})
     return interrupted([args.csv, args.json], len(rows)) if result.cancelled else 0

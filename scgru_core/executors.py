@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -61,16 +62,25 @@ class Local:
 
 @dataclass
 class ProcessPool:
-    """A pool of `workers` local processes. Forked where the system can (as torch's DataLoader workers are: no
-    re-import of torch, and no `if __name__ == "__main__"` needed in the caller's script), each at one thread."""
+    """A pool of `workers` local processes, each at one thread.
+
+    How they start: forked from a caller with one Python thread (a script, the CLI), as torch's DataLoader workers
+    are: no re-import of torch, and no `if __name__ == "__main__"` needed in the caller's script. Spawned (a fresh
+    interpreter) from a caller with several threads, such as the Streamlit server: a fork copies locks that other
+    threads hold, and in the app's server a forked worker hung for good."""
 
     workers: int
     name: str = "process"
 
+    @staticmethod
+    def start_method() -> str:
+        forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        return "fork" if forkable else "spawn"
+
     def map(self, fn: Callable, arg_list: Sequence[tuple], callbacks: Callbacks = Callbacks()) -> Iterator[tuple[int, Any]]:
         if not arg_list:
             return
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        ctx = multiprocessing.get_context(self.start_method())
         pool = ctx.Pool(min(self.workers, len(arg_list)), initializer=_worker_init)
         try:
             results = pool.imap_unordered(_indexed, [(i, fn, args) for i, args in enumerate(arg_list)])

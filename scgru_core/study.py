@@ -26,6 +26,7 @@ from .train import Callbacks, TrainConfig
 from .windows import Dataset, WindowConfig, prepare
 
 ROWS_FILE = "rows.jsonl"
+SKIPPED_FILE = "skipped.jsonl"  # points whose target the rule cannot reach, with the reason
 RUNS_FILE = "runs.json"  # wall time of each (resumed) run of the study
 
 
@@ -129,6 +130,26 @@ def read_rows(out: pathlib.Path) -> list[dict]:
     return rows
 
 
+def read_skipped(out: pathlib.Path) -> list[dict]:
+    """The points a study found unreachable so far (one per task, scope, method, target and seed)."""
+    path = out / SKIPPED_FILE
+    lines = path.read_text().splitlines() if path.exists() else []
+    unique = {}
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        unique[(row["task"], row["scope"], row["method"], row["target_sparsity"], row["seed"])] = row
+    return list(unique.values())
+
+
+def skipped_keys(out: pathlib.Path, task: str) -> list[tuple]:
+    """The row keys of a task's unreachable points, so a resumed study does not try them again."""
+    return [(r["method"], r["scope"], False, round(float(r["target_sparsity"]), 6), int(r["seed"]))
+            for r in read_skipped(out) if r["task"] == task]
+
+
 def run_study(config: StudyConfig, out: str | pathlib.Path, executor: Executor | None = None, resume: bool = False,
               callbacks: Callbacks = Callbacks(), on_row: Callable[[str, int, int, dict], None] | None = None) -> StudyRun:
     """Every row of `config` not already in `out/rows.jsonl` (with `resume`; otherwise the file starts afresh),
@@ -138,35 +159,48 @@ def run_study(config: StudyConfig, out: str | pathlib.Path, executor: Executor |
     rows = read_rows(out) if resume else []
     if not resume:
         (out / ROWS_FILE).write_text("")
+        (out / SKIPPED_FILE).write_text("")
         (out / RUNS_FILE).write_text("[]")
     executor = executor or Local()
-    start, naive, cancelled = time.perf_counter(), {}, False
-    with open(out / ROWS_FILE, "a") as log:
-        for task in config.tasks:
-            data = task.load(pathlib.Path(config.base))
-            naive[task.name] = evaluate_naive(data).metrics.to_dict()
-            done = [row_key(r) for r in rows if r["task"] == task.name]
-            cache: dict = {}  # the task's trained models, shared by its scopes
+    start, naive, cancelled, failed = time.perf_counter(), {}, False, None
+    try:
+        with open(out / ROWS_FILE, "a") as log:
+            for task in config.tasks:
+                data = task.load(pathlib.Path(config.base))
+                naive[task.name] = evaluate_naive(data).metrics.to_dict()
+                done = [row_key(r) for r in rows if r["task"] == task.name]
+                cache: dict = {}  # the task's trained models, shared by its scopes
 
-            def arrived(i, n, row, task=task):
-                row = {"task": task.name, **row}
-                rows.append(row)
-                log.write(json.dumps(row) + "\n")
-                log.flush()
-                if on_row is not None:
-                    on_row(task.name, i, n, row)
+                def arrived(i, n, row, task=task):
+                    row = {"task": task.name, **row}
+                    rows.append(row)
+                    log.write(json.dumps(row) + "\n")
+                    log.flush()
+                    if on_row is not None:
+                        on_row(task.name, i, n, row)
 
-            for cmp in config.compare_configs():
-                result = compare(data, cmp, done=done, callbacks=callbacks, on_row=arrived, cache=cache,
-                                 executor=executor)
-                if result.cancelled:
-                    cancelled = True
+                for cmp in config.compare_configs():
+                    result = compare(data, cmp, done=done + skipped_keys(out, task.name), callbacks=callbacks,
+                                     on_row=arrived, cache=cache, executor=executor)
+                    with open(out / SKIPPED_FILE, "a") as skipped:
+                        for skip in result.skipped:
+                            method, target, seed = skip.point
+                            skipped.write(json.dumps({"task": task.name, "method": method, "scope": cmp.scope.to_text(),
+                                                      "target_sparsity": target, "seed": seed,
+                                                      "reason": skip.reason}) + "\n")
+                    if result.cancelled:
+                        cancelled = True
+                        break
+                if cancelled:
                     break
-            if cancelled:
-                break
-    seconds = time.perf_counter() - start
-    runs = json.loads((out / RUNS_FILE).read_text()) if (out / RUNS_FILE).exists() else []
-    runs.append({"seconds": seconds, "rows": len(rows), "executor": executor.name,
-                 "workers": getattr(executor, "workers", 1), "cancelled": cancelled})
-    (out / RUNS_FILE).write_text(json.dumps(runs, indent=1))
+    except BaseException as exc:  # the rows so far are on disk; the run's time is recorded before it propagates
+        failed = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        seconds = time.perf_counter() - start
+        runs = json.loads((out / RUNS_FILE).read_text()) if (out / RUNS_FILE).exists() else []
+        runs.append({"seconds": seconds, "rows": len(rows), "executor": executor.name,
+                     "workers": getattr(executor, "workers", 1), "cancelled": cancelled,
+                     **({"failed": failed} if failed else {})})
+        (out / RUNS_FILE).write_text(json.dumps(runs, indent=1))
     return StudyRun(rows=rows, naive=naive, seconds=seconds, cancelled=cancelled)

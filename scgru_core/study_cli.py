@@ -12,7 +12,7 @@ import sys
 
 from .cli_common import add_executor, add_threads, command, executor_from, interrupted, stop_on_interrupt, write_csv
 from .evaluate import evaluate_naive
-from .study import RUNS_FILE, StudyConfig, read_rows, run_study
+from .study import RUNS_FILE, StudyConfig, read_rows, read_skipped, run_study
 from .train import Callbacks
 from .study_report import ReportInputs, cells, markdown, references
 from .viz_study import study_figure
@@ -53,7 +53,7 @@ def write_report(config: StudyConfig, out: pathlib.Path, rows: list[dict]) -> pa
             figures[task.name] = f"results/{name}"
     runs = json.loads((folder / RUNS_FILE).read_text()) if (folder / RUNS_FILE).exists() else []
     inputs = ReportInputs(settings=config.to_dict(), naive=naive, seconds=sum(r["seconds"] for r in runs), runs=runs,
-                          figures=figures, tasks=[t.__dict__ for t in config.tasks])
+                          figures=figures, tasks=[t.__dict__ for t in config.tasks], skipped=read_skipped(folder))
     page = out / "results.md"
     page.write_text(markdown(table, refs, inputs))
     return page

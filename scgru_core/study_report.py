@@ -84,6 +84,7 @@ class ReportInputs:
     runs: list
     figures: dict  # task -> path relative to the markdown file (absent: no figure)
     tasks: list  # task dicts (name, data, window, last) in order
+    skipped: list = ()  # points whose target the rule cannot reach: task, method, scope, target_sparsity, seed, reason
 
 
 def _num(value: float) -> str:
@@ -155,6 +156,16 @@ def markdown(table: pd.DataFrame, refs: pd.DataFrame, inputs: ReportInputs) -> s
             if part.empty:
                 continue
             lines += [f"### {STAGE_TITLES[stage]}", ""] + _table(part, targets) + [""]
+        gaps: dict = {}
+        for r in inputs.skipped:
+            if r["task"] == name:
+                gaps.setdefault((r["method"], r["scope"], float(r["target_sparsity"])), []).append(r)
+        if gaps:
+            lines += ["**No row (target beyond what the rule reaches):**", ""]
+            for (method, scope, target), part in sorted(gaps.items()):
+                seeds = ", ".join(str(r["seed"]) for r in sorted(part, key=lambda r: r["seed"]))
+                lines.append(f"- {method}, scope {scope}, {target:.0%} (seeds {seeds}): {part[0]['reason']}")
+            lines.append("")
         if name in inputs.figures:
             lines += [f"![{name}: final test RMSE against sparsity, per scope]({inputs.figures[name]})", ""]
         lines += ["**Beats random beyond the intervals (final stage):**", ""]

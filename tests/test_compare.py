@@ -208,3 +208,15 @@ def test_compare_command_rejects_an_unknown_method_in_one_line(capsys):
     assert main(["compare", "--data", str(SAMPLE), "--methods", "agp,nope", "--sparsities", "0.5"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nope" in err and "Traceback" not in err
+
+
+def test_a_target_beyond_the_floor_is_skipped_with_the_reason_and_the_rest_run(data):
+    """SCGRU's floor k keeps a share of every matrix, so a 3H x 1 input matrix cannot reach 99%: that point has
+    no row (the engine's reason instead), and every other point still runs."""
+    result = compare(data, small_config(methods=("sensitivity", "magnitude"), sparsities=(0.5, 0.99),
+                                        scope=Scope.parse("ih"), floor=0.05))
+    assert [(r["method"], r["target_sparsity"]) for r in result.rows] == [("sensitivity", 0.5), ("magnitude", 0.5),
+                                                                          ("magnitude", 0.99)]
+    (skip,) = result.skipped
+    assert skip.point == ("sensitivity", 0.99, 0) and "cannot be reached with the floor k = 0.05" in skip.reason
+    assert not result.cancelled
