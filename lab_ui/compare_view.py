@@ -91,7 +91,7 @@ def _store() -> dict:
 
 def results() -> dict:
     """{"rows": [...], "traces": {(method, scope, target, seed): sparsity by step}} for the current settings."""
-    return _store()["runs"].setdefault(settings(), {"rows": [], "traces": {}})
+    return _store()["runs"].setdefault(settings(), {"rows": [], "traces": {}, "skipped": {}})
 
 
 def clear() -> None:
@@ -109,7 +109,7 @@ def configs() -> list[sc.CompareConfig]:
 
 
 def todo(cfgs: list[sc.CompareConfig]) -> list[tuple[sc.CompareConfig, tuple]]:
-    done = {row_key(r) for r in results()["rows"]}
+    done = {row_key(r) for r in results()["rows"]} | set(results().setdefault("skipped", {}))
     return [(c, p) for c in cfgs for p in c.points() if c.key(*p) not in done]
 
 
@@ -129,9 +129,19 @@ def run(cfgs: list[sc.CompareConfig]) -> int:
     return len(points)
 
 
-def _store_traces(cfg: sc.CompareConfig, traces: dict) -> None:
-    for (m, t, s), trace in traces.items():
+def _store_traces(cfg: sc.CompareConfig, out: sc.CompareResult) -> None:
+    """The gradual rows' sparsity traces, and the points that have no row (a target beyond the floor) with why."""
+    for (m, t, s), trace in out.traces.items():
         results()["traces"][(m, cfg.scope.to_text(), t, s)] = list(trace)
+    for skip in out.skipped:
+        results().setdefault("skipped", {})[cfg.key(*skip.point)] = skip.reason
+
+
+def skipped() -> list[str]:
+    """One line per point shown that has no row, with the engine's reason."""
+    return [f"{label(m)} at {t:.0%}, scope {scope}, seed {seed}: {reason}"
+            for (m, scope, _, t, seed), reason in results().get("skipped", {}).items()
+            if m in ss["cmp_methods"] and scope in ss["cmp_scopes"]]
 
 
 def _run_here(points: list, bar) -> None:
@@ -151,7 +161,7 @@ def _run_here(points: list, bar) -> None:
         out = sc.compare(store["data"], one, done=[row_key(r) for r in res["rows"]], cache=store["cache"],
                          callbacks=sc.Callbacks(on_batch=on_batch, should_stop=training._should_stop))
         res["rows"].extend(out.rows)
-        _store_traces(cfg, out.traces)
+        _store_traces(cfg, out)
         if out.cancelled:
             break
 
@@ -172,7 +182,7 @@ def _run_on(executor, cfgs: list[sc.CompareConfig], total: int, bar, started: fl
     for cfg in cfgs:
         out = sc.compare(store["data"], cfg, done=[row_key(r) for r in res["rows"]], cache=store["cache"],
                          callbacks=sc.Callbacks(should_stop=training._should_stop), on_row=on_row, executor=executor)
-        _store_traces(cfg, out.traces)
+        _store_traces(cfg, out)
         if out.cancelled:
             break
 

@@ -126,6 +126,8 @@ def show(df) -> None:
                        mime="text/csv", key="cmp_csv", on_click="ignore", icon=":material/download:")
 
 
+for line in cv.skipped():
+    st.info(f"No row for {line}", icon=":material/block:")
 rows = cv.shown()
 if rows.empty:
     st.info("No results yet for these settings: choose methods and sparsities, then press **Run**. "

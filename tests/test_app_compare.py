@@ -184,3 +184,20 @@ def test_a_process_pool_gives_the_rows_of_this_process_and_keeps_them_on_the_pag
 
 def at_least_one_chart(app) -> bool:
     return "cmp_sparsity" in charts(app)
+
+
+def test_a_target_the_rule_cannot_reach_is_named_with_the_reason_and_not_retried():
+    app = page(new_app(), "data")
+    app.selectbox(key="sample_pick").set_value("airline")
+    app.button(key="load_sample").click().run()
+    app.session_state["m_hidden"] = 4  # W_ih has 12 weights: the floor keeps 1, so SCGRU reaches 91.7% at most
+    page(app, "compare")
+    app.multiselect(key="cmp_methods").set_value(["sensitivity", "magnitude"])
+    app.multiselect(key="cmp_sparsities").set_value([0.5, 0.95])
+    app.multiselect(key="cmp_scopes").set_value(["ih"])
+    app.number_input(key="cmp_epochs").set_value(1).run()
+    ok(app.button(key="cmp_run").click().run())
+    assert len(app.dataframe[0].value) == 3
+    (note,) = [i for i in texts(app.info) if i.startswith("No row for")]
+    assert "SCGRU sensitivity at 95%, scope ih, seed 0" in note and "cannot be reached with the floor k" in note
+    assert app.button(key="cmp_run").disabled  # nothing left to run: the unreachable point is not retried
