@@ -91,6 +91,9 @@ def _num(value: float) -> str:
     if not math.isfinite(value):
         return "-"
     magnitude = abs(value)
+    for scale, suffix in ((1e9, "G"), (1e6, "M")):  # a traffic series in bit/s: 144.0M reads, 143,163,380 does not
+        if magnitude >= scale:
+            return f"{value / scale:,.1f}{suffix}"
     return f"{value:,.0f}" if magnitude >= 1000 else f"{value:.4g}"
 
 
@@ -125,7 +128,7 @@ def markdown(table: pd.DataFrame, refs: pd.DataFrame, inputs: ReportInputs) -> s
         f"**Protocol.** Every method gets the same budget: {s['train']['epochs']} dense epochs plus "
         f"{s['finetune_epochs']} fine-tuning epochs (one-shot rules prune the dense model once and fine-tune; AGP and "
         "Narang prune while training from scratch for the whole budget; rewind retrains the magnitude mask from the "
-        f"initial weights). GRU of {s['model']['hidden']} hidden units, {s['model']['layers']} layer(s); batch "
+        f"initial weights). GRU of {s['model']['hidden']} hidden units, {s['model']['layers']} layer{'s' if s['model']['layers'] > 1 else ''}; batch "
         f"{s['train']['batch_size']}, learning rate {s['train']['lr']:g}, no early stopping; {seeds} seeds "
         f"({', '.join(map(str, s['seeds']))}). Sparsity is the share of the in-scope weights pruned.",
         "",
@@ -135,7 +138,9 @@ def markdown(table: pd.DataFrame, refs: pd.DataFrame, inputs: ReportInputs) -> s
         "intervals overlap, so these seeds cannot tell the method from random pruning.",
         "",
         f"**Wall time.** {inputs.seconds:,.0f} s ({hours:.2f} h) in all; "
-        + "; ".join(f"{r['executor']} x{r['workers']}: {r['seconds']:,.0f} s" for r in inputs.runs) + ".",
+        + "; ".join(f"{r['executor']} x{r['workers']}: {r['seconds']:,.0f} s"
+                    + (" (stopped by an error, then resumed)" if r.get("failed") else "") for r in inputs.runs)
+        + f" (on 2 shared cores, beside other work).",
         "",
     ]
     targets = sorted(table["target"].unique()) if not table.empty else []

@@ -18,11 +18,12 @@ def study_figure(cells: Sequence[dict], scopes: Sequence[str], dense: float | No
                         subplot_titles=[f"scope {s}" for s in scopes])
     methods = list(dict.fromkeys(c["method"] for c in cells))
     for col, scope in enumerate(scopes, start=1):
-        for i, method in enumerate(methods):
+        for method in methods:
             part = sorted((c for c in cells if c["method"] == method and c["scope"] == scope), key=lambda c: c["target"])
             if not part:
                 continue
-            color = COLORS["actual"] if method == "random" else METHOD_COLORS[i % len(METHOD_COLORS)]
+            others = [m for m in methods if m != "random"]  # random is the black dotted baseline
+            color = COLORS["actual"] if method == "random" else METHOD_COLORS[others.index(method) % len(METHOD_COLORS)]
             fig.add_trace(go.Scatter(
                 x=[c["target"] for c in part], y=[c["mean"] for c in part], name=method, legendgroup=method,
                 showlegend=col == 1, mode="lines+markers",
@@ -37,7 +38,7 @@ def study_figure(cells: Sequence[dict], scopes: Sequence[str], dense: float | No
                                          mode="lines", line={"color": color, "dash": "dash", "width": 1.5},
                                          hoverinfo="name+y"), row=1, col=col)
         fig.update_xaxes(tickformat=".0%", title_text="target sparsity", row=1, col=col)
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(type="log", dtick="D2")  # minor ticks at 2 and 5 only: every digit crowds the axis
     fig.update_yaxes(title_text=f"test RMSE{f' ({units})' if units else ''}, log scale", row=1, col=1)
     fig.update_layout(title=title, template=TEMPLATE, height=460, width=1500,
                       legend={"orientation": "h", "y": -0.22}, margin={"l": 70, "r": 20, "t": 70, "b": 110})
