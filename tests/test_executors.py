@@ -86,7 +86,7 @@ def test_executor_names_and_worker_counts_are_checked():
     assert make_executor("process", 3).workers == 3 and make_executor("local").name == "local"
 
 
-def test_a_local_ray_gives_the_same_rows_as_this_process(data, in_process):
+def test_a_local_ray_gives_the_same_comparison_and_sweep_as_this_process(data, in_process):
     """The optional extra: installed by `make test` (requirements-ray.txt); CI must run this, a bare checkout may skip."""
     try:
         import ray
@@ -94,9 +94,16 @@ def test_a_local_ray_gives_the_same_rows_as_this_process(data, in_process):
         if os.environ.get("CI"):
             raise
         pytest.skip("Ray is not installed (pip install -r requirements-ray.txt)")
+    model, _ = train_dense(data, ModelConfig(hidden=8), TrainConfig(epochs=2))
+    lab = PruningLab(model, data)
+    points = sweep_configs(PruneConfig(method="random"), sparsities=[0.4, 0.8]) + \
+        sweep_configs(PruneConfig(), sensitivities=[1.0])
     try:
-        on_ray = compare(data, config(), executor=make_executor("ray", 2))
+        executor = make_executor("ray", 2)
+        on_ray = compare(data, config(), executor=executor)
+        swept = sweep(lab, points, TrainConfig(epochs=1), executor=executor)
     finally:
         ray.shutdown()
     assert without_timing(on_ray.rows) == without_timing(in_process.rows)
     assert on_ray.traces == in_process.traces
+    assert swept == sweep(lab, points, TrainConfig(epochs=1)) and len(swept) == 3
