@@ -18,6 +18,7 @@ in full for every row built on it. Rows already done are passed back in and skip
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
@@ -32,7 +33,7 @@ from .lab import PruningLab
 from .model import CELLS, Forecaster, ModelConfig, build_model
 from .pruning import RULES, MaskSet, PruneConfig, Scope
 from .train import Callbacks, TrainConfig, finetune_config
-from .windows import Dataset
+from .windows import Dataset, data_fingerprint
 
 UNPRUNED = ("dense",) + tuple(c for c in CELLS if c != "gru")  # trained for the whole budget, never pruned
 
@@ -159,6 +160,28 @@ def row_job(data: Dataset, config: "CompareConfig", point: tuple[str, float, int
     return row, runner.traces.get(point)
 
 
+LABS_KEPT = 4  # dense labs a thread keeps for the rows it runs next
+_labs = threading.local()
+
+
+def _lab_for(data: Dataset, key: tuple, trained: Trained, seed: int) -> PruningLab:
+    """The lab of a trained model, reused by the rows the same thread runs next (a pool worker runs many rows of
+    one seed): its dense and naive evaluation and its Taylor scores are computed once, not once per row. Per
+    thread, because a lab's working copy is not safe to share between threads (the app runs a thread a session);
+    keyed by the data's fingerprint, since a worker receives a new copy of the data with every task."""
+    kept = getattr(_labs, "kept", None)
+    if kept is None:
+        kept = _labs.kept = {}
+    memo = (data_fingerprint(data), key)
+    if memo not in kept:
+        model = build_model(key[0], horizon=data.horizon, seed=seed)
+        model.load_state_dict(trained.state)
+        if len(kept) >= LABS_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[memo] = PruningLab(model, data)
+    return kept[memo]
+
+
 class Comparison:
     """Runs rows one at a time, caching what rows share: every model trained without pruning, keyed by its
     model and training settings, so the dense model of a seed is trained once (and is the `dense` row's
@@ -168,7 +191,6 @@ class Comparison:
                  cache: TrainedCache | None = None):
         self.data, self.config, self.callbacks = data, config, callbacks
         self._trained = {} if cache is None else cache
-        self._labs: dict = {}
         self.traces: dict = {}
 
     def _train_config(self, seed: int, epochs: int) -> TrainConfig:
@@ -198,13 +220,8 @@ class Comparison:
             if trained is None:
                 raise _Cancelled
             self._trained[key] = trained
-        if key not in self._labs:
-            trained = self._trained[key]
-            model = build_model(key[0], horizon=self.data.horizon, seed=seed)
-            model.load_state_dict(trained.state)
-            self._labs[key] = PruningLab(model, self.data)
         trained = self._trained[key]
-        return self._labs[key], trained.seconds, trained.epochs
+        return _lab_for(self.data, key, trained, seed), trained.seconds, trained.epochs
 
     def dense(self, seed: int) -> tuple[PruningLab, float, int]:
         """The GRU trained E epochs: what one-shot rules prune, rewind takes its mask from, Narang its q."""
