@@ -32,6 +32,7 @@ READ = "read_config"  # ReadConfig in force
 WINDOWS = "window_config"  # WindowConfig in force
 SERIES = "series"  # Series in force
 DATA = "data"  # Dataset in force
+UPLOAD_WAITING = "upload_waiting"  # a new upload, read by the page body (where a spinner shows), not the callback
 PENDING = "pending_upload"  # an upload that parsed but cannot be used with the settings yet
 MESSAGES = "messages"  # {page: [(kind, text)]} shown once on that page
 MODEL = "model_info"  # {"model_config", "train_config", "training": TrainResult, "version"}

@@ -26,8 +26,17 @@ def _load_sample() -> None:
 
 
 def _on_upload() -> None:
+    """Only marks the upload: a callback's elements do not show while it runs, so reading a large file there left
+    the page greyed out with no word of what it was doing. The page body reads it under a spinner."""
+    ss[state.UPLOAD_WAITING] = True
+
+
+def _read_upload() -> None:
+    file = ss.get("upload")
     had_model = state.LAB in ss
-    state.handle_upload(ss.get("upload"))
+    if file is not None:
+        with st.spinner(f"Reading {file.name} ({file.size / 2**20:.1f} MB) and checking its values…", show_time=True):
+            state.handle_upload(file)
     if had_model and state.LAB not in ss:
         state.say("data", "info", "The trained model was for the previous data, so it was discarded.")
 
@@ -51,6 +60,8 @@ def _apply() -> None:
 st.title("Data")
 st.caption("Start from a built-in sample or your own series: one column of numbers, optionally with time stamps. "
            "Everything you load stays in this browser session.")
+if ss.pop(state.UPLOAD_WAITING, False):
+    _read_upload()
 state.show_messages("data")
 
 left, right = st.columns(2, gap="large")
