@@ -217,7 +217,7 @@ def sensitivity_comparison(current: sc.PruningLab, config: sc.PruneConfig) -> di
                                                   target))
     except sc.ScgruError:  # beyond what the floor lets SCGRU reach
         uniform = None
+    allocation = current.allocation(per_part)
     table = pd.DataFrame([{"block": " · ".join([matrix_short(k.split(":")[0]), *k.split(":")[1:]]), "suggested": v}
-                          for k, v in current.allocation(per_part).items()])
-    return {"target": target, "allocation": current.allocation(per_part), "suggested": suggested, "uniform": uniform,
-            "table": table}
+                          for k, v in allocation.items()])
+    return {"target": target, "allocation": allocation, "suggested": suggested, "uniform": uniform, "table": table}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .model import Forecaster, gate_blocks, weight_names
+from .model import Forecaster, gate_blocks, matrix_kind, weight_names
 from .pruning import MaskSet
 
 # ---- the maths, once ------------------------------------------------------------------------
@@ -407,7 +407,7 @@ def weight_blocks(model: Forecaster, masks: MaskSet | None = None, layer: int | 
         k = int(name.rsplit("_l", 1)[1])
         if layer is not None and k != layer:
             continue
-        kind = "ih" if ".weight_ih" in name else "hh"
+        kind = matrix_kind(name)
         w = params[name].detach()
         if name in masks:
             w = w * masks[name]

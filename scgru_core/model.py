@@ -143,6 +143,11 @@ def gate_blocks(model: Forecaster, name: str) -> dict[str, slice]:
     return {g: slice(i * H, (i + 1) * H) for i, g in enumerate(GATES)}
 
 
+def matrix_kind(name: str) -> str:
+    """'ih' for an input-to-hidden weight matrix ('rnn.weight_ih_l0'), 'hh' for the others."""
+    return "ih" if ".weight_ih" in name else "hh"
+
+
 def weight_names(model: Forecaster, include_head: bool = False) -> list[str]:
     """Names of the prunable matrices, in layer order: ih then hh per layer, head last."""
     names = []

@@ -20,7 +20,7 @@ import torch
 from torch.nn.utils import prune as tprune
 
 from .errors import ConfigError
-from .model import GATES, Forecaster, gate_blocks, weight_names
+from .model import GATES, Forecaster, gate_blocks, matrix_kind, weight_names
 
 KINDS = ("ih", "hh")
 
@@ -133,7 +133,7 @@ class Scope:
         """Row indices of `name` in scope, or None when the matrix is out of scope."""
         if name.startswith("head."):
             return torch.arange(model.horizon) if self.head else None
-        kind = "ih" if ".weight_ih" in name else "hh"
+        kind = matrix_kind(name)
         if kind not in self.kinds:
             return None
         idx = [torch.arange(sl.start, sl.stop) for g, sl in gate_blocks(model, name).items() if self.selects(kind, g)]
@@ -263,7 +263,7 @@ def allocation_masks(model: Forecaster, allocation: dict[str, float], scope: Sco
         w = params[name].detach()
         masks[name], cuts = torch.ones_like(w, dtype=torch.bool), []
         in_scope = scope.rows(model, name)
-        kind = "ih" if ".weight_ih" in name else "hh"
+        kind = matrix_kind(name)
         blocks = [(allocation[name], in_scope)] if name in allocation and in_scope is not None else [
             (allocation[f"{name}:{g}"], torch.arange(sl.start, sl.stop)) for g, sl in gate_blocks(model, name).items()
             if f"{name}:{g}" in allocation and not name.startswith("head.") and scope.selects(kind, g)]

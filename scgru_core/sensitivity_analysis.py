@@ -20,7 +20,7 @@ import torch
 from .errors import ConfigError
 from .evaluate import evaluate
 from .metrics import METRIC_NAMES
-from .model import Forecaster, gate_blocks, weight_names
+from .model import Forecaster, gate_blocks, matrix_kind, weight_names
 from .pruning import allocation_masks, masked_state
 from .windows import Dataset
 
@@ -34,7 +34,6 @@ class Part:
 
     matrix: str
     gate: str | None
-    rows: tuple[int, int]  # [start, stop) rows of the matrix
     size: int  # weights in the block
 
     @property
@@ -42,18 +41,22 @@ class Part:
         return self.matrix if self.gate is None else f"{self.matrix}:{self.gate}"
 
 
-def parts_of(model: Forecaster, by: str = "gate") -> list[Part]:
-    """The model's recurrent weight matrices, whole (`by="matrix"`) or split per gate (`by="gate"`)."""
+def _check_by(by: str) -> None:
     if by not in BY:
         raise ConfigError(f"a sensitivity analysis goes by {' or '.join(BY)}, not {by!r}.")
+
+
+def parts_of(model: Forecaster, by: str = "gate") -> list[Part]:
+    """The model's recurrent weight matrices, whole (`by="matrix"`) or split per gate (`by="gate"`)."""
+    _check_by(by)
     params = dict(model.named_parameters())
     out = []
     for name in weight_names(model):  # the head is not a recurrent matrix and is never pruned here
         cols = params[name].shape[1]
         if by == "matrix":
-            out.append(Part(name, None, (0, params[name].shape[0]), params[name].numel()))
+            out.append(Part(name, None, params[name].numel()))
         else:
-            out += [Part(name, g, (sl.start, sl.stop), (sl.stop - sl.start) * cols)
+            out += [Part(name, g, (sl.stop - sl.start) * cols)
                     for g, sl in gate_blocks(model, name).items()]
     return out
 
@@ -63,8 +66,7 @@ def keys_in_scope(model: Forecaster, parts: list[Part], scope) -> list[str]:
     whole matrix when any of its rows are."""
     out = []
     for part in parts:
-        kind = "ih" if ".weight_ih" in part.matrix else "hh"
-        if (part.gate is not None and scope.selects(kind, part.gate)) or \
+        if (part.gate is not None and scope.selects(matrix_kind(part.matrix), part.gate)) or \
                 (part.gate is None and scope.rows(model, part.matrix) is not None):
             out.append(part.key)
     return out
@@ -81,8 +83,7 @@ class SensitivityConfig:
     by: str = "gate"
 
     def __post_init__(self):
-        if self.by not in BY:
-            raise ConfigError(f"a sensitivity analysis goes by {' or '.join(BY)}, not {self.by!r}.")
+        _check_by(self.by)
         if not self.sparsities or not all(0.0 < s < 1.0 for s in self.sparsities):
             raise ConfigError(f"sensitivity-analysis sparsities must be in (0, 1), not {list(self.sparsities)}.")
 
@@ -143,7 +144,8 @@ class Allocation:
         return tuple(sorted(self.sparsities.items()))
 
 
-def _interpolate(xs: list[float], ys: list[float], x: float) -> float:
+def interpolate(xs: list[float], ys: list[float], x: float) -> float:
+    """A curve's error at sparsity `x`, linearly between its measured points (the last one beyond them)."""
     for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
         if x0 <= x <= x1:
             return y0 + (y1 - y0) * (x - x0) / (x1 - x0) if x1 > x0 else y1
@@ -194,4 +196,4 @@ def allocate(analysis: SensitivityAnalysis, target: float, keys: list[str] | Non
 
 
 def _predicted(curves: dict, sparsities: dict, dense: float) -> float:
-    return dense + sum(_interpolate(*curves[k], s) - dense for k, s in sparsities.items())
+    return dense + sum(interpolate(*curves[k], s) - dense for k, s in sparsities.items())

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .metrics import METRIC_LABELS
-from .sensitivity_analysis import SensitivityAnalysis
+from .sensitivity_analysis import SensitivityAnalysis, interpolate
 from .viz import COLORS, _style
 
 
@@ -38,10 +38,8 @@ def sensitivity_figure(analysis: SensitivityAnalysis, suggested: dict[str, float
                                  name="dense model (test)", legendgroup="dense", showlegend=first, hoverinfo="skip",
                                  line=dict(color=COLORS["dense"], width=1.5, dash="dash")), row=row, col=col)
         if suggested is not None and part.key in suggested:
-            xs, ys = analysis.curve(part.key, metric, "val")
             s = suggested[part.key]
-            y = next((y0 + (y1 - y0) * (s - x0) / (x1 - x0) for x0, y0, x1, y1 in zip(xs, ys, xs[1:], ys[1:])
-                      if x0 <= s <= x1 and x1 > x0), ys[0])
+            y = interpolate(*analysis.curve(part.key, metric, "val"), s)
             fig.add_trace(go.Scatter(x=[s], y=[y], mode="markers", name="suggested sparsity", legendgroup="suggested",
                                      showlegend=first or "suggested" not in {t.legendgroup for t in fig.data if t.showlegend},
                                      marker=dict(symbol="star", size=16, color=COLORS["actual"]),

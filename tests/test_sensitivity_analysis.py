@@ -54,7 +54,7 @@ def test_each_row_is_the_model_with_only_that_block_cut_by_magnitude(model, data
 
 
 def synthetic(curves: dict[str, list[float]], sizes: dict[str, int], sparsities=(0.5, 0.9)) -> SensitivityAnalysis:
-    parts = [Part(k, None, (0, 1), sizes[k]) for k in curves]
+    parts = [Part(k, None, sizes[k]) for k in curves]
     rows = [{"part": k, "sparsity": s, "val_rmse": e, "test_rmse": e} for k, errs in curves.items()
             for s, e in zip(sparsities, errs)]
     return SensitivityAnalysis(SensitivityConfig(sparsities=sparsities, by="matrix"), parts, rows, {"rmse": 1.0},
