@@ -1,15 +1,16 @@
 """Trained dense models shipped for the samples, so a lesson starts without waiting for training.
 
 `checkpoints/<sample>/` is an ordinary run directory (`scgru_core.io.save_run`) written by
-`scripts/make_checkpoints.py` for the default lab state of that sample (hidden 64, one GRU
-layer, the sample's window, `LabState` training defaults, seed 0, one CPU thread). Its
+`scripts/make_checkpoints.py` for the default setup of that sample (the engine's default model and
+training settings, the sample's window, seed 0, one CPU thread): the model every fresh session of the app
+starts with. Its
 config records how the data was prepared; loading rebuilds the dataset from the shipped CSV
 and refuses the checkpoint (CheckpointError) unless the file, the split, the scaler and the
 windows are exactly what they were at training time, so a change to the data preparation can
 never pair old weights with new data silently.
 
-    ckpt = load_checkpoint("power_load")          # model, data, training history, metrics, state
-    if matches(state): model, data = ckpt.model, ckpt.data     # else train from scratch
+    ckpt = load_checkpoint("power_load")          # model, data, training history, metrics, setup
+    if matches("power_load", setup): model, data = ckpt.model, ckpt.data     # else train from scratch
 """
 from __future__ import annotations
 
@@ -24,10 +25,9 @@ import torch
 from .data import ReadConfig, load_series
 from .errors import CheckpointError, ScgruError
 from .io import file_sha256, load_run
-from .model import Forecaster
+from .model import Forecaster, ModelConfig
 from .samples import SAMPLES
-from .train import EpochLog, TrainResult
-from .urlstate import LabState
+from .train import EpochLog, TrainConfig, TrainResult
 from .windows import Dataset, WindowConfig, data_fingerprint, prepare
 
 # SCGRU_CHECKPOINT_DIR points elsewhere (an empty folder: no shipped models, everything is trained)
@@ -36,37 +36,43 @@ CHECKPOINT_DIR = pathlib.Path(os.environ.get("SCGRU_CHECKPOINT_DIR")
 KIND = "scgru-lab-checkpoint/1"
 
 
+class Setup(NamedTuple):
+    """What a dense model's weights depend on, besides the data file: equal setups train equal models."""
+    windows: WindowConfig
+    model: ModelConfig
+    train: TrainConfig
+
+
 class Checkpoint(NamedTuple):
     model: Forecaster  # the trained dense model, eval mode
     data: Dataset  # rebuilt from the shipped sample and checked against the checkpoint
     training: TrainResult  # the training history (epoch times: the mean measured when the checkpoint was made)
     metrics: dict  # as recorded by the script: dense and naive test metrics, final losses
-    state: LabState  # the lab state this checkpoint stands for
+    setup: Setup  # the settings it was trained with
 
 
-def checkpoint_state(sample: str) -> LabState:
-    """The lab state a shipped checkpoint is trained for."""
-    return LabState.for_sample(sample)
+def default_setup(sample: str) -> Setup:
+    """The setup a shipped checkpoint is trained for: the engine's defaults with the sample's window."""
+    return Setup(WindowConfig(window=SAMPLES[sample].window), ModelConfig(), TrainConfig())
 
 
-def matches(state: LabState) -> bool:
-    """True when `state`'s dense model is the shipped one (same data, model and training settings)."""
-    return (state.sample in SAMPLES and state.training_key() == checkpoint_state(state.sample).training_key()
-            and (CHECKPOINT_DIR / state.sample / "config.json").is_file())
+def matches(sample: str, setup: Setup) -> bool:
+    """True when `setup` on `sample` gives the shipped model (same data, model and training settings)."""
+    return (sample in SAMPLES and tuple(setup) == tuple(default_setup(sample))
+            and (CHECKPOINT_DIR / sample / "config.json").is_file())
 
 
 def available() -> list[str]:
     return [key for key in SAMPLES if (CHECKPOINT_DIR / key / "config.json").is_file()]
 
 
-def settings_for(state: LabState, data: Dataset) -> dict:
+def settings_for(sample: str, setup: Setup, data: Dataset) -> dict:
     """What the checkpoint's config records about how its data and model were made."""
-    sample = SAMPLES[state.sample]
-    return {"kind": KIND, "sample": state.sample, "file": sample.filename, "file_sha256": file_sha256(sample.path),
-            "read": dataclasses.asdict(state.read_config()), "windows": dataclasses.asdict(state.window_config()),
-            "model": dataclasses.asdict(state.model_config()), "train": dataclasses.asdict(state.train_config()),
-            "lab_state": state.to_query(), "values": len(data.series), "data_fingerprint": data_fingerprint(data),
-            "torch_threads": 1}
+    entry = SAMPLES[sample]
+    return {"kind": KIND, "sample": sample, "file": entry.filename, "file_sha256": file_sha256(entry.path),
+            "read": dataclasses.asdict(ReadConfig()), "windows": dataclasses.asdict(setup.windows),
+            "model": dataclasses.asdict(setup.model), "train": dataclasses.asdict(setup.train),
+            "values": len(data.series), "data_fingerprint": data_fingerprint(data), "torch_threads": 1}
 
 
 def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None) -> Checkpoint:
@@ -78,11 +84,11 @@ def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None) ->
         raise CheckpointError(f"No checkpoint for {sample} in {d}. Run scripts/make_checkpoints.py.")
     saved = load_run(d)
     cfg = saved.config
-    state = checkpoint_state(sample)
+    setup = default_setup(sample)
     if cfg.get("kind") != KIND or cfg.get("sample") != sample:
         raise CheckpointError(f"{d} is not the lab checkpoint of {sample}.")
-    for part, current in (("windows", state.window_config()), ("model", state.model_config()),
-                          ("train", state.train_config()), ("read", state.read_config())):
+    for part, current in (("windows", setup.windows), ("model", setup.model), ("train", setup.train),
+                          ("read", ReadConfig())):
         if _recorded(type(current), cfg.get(part)) != _jsonable(dataclasses.asdict(current)):
             raise CheckpointError(f"The {sample} checkpoint was trained with other {part} settings "
                                   f"({cfg.get(part)}) than the lab's defaults ({dataclasses.asdict(current)}). "
@@ -101,7 +107,7 @@ def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None) ->
         raise CheckpointError(f"The {sample} checkpoint's scaler does not match the data. "
                               "Run scripts/make_checkpoints.py again.")
     return Checkpoint(model=saved.model.eval(), data=data, training=_training(saved.metrics.get("training", {})),
-                      metrics=saved.metrics, state=state)
+                      metrics=saved.metrics, setup=setup)
 
 
 def _recorded(cls, saved) -> dict | None:

@@ -13,7 +13,7 @@ import sys
 from .data import AUTO, MISSING_POLICIES, ReadConfig
 from .errors import ConfigError
 from .executors import EXECUTORS, Executor, make_executor
-from .experiment import RunConfig
+from .experiment import RUN_FINETUNE_EPOCHS, RunConfig
 from .model import CELLS, ModelConfig
 from .pruning import RULES, PruneConfig, Scope
 from .train import PRECISIONS, Callbacks, EpochLog, TrainConfig, FINETUNE_LR
@@ -56,26 +56,29 @@ def executor_from(args) -> Executor:
     return executor
 
 
+_W, _M, _T, _P = WindowConfig(), ModelConfig(), TrainConfig(), PruneConfig()  # one set of defaults (settings.py)
+
+
 def add_common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", required=True, help="CSV, XLSX or Parquet file")
     g.add_argument("--column", help="value column (default: the first numeric one)")
     g.add_argument("--time-column", default=AUTO, help="time column (default: detected; 'none' for none)")
     g.add_argument("--missing", choices=MISSING_POLICIES, default="interpolate")
-    g.add_argument("--window", type=int, default=48)
-    g.add_argument("--horizon", type=int, default=1)
-    g.add_argument("--val-fraction", type=float, default=0.15)
-    g.add_argument("--test-fraction", type=float, default=0.15)
+    g.add_argument("--window", type=int, default=_W.window)
+    g.add_argument("--horizon", type=int, default=_W.horizon)
+    g.add_argument("--val-fraction", type=float, default=_W.val_fraction)
+    g.add_argument("--test-fraction", type=float, default=_W.test_fraction)
     g.add_argument("--log", action="store_true", help="log-transform the series before scaling")
     g = p.add_argument_group("model and training")
-    g.add_argument("--hidden", type=int, default=64)
-    g.add_argument("--layers", type=int, default=1)
-    g.add_argument("--cell", choices=CELLS, default="gru")
-    g.add_argument("--epochs", type=int, default=30)
-    g.add_argument("--batch-size", type=int, default=32)
-    g.add_argument("--lr", type=float, default=1e-3)
-    g.add_argument("--patience", type=int, default=5)
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--hidden", type=int, default=_M.hidden)
+    g.add_argument("--layers", type=int, default=_M.layers)
+    g.add_argument("--cell", choices=CELLS, default=_M.cell)
+    g.add_argument("--epochs", type=int, default=_T.epochs)
+    g.add_argument("--batch-size", type=int, default=_T.batch_size)
+    g.add_argument("--lr", type=float, default=_T.lr)
+    g.add_argument("--patience", type=int, default=_T.patience)
+    g.add_argument("--seed", type=int, default=_T.seed)
     g.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="bf16: train under bf16 autocast where the CPU has native bf16 (fp32 elsewhere)")
     g = p.add_argument_group("pruning")
@@ -83,8 +86,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scope", default="both", help="both, ih, hh, or gates such as 'hh:reset,hh:update'")
     g.add_argument("--global", dest="global_", action="store_true", help="rank all in-scope weights together")
     g.add_argument("--include-head", action="store_true", help="prune the linear head too")
-    g.add_argument("--floor", type=float, default=0.01, help="SCGRU floor k: keep at least this fraction")
-    g.add_argument("--finetune-epochs", type=int, default=5)
+    g.add_argument("--floor", type=float, default=_P.floor, help="SCGRU floor k: keep at least this fraction")
+    g.add_argument("--finetune-epochs", type=int, default=RUN_FINETUNE_EPOCHS)
     g.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
                    help=f"learning rate of fine-tuning after pruning (default {FINETUNE_LR})")
     p.add_argument("--json", help="write the result as JSON here")

@@ -17,7 +17,8 @@ import types
 from .model import gate_blocks
 from .pruning import RULES, Scope
 from .train import TrainConfig
-from .urlstate import LabState
+from .checkpoints import Setup, matches
+from .settings import LabState
 from .windows import WindowConfig
 
 
@@ -58,7 +59,6 @@ def _rule_comment(state: LabState) -> str:
 
 def python_code(state: LabState) -> str:
     """Code that rebuilds `state` with the public scgru_core API and prints what the app shows."""
-    from .checkpoints import matches  # late: checkpoints imports urlstate
 
     wc, mc = state.window_config(), state.model_config()
     window_args = _args(wc, WindowConfig(), first="window")
@@ -66,7 +66,8 @@ def python_code(state: LabState) -> str:
     ft_args = _args(state.finetune_config(), TrainConfig(), first="epochs", always=("seed",))
     ckpt = (f"\n# The app loads this very model from checkpoints/{state.sample}/ (same data, settings and seed):\n"
             f'#   from scgru_core.checkpoints import load_checkpoint; model, data, training, *_ = '
-            f'load_checkpoint("{state.sample}")') if matches(state) else ""
+            f'load_checkpoint("{state.sample}")') \
+        if matches(state.sample, Setup(wc, mc, state.train_config())) else ""
     lines = f'''# Reproduces the lab state {_summary(state)}.
 # Run it from the repository root: .venv/bin/python this_file.py
 import scgru_core as sc

@@ -18,6 +18,7 @@ from .pruning import PruneConfig, PruneResult, masked_state, sensitivity_for_spa
 from .train import Callbacks, TrainConfig, TrainResult, fit, FINETUNE_LR, finetune_config
 from .windows import Dataset, WindowConfig, prepare
 
+RUN_FINETUNE_EPOCHS = 5  # one fine-tuning after pruning: the default of the CLI and the app
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -26,7 +27,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     prune: PruneConfig = field(default_factory=PruneConfig)
-    finetune_epochs: int = 5
+    finetune_epochs: int = RUN_FINETUNE_EPOCHS
     finetune_lr: float = FINETUNE_LR
     target_sparsity: float | None = None  # for the sensitivity rule: find the s that reaches it
 

@@ -1,6 +1,6 @@
 """Train and save the dense checkpoints shipped for the samples (checkpoints/<sample>/).
 
-Each checkpoint is the default lab state of its sample (scgru_core.urlstate.LabState.for_sample):
+Each checkpoint is the default setup of its sample (scgru_core.checkpoints.default_setup: the engine's defaults):
 hidden 64, one GRU layer, the sample's window, the lab's training defaults, seed 0. Training
 runs on one CPU thread with a fixed seed, so running this again gives the same weights bit for
 bit (only the mean epoch time recorded in metrics.json differs). `--check` retrains and compares with
@@ -20,7 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from scgru_core.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, load_checkpoint, settings_for, training_record,  # noqa: E402
+from scgru_core.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, default_setup, load_checkpoint, settings_for, training_record,  # noqa: E402
                                     weights_equal)
 from scgru_core import threads  # noqa: E402
 from scgru_core.cost import model_cost  # noqa: E402
@@ -29,21 +29,20 @@ from scgru_core.evaluate import evaluate, evaluate_naive  # noqa: E402
 from scgru_core.experiment import train_dense  # noqa: E402
 from scgru_core.io import save_run  # noqa: E402
 from scgru_core.samples import SAMPLES  # noqa: E402
-from scgru_core.urlstate import LabState  # noqa: E402
 from scgru_core.windows import prepare  # noqa: E402
 
 
 def train(sample: str):
     """The checkpoint's model, data, training result and metrics for `sample` (deterministic)."""
-    state = LabState.for_sample(sample)
-    series = load_series(SAMPLES[sample].path, state.read_config())
-    data = prepare(series, state.window_config())
-    model, result = train_dense(data, state.model_config(), state.train_config())
+    setup = default_setup(sample)
+    series = load_series(SAMPLES[sample].path)
+    data = prepare(series, setup.windows)
+    model, result = train_dense(data, setup.model, setup.train)
     model.eval()
     metrics = {"dense": evaluate(model, data).metrics.to_dict(), "naive": evaluate_naive(data).metrics.to_dict(),
                "val": evaluate(model, data, "val").metrics.to_dict(),
                "training": training_record(result), "dense_cost": model_cost(model, None, data.window).to_dict()}
-    return state, model, data, result, metrics
+    return setup, model, data, result, metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for key in keys:
         t0 = time.perf_counter()
-        state, model, data, result, metrics = train(key)
+        setup, model, data, result, metrics = train(key)
         seconds = time.perf_counter() - t0
         if args.check:
             shipped = load_checkpoint(key, args.out / key)
@@ -69,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             failed += not same
             print(f"{key}: {'matches' if same else 'DIFFERS FROM'} the shipped checkpoint ({seconds:.1f} s)")
             continue
-        out = save_run(args.out / key, model, None, config=settings_for(state, data), metrics=metrics,
+        out = save_run(args.out / key, model, None, config=settings_for(key, setup, data), metrics=metrics,
                        scaler=data.scaler)
         size = sum(p.stat().st_size for p in out.iterdir())
         print(f"{key}: {len(result.history)} epochs, test RMSE {metrics['dense']['rmse']:.4g} "

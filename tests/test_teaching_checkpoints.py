@@ -10,12 +10,12 @@ import shutil
 import pytest
 
 import scgru_core as sc
-from scgru_core.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, available, checkpoint_state, data_fingerprint, load_checkpoint,
+from scgru_core.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, Setup, available, data_fingerprint, default_setup, load_checkpoint,
                                     matches, settings_for, weights_equal)
 from scgru_core.io import save_run
 from scgru_core.errors import CheckpointError
 from scgru_core.samples import SAMPLES
-from scgru_core.urlstate import LabState
+from scgru_core.settings import LabState
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -29,13 +29,16 @@ def test_every_sample_has_a_checkpoint_and_all_together_are_under_2_mb():
 @pytest.mark.parametrize("key", list(SAMPLES))
 def test_checkpoint_loads_matches_its_config_and_gives_the_recorded_metrics(key):
     ckpt = load_checkpoint(key)
-    state = LabState.for_sample(key)
-    assert ckpt.state == state and matches(state)
+    state = LabState.for_sample(key)  # the app's defaults for this sample are the checkpoint's setup
+    setup = Setup(state.window_config(), state.model_config(), state.train_config())
+    assert ckpt.setup == setup == default_setup(key) and matches(key, setup)
     # the model is the default lab model for this sample
     assert ckpt.model.config == state.model_config() and ckpt.model.horizon == state.horizon
     assert ckpt.data.config == state.window_config()
     config = json.loads((CHECKPOINT_DIR / key / "config.json").read_text())
-    assert config["settings"]["lab_state"] == state.to_query()
+    for part in ("windows", "model", "train"):
+        assert {k: v for k, v in config["settings"][part].items() if k != "precision"} == \
+            {k: v for k, v in json.loads(json.dumps(getattr(setup, part).__dict__)).items() if k != "precision"}
     assert config["settings"]["data_fingerprint"] == data_fingerprint(ckpt.data)
     # the recorded metrics are what the model gives now
     recorded = json.loads((CHECKPOINT_DIR / key / "metrics.json").read_text())
@@ -50,12 +53,16 @@ def test_checkpoint_loads_matches_its_config_and_gives_the_recorded_metrics(key)
     assert min(h.val_loss for h in history) == pytest.approx(sc.train.loss_on(ckpt.model, ckpt.data.val), rel=1e-5)
 
 
+def _matches(state: LabState) -> bool:
+    return matches(state.sample, Setup(state.window_config(), state.model_config(), state.train_config()))
+
+
 def test_matches_only_the_training_settings_of_the_checkpoint():
     state = LabState()
-    assert matches(state) and matches(state.updated(sensitivity=3.0, method="random", step=6, finetune_epochs=9))
+    assert _matches(state) and _matches(state.updated(sensitivity=3.0, method="random", step=6, finetune_epochs=9))
     for change in ({"hidden": 32}, {"epochs": 5}, {"seed": 1}, {"layers": 2}, {"cell": "gru1"}, {"window": 24},
                    {"horizon": 2}):
-        assert not matches(state.updated(**change)), change
+        assert not _matches(state.updated(**change)), change
 
 
 def _copy(tmp_path, key="airline") -> pathlib.Path:
@@ -67,7 +74,7 @@ def _copy(tmp_path, key="airline") -> pathlib.Path:
 def _resave(tmp_path, change) -> pathlib.Path:
     """The airline checkpoint saved again (valid checksums) with `change` applied to its recorded settings."""
     shipped = load_checkpoint("airline")
-    settings = settings_for(shipped.state, shipped.data)
+    settings = settings_for("airline", shipped.setup, shipped.data)
     change(settings)
     return save_run(tmp_path / "resaved", shipped.model, None, config=settings, metrics=shipped.metrics,
                     scaler=shipped.data.scaler)
@@ -126,9 +133,9 @@ def test_the_script_reproduces_the_shipped_checkpoint():
     spec = importlib.util.spec_from_file_location("make_checkpoints", ROOT / "scripts" / "make_checkpoints.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    state, model, data, result, metrics = script.train("airline")  # the shortest sample: about a second
+    setup, model, data, result, metrics = script.train("airline")  # the shortest sample: about a second
     shipped = load_checkpoint("airline")
-    assert state == checkpoint_state("airline")
+    assert setup == default_setup("airline")
     assert weights_equal(model, shipped.model, atol=REPRODUCE_ATOL)  # see REPRODUCE_ATOL: across CPUs
     assert metrics["dense"] == pytest.approx(shipped.metrics["dense"], rel=1e-5)
     ours, theirs = metrics["training"]["history"], shipped.metrics["training"]["history"]
