@@ -5,12 +5,13 @@ the built-in sample on a session's first visit, the page list and the sidebar st
 """
 import streamlit as st
 
-from lab_ui import state, teaching
+from lab_ui import state, teaching, widgets
 
 st.set_page_config(page_title="SCGRU Pruning Lab", page_icon=":material/content_cut:", layout="wide")
 state.warm_up()
 st.html(state.CSS)
 state.keep_widget_values()
+widgets.init_defaults()  # every setting's widget starts at the settings table's default
 state.recover_interrupted_job()
 teaching.start_session()  # a shared link: its data, settings and lesson step
 state.ensure_dataset()
@@ -28,7 +29,8 @@ page = st.navigation({
     ]
 })
 teaching.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
-page.run()
+with state.framing():
+    page.run()
 with st.sidebar:  # drawn after the page, so it shows what the page just did
     state.sidebar_status(pruning=page.url_path != "prune")  # the Prune page's sliders move faster than this
     teaching.reset_control()

@@ -17,7 +17,7 @@ import scgru_core as sc
 from scgru_core.compare import known_methods, method_kind, row_key
 from scgru_core.gradual import GRADUAL
 
-from . import state, training
+from . import state, training, widgets
 from .prune_view import short_rule_label
 
 ss = st.session_state
@@ -71,15 +71,14 @@ def init() -> None:
 
 
 def model_settings() -> tuple[int, int]:
-    """Hidden size and layers as set on the Train page (its defaults when it was not opened)."""
-    return int(ss.get("m_hidden", 64)), int(ss.get("m_layers", 1))
+    """Hidden size and layers as set on the Train page."""
+    return widgets.value("hidden"), widgets.value("layers")
 
 
 def settings() -> tuple:
     """What a row depends on besides its key: model size, budget and optimiser."""
     hidden, layers = model_settings()
-    return (hidden, layers, int(ss["cmp_epochs"]), int(ss["cmp_ft"]), int(ss.get("t_batch", 32)),
-            float(ss.get("t_lr", 1e-3)))
+    return (hidden, layers, int(ss["cmp_epochs"]), int(ss["cmp_ft"]), widgets.value("batch"), widgets.value("lr"))
 
 
 def _store() -> dict:

@@ -12,11 +12,11 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import results, state, teaching, training
+from lab_ui import results, state, teaching, training, widgets
 from lab_ui import tradeoffs_view as tv
 from scgru_core import lesson, viz, viz_lesson
 from scgru_core.sparse_exec import compare_latency
-from scgru_core.urlstate import HIDDEN_CHOICES
+from scgru_core.settings import SETTINGS
 
 ss = st.session_state
 CFG = viz.PLOTLY_CONFIG
@@ -64,14 +64,17 @@ def snapshot(current: sc.PruningLab) -> sc.Snapshot | None:
     return snap
 
 
-def prune_slider(step: lesson.LessonStep) -> None:
-    """The threshold s for the SCGRU rule, the target sparsity for rank rules (the Prune page's keys)."""
-    if sc.RULES[ss["p_method"]].control == "sensitivity":
-        st.slider(lesson.CONTROLS["sensitivity"], 0.0, pv.S_MAX, step=0.01, key="s",
-                  on_change=lambda: (pv.sync_target(), moved(step.key)))
+def prune_slider(step: lesson.LessonStep, chosen_here: bool = False) -> None:
+    """The threshold s for the SCGRU rule, the target sparsity for rank rules (the Prune page's widgets).
+    `chosen_here`: the step lets the student pick the method, so another method is no detour to point out."""
+    method = widgets.value("method")
+    if sc.RULES[method].control == "sensitivity":
+        widgets.draw("sensitivity", label=lesson.CONTROLS["sensitivity"],
+                     on_change=lambda: (pv.sync_target(), moved(step.key)))
     else:
-        st.slider("Target sparsity (%)", 0, pv.target_bound(), step=1, key="target", on_change=lambda: (pv.sync_s(), moved(step.key)))
-        st.caption(f"The method is {sc.RULES[ss['p_method']].label}: press **Set up this step** for the SCGRU rule.")
+        widgets.draw("sparsity", max_value=pv.target_bound(), on_change=lambda: (pv.sync_s(), moved(step.key)))
+        if not chosen_here:
+            st.caption(f"The method is {sc.RULES[method].label}: press **Set up this step** for the SCGRU rule.")
 
 
 def hh_name(current: sc.PruningLab) -> str:
@@ -105,7 +108,7 @@ def step_task(step, current) -> None:
 
 def step_gru(step, current) -> None:
     mc = current.model.config
-    h = st.select_slider(lesson.CONTROLS["hidden"], HIDDEN_CHOICES, value=mc.hidden, key="lesson_hidden",
+    h = st.select_slider(lesson.CONTROLS["hidden"], SETTINGS["hidden"].choices, value=mc.hidden, key="lesson_hidden",
                          on_change=moved, args=(step.key,))
     model = current.model
     if h != mc.hidden:
@@ -137,7 +140,7 @@ def step_train(step, current) -> None:
     fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
                           best_epoch=tr.best_epoch or None)
     chart(fig, "lesson_loss", "loss")
-    if ss.get(teaching.FROM_CHECKPOINT) == ss.get(state.VERSION):
+    if (ss.get(state.MODEL) or {}).get("made") == "shipped":
         st.caption("This model was loaded from the shipped checkpoint (the same settings and seed give the same "
                    "weights); the Train page trains a new one.")
 
@@ -168,9 +171,9 @@ def step_finetune(step, current) -> None:
     ft = pv.finetuned_for(snap)
     results.metric_row(snap.evaluation.metrics, current.dense.metrics, "vs dense", label_prefix="Pruned ")
     c1, c2, _ = st.columns([1, 1, 2])
-    c1.number_input("Fine-tune epochs", 1, 100, step=1, key="ft_epochs")
+    widgets.draw("finetune_epochs", c1)
     if c2.button("Fine-tune", key="lesson_finetune", icon=":material/tune:", type="primary"):
-        made = training.finetune(current, snap, ss["ft_epochs"], ss[state.MODEL]["train_config"],
+        made = training.finetune(current, snap, widgets.value("finetune_epochs"), ss[state.MODEL]["train_config"],
                                  chart_key="lesson_ft_loss")
         if made is not None:
             ss[state.FINETUNED] = made
@@ -239,10 +242,10 @@ def payoff(current) -> None:
 
 def step_compare(step, current) -> None:
     c1, c2 = st.columns(2)
-    c1.selectbox(lesson.CONTROLS["method"], pv.DRIVABLE, format_func=lambda n: sc.RULES[n].label, key="p_method",
+    widgets.draw("method", c1, label=lesson.CONTROLS["method"], format_func=lambda n: sc.RULES[n].label,
                  on_change=lambda: (pv.sync_target(), moved(step.key)))
     with c2:
-        prune_slider(step)
+        prune_slider(step, chosen_here=True)
     snap = snapshot(current)
     if snap is None:
         return

@@ -6,6 +6,7 @@ for the figures and tables.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -15,23 +16,22 @@ import streamlit as st
 import scgru_core as sc
 from scgru_core.experiment import RunConfig, config_to_dict
 from scgru_core.model import gate_blocks
-from scgru_core.pruning import KINDS
+from scgru_core.settings import DEFAULTS, SETTINGS
 
-from . import state
+PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
+
+from . import state, widgets
 
 ss = st.session_state
 # Rules the sliders can drive: every registered rule whose control is a threshold or a sparsity (rules
 # that rank saliency scores included: PruningLab computes their scores once). New ones appear by themselves.
-DRIVABLE = [name for name, spec in sc.RULES.items() if spec.control in ("sensitivity", "sparsity")]
-SCOPES = {"both": "both", "ih": "W_ih only", "hh": "W_hh only", "gates": "chosen gates…"}
-SCOPE_HELP = ("Which weights may be cut: both matrices, only the input-to-hidden W_ih, only the hidden-to-hidden "
-              "W_hh, or chosen gate blocks (reset r, update z, candidate n) of either.")
-GATE_OPTIONS = [f"{kind}:{gate}" for kind in KINDS for gate in sc.GATES]
+DRIVABLE = list(SETTINGS["method"].choices)
 GATE_LABELS = {"reset": "reset gate r", "update": "update gate z", "new": "candidate n", "head": "head"}
-S_MAX = 5.0
+S_MAX = SETTINGS["sensitivity"].bounds[1]
+TARGET_KEY = SETTINGS["sparsity"].widget
 TAB_WIDGETS = ("p_matrix", "p_logcount", "p_heatmode")  # drawn only while their tab is open
-DEFAULTS = {"p_method": "sensitivity", "p_scope": "both", "p_gates": ["hh:reset", "hh:update"], "p_floor": 0.01,
-            "p_global": False, "p_seed": 0, "p_logcount": False, "p_heatmode": "mask", "ft_epochs": 5}
+TAB_KEY = "tab"  # the open tab: its key is its URL parameter (st.tabs binds it to the address bar)
+VIEW_DEFAULTS = {"p_logcount": False, "p_heatmode": "mask"}
 
 
 def matrix_label(name: str) -> str:
@@ -52,32 +52,26 @@ def short_rule_label(name: str) -> str:
 
 
 def init_controls(current: sc.PruningLab) -> None:
-    """Defaults for this session, and s = 1 whenever a new model arrives."""
-    for key, value in DEFAULTS.items():
+    """Defaults for this session, and the default s whenever a new model arrives."""
+    widgets.init_defaults()
+    for key, value in VIEW_DEFAULTS.items():
         ss.setdefault(key, value)
-    if ss.get("p_method") not in DRIVABLE:
-        ss["p_method"] = DRIVABLE[0]
     names = sc.weight_names(current.model)
     if ss.get("p_matrix") not in names:
         ss["p_matrix"] = next((n for n in names if ".weight_hh" in n), names[0])
-    if ss.get("prune_for") != ss.get(state.VERSION) or "s" not in ss or "target" not in ss:
+    if ss.get("prune_for") != ss.get(state.VERSION):
         ss["prune_for"] = ss.get(state.VERSION)
-        ss["s"] = 1.0
-        ss["target"] = 50
+        widgets.write(DEFAULTS, ["sensitivity", "sparsity"])
         sync_target()
 
 
 def config_from_state(**changes) -> sc.PruneConfig:
     """The PruneConfig the widgets describe (raises ConfigError for an impossible setting)."""
-    scope_text = ",".join(ss["p_gates"]) if ss["p_scope"] == "gates" else ss["p_scope"]
-    if not scope_text:
+    if not widgets.scope_text():
         raise sc.ConfigError("No gate is chosen. Pick at least one gate, or choose another scope.")
-    rule = sc.RULES[ss["p_method"]]
-    values = dict(method=ss["p_method"], sensitivity=float(ss["s"]), sparsity=ss["target"] / 100,
-                  floor=float(ss["p_floor"]), scope=sc.Scope.parse(scope_text),
-                  global_=bool(ss["p_global"]) and rule.supports_global, seed=int(ss["p_seed"]))
-    values.update(changes)
-    return sc.PruneConfig(**values)
+    now = widgets.state(names=PRUNE_SETTINGS)
+    config = now.prune_config()
+    return dataclasses.replace(config, global_=config.global_ and config.rule.supports_global, **changes)
 
 
 def _threshold_rule() -> tuple[sc.PruningLab, sc.PruneConfig] | None:
@@ -101,8 +95,8 @@ def target_bound() -> int:
             top = max(1, min(99, math.floor(100 * current.reachable_sparsity(config, S_MAX))))
         except sc.ScgruError:  # shown by the page when it prunes with this setting
             pass
-    if ss.get("target", 0) > top:
-        ss["target"] = top
+    if ss.get(TARGET_KEY, 0) > top:
+        ss[TARGET_KEY] = top
     return top
 
 
@@ -112,7 +106,7 @@ def sync_target() -> None:
         return
     current, config = found
     try:
-        ss["target"] = int(round(100 * sc.prune(current.model, config).sparsity))
+        widgets.put("sparsity", sc.prune(current.model, config).sparsity)
     except sc.ScgruError:  # shown by the page when it prunes with this setting
         pass
 
@@ -123,10 +117,10 @@ def sync_s() -> None:
         return
     current, config = found
     try:
-        s = sc.sensitivity_for_sparsity(current.model, ss["target"] / 100, config)
+        s = sc.sensitivity_for_sparsity(current.model, widgets.value("sparsity"), config)
     except sc.ScgruError:  # shown by the page when it prunes with this setting
         return
-    ss["s"] = min(S_MAX, round(s, 2))
+    widgets.put("sensitivity", round(s, 2))
 
 
 def gate_panels(current: sc.PruningLab, snap: sc.Snapshot, name: str) -> list[dict]:
@@ -209,7 +203,7 @@ def sensitivity_comparison(current: sc.PruningLab, config: sc.PruneConfig) -> di
     """At the target slider's sparsity and this scope: the analysis's suggested per-part sparsities, and the test
     errors (pruned only) of pruning with them and of uniform SCGRU, both from the engine."""
     from scgru_core.experiment import resolve_prune_config
-    target = ss["target"] / 100
+    target = widgets.value("sparsity")
     per_part = sc.PruneConfig(method="per_matrix", sparsity=target, scope=config.scope)
     suggested = current.at(per_part)
     try:

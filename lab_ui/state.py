@@ -6,8 +6,12 @@ sample tables, which are public and handed out as copies (`st.cache_data`).
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import pathlib
+import runpy
+import threading
 
 import pandas as pd
 import streamlit as st
@@ -16,9 +20,13 @@ import torch
 import scgru_core as sc
 from scgru_core.data import numeric_columns
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.model_cache import DEFAULT_ENTRIES as MODEL_ENTRIES
+from scgru_core.model_cache import ModelCache
 from scgru_core.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
 
-from . import results
+from scgru_core.settings import SETTINGS, LabState
+
+from . import results, widgets
 
 # Page scripts, as registered with st.navigation in app.py.
 HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PAGE = (
@@ -47,14 +55,13 @@ DEPLOY = "deploy"  # {"version", "config": UnitConfig, "masks_from", "result": S
 COMPARE = "compare_runs"  # {"data": Dataset, "cache": trained models, "runs": {settings: {"rows", "traces"}}}
 
 # Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
-PERSISTENT_WIDGETS = (
-    "sample_pick", "m_hidden", "m_layers", "m_cell", "t_epochs", "t_batch", "t_lr", "t_patience", "t_seed",
-    "p_method", "p_scope", "p_gates", "s", "target", "p_floor", "p_global", "p_seed", "p_matrix", "p_logcount",
-    "p_heatmode", "ft_epochs", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
+PERSISTENT_WIDGETS = widgets.KEYS + (  # the settings table's, then the Data form's others and the pages' views
+    "f_column", "f_time", "f_missing", "p_matrix", "p_logcount", "p_heatmode", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
     "cmp_methods", "cmp_sparsities", "cmp_scopes", "cmp_epochs", "cmp_ft", "cmp_seeds", "cmp_metric", "cmp_executor",
     "d_rule", "d_units", "d_s", "d_floor", "d_ft_epochs", "to_units", "to_latency", "to_latency_batch",
 )
 TIME_NONE = "(no time column)"
+WINDOW_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.config == "windows")  # the Data form's, in the table
 
 
 TORCH_THREADS = int(os.environ.get("SCGRU_TORCH_THREADS", "1"))
@@ -87,30 +94,43 @@ def snapshot_cache() -> SnapshotCache:
     return SnapshotCache(int(os.environ.get("SCGRU_SNAPSHOT_ENTRIES", DEFAULT_ENTRIES)))
 
 
+@st.cache_resource(show_spinner=False)
+def model_cache() -> ModelCache:
+    """One per server: a model trained (or loaded from a shipped checkpoint) for some data and settings is handed
+    to every session that asks for the same (a class on one link trains once). Keyed by the data's digest and the
+    settings; SCGRU_MODEL_CACHE_ENTRIES bounds it."""
+    return ModelCache(int(os.environ.get("SCGRU_MODEL_CACHE_ENTRIES", MODEL_ENTRIES)))
+
+
 def sample_table(key: str) -> pd.DataFrame:
     """A built-in sample's table (public data; every call gets its own copy)."""
     return sc.read_table(SAMPLES[key].path)
 
 
+_FRAME = threading.local()  # per script-run thread: whether app.py is framing the page that runs now
+APP = pathlib.Path(__file__).resolve().parent.parent / "app.py"
+
+
+@contextlib.contextmanager
+def framing():
+    """app.py runs its page inside this, so the page knows it is framed."""
+    _FRAME.active = True
+    try:
+        yield
+    finally:
+        _FRAME.active = False
+
+
 def require_entrypoint() -> None:
     """The first line of every page script: make sure app.py frames this run.
 
-    With the page scripts in `pages/`, streamlit 1.67 starts each process in its legacy multipage mode
-    and stays there until some run calls st.navigation: until then a first request for /data on a
-    freshly started server runs pages/data.py alone, without app.py (no data loaded: it crashed), and
-    AppTest starts every run that way. So leave that mode and run app.py here, in place: it declares the
-    pages and runs this page inside its frame; then this outer copy stops. (A streamlit-internal flag:
-    streamlit is pinned in requirements.txt; tests/test_app_pages.py checks a fresh server.)
+    Streamlit keeps its legacy `pages/` discovery until some run calls st.navigation, so the very first request
+    for /data on a freshly started server runs pages/data.py alone, without app.py (no data loaded). Then run
+    app.py here: its st.navigation (the supported API) ends that mode for the server and runs this page inside
+    the frame; this outer copy stops. tests/test_app_pages.py checks a fresh server.
     """
-    import runpy
-
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    if PagesManager.uses_pages_directory and ctx is not None:
-        PagesManager.uses_pages_directory = False
-        runpy.run_path(ctx.main_script_path, run_name="__main__")
+    if not getattr(_FRAME, "active", False):
+        runpy.run_path(str(APP), run_name="__main__")
         st.stop()
 
 
@@ -143,8 +163,7 @@ def data_form_defaults(frame: pd.DataFrame, read: sc.ReadConfig, windows: sc.Win
     ss["f_column"] = report.column if report else (numeric[0] if numeric else None)
     ss["f_time"] = (report.time_column if report else None) or TIME_NONE
     ss["f_missing"] = read.missing
-    ss.update(f_log=windows.log, f_window=windows.window, f_horizon=windows.horizon,
-              f_val=int(round(100 * windows.val_fraction)), f_test=int(round(100 * windows.test_fraction)))
+    widgets.write(LabState.from_configs(windows=windows), WINDOW_SETTINGS)
 
 
 def use_table(frame: pd.DataFrame, source: dict, read: sc.ReadConfig, windows: sc.WindowConfig) -> None:
@@ -207,9 +226,10 @@ def clear_model() -> None:
 
 
 def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_config: sc.TrainConfig,
-                  training: sc.TrainResult, origin: str | None = None) -> None:
+                  training: sc.TrainResult, origin: str | None = None, made: str = "trained") -> None:
     """Make a trained dense model the current one (a new PruningLab; results of older models are dropped).
-    The model it replaces is kept aside while the data stays the same, so a worse one can be undone."""
+    The model it replaces is kept aside while the data stays the same, so a worse one can be undone.
+    `made`: "trained" here, "shared" (the server's model cache), "shipped" (a checkpoint) or "file" (`origin`)."""
     ss = st.session_state
     old_lab, old_info = ss.get(LAB), ss.get(MODEL)
     clear_model()
@@ -220,8 +240,21 @@ def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_conf
     ss[VERSION] = ss.get(VERSION, 0) + 1
     ss[LAB] = sc.PruningLab(model.eval(), ss[DATA], cache=snapshot_cache())
     ss[MODEL] = {"model_config": model_config, "train_config": train_config, "training": training,
-                 "version": ss[VERSION], "origin": origin}  # origin: the file it was loaded from, if any
+                 "version": ss[VERSION], "origin": origin, "made": made}  # origin: the file it was loaded from
     ss[SWEEPS] = {}
+
+
+def made_text(info: dict) -> str:
+    """Where the model on screen came from, in a few words (sidebar and Train page)."""
+    tr = info["training"]
+    if info.get("origin"):
+        return f"loaded from {results.literal(info['origin'])}"
+    epochs = f"{len(tr.history)} epochs"
+    if info.get("made") == "shipped":
+        return f"the shipped model ({epochs}, loaded at once)"
+    if info.get("made") == "shared":
+        return f"from the server's model cache ({epochs}, trained earlier with the same data and settings)"
+    return f"{epochs} ({tr.seconds:.1f} s){' · stopped' if tr.cancelled else ''}"
 
 
 def previous_model() -> dict | None:
@@ -296,8 +329,7 @@ def sidebar_status(pruning: bool = True) -> None:
         return
     mc, tr = info["model_config"], info["training"]
     st.markdown(f"**{mc.cell.upper()}** · hidden {mc.hidden} · {mc.layers} layer{'s' if mc.layers > 1 else ''}")
-    trained = f"loaded from {results.literal(info['origin'])}" if info.get("origin") else \
-        f"{len(tr.history)} epochs ({tr.seconds:.1f} s){' · stopped' if tr.cancelled else ''}"
+    trained = made_text(info)
     st.caption(f"{trained}  \n"
                f"test RMSE {current.dense.metrics.rmse:,.4g} (naive {current.naive.metrics.rmse:,.4g})")
     now = ss.get(CURRENT)

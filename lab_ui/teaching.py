@@ -15,11 +15,12 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import results, state, training
+from lab_ui import results, state, training, widgets
 from scgru_core import checkpoints, codegen, lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.train import estimate_seconds
-from scgru_core.urlstate import DEFAULTS, QUERY_KEYS, LabState, parse_query
+from scgru_core.settings import DEFAULTS, SETTINGS, LabState
+from scgru_core.urlstate import QUERY_KEYS, parse_query
 from scgru_core.viz_report import report_html
 
 ss = st.session_state
@@ -29,7 +30,8 @@ UPLOAD = "upload"  # the `sample` of a state whose data is an uploaded file (a l
 _STARTED, _PENDING, _NOTES = "teach_started", "teach_pending_model", "teach_notes"
 _OFFER = "teach_link_offer"  # a link's model that would need training: (state, model version then, seconds)
 _MOVED, _LATENCY = "lesson_moved", "lesson_latency"
-FROM_CHECKPOINT = "model_from_checkpoint"  # the model version that came from a shipped checkpoint
+MODEL_WIDGETS = [n for n, s in SETTINGS.items() if s.group in ("model", "training")]
+PRUNE_WIDGETS = [n for n, s in SETTINGS.items() if s.group == "pruning"]
 
 
 # ---------------------------------------------------------------- session <-> LabState
@@ -42,58 +44,34 @@ def lesson_state() -> LabState:
     if ss.get(state.MODEL):
         return now
     d = LabState.for_sample(now.sample)
-    return dataclasses.replace(now, hidden=d.hidden, layers=d.layers, cell=d.cell, epochs=d.epochs, batch=d.batch,
-                               lr=d.lr, patience=d.patience, seed=d.seed)
+    return dataclasses.replace(now, **{name: getattr(d, name) for name in MODEL_WIDGETS})
 
 
 def current_state() -> LabState:
-    """The state the session is in: its data, its trained model (else the Train widgets), the Prune widgets."""
-    source, windows = ss.get(state.SOURCE) or {}, ss.get(state.WINDOWS) or DEFAULTS.window_config()
-    info = ss.get(state.MODEL)
-    mc = info["model_config"] if info else sc.ModelConfig(int(ss.get("m_hidden", DEFAULTS.hidden)),
-                                                           int(ss.get("m_layers", DEFAULTS.layers)),
-                                                           ss.get("m_cell", DEFAULTS.cell))
-    tc = info["train_config"] if info else sc.TrainConfig(
-        epochs=int(ss.get("t_epochs", DEFAULTS.epochs)), batch_size=int(ss.get("t_batch", DEFAULTS.batch)),
-        lr=float(ss.get("t_lr", DEFAULTS.lr)), patience=int(ss.get("t_patience", DEFAULTS.patience)),
-        seed=int(ss.get("t_seed", DEFAULTS.seed)))
-    scope = ss.get("p_scope", "both")
-    if scope == "gates":
-        scope = ",".join(ss.get("p_gates") or []) or "both"
-    method = ss.get("p_method", DEFAULTS.method)
-    by_threshold = sc.RULES[method].control == "sensitivity"  # the other slider's value is not part of the state
-    return LabState(
-        sample=source.get("key", UPLOAD) if source.get("kind", "sample") == "sample" else UPLOAD,
-        window=windows.window, horizon=windows.horizon, log=windows.log, val=windows.val_fraction,
-        test=windows.test_fraction, hidden=mc.hidden, layers=mc.layers, cell=mc.cell, epochs=tc.epochs,
-        batch=tc.batch_size, lr=tc.lr, patience=tc.patience, seed=tc.seed, method=method,
-        sensitivity=float(ss.get("s", DEFAULTS.sensitivity)) if by_threshold else DEFAULTS.sensitivity,
-        sparsity=DEFAULTS.sparsity if by_threshold else int(ss.get("target", 50)) / 100, scope=scope,
-        floor=float(ss.get("p_floor", DEFAULTS.floor)),
-        global_=bool(ss.get("p_global", DEFAULTS.global_)) and sc.RULES[method].supports_global,
-        prune_seed=int(ss.get("p_seed", DEFAULTS.prune_seed)), finetune_epochs=int(ss.get("ft_epochs", 5)),
-        step=int(ss.get(STEP, 1)))
+    """The state the session is in: its data, its trained model (else the Train widgets), the Prune widgets
+    (only the value of the slider its method is driven by: the other is not part of the state)."""
+    source, info = ss.get(state.SOURCE) or {}, ss.get(state.MODEL)
+    now = LabState.from_configs(widgets.state(), windows=ss.get(state.WINDOWS),
+                                model=info["model_config"] if info else None,
+                                train=info["train_config"] if info else None)
+    other = "sparsity" if now.control == "sensitivity" else "sensitivity"
+    return dataclasses.replace(
+        now, sample=source.get("key", UPLOAD) if source.get("kind", "sample") == "sample" else UPLOAD,
+        step=int(ss.get(STEP, 1)), global_=now.global_ and sc.RULES[now.method].supports_global,
+        **{other: getattr(DEFAULTS, other)})
 
 
 def _set_prune_widgets(new: LabState) -> None:
-    if new.method in pv.DRIVABLE:
-        ss["p_method"] = new.method
-    elif new.method != ss.get("p_method"):
-        note(f"The {sc.RULES[new.method].label} rule is not available on the Prune page; it keeps its method.")
-    if new.scope in ("both", "ih", "hh"):
-        ss["p_scope"] = new.scope
-    else:
-        ss["p_scope"], ss["p_gates"] = "gates", new.scope.split(",")
-    ss.update(s=min(new.sensitivity, pv.S_MAX), target=int(round(100 * new.sparsity)), p_floor=new.floor,
-              p_global=new.global_, p_seed=new.prune_seed, ft_epochs=new.finetune_epochs)
+    widgets.write(new, PRUNE_WIDGETS)
     if state.lab() is not None and model_matches(new):
         pv.sync_target()  # the target slider shows the sparsity that s gives
 
 
-def request(new: LabState, model: bool = True, asked: bool = True) -> None:
+def request(new: LabState, model: bool = True, asked: bool = True, offer: bool = True) -> None:
     """Put the session into `new` (callbacks and app start only): its data, every widget, and, with `model`,
     ask for its trained model (made by `complete_pending` before the next page is drawn). `asked` is False for
-    a link: it may restore a model without training, but a training is something a person starts."""
+    a link: it may restore a model without training, but a training is something a person starts; with `offer`
+    the page then offers that training with its cost."""
     if new.sample in SAMPLES:
         windows = new.window_config()
         source = ss.get(state.SOURCE) or {}
@@ -106,13 +84,12 @@ def request(new: LabState, model: bool = True, asked: bool = True) -> None:
             except sc.ScgruError as exc:
                 note(f"The data of this state could not be prepared: {exc}")
                 return
-        ss["sample_pick"] = new.sample
-    ss.update(m_hidden=new.hidden, m_layers=new.layers, m_cell=new.cell, t_epochs=new.epochs, t_batch=new.batch,
-              t_lr=new.lr, t_patience=new.patience, t_seed=new.seed)
+        widgets.write(new, ["sample"])
+    widgets.write(new, MODEL_WIDGETS)
     ss[STEP] = new.step
     _set_prune_widgets(new)
     if model:
-        ss[_PENDING] = (new, asked)
+        ss[_PENDING] = (new, asked, offer)
 
 
 def model_matches(new: LabState) -> bool:
@@ -122,28 +99,43 @@ def model_matches(new: LabState) -> bool:
 
 
 def restorable(new: LabState) -> bool:
-    """`new`'s model can be put in place without training: it is the current one, or a shipped checkpoint."""
-    return model_matches(new) or (checkpoints.matches(new) and (ss.get(state.SOURCE) or {}).get("key") == new.sample)
+    """`new`'s model can be put in place without training: it is the current one, the server's model cache
+    holds it, or it is a shipped checkpoint."""
+    return model_matches(new) or shipped(new) or _cached(new) is not None
+
+
+def shipped(new: LabState) -> bool:
+    """`new`'s model is a shipped checkpoint, and its data is the data in force."""
+    setup = checkpoints.Setup(new.window_config(), new.model_config(), new.train_config())
+    return checkpoints.matches(new.sample, setup) and (ss.get(state.SOURCE) or {}).get("key") == new.sample
+
+
+def _cached(new: LabState):
+    data = ss.get(state.DATA)
+    return None if data is None else state.model_cache().get(data, new.model_config(), new.train_config())
 
 
 def ensure_model(new: LabState, page: str) -> bool:
-    """Make `new`'s dense model the current one: keep it if it is, else load the shipped checkpoint, else
-    train (with progress and Stop). Then the Prune widgets are set again (a new model resets them)."""
+    """Make `new`'s dense model the current one: keep it if it is, else take it from the server's model cache,
+    else load the shipped checkpoint (and share it), else train (with progress and Stop). Then the Prune
+    widgets are set again (a new model resets them)."""
     if model_matches(new):
         return True
-    made = False
-    if checkpoints.matches(new) and (ss.get(state.SOURCE) or {}).get("key") == new.sample:
+    made, mc, tc = False, new.model_config(), new.train_config()
+    if (hit := _cached(new)) is not None:
+        state.install_model(hit.model, mc, tc, hit.training, made="shipped" if shipped(new) else "shared")
+        made = True
+    elif shipped(new):
         try:
             ckpt = checkpoints.load_checkpoint(new.sample)
         except sc.CheckpointError as exc:
             note(f"The shipped checkpoint was not used ({exc}); training instead.")
         else:
-            state.install_model(ckpt.model, new.model_config(), new.train_config(), ckpt.training)
-            ss[FROM_CHECKPOINT] = ss[state.VERSION]
+            state.model_cache().put(ss[state.DATA], mc, tc, ckpt.model, ckpt.training)
+            state.install_model(ckpt.model, mc, tc, ckpt.training, made="shipped")
             made = True
     if not made:
-        made = training.train(ss[state.DATA], new.model_config(), new.train_config(), page=page,
-                              chart_key="teach_loss")
+        made = training.train(ss[state.DATA], mc, tc, page=page, chart_key="teach_loss")
     if made:
         pv.init_controls(ss[state.LAB])
         _set_prune_widgets(new)
@@ -158,8 +150,9 @@ def start_session() -> None:
         return
     ss[_STARTED] = True
     query = st.query_params
-    if not any(k in query for k in QUERY_KEYS):
-        return  # a plain visit: the pages' own defaults
+    if not any(k in query for k in QUERY_KEYS):  # a plain visit: the default sample and its shipped model
+        request(LabState(), model=True, asked=False, offer=False)
+        return
     new, ignored = parse_query(query)
     for message in ignored:
         if message.startswith(f"sample='{UPLOAD}'"):
@@ -175,11 +168,11 @@ def complete_pending(page: str = "home") -> None:
     model that would need training is offered with its cost instead: opening a link never starts one."""
     pending = ss.pop(_PENDING, None)
     if pending is not None and state.DATA in ss:
-        new, asked = pending
+        new, asked, offer = pending
         if asked or restorable(new):
             ss.pop(_OFFER, None)
             ensure_model(new, page)
-        else:
+        elif offer:
             model = sc.build_model(new.model_config(), horizon=ss[state.DATA].horizon, seed=new.seed)
             seconds = estimate_seconds(model, ss[state.DATA], new.train_config())
             ss[_OFFER] = (new, ss.get(state.VERSION), seconds)
@@ -218,22 +211,36 @@ def note(text: str) -> None:
     ss.setdefault(_NOTES, []).append(text)
 
 
+def link_query(now: LabState | None = None) -> dict[str, str]:
+    """The state as a link writes it: every setting, so a link opens the same model even after the lab's defaults
+    change (all but the slider the method is not driven by, which is not part of the state)."""
+    now = now or current_state()
+    unused = SETTINGS["sparsity" if now.control == "sensitivity" else "sensitivity"].url
+    return {k: v for k, v in now.to_query().items() if k != unused}
+
+
+def _write_query(want: dict[str, str]) -> None:
+    """Make the address bar's own parameters `want`, leaving the one bound to a widget (the Prune page's tab) to
+    Streamlit, which keeps it."""
+    query = st.query_params
+    for key in [k for k in query.keys() if k not in want and k != pv.TAB_KEY]:
+        del query[key]
+    for key, value in want.items():
+        if query.get(key) != value:
+            query[key] = value
+
+
 def sync_url() -> None:
-    """Write the session's state into the address bar (only what differs from the defaults)."""
-    if state.DATA not in ss:
-        return
-    want = current_state().to_query(changed_only=True)
-    if want == {"sample": DEFAULT_SAMPLE}:
-        want = {}
-    if st.query_params.to_dict() != want:
-        st.query_params.from_dict(want)
+    """Write the session's state into the address bar, so a reload or a copied link reopens it."""
+    if state.DATA in ss:
+        _write_query(link_query())
 
 
 def reset_to_defaults() -> None:
     """Callback: the default sample, settings and model (the shipped checkpoint), lesson answers cleared."""
     for key in [k for k in ss if str(k).startswith(("q_", "lesson_"))]:
         del ss[key]
-    st.query_params.clear()
+    _write_query({})
     request(LabState(), model=True)
 
 
@@ -277,7 +284,7 @@ def report_inputs(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = N
     lat = (ss.get(_LATENCY) or {}).get(latency_key(snap))
     link = None
     try:
-        link = st.context.url.split("?")[0] + "?" + "&".join(f"{k}={v}" for k, v in now.to_query(True).items())
+        link = st.context.url.split("?")[0] + "?" + "&".join(f"{k}={v}" for k, v in link_query(now).items())
     except Exception:  # noqa: BLE001 - the link is a convenience
         pass
     return {"current": current, "snap": snap, "ft": ft, "state": now, "label": source.get("label", now.sample),

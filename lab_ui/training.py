@@ -72,8 +72,26 @@ def _as_job(job: dict, bar, work, kept: str):
 
 def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
           chart_key: str = "loss_live") -> bool:
-    """Train a fresh dense model with live progress and install it. False when it diverged (the
-    previous model is kept and an error is shown)."""
+    """Install the dense model of these settings: from the server's model cache when any session trained it
+    (waiting while one is training it now), else trained here with live progress and shared. False when it
+    diverged (the previous model is kept and an error is shown)."""
+    cache, note = state.model_cache(), st.empty()
+    started = time.perf_counter()
+
+    def waiting() -> None:
+        note.info(f"Another session is training this very model: it will be yours too as soon as it is done "
+                  f"(waiting {time.perf_counter() - started:.0f} s).", icon=":material/hourglass_top:")
+
+    with cache.claim(data, model_config, train_config, wait=waiting) as hit:
+        note.empty()
+        if hit is not None:
+            state.install_model(hit.model, model_config, train_config, hit.training, made="shared")
+            return True
+        return _train_here(cache, data, model_config, train_config, page, chart_key)
+
+
+def _train_here(cache, data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
+                chart_key: str) -> bool:
     model = sc.build_model(model_config, horizon=data.horizon, seed=train_config.seed)
     callbacks, history, bar = _progress("Training", train_config, chart_key)
     job = {"page": page, "what": "Training", "model": model, "model_config": model_config,
@@ -93,6 +111,7 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
         return False
     bar.progress(1.0, text=f"Training done: {len(result.history)} epochs in {result.seconds:.1f} s"
                            + (" (stopped early: validation loss stopped improving)" if result.stopped_early else ""))
+    cache.put(data, model_config, train_config, model, result)
     state.install_model(model, model_config, train_config, result)
     return True
 

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import state, teaching
+from lab_ui import state, teaching, widgets
 from scgru_core import viz
 from scgru_core.data import MISSING_POLICIES, numeric_columns
 from scgru_core.samples import SAMPLES
@@ -14,7 +14,7 @@ MISSING_LABELS = {"interpolate": "interpolate", "drop": "drop the rows", "refuse
 
 
 def _load_sample() -> None:
-    key = ss["sample_pick"]
+    key = widgets.value("sample")
     had_model = state.LAB in ss
     try:
         state.load_sample(key)
@@ -48,8 +48,7 @@ def _apply() -> None:
     try:
         read = sc.ReadConfig(column=ss["f_column"], missing=ss["f_missing"],
                              time_column=None if ss["f_time"] == state.TIME_NONE else ss["f_time"])
-        windows = sc.WindowConfig(window=int(ss["f_window"]), horizon=int(ss["f_horizon"]), log=bool(ss["f_log"]),
-                                  val_fraction=ss["f_val"] / 100, test_fraction=ss["f_test"] / 100)
+        windows = widgets.state(names=state.WINDOW_SETTINGS).window_config()
         state.use_table(frame, source, read, windows)
     except sc.ScgruError as exc:
         state.say("data", "error", f"The settings were not applied: {exc} The previous data is kept.")
@@ -66,8 +65,8 @@ state.show_messages("data")
 
 left, right = st.columns(2, gap="large")
 with left.container(border=True):
-    st.selectbox("Built-in sample", list(SAMPLES), format_func=lambda k: SAMPLES[k].label, key="sample_pick")
-    st.caption(SAMPLES[ss["sample_pick"]].description)
+    widgets.draw("sample")
+    st.caption(SAMPLES[widgets.value("sample")].description)
     st.button("Load sample", key="load_sample", on_click=_load_sample, icon=":material/download:")
 with right.container(border=True):
     st.file_uploader(f"Upload a file: CSV, XLSX or Parquet, up to {st.get_option('server.maxUploadSize')} MB",
@@ -106,13 +105,12 @@ with form_col, st.form("settings", border=True):
     c3.selectbox("Missing values", MISSING_POLICIES, format_func=MISSING_LABELS.get, key="f_missing",
                  help="Interpolate inside the series (the ends are dropped), drop the rows, or refuse the file.")
     c1, c2, c3 = st.columns(3)
-    c1.number_input("Window (input steps)", min_value=1, max_value=2000, step=1, key="f_window",
-                    help="How many past values the model sees. 48 = one day of half-hours.")
-    c2.number_input("Horizon (steps ahead)", min_value=1, max_value=500, step=1, key="f_horizon")
-    c3.checkbox("Log transform", key="f_log", help="For positive series whose swings grow with their level.")
+    widgets.draw("window", c1)
+    widgets.draw("horizon", c2)
+    widgets.draw("log", c3)
     c1, c2 = st.columns(2)
-    c1.slider("Validation share (%)", 5, 40, key="f_val")
-    c2.slider("Test share (%)", 5, 40, key="f_test")
+    widgets.draw("val", c1)
+    widgets.draw("test", c2)
     if state.LAB in ss:
         st.caption("Applying new settings discards the trained model.")
     st.form_submit_button("Apply", type="primary", on_click=_apply, key="apply")

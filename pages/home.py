@@ -1,16 +1,13 @@
 """Home: what the lab does, the path through it, and a one-click demo."""
-import os
-
 import streamlit as st
 
-import scgru_core as sc
-from lab_ui import state, training
+from lab_ui import state, teaching
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.settings import LabState
 
 state.require_entrypoint()
 
-DEMO_MODEL = sc.ModelConfig(hidden=64, layers=1, cell="gru")
-DEMO_TRAINING = sc.TrainConfig(epochs=int(os.environ.get("SCGRU_DEMO_EPOCHS", "8")), patience=0)
+DEMO_OPENS = "demo_opens"  # the demo's click: switch pages once its model is in place (after the callback)
 
 st.title("SCGRU Pruning Lab")
 st.markdown(
@@ -42,18 +39,21 @@ st.caption("Teaching a class? The **Lesson** walks through the same path in seve
 
 st.subheader("Class demo")
 sample = SAMPLES[DEFAULT_SAMPLE]
-st.markdown(f"Loads **{sample.label}** ({sample.description}) and trains the default model "
-            f"(GRU, hidden {DEMO_MODEL.hidden}, window {sample.window}) for {DEMO_TRAINING.epochs} epochs: "
-            "about ten seconds. Then the Prune page opens.")
-left, right = st.columns([3, 1])
-go = left.button("Load the power-load sample and train a small model", type="primary", key="demo",
-                 icon=":material/play_arrow:")
-with right:
-    training.stop_button()
-if go:
-    state.load_sample(DEFAULT_SAMPLE)
-    if training.train(st.session_state[state.DATA], DEMO_MODEL, DEMO_TRAINING, page="home", chart_key="demo_loss"):
-        st.switch_page(state.PRUNE_PAGE)
+demo = LabState()
+mc, tc = demo.model_config(), demo.train_config()
+st.markdown(f"Opens the Prune page on **{sample.label}** ({sample.description}) with the default model: "
+            f"GRU, hidden {mc.hidden}, window {demo.window}, {tc.epochs} epochs, trained once and shipped with the "
+            "lab, so it is there at once; every student who opens the same link gets the same model and numbers.")
+
+
+def _demo() -> None:
+    teaching.reset_to_defaults()
+    st.session_state[DEMO_OPENS] = True
+
+
+st.button("Open the class demo", type="primary", key="demo", icon=":material/play_arrow:", on_click=_demo)
+if st.session_state.pop(DEMO_OPENS, False) and state.lab() is not None:
+    st.switch_page(state.PRUNE_PAGE)
 
 data = st.session_state.get(state.DATA)
 if data is not None:

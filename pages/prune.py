@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import results, state, teaching, training
+from lab_ui import results, state, teaching, training, widgets
 from scgru_core import viz, viz_sensitivity
 
 state.require_entrypoint()
@@ -21,27 +21,16 @@ current = state.require_model("Pruning")
 
 def controls() -> sc.PruneConfig | None:
     c1, c2, c3, c4, c5 = st.columns([1.45, 1.15, 1.5, 1.5, 0.5], gap="medium", vertical_alignment="bottom")
-    c1.selectbox("Method", pv.DRIVABLE, format_func=pv.short_rule_label, key="p_method",
-                 on_change=pv.sync_target, help="\n\n".join(f"**{sc.RULES[n].label}**: {sc.RULES[n].description}"
-                                                            for n in pv.DRIVABLE))
-    c2.selectbox("Scope", list(pv.SCOPES), format_func=pv.SCOPES.get, key="p_scope", on_change=pv.sync_target,
-                 help=pv.SCOPE_HELP)
-    rule = sc.RULES[ss["p_method"]]
+    widgets.draw("method", c1, on_change=pv.sync_target)
+    widgets.draw("scope", c2, on_change=pv.sync_target)
+    rule = sc.RULES[widgets.value("method")]
     by_threshold = rule.control == "sensitivity"
-    c3.slider("Threshold s (× std |W|)", 0.0, pv.S_MAX, step=0.01, key="s", on_change=pv.sync_target,
-              disabled=not by_threshold, help="The SCGRU sensitivity: larger s cuts more weights. "
-                                              "Arrow keys move it by 0.01.")
-    c4.slider("Target sparsity (%)", 0, pv.target_bound(), step=1, key="target", on_change=pv.sync_s,
-              help="The share of in-scope weights to prune; for the threshold rule the s that reaches it is found, "
-                   "up to the most the floor k lets it cut.")
+    widgets.draw("sensitivity", c3, on_change=pv.sync_target, disabled=not by_threshold)
+    widgets.draw("sparsity", c4, max_value=pv.target_bound(), on_change=pv.sync_s)
     with c5.popover("", icon=":material/settings:", help="More settings", width="stretch"):
-        st.number_input("Floor k (keep at least this fraction of each matrix)", 0.001, 1.0, step=0.005,
-                        format="%.3f", key="p_floor", on_change=pv.sync_target, disabled=not by_threshold)
-        st.checkbox("One global ranking over all matrices", key="p_global", disabled=not rule.supports_global)
-        st.number_input("Random seed (random rule)", 0, 10_000, step=1, key="p_seed")
-    if ss["p_scope"] == "gates":
-        st.multiselect("Gates to prune", pv.GATE_OPTIONS, key="p_gates", on_change=pv.sync_target,
-                       help="ih = input-to-hidden, hh = hidden-to-hidden; reset r, update z, candidate n.")
+        widgets.draw("floor", on_change=pv.sync_target, disabled=not by_threshold)
+        widgets.draw("global_", disabled=not rule.supports_global)
+        widgets.draw("prune_seed")
     try:
         return pv.config_from_state()
     except sc.ScgruError as exc:
@@ -139,7 +128,7 @@ def tab_sensitivity(snap: sc.Snapshot) -> None:
                   help=f"Test RMSE of SCGRU with one s (= {view['uniform'].config.sensitivity:.3g}) for every "
                        "matrix at the same overall sparsity, before fine-tuning.")
     m3.button("Prune with these sparsities", key="sens_apply", icon=":material/check:",
-              disabled=ss["p_method"] == "per_matrix", on_click=lambda: ss.update(p_method="per_matrix"),
+              disabled=widgets.value("method") == "per_matrix", on_click=lambda: widgets.put("method", "per_matrix"),
               help="Switches the method to Per-matrix sparsities: the target slider then moves every block "
                    "along its own curve, and fine-tuning, downloads and Trade-offs work as for any rule.")
     st.dataframe(view["table"], hide_index=True, width="stretch", column_config={
@@ -161,13 +150,14 @@ def finetune_result(snap: sc.Snapshot, ft: dict | None) -> None:
 def finetune_controls() -> None:
     """Outside the fragment: a full script run can be interrupted by Stop, a fragment run cannot."""
     c1, c2, c3, _ = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
-    c1.number_input("Fine-tune epochs", 1, 100, step=1, key="ft_epochs")
+    widgets.draw("finetune_epochs", c1)
     go = c2.button("Fine-tune", key="finetune", icon=":material/tune:", width="stretch")
     with c3:
         training.stop_button()
     now = ss.get(state.CURRENT)
     if go and now and now["version"] == ss.get(state.VERSION):
-        made = training.finetune(current, current.at(now["config"]), ss["ft_epochs"], ss[state.MODEL]["train_config"])
+        made = training.finetune(current, current.at(now["config"]), widgets.value("finetune_epochs"),
+                                  ss[state.MODEL]["train_config"])
         if made is not None:
             ss[state.FINETUNED] = made
             state.say("prune", "success", f"Fine-tuned {len(made['training'].history)} epochs in "
@@ -208,7 +198,7 @@ def lab_panel() -> None:
     with side:
         results.vs_naive_column(snap.evaluation.metrics, current.naive.metrics)
     with main:
-        tabs = st.tabs(TABS, key="p_view", on_change="rerun")
+        tabs = st.tabs(TABS, key=pv.TAB_KEY, bind="query-params")  # the open tab travels in the link
         for tab, draw in zip(tabs, (tab_histograms, tab_heatmaps, lambda s: tab_forecast(s, ft), tab_thresholds,
                                     tab_cost, tab_sensitivity)):
             with tab:

@@ -2,19 +2,12 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import model_upload, results, state, teaching, training
+from lab_ui import model_upload, results, state, teaching, training, widgets
 from scgru_core import viz
 
 state.require_entrypoint()
 
 ss = st.session_state
-CELL_LABELS = {"gru": "GRU (standard, PyTorch)", "gru1": "GRU1: gates without input weights",
-               "gru2": "GRU2: gates without input weights or bias", "gru3": "GRU3: gates are learned constants"}
-LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
-DEFAULTS = {"m_hidden": 64, "m_layers": 1, "m_cell": "gru", "t_epochs": 30, "t_batch": 32, "t_lr": 1e-3,
-            "t_patience": 5, "t_seed": 0}
-for key, value in DEFAULTS.items():
-    ss.setdefault(key, value)
 
 st.title("Train")
 st.caption("A GRU reads the last *window* values and a linear head predicts the next *horizon* values. "
@@ -25,32 +18,28 @@ data: sc.Dataset = ss[state.DATA]
 model_col, train_col = st.columns(2, gap="large")
 with model_col.container(border=True):
     st.markdown("##### Model")
-    st.select_slider("Hidden size", options=[8, 16, 32, 64, 128, 256], key="m_hidden",
-                     help="Units per GRU layer. The matrices to prune are 3H×I (input) and 3H×H (hidden).")
+    widgets.draw("hidden")
     c1, c2 = st.columns([1, 2])
-    c1.selectbox("Layers", [1, 2, 3], key="m_layers")
-    c2.selectbox("Cell", sc.CELLS, format_func=CELL_LABELS.get, key="m_cell",
-                 help="GRU1-3 are Dey & Salem's gate variants, baselines with fewer parameters.")
-    preview = sc.model_cost(sc.build_model(sc.ModelConfig(ss["m_hidden"], ss["m_layers"], ss["m_cell"]),
-                                           horizon=data.horizon), None, data.window)
+    widgets.draw("layers", c1)
+    widgets.draw("cell", c2)
+    chosen = widgets.state()
+    preview = sc.model_cost(sc.build_model(chosen.model_config(), horizon=data.horizon), None, data.window)
     st.caption(f"{preview.params_total:,} parameters · {preview.macs_dense:,} multiply-accumulates per forecast",
                help=f"MACs: {sc.cost.MACS_NOTE}.")
 with train_col.container(border=True):
     st.markdown("##### Training")
     c1, c2, c3 = st.columns(3)
-    c1.number_input("Epochs", min_value=1, max_value=500, step=1, key="t_epochs")
-    c2.selectbox("Batch size", [16, 32, 64, 128, 256], key="t_batch")
-    c3.number_input("Patience", min_value=0, max_value=100, step=1, key="t_patience",
-                    help="Stop after this many epochs without a better validation loss (0: never stop early).")
+    widgets.draw("epochs", c1)
+    widgets.draw("batch", c2)
+    widgets.draw("patience", c3)
     c1, c2 = st.columns([2, 1])
-    c1.select_slider("Learning rate", options=LEARNING_RATES, format_func=lambda v: f"{v:g}", key="t_lr")
-    c2.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="t_seed")
+    widgets.draw("lr", c1)
+    widgets.draw("seed", c2)
     st.caption(f"On {len(data.train):,} training windows of {data.window} steps "
                f"({ss[state.SOURCE]['label']}).")
 
-model_config = sc.ModelConfig(hidden=int(ss["m_hidden"]), layers=int(ss["m_layers"]), cell=ss["m_cell"])
-train_config = sc.TrainConfig(epochs=int(ss["t_epochs"]), batch_size=int(ss["t_batch"]), lr=float(ss["t_lr"]),
-                              patience=int(ss["t_patience"]), seed=int(ss["t_seed"]))
+chosen = widgets.state()
+model_config, train_config = chosen.model_config(), chosen.train_config()
 c1, c2, _ = st.columns([1, 1, 4])
 start = c1.button("Train", type="primary", key="train", icon=":material/play_arrow:", width="stretch")
 with c2:
@@ -70,8 +59,7 @@ else:
     info = ss[state.MODEL]
     mc, tr = info["model_config"], info["training"]
     st.subheader("Test results of the dense model")
-    made = (f"loaded from {results.literal(info['origin'])}" if info.get("origin") else
-            f"trained {len(tr.history)} epochs in {tr.seconds:.1f} s; best validation loss at epoch {tr.best_epoch}")
+    made = state.made_text(info) + (f"; best validation loss at epoch {tr.best_epoch}" if tr.best_epoch else "")
     st.caption(f"{mc.cell.upper()}, hidden {mc.hidden}, {mc.layers} layer(s), {made}. "
                "Deltas are against the naive forecast (repeat the last value): negative is better.")
     results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")

@@ -52,6 +52,12 @@ class Setting:
     config: str | None = None  # "windows", "model", "train" or "prune"
     attr: str | None = None  # field in that config (default: name)
     group: str = ""  # data, model, training, pruning, lesson
+    labels: Any = None  # {choice: label} for a choice's display text (default: the value itself)
+
+    def label_of(self, value) -> str:
+        if self.labels is not None and value in self.labels:
+            return self.labels[value]
+        return f"{value:g}" if isinstance(value, float) else str(value)
 
     def to_widget(self, value):
         return int(round(value * self.scale)) if self.scale != 1 else value
@@ -99,7 +105,7 @@ _W, _M, _T, _P = WindowConfig, ModelConfig, TrainConfig, PruneConfig
 SETTINGS: dict[str, Setting] = {s.name: s for s in (
     # data: the sample and how its windows are cut
     Setting("sample", str, DEFAULT_SAMPLE, "sample", "sample_pick", "Built-in sample", kind="select",
-            choices=tuple(SAMPLES), group="data"),
+            choices=tuple(SAMPLES), group="data", labels={k: s.label for k, s in SAMPLES.items()}),
     Setting("window", int, _d(_W, "window"), "window", "f_window", "Window (input steps)",
             "How many past values the model sees for each forecast.", bounds=(1, 2000), step=1,
             config="windows", group="data"),
@@ -123,7 +129,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             config="model", group="model"),
     Setting("cell", str, _d(_M, "cell"), "cell", "m_cell", "Cell",
             "GRU1-3 are Dey & Salem's gate variants, baselines with fewer parameters.", kind="select",
-            choices=CELLS, config="model", group="model"),
+            choices=CELLS, config="model", group="model", labels=CELL_LABELS),
     # training
     Setting("epochs", int, _d(_T, "epochs"), "epochs", "t_epochs", "Epochs", bounds=(1, 500), step=1,
             config="train", group="training"),
@@ -138,8 +144,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "The initial weights and the batch order: the same seed gives the same model.", bounds=(0, 2**31 - 1),
             step=1, config="train", group="training"),
     # pruning
-    Setting("method", str, _d(_P, "method"), "method", "p_method", "Method", kind="select", choices=DRIVABLE,
-            config="prune", group="pruning"),
+    Setting("method", str, _d(_P, "method"), "method", "p_method", "Method",
+            "\n\n".join(f"**{RULES[n].label}**: {RULES[n].description}" for n in DRIVABLE), kind="select",
+            choices=DRIVABLE, config="prune", group="pruning",
+            labels={n: RULES[n].label.split(" (")[0] for n in DRIVABLE}),  # short: the full label is in the help
     Setting("sensitivity", float, _d(_P, "sensitivity"), "s", "s", "Threshold s (× std |W|)",
             "The SCGRU sensitivity: larger s cuts more weights. Arrow keys move it by 0.01.", kind="slider",
             bounds=(0.0, 5.0), step=0.01, config="prune", group="pruning"),

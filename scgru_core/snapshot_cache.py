@@ -1,4 +1,4 @@
-"""Snapshots shared by everyone who prunes the same model: a bounded, thread-safe LRU.
+"""Snapshots shared by everyone who prunes the same model: a bounded, thread-safe LRU (model_cache uses it too).
 
 A snapshot (masks, test metrics and forecasts, costs) depends only on the dense weights, the data and the
 pruning config, so a class opening one link and moving to the same s needs each setting computed once. The
@@ -36,19 +36,29 @@ class SnapshotCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get_or_make(self, key, make):
+    def get(self, key, default=None):
+        """The entry (now the most recently used), or `default`; counted as a hit or a miss."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 self.hits += 1
                 return self._items[key]
             self.misses += 1
-        value = make()  # outside the lock: two sessions asking at once may both compute, never block each other
+            return default
+
+    def put(self, key, value) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.entries:
                 self._items.popitem(last=False)
+
+    def get_or_make(self, key, make):
+        missing = object()
+        value = self.get(key, missing)
+        if value is missing:
+            value = make()  # outside the lock: two sessions asking at once may both compute, never block each other
+            self.put(key, value)
         return value
 
     def __len__(self) -> int:

@@ -68,6 +68,15 @@ def page(at: AppTest, name: str) -> AppTest:
     return at
 
 
+def without_model(name: str) -> AppTest:
+    """A session on page `name` with no trained model: a fresh session has the shipped one, so upload other data
+    (which discards it), as a user would."""
+    at = page(new_app(), "data")
+    upload(at, "fresh.csv", csv_bytes(wave(400)))
+    assert "lab" not in at.session_state
+    return page(at, name)
+
+
 def train_small(at: AppTest, hidden: int = 8, epochs: int = 2) -> AppTest:
     """Train a tiny model on whatever data is loaded, via the Train page's widgets."""
     page(at, "train")

@@ -12,3 +12,15 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def fresh_model_cache():
+    """Each test starts with an empty server-wide model cache (AppTest sessions of one process share it, as a
+    server's sessions do), so one test's training cannot stand in for another's."""
+    import sys
+
+    state = sys.modules.get("lab_ui.state")
+    if state is not None:
+        state.model_cache.clear()
+    yield

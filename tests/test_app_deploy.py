@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load as st_load
 
-from apptest_helpers import charts, downloads, new_app, page, restore_torch_threads, texts, train_small
+from apptest_helpers import without_model, charts, downloads, new_app, page, restore_torch_threads, texts, train_small
 
 __all__ = ["downloads", "restore_torch_threads"]
 
@@ -25,7 +25,7 @@ def metric(at, label: str) -> str:
 
 
 def test_without_a_model_the_page_explains_what_to_do():
-    at = page(new_app(), "deploy")
+    at = without_model("deploy")
     assert any("needs a trained model" in i for i in texts(at.info))
     assert "d_go" not in [b.key for b in at.button]
 

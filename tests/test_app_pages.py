@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from scgru_core.checkpoints import load_checkpoint, weights_equal
+from scgru_core.samples import DEFAULT_SAMPLE
+from scgru_core.settings import LabState
+
 from apptest_helpers import (csv_bytes, new_app, page, restore_torch_threads, sidebar_text, texts, upload,
                              wave)
 
@@ -17,7 +21,7 @@ def test_home_says_what_the_app_does_and_links_the_path():
     assert intro.count(". ") + 1 == 3 and "prune" in intro and "slider" in intro  # three sentences
     links = [el.proto.label for el in at.get("page_link")]
     assert links == ["1 · Data", "2 · Train", "3 · Prune", "4 · Trade-offs"]
-    assert at.button(key="demo").label.startswith("Load the power-load sample and train")
+    assert at.button(key="demo").label == "Open the class demo"
     assert any("built-in sample" in c.value for c in at.caption)
 
 
@@ -31,16 +35,25 @@ def test_every_page_loads_in_the_frame_of_app_py(name):
     assert "Current data" in side and "Power load" in side and "Current model" in side
 
 
-def test_the_demo_loads_the_sample_trains_and_opens_prune(monkeypatch):
-    monkeypatch.setenv("SCGRU_DEMO_EPOCHS", "1")  # the button trains 8 epochs; one is enough here
+def test_a_fresh_session_starts_on_the_shipped_model_of_the_default_sample():
+    at = page(new_app(), "prune")  # a bare /prune: no link, no click
+    shipped = load_checkpoint(DEFAULT_SAMPLE)
+    lab = at.session_state["lab"]
+    assert weights_equal(lab.model, shipped.model) and lab.data.config == shipped.data.config
+    assert at.session_state["model_info"]["made"] == "shipped"
+    assert at.slider(key="s").value == LabState().sensitivity
+    assert "the shipped model" in sidebar_text(at)
+
+
+def test_the_demo_is_the_shipped_model_and_opens_prune():
     at = page(new_app(), "data")
-    upload(at, "mine.csv", csv_bytes(wave(400)))
+    upload(at, "mine.csv", csv_bytes(wave(400)))  # the session moved on to other data, without a model
+    assert "lab" not in at.session_state
     page(at, "home")
     at.button(key="demo").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert at.session_state["source"]["key"] == "power_load"
-    model = at.session_state["lab"].model
-    assert model.config.hidden == 64 and at.session_state["data"].window == 48
+    assert at.session_state["source"]["key"] == DEFAULT_SAMPLE
+    assert weights_equal(at.session_state["lab"].model, load_checkpoint(DEFAULT_SAMPLE).model)
     assert at.slider(key="s").value == 1.0  # we are on the Prune page
     assert "GRU" in sidebar_text(at) and "hidden 64" in sidebar_text(at)
 

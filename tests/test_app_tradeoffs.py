@@ -6,7 +6,7 @@ import io
 import pandas as pd
 import pytest
 
-from apptest_helpers import charts, downloads, new_app, page, restore_torch_threads, texts, train_small
+from apptest_helpers import without_model, charts, downloads, new_app, page, restore_torch_threads, texts, train_small
 from lab_ui.tradeoffs_view import GRID
 
 UNIT_POINTS = len(GRID) - 1  # hidden 8: removing 95% would remove all 8 units, so that point is left out
@@ -34,7 +34,7 @@ def csv_rows(at, downloads) -> pd.DataFrame:
 
 
 def test_without_a_model_the_page_explains_what_to_do():
-    at = page(new_app(), "tradeoffs")
+    at = without_model("tradeoffs")
     assert any("needs a trained model" in i for i in texts(at.info))
 
 

@@ -24,10 +24,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab_ui import state as lab_state
-from lab_ui import teaching
+from lab_ui import teaching, widgets
 from scgru_core import lesson
 from scgru_core.codegen import python_code
-from scgru_core.urlstate import LabState
+from scgru_core.settings import LabState
+from scgru_core.urlstate import parse_query
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 APP = os.environ.get("SCGRU_TEST_APP", str(ROOT / "app.py"))
@@ -72,7 +73,7 @@ def _probe(at: AppTest) -> LabState:
     from unittest import mock
 
     fake = at.session_state.to_dict()
-    with mock.patch.object(teaching, "ss", fake):
+    with mock.patch.object(teaching, "ss", fake), mock.patch.object(widgets, "ss", fake):
         return teaching.current_state()
 
 
@@ -97,7 +98,7 @@ MOVES = {  # how a student moves each step's control
 def test_the_lesson_starts_on_the_shipped_model(lesson_app):
     ss = lesson_app.session_state
     assert ss[lab_state.MODEL]["model_config"] == LabState().model_config()
-    assert ss[teaching.FROM_CHECKPOINT] == ss[lab_state.VERSION]  # no training was needed
+    assert ss[lab_state.MODEL]["made"] == "shipped"  # no training was needed
     assert lesson_app.header[0].value.startswith("Step 1 ·")
 
 
@@ -107,7 +108,7 @@ def test_every_lesson_step(lesson_app, step):
     at.radio(key=teaching.STEP).set_value(step.number).run()
     ok(at)
     assert at.header[0].value == f"Step {step.number} · {step.title}"
-    assert at.query_params.get("step") == (str(step.number) if step.number > 1 else None)  # the link follows
+    assert at.query_params.get("step") == str(step.number)  # the link follows
     assert any(step.text[:40] in m.value for m in at.markdown)
     assert charts(at), "the step draws its live chart"
     assert lesson.CAPTIONS[step.chart] in captions(at)  # how to read the chart
@@ -179,7 +180,8 @@ def test_a_link_restores_the_state():
                                                      "finetune_epochs": 1, "step": 5, "scope": "hh:reset,hh:update",
                                                      "floor": 0.05, "prune_seed": 3, "lr": 0.003})
     assert _probe(at) == want
-    assert at.query_params == want.to_query(changed_only=True)  # and the address bar says so
+    assert at.query_params == teaching.link_query(want)  # and the address bar says so: every setting
+    assert parse_query(at.query_params) == (want, [])
 
 
 def test_a_link_never_starts_a_training_it_offers_one_with_its_cost():
@@ -248,11 +250,11 @@ def test_reset_to_defaults():
     assert _probe(at) != LabState()
     at.sidebar.button(key="reset_defaults").click().run()
     ok(at)
-    assert at.query_params == {}  # a clean link
     assert _probe(at) == LabState()
+    assert at.query_params == teaching.link_query(LabState())  # the defaults' link
     assert "q_finetune" not in at.session_state  # the lesson's answers are cleared
     assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64
-    assert at.session_state[teaching.FROM_CHECKPOINT] == at.session_state[lab_state.VERSION]
+    assert at.session_state[lab_state.MODEL]["made"] == "shipped"
     assert at.header[0].value.startswith("Step 1 ·")
     at.button(key="lesson_reset").click().run()  # the lesson page has the same control
     assert _probe(ok(at)) == LabState()

@@ -1,0 +1,100 @@
+"""The settings table's widgets: drawn, read and written through these functions, so no page spells a setting's
+key, bounds, label or default (they are in scgru_core/settings.py, which the URL and the engine configs read too).
+
+Widget values are kept in session state in the widget's units (shares in whole percent); `state()` reads them
+back as a `LabState`, and `write(state)` sets them (before they are drawn: callbacks and the app's start).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from scgru_core.model import GATES
+from scgru_core.pruning import KINDS
+from scgru_core.settings import DEFAULTS, SETTINGS, LabState, Setting
+
+ss = st.session_state
+# The scope is one setting drawn as two widgets: a choice, and the gate blocks when the choice is "gates".
+SCOPE_CHOICES = {"both": "both", "ih": "W_ih only", "hh": "W_hh only", "gates": "chosen gates…"}
+GATES_KEY = "p_gates"
+GATE_OPTIONS = [f"{kind}:{gate}" for kind in KINDS for gate in GATES]
+DEFAULT_GATES = ["hh:reset", "hh:update"]
+KEYS = tuple(s.widget for s in SETTINGS.values() if s.widget) + (GATES_KEY,)
+
+
+def draw(name: str, where=None, **overrides):
+    """Draw setting `name`'s widget in `where` (default: the page); `overrides` pass on to Streamlit
+    (on_change, disabled, a label, max_value for a bound that depends on the model, ...)."""
+    s: Setting = SETTINGS[name]
+    where = where if where is not None else st
+    kw = {"label": s.label, "key": s.widget, "help": s.help or None}
+    if s.kind in ("number", "slider"):
+        kw.update(min_value=s.to_widget(s.bounds[0]), max_value=s.to_widget(s.bounds[1]),
+                  step=s.step if s.type is float and s.scale == 1 else int(s.step))
+        if s.kind == "number" and s.type is float:
+            kw["format"] = "%.3f"
+    elif s.kind in ("select", "select_slider"):
+        kw.update(options=list(s.choices), format_func=s.label_of)
+    elif s.kind == "scope":
+        kw.update(options=list(SCOPE_CHOICES), format_func=SCOPE_CHOICES.get)
+    kw.update(overrides)
+    widget = {"number": where.number_input, "slider": where.slider, "select": where.selectbox, "scope": where.selectbox,
+              "select_slider": where.select_slider, "checkbox": where.checkbox}[s.kind]
+    chosen = widget(**kw)
+    if s.kind == "scope" and chosen == "gates":
+        st.multiselect("Gates to prune", GATE_OPTIONS, key=GATES_KEY, on_change=kw.get("on_change"),
+                       help="ih = input-to-hidden, hh = hidden-to-hidden; reset r, update z, candidate n.")
+    return chosen
+
+
+def scope_text() -> str:
+    """The scope the widgets describe ('' when 'chosen gates' has none chosen)."""
+    choice = ss.get(SETTINGS["scope"].widget, DEFAULTS.scope)
+    return ",".join(ss.get(GATES_KEY) or []) if choice == "gates" else choice
+
+
+def value(name: str, base: LabState = DEFAULTS):
+    """Setting `name` as its widget holds it (in the setting's units), or `base`'s when the widget has no value."""
+    s = SETTINGS[name]
+    if s.kind == "scope":
+        return scope_text() or base.scope
+    if s.widget is None or s.widget not in ss:
+        return getattr(base, name)
+    return s.from_widget(ss[s.widget])
+
+
+def state(base: LabState = DEFAULTS, names=None) -> LabState:
+    """`base` with the values of the widgets (all settings, or `names`); a value no widget could show is ignored."""
+    names = names if names is not None else [n for n, s in SETTINGS.items() if s.widget]
+    return base.updated(**{name: value(name, base) for name in names})
+
+
+def write(new: LabState, names=None) -> None:
+    """Point the widgets of `names` (default: all) at `new`'s values. Only before they are drawn in this run."""
+    for name in names if names is not None else SETTINGS:
+        s = SETTINGS[name]
+        if s.widget is None:
+            continue
+        v = getattr(new, name)
+        if s.kind == "scope":
+            if v in SCOPE_CHOICES:
+                ss[s.widget] = v
+            else:
+                ss[s.widget], ss[GATES_KEY] = "gates", v.split(",")
+        else:
+            ss[s.widget] = s.to_widget(v)
+
+
+def put(name: str, value) -> None:
+    """Set one setting's widget to `value`, held within the widget's bounds (before it is drawn)."""
+    s = SETTINGS[name]
+    if s.bounds is not None:
+        value = min(max(value, s.bounds[0]), s.bounds[1])
+    ss[s.widget] = s.to_widget(value)
+
+
+def init_defaults() -> None:
+    """Every setting's widget at its default unless it has a value (a session's first run)."""
+    for name, s in SETTINGS.items():
+        if s.widget and s.widget not in ss:
+            write(DEFAULTS, [name])
+    ss.setdefault(GATES_KEY, list(DEFAULT_GATES))
