@@ -5,12 +5,12 @@ the built-in sample on a session's first visit, the page list and the sidebar st
 """
 import streamlit as st
 
-from lab_ui import state, teaching, widgets
+from lab_ui import memory, state, teaching, widgets
 
 st.set_page_config(page_title="SCGRU Pruning Lab", page_icon=":material/content_cut:", layout="wide")
 state.warm_up()
 st.html(state.CSS)
-state.keep_widget_values()
+memory.restore_widgets(state.PERSISTENT_WIDGETS)  # the values of widgets drawn on other pages, which Streamlit drops
 widgets.init_defaults()  # every setting's widget starts at the settings table's default
 state.recover_interrupted_job()
 teaching.start_session()  # a shared link: its data, settings and lesson step
@@ -35,3 +35,4 @@ with st.sidebar:  # drawn after the page, so it shows what the page just did
     state.sidebar_status(pruning=page.url_path != "prune")  # the Prune page's sliders move faster than this
     teaching.reset_control()
 teaching.sync_url()  # the address bar holds the state, so a copied link opens it
+memory.remember_widgets(state.PERSISTENT_WIDGETS)

@@ -17,7 +17,7 @@ import scgru_core as sc
 from scgru_core.compare import known_methods, method_kind, row_key
 from scgru_core.gradual import GRADUAL
 
-from . import state, training, widgets
+from . import memory, state, training, widgets
 from .prune_view import short_rule_label
 
 ss = st.session_state
@@ -66,8 +66,9 @@ def method_help() -> str:
 
 def init() -> None:
     for key, value in DEFAULTS.items():
-        ss.setdefault(key, value)
-    ss["cmp_methods"] = [m for m in ss["cmp_methods"] if m in methods()]
+        memory.default(key, value)
+    if any(m not in methods() for m in ss["cmp_methods"]):
+        memory.set_widget("cmp_methods", [m for m in ss["cmp_methods"] if m in methods()])
 
 
 def model_settings() -> tuple[int, int]:

@@ -11,7 +11,7 @@ import streamlit as st
 import scgru_core as sc
 from scgru_core.export import export_zip, onnx_available
 
-from . import state, training
+from . import memory, state, training
 
 ss = st.session_state
 RULES = list(sc.UNIT_RULES)
@@ -21,7 +21,7 @@ S_MAX = 5.0
 
 def init_controls() -> None:
     for key, value in DEFAULTS.items():
-        ss.setdefault(key, value)
+        memory.default(key, value)
 
 
 def units_suffix() -> str:

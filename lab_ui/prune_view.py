@@ -20,7 +20,7 @@ from scgru_core.settings import DEFAULTS, SETTINGS
 
 PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
 
-from . import state, widgets
+from . import memory, state, widgets
 
 ss = st.session_state
 # Rules the sliders can drive: every registered rule whose control is a threshold or a sparsity (rules
@@ -29,8 +29,11 @@ DRIVABLE = list(SETTINGS["method"].choices)
 GATE_LABELS = {"reset": "reset gate r", "update": "update gate z", "new": "candidate n", "head": "head"}
 S_MAX = SETTINGS["sensitivity"].bounds[1]
 TARGET_KEY = SETTINGS["sparsity"].widget
-TAB_WIDGETS = ("p_matrix", "p_logcount", "p_heatmode")  # drawn only while their tab is open
 TAB_KEY = "tab"  # the open tab: its key is its URL parameter (st.tabs binds it to the address bar)
+PANEL_WIDGETS = tuple(SETTINGS[n].widget for n in PRUNE_SETTINGS) + (widgets.GATES_KEY, "p_matrix", "p_logcount",
+                                                                     "p_heatmode")  # the Prune panel's own
+TARGET_TYPED_HELP = ("Type the share of in-scope weights to prune (or step it with + and −): the s that reaches it is "
+                     "found and the slider moves there, up to the most the floor k lets it cut.")
 VIEW_DEFAULTS = {"p_logcount": False, "p_heatmode": "mask"}
 
 
@@ -55,10 +58,10 @@ def init_controls(current: sc.PruningLab) -> None:
     """Defaults for this session, and the default s whenever a new model arrives."""
     widgets.init_defaults()
     for key, value in VIEW_DEFAULTS.items():
-        ss.setdefault(key, value)
+        memory.default(key, value)
     names = sc.weight_names(current.model)
     if ss.get("p_matrix") not in names:
-        ss["p_matrix"] = next((n for n in names if ".weight_hh" in n), names[0])
+        memory.set_widget("p_matrix", next((n for n in names if ".weight_hh" in n), names[0]))
     if ss.get("prune_for") != ss.get(state.VERSION):
         ss["prune_for"] = ss.get(state.VERSION)
         widgets.write(DEFAULTS, ["sensitivity", "sparsity"])

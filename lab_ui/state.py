@@ -26,7 +26,7 @@ from scgru_core.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
 
 from scgru_core.settings import SETTINGS, LabState
 
-from . import results, widgets
+from . import memory, results, widgets
 
 # Page scripts, as registered with st.navigation in app.py.
 HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PAGE = (
@@ -55,7 +55,7 @@ DEPLOY = "deploy"  # {"version", "config": UnitConfig, "masks_from", "result": S
 COMPARE = "compare_runs"  # {"data": Dataset, "cache": trained models, "runs": {settings: {"rows", "traces"}}}
 
 # Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
-PERSISTENT_WIDGETS = widgets.KEYS + (  # the settings table's, then the Data form's others and the pages' views
+PERSISTENT_WIDGETS = widgets.KEYS + ("lesson_step",  # the settings table's, then the Data form's others and the pages' views
     "f_column", "f_time", "f_missing", "p_matrix", "p_logcount", "p_heatmode", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
     "cmp_methods", "cmp_sparsities", "cmp_scopes", "cmp_epochs", "cmp_ft", "cmp_seeds", "cmp_metric", "cmp_executor",
     "d_rule", "d_units", "d_s", "d_floor", "d_ft_epochs", "to_units", "to_latency", "to_latency_batch",
@@ -134,14 +134,6 @@ def require_entrypoint() -> None:
         st.stop()
 
 
-def keep_widget_values(keys=PERSISTENT_WIDGETS) -> None:
-    """Re-assign widget values so Streamlit keeps them while their widgets are not drawn (another page,
-    a closed tab); assigned values survive where widget state is dropped."""
-    for key in keys:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
-
-
 def say(page: str, kind: str, text: str) -> None:
     """Queue a message ("error", "warning", "success", "info") for the next time `page` is drawn."""
     st.session_state.setdefault(MESSAGES, {}).setdefault(page, []).append((kind, text))
@@ -160,9 +152,9 @@ def data_form_defaults(frame: pd.DataFrame, read: sc.ReadConfig, windows: sc.Win
     """Point the Data page's settings widgets at `frame` and these settings (call before they are drawn)."""
     ss = st.session_state
     numeric = list(report.numeric_columns) if report else numeric_columns(frame)
-    ss["f_column"] = report.column if report else (numeric[0] if numeric else None)
-    ss["f_time"] = (report.time_column if report else None) or TIME_NONE
-    ss["f_missing"] = read.missing
+    memory.set_widget("f_column", report.column if report else (numeric[0] if numeric else None))
+    memory.set_widget("f_time", (report.time_column if report else None) or TIME_NONE)
+    memory.set_widget("f_missing", read.missing)
     widgets.write(LabState.from_configs(windows=windows), WINDOW_SETTINGS)
 
 

@@ -15,7 +15,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import results, state, training, widgets
+from lab_ui import memory, results, state, training, widgets
 from scgru_core import checkpoints, codegen, lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.train import estimate_seconds
@@ -86,7 +86,7 @@ def request(new: LabState, model: bool = True, asked: bool = True, offer: bool =
                 return
         widgets.write(new, ["sample"])
     widgets.write(new, MODEL_WIDGETS)
-    ss[STEP] = new.step
+    memory.set_widget(STEP, new.step)
     _set_prune_widgets(new)
     if model:
         ss[_PENDING] = (new, asked, offer)
@@ -211,14 +211,6 @@ def note(text: str) -> None:
     ss.setdefault(_NOTES, []).append(text)
 
 
-def link_query(now: LabState | None = None) -> dict[str, str]:
-    """The state as a link writes it: every setting, so a link opens the same model even after the lab's defaults
-    change (all but the slider the method is not driven by, which is not part of the state)."""
-    now = now or current_state()
-    unused = SETTINGS["sparsity" if now.control == "sensitivity" else "sensitivity"].url
-    return {k: v for k, v in now.to_query().items() if k != unused}
-
-
 def _write_query(want: dict[str, str]) -> None:
     """Make the address bar's own parameters `want`, leaving the one bound to a widget (the Prune page's tab) to
     Streamlit, which keeps it."""
@@ -233,7 +225,7 @@ def _write_query(want: dict[str, str]) -> None:
 def sync_url() -> None:
     """Write the session's state into the address bar, so a reload or a copied link reopens it."""
     if state.DATA in ss:
-        _write_query(link_query())
+        _write_query(current_state().to_link())
 
 
 def reset_to_defaults() -> None:
@@ -284,7 +276,7 @@ def report_inputs(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = N
     lat = (ss.get(_LATENCY) or {}).get(latency_key(snap))
     link = None
     try:
-        link = st.context.url.split("?")[0] + "?" + "&".join(f"{k}={v}" for k, v in link_query(now).items())
+        link = st.context.url.split("?")[0] + "?" + "&".join(f"{k}={v}" for k, v in now.to_link().items())
     except Exception:  # noqa: BLE001 - the link is a convenience
         pass
     return {"current": current, "snap": snap, "ft": ft, "state": now, "label": source.get("label", now.sample),

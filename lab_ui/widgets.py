@@ -12,7 +12,10 @@ from scgru_core.model import GATES
 from scgru_core.pruning import KINDS
 from scgru_core.settings import DEFAULTS, SETTINGS, LabState, Setting
 
+from .memory import set_widget
+
 ss = st.session_state
+
 # The scope is one setting drawn as two widgets: a choice, and the gate blocks when the choice is "gates".
 SCOPE_CHOICES = {"both": "both", "ih": "W_ih only", "hh": "W_hh only", "gates": "chosen gates…"}
 GATES_KEY = "p_gates"
@@ -21,16 +24,18 @@ DEFAULT_GATES = ["hh:reset", "hh:update"]
 KEYS = tuple(s.widget for s in SETTINGS.values() if s.widget) + (GATES_KEY,)
 
 
-def draw(name: str, where=None, **overrides):
+def draw(name: str, where=None, typed: bool = False, **overrides):
     """Draw setting `name`'s widget in `where` (default: the page); `overrides` pass on to Streamlit
-    (on_change, disabled, a label, max_value for a bound that depends on the model, ...)."""
+    (on_change, disabled, a label, max_value for a bound that depends on the model, ...). `typed` draws a slider
+    setting as a number box instead, for a value one types rather than steps to."""
     s: Setting = SETTINGS[name]
     where = where if where is not None else st
     kw = {"label": s.label, "key": s.widget, "help": s.help or None}
-    if s.kind in ("number", "slider"):
+    kind = "number" if typed and s.kind == "slider" else s.kind
+    if kind in ("number", "slider"):
         kw.update(min_value=s.to_widget(s.bounds[0]), max_value=s.to_widget(s.bounds[1]),
                   step=s.step if s.type is float and s.scale == 1 else int(s.step))
-        if s.kind == "number" and s.type is float:
+        if kind == "number" and s.type is float and s.scale == 1:
             kw["format"] = "%.3f"
     elif s.kind in ("select", "select_slider"):
         kw.update(options=list(s.choices), format_func=s.label_of)
@@ -38,7 +43,7 @@ def draw(name: str, where=None, **overrides):
         kw.update(options=list(SCOPE_CHOICES), format_func=SCOPE_CHOICES.get)
     kw.update(overrides)
     widget = {"number": where.number_input, "slider": where.slider, "select": where.selectbox, "scope": where.selectbox,
-              "select_slider": where.select_slider, "checkbox": where.checkbox}[s.kind]
+              "select_slider": where.select_slider, "checkbox": where.checkbox}[kind]
     chosen = widget(**kw)
     if s.kind == "scope" and chosen == "gates":
         st.multiselect("Gates to prune", GATE_OPTIONS, key=GATES_KEY, on_change=kw.get("on_change"),
@@ -76,12 +81,11 @@ def write(new: LabState, names=None) -> None:
             continue
         v = getattr(new, name)
         if s.kind == "scope":
-            if v in SCOPE_CHOICES:
-                ss[s.widget] = v
-            else:
-                ss[s.widget], ss[GATES_KEY] = "gates", v.split(",")
+            set_widget(s.widget, v if v in SCOPE_CHOICES else "gates")
+            if v not in SCOPE_CHOICES:
+                set_widget(GATES_KEY, v.split(","))
         else:
-            ss[s.widget] = s.to_widget(v)
+            set_widget(s.widget, s.to_widget(v))
 
 
 def put(name: str, value) -> None:
@@ -89,7 +93,7 @@ def put(name: str, value) -> None:
     s = SETTINGS[name]
     if s.bounds is not None:
         value = min(max(value, s.bounds[0]), s.bounds[1])
-    ss[s.widget] = s.to_widget(value)
+    set_widget(s.widget, s.to_widget(value))
 
 
 def init_defaults() -> None:
@@ -97,4 +101,5 @@ def init_defaults() -> None:
     for name, s in SETTINGS.items():
         if s.widget and s.widget not in ss:
             write(DEFAULTS, [name])
-    ss.setdefault(GATES_KEY, list(DEFAULT_GATES))
+    if GATES_KEY not in ss:
+        set_widget(GATES_KEY, list(DEFAULT_GATES))

@@ -46,14 +46,19 @@ def _apply() -> None:
     frame, source = (pending["frame"], pending["source"]) if pending else (ss[state.TABLE], ss[state.SOURCE])
     had_model = state.LAB in ss
     try:
-        read = sc.ReadConfig(column=ss["f_column"], missing=ss["f_missing"],
-                             time_column=None if ss["f_time"] == state.TIME_NONE else ss["f_time"])
-        windows = widgets.state(names=state.WINDOW_SETTINGS).window_config()
+        read, windows = _form()
         state.use_table(frame, source, read, windows)
     except sc.ScgruError as exc:
         state.say("data", "error", f"The settings were not applied: {exc} The previous data is kept.")
         return
     state.say("data", "success", "Settings applied." + (" The trained model was discarded: train again." if had_model else ""))
+
+
+def _form() -> tuple[sc.ReadConfig, sc.WindowConfig]:
+    """The settings the form shows (applied or not)."""
+    read = sc.ReadConfig(column=ss["f_column"], missing=ss["f_missing"],
+                         time_column=None if ss["f_time"] == state.TIME_NONE else ss["f_time"])
+    return read, widgets.state(names=state.WINDOW_SETTINGS).window_config()
 
 
 st.title("Data")
@@ -97,7 +102,7 @@ with report_col:
 pending = ss.get(state.PENDING)
 frame = pending["frame"] if pending else ss[state.TABLE]
 columns = numeric_columns(frame) if pending else list(series.report.numeric_columns)
-with form_col, st.form("settings", border=True):
+with form_col, st.container(border=True, key="settings"):  # not a form: what is typed survives a page switch
     st.markdown("##### Settings" + (f" for the uploaded file **{pending['source']['label']}**" if pending else ""))
     c1, c2, c3 = st.columns(3)
     c1.selectbox("Value column", columns or [None], key="f_column")
@@ -111,6 +116,12 @@ with form_col, st.form("settings", border=True):
     c1, c2 = st.columns(2)
     widgets.draw("val", c1)
     widgets.draw("test", c2)
-    if state.LAB in ss:
-        st.caption("Applying new settings discards the trained model.")
-    st.form_submit_button("Apply", type="primary", on_click=_apply, key="apply")
+    try:
+        changed = pending is not None or _form() != (ss[state.READ], ss[state.WINDOWS])
+    except sc.ScgruError:  # a combination the engine refuses: Apply says why
+        changed = True
+    c1, c2 = st.columns([1, 3], vertical_alignment="center")
+    c1.button("Apply", type="primary", on_click=_apply, key="apply", disabled=not changed, width="stretch")
+    if changed:
+        c2.caption("Not applied yet: the data in use keeps its settings until you press Apply"
+                   + (", which discards the trained model." if state.LAB in ss else "."))

@@ -4,18 +4,18 @@ import streamlit as st
 
 from lab_ui import lesson_view as lv
 from lab_ui import prune_view as pv
-from lab_ui import state, teaching
+from lab_ui import memory, state, teaching
 from scgru_core import lesson
 
 state.require_entrypoint()
 ss = st.session_state
 N = len(lesson.STEPS)
-ss.setdefault(teaching.STEP, 1)
-ss[teaching.STEP] = min(max(int(ss[teaching.STEP]), 1), N)
+if ss.get(teaching.STEP) not in range(1, N + 1):
+    memory.set_widget(teaching.STEP, 1)
 
 
 def go(delta: int) -> None:
-    ss[teaching.STEP] = min(max(ss[teaching.STEP] + delta, 1), N)
+    memory.set_widget(teaching.STEP, min(max(ss[teaching.STEP] + delta, 1), N))
 
 
 def set_up(step: lesson.LessonStep) -> None:

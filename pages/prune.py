@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import results, state, teaching, training, widgets
+from lab_ui import memory, results, state, teaching, training, widgets
 from scgru_core import viz, viz_sensitivity
 
 state.require_entrypoint()
@@ -26,7 +26,10 @@ def controls() -> sc.PruneConfig | None:
     rule = sc.RULES[widgets.value("method")]
     by_threshold = rule.control == "sensitivity"
     widgets.draw("sensitivity", c3, on_change=pv.sync_target, disabled=not by_threshold)
-    widgets.draw("sparsity", c4, max_value=pv.target_bound(), on_change=pv.sync_s)
+    # A threshold rule is driven by s: the target is a typed box that finds the s reaching it. (A target slider
+    # whose every step wrote the s slider lost key presses in Chromium: 20 quick presses moved it by 7.)
+    widgets.draw("sparsity", c4, typed=by_threshold, max_value=pv.target_bound(), on_change=pv.sync_s,
+                 **({"help": pv.TARGET_TYPED_HELP} if by_threshold else {}))
     with c5.popover("", icon=":material/settings:", help="More settings", width="stretch"):
         widgets.draw("floor", on_change=pv.sync_target, disabled=not by_threshold)
         widgets.draw("global_", disabled=not rule.supports_global)
@@ -167,7 +170,13 @@ def finetune_controls() -> None:
 
 @st.fragment
 def lab_panel() -> None:
-    state.keep_widget_values(pv.TAB_WIDGETS)  # widgets of closed tabs are not drawn; keep their values
+    try:
+        panel()
+    finally:
+        memory.remember_widgets(pv.PANEL_WIDGETS)  # a fragment run: app.py's full-run bookkeeping does not run
+
+
+def panel() -> None:
     config = controls()
     if config is None:
         return

@@ -3,7 +3,7 @@ import streamlit as st
 import torch
 
 import scgru_core as sc
-from lab_ui import state, teaching, training
+from lab_ui import memory, state, teaching, training
 from lab_ui import tradeoffs_view as tv
 from lab_ui.prune_view import DRIVABLE
 from scgru_core import viz
@@ -21,15 +21,16 @@ state.show_messages("tradeoffs")
 current = state.require_model("The trade-off curves")
 
 if current is not None:
-    ss.setdefault("to_methods", tv.default_methods())
-    ss.setdefault("to_metric", "rmse")
-    ss.setdefault("to_bytes", "bytes_csr")
-    ss.setdefault("to_ft_epochs", 2)
-    ss.setdefault("to_logy", False)
-    ss.setdefault("to_units", True)
-    ss.setdefault("to_latency", False)
-    ss.setdefault("to_latency_batch", tv.LATENCY_BATCHES[-1])
-    ss["to_methods"] = [m for m in ss["to_methods"] if m in DRIVABLE]
+    memory.default("to_methods", tv.default_methods())
+    memory.default("to_metric", "rmse")
+    memory.default("to_bytes", "bytes_csr")
+    memory.default("to_ft_epochs", 2)
+    memory.default("to_logy", False)
+    memory.default("to_units", True)
+    memory.default("to_latency", False)
+    memory.default("to_latency_batch", tv.LATENCY_BATCHES[-1])
+    if any(m not in DRIVABLE for m in ss["to_methods"]):
+        memory.set_widget("to_methods", [m for m in ss["to_methods"] if m in DRIVABLE])
     base = tv.base_config()
     structured = current.model.config.cell == "gru"  # whole units come out of the standard GRU only
 

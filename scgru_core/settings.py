@@ -242,6 +242,12 @@ class _Configs:
         return {SETTINGS[f.name].url: as_text(getattr(self, f.name)) for f in fields(self)
                 if not changed_only or f.name == "sample" or getattr(self, f.name) != getattr(base, f.name)}
 
+    def to_link(self) -> dict[str, str]:
+        """The state as a link writes it: every setting, so a link opens the same model even after the lab's
+        defaults change; all but the slider the method is not driven by, which is not part of the state."""
+        unused = SETTINGS["sparsity" if self.control == "sensitivity" else "sensitivity"].url
+        return {k: v for k, v in self.to_query().items() if k != unused}
+
     @classmethod
     def for_sample(cls, sample: str = DEFAULT_SAMPLE, **changes):
         """The defaults for a sample (its own window), with `changes` applied."""

@@ -48,7 +48,7 @@ def test_moving_s_updates_sparsity_target_metrics_and_histogram(at):
     at.slider(key="s").set_value(2.0).run()
     expected = lab.at(sc.PruneConfig(sensitivity=2.0)).result.sparsity
     assert sparsity_shown(at) == pytest.approx(expected, abs=5e-4)
-    assert at.slider(key="target").value == round(100 * expected)  # the other slider follows
+    assert at.number_input(key="target").value == round(100 * expected)  # the typed target follows
     assert next(m.value for m in at.metric if m.label == "Pruned RMSE") != rmse_before
     hist_after = charts(at)["hist"][0]
     assert hist_after["data"][1]["y"] != hist_before["data"][1]["y"]  # fewer weights kept
@@ -58,7 +58,7 @@ def test_moving_s_updates_sparsity_target_metrics_and_histogram(at):
 
 
 def test_a_target_sparsity_finds_the_s_that_reaches_it(at):
-    at.slider(key="target").set_value(70).run()
+    at.number_input(key="target").set_value(70).run()
     s = at.slider(key="s").value
     assert s > 1.0
     assert sparsity_shown(at) == pytest.approx(0.70, abs=0.01)
@@ -67,13 +67,13 @@ def test_a_target_sparsity_finds_the_s_that_reaches_it(at):
 def test_the_target_stops_at_the_most_the_floor_lets_the_threshold_cut(at):
     lab = at.session_state["lab"]
     top = math.floor(100 * lab.reachable_sparsity(sc.PruneConfig(), 5.0))
-    assert at.slider(key="target").max == top <= 99
-    at.slider(key="target").set_value(top).run()
+    assert at.number_input(key="target").max == top <= 99
+    at.number_input(key="target").set_value(top).run()
     assert sparsity_shown(at) == pytest.approx(top / 100, abs=0.01)  # what the slider reads is what is cut
     at.number_input(key="p_floor").set_value(0.3).run()  # a higher floor: the end of the range comes down
-    assert at.slider(key="target").max == math.floor(100 * lab.reachable_sparsity(
+    assert at.number_input(key="target").max == math.floor(100 * lab.reachable_sparsity(
         sc.PruneConfig(floor=0.3), 5.0)) <= 70
-    assert at.slider(key="target").value <= at.slider(key="target").max
+    assert at.number_input(key="target").value <= at.number_input(key="target").max
     at.number_input(key="p_floor").set_value(0.01).run()
 
 
@@ -233,7 +233,7 @@ def test_gates_the_cell_lacks_are_refused_with_a_message():
 
 
 def test_the_sensitivity_tab_draws_a_curve_per_block_and_applies_its_suggestion(at):
-    at.slider(key="target").set_value(80).run()
+    at.number_input(key="target").set_value(80).run()
     at.session_state["tab"] = "Sensitivity"
     at.run()
     assert not at.exception
@@ -251,7 +251,7 @@ def test_the_sensitivity_tab_draws_a_curve_per_block_and_applies_its_suggestion(
 
 
 def test_cutting_the_input_weights_below_one_per_unit_is_said_plainly(at):
-    at.slider(key="target").set_value(50).run()
+    at.number_input(key="target").set_value(50).run()
     assert not any("input weights are left" in w for w in texts(at.warning))
     at.slider(key="s").set_value(4.0).run()  # scope both: the input matrix is cut towards its floor
     kept, total = sc.pruning.input_reach(at.session_state["lab"].model,

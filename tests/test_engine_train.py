@@ -37,7 +37,7 @@ def test_training_reduces_the_validation_loss_and_counts_samples(data):
     batches = []
     result = fit(model, data, TrainConfig(epochs=2, lr=1e-2, patience=0), callbacks=
                  Callbacks(on_batch=lambda i, n: batches.append((i, n))))
-    n_batches = math.ceil(len(data.train) / 32)
+    n_batches = math.ceil(len(data.train) / TrainConfig().batch_size)  # the default batch
     assert batches == [(i, n_batches) for i in range(1, n_batches + 1)] * 2
     assert [h.epoch for h in result.history] == [1, 2] and all(h.epochs == 2 for h in result.history)
     assert result.samples == 2 * len(data.train)
@@ -90,13 +90,13 @@ def test_cancel_stops_cleanly_and_leaves_the_best_weights(data):
     def on_batch(i, n):
         seen["batches"] += 1
 
-    n_batches = math.ceil(len(data.train) / 32)
+    n_batches = math.ceil(len(data.train) / TrainConfig().batch_size)
     stop_after = n_batches + 2  # two batches into the second epoch
     cb = Callbacks(on_epoch=on_epoch, on_batch=on_batch, should_stop=lambda: seen["batches"] >= stop_after)
     result = fit(model, data, TrainConfig(epochs=5, lr=1e-2, patience=0), callbacks=cb)
     assert result.cancelled and not result.stopped_early
     assert len(result.history) == 1 and seen["batches"] == stop_after
-    assert result.samples == len(data.train) + 2 * 32
+    assert result.samples == len(data.train) + 2 * TrainConfig().batch_size
     best = epoch_states[1] if result.history[0].val_loss < initial_val else None
     assert result.best_epoch == (1 if best is not None else 0)
     if best is not None:

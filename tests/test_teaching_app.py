@@ -180,7 +180,7 @@ def test_a_link_restores_the_state():
                                                      "finetune_epochs": 1, "step": 5, "scope": "hh:reset,hh:update",
                                                      "floor": 0.05, "prune_seed": 3, "lr": 0.003})
     assert _probe(at) == want
-    assert at.query_params == teaching.link_query(want)  # and the address bar says so: every setting
+    assert at.query_params == want.to_link()  # and the address bar says so: every setting
     assert parse_query(at.query_params) == (want, [])
 
 
@@ -251,7 +251,7 @@ def test_reset_to_defaults():
     at.sidebar.button(key="reset_defaults").click().run()
     ok(at)
     assert _probe(at) == LabState()
-    assert at.query_params == teaching.link_query(LabState())  # the defaults' link
+    assert at.query_params == teaching.LabState().to_link()  # the defaults' link
     assert "q_finetune" not in at.session_state  # the lesson's answers are cleared
     assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64
     assert at.session_state[lab_state.MODEL]["made"] == "shipped"

@@ -21,6 +21,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
+
+from scgru_core.settings import LabState
 from browser_support import ARTIFACTS, chromium, require_browser, streamlit_server, wait_for_app, wait_for_charts
 from scgru_core import lesson
 
@@ -90,13 +92,13 @@ def test_cold_start_to_step_4_with_the_shipped_checkpoint(browser):
         page = result["page"]
         page.screenshot(path=str(ARTIFACTS / "screenshots" / "lesson_step4.png"), full_page=True)
         _record("checkpoint", result)
-        # the address bar carries the state: step 4 (the rest is at its defaults)
-        assert query(page) == {"sample": "power_load", "step": "4"}
+        # the address bar carries the whole state: step 4 and every setting of the model on screen
+        assert query(page) == LabState(step=4).to_link()
         # on another page of the same session the link still carries the state
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Prune").click()
         wait_for_app(page)
         wait_for_charts(page)
-        assert query(page) == {"sample": "power_load", "step": "4"}
+        assert query(page) == LabState(step=4).to_link()
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Lesson").click()
         wait_for_app(page)
         assert checkpoint_caption_on_step_3(page)  # and the lesson says the model is the shipped checkpoint
@@ -120,7 +122,7 @@ def test_a_shared_link_opens_the_same_state_and_reset_clears_it(browser):
         heading = "Step 5 · Prune, watch the forecast degrade; fine-tune, watch it recover"
         page.get_by_role("heading", name=heading).wait_for()
         wait_for_charts(page)
-        assert query(page) == {"sample": "power_load", "s": "2.0", "ft": "2", "step": "5"}
+        assert query(page) == LabState(sensitivity=2.0, finetune_epochs=2, step=5).to_link()
         page.screenshot(path=str(ARTIFACTS / "screenshots" / "lesson_link_step5.png"), full_page=True)
         # the one-click report: one self-contained HTML file
         with page.expect_download(timeout=60_000) as download:
@@ -133,5 +135,5 @@ def test_a_shared_link_opens_the_same_state_and_reset_clears_it(browser):
         page.get_by_test_id("stSidebar").get_by_role("button", name="Reset to defaults").click()
         wait_for_app(page)
         page.get_by_role("heading", name="Step 1 · The series and the forecasting task").wait_for()
-        assert query(page) == {}
+        assert query(page) == LabState().to_link()
         page.close()

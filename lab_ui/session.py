@@ -1,0 +1,112 @@
+"""What one browser session holds, as one typed object under one session-state key.
+
+Widgets keep their own values under their keys (the settings table's in scgru_core/settings.py, the pages' view
+controls beside them); everything else the app keeps for a session is a field here, so every page reads the
+same names and a new piece of state is one line in this class, not a new string key.
+
+    now = session.get()
+    if now.lab is not None: ...
+    now.current = PruneSetting(...)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, TypedDict
+
+import pandas as pd
+import streamlit as st
+
+import scgru_core as sc
+
+KEY = "session"  # the one session-state key the app itself uses (besides widget keys)
+
+
+class Source(TypedDict, total=False):
+    kind: str  # "sample" or "upload"
+    label: str
+    units: str
+    key: str  # the sample's key (samples only)
+    filename: str  # the upload's file name (uploads only)
+
+
+class ModelInfo(TypedDict):
+    model_config: sc.ModelConfig
+    train_config: sc.TrainConfig
+    training: sc.TrainResult
+    version: int
+    origin: str | None  # the file it was loaded from, if any
+    made: str  # "trained", "shared" (the server's model cache), "shipped" (a checkpoint) or "file"
+
+
+class PruneSetting(TypedDict):
+    version: int  # the model version it belongs to
+    config: sc.PruneConfig
+    sparsity: float
+    metrics: dict
+    cost: dict
+
+
+class Finetuned(TypedDict):
+    version: int
+    config: sc.PruneConfig
+    model: sc.Forecaster
+    masks: Any
+    evaluation: sc.Evaluation
+    training: sc.TrainResult
+
+
+class Pending(TypedDict):
+    frame: pd.DataFrame  # an upload that parsed but cannot be used with the settings yet
+    source: Source
+
+
+@dataclass
+class Session:
+    """One browser session's data, model, results and jobs (widget values live under their own keys)."""
+
+    # data in force
+    table: pd.DataFrame | None = None  # the raw table the series came from
+    source: Source | None = None
+    read: sc.ReadConfig | None = None
+    windows: sc.WindowConfig | None = None
+    series: sc.Series | None = None
+    data: sc.Dataset | None = None
+    pending: Pending | None = None
+    upload_waiting: bool = False  # a new upload, read by the page body (where a spinner shows), not the callback
+    # the trained model and what was computed from it
+    lab: sc.PruningLab | None = None
+    model_info: ModelInfo | None = None
+    version: int = 0  # increases with every installed model; results are keyed by it
+    previous: dict | None = None  # the model the last install replaced, on the same data: it can be put back
+    current: PruneSetting | None = None  # the Prune page's setting
+    finetuned: Finetuned | None = None
+    sweeps: dict = field(default_factory=dict)  # Trade-offs: {(version, method, ...): [rows]}
+    deploy: dict | None = None  # {"version", "config": UnitConfig, "masks_from", "result", "report"}
+    compare: dict | None = None  # {"data": Dataset, "cache": trained models, "runs": {settings: results}}
+    prune_for: int | None = None  # the model version the Prune controls were last reset for
+    # jobs and messages
+    job: dict | None = None  # a training run in progress (survives a Stop, which interrupts the script)
+    messages: dict = field(default_factory=dict)  # {page: [(kind, text)]} shown once on that page
+    # links, Reset and the lesson
+    started: bool = False  # the session's first run has put a link's state (or the defaults) in place
+    pending_model: tuple | None = None  # (LabState, asked, offer): the model a link, Reset or a step asked for
+    link_offer: tuple | None = None  # a link's model that would need training: (state, model version then, seconds)
+    notes: list = field(default_factory=list)  # notes about a link, shown once above the page
+    lesson_moved: set = field(default_factory=set)  # the lesson steps whose control the student moved
+    lesson_latency: dict = field(default_factory=dict)  # measured latencies, by (version, config)
+    demo_opens: bool = False  # Home's demo was clicked: open the Prune page once its model is in place
+
+    def take(self, name: str):
+        """The field's value, and the field back to its default (a one-shot flag or a popped record)."""
+        value = getattr(self, name)
+        f = next(f for f in fields(self) if f.name == name)
+        setattr(self, name, f.default_factory() if callable(f.default_factory) else f.default)
+        return value
+
+
+def get() -> Session:
+    """This browser session's object (created on its first run)."""
+    now = st.session_state.get(KEY)
+    if now is None:
+        now = st.session_state[KEY] = Session()
+    return now
