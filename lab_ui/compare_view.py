@@ -17,7 +17,7 @@ import scgru_core as sc
 from scgru_core.compare import known_methods, method_kind, row_key
 from scgru_core.gradual import GRADUAL
 
-from . import memory, state, training, widgets
+from . import memory, session, training, widgets
 from .prune_view import short_rule_label
 
 ss = st.session_state
@@ -83,9 +83,9 @@ def settings() -> tuple:
 
 
 def _store() -> dict:
-    store = ss.get(state.COMPARE)
-    if store is None or store["data"] is not ss[state.DATA]:  # new data: earlier results do not apply
-        store = ss[state.COMPARE] = {"data": ss[state.DATA], "cache": {}, "runs": {}}
+    store = session.get().compare
+    if store is None or store["data"] is not session.get().data:  # new data: earlier results do not apply
+        store = session.get().compare = {"data": session.get().data, "cache": {}, "runs": {}}
     return store
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 import scgru_core as sc
 from scgru_core.export import export_zip, onnx_available
 
-from . import memory, state, training
+from . import memory, session, training
 
 ss = st.session_state
 RULES = list(sc.UNIT_RULES)
@@ -26,7 +26,7 @@ def init_controls() -> None:
 
 def units_suffix() -> str:
     """' MW' for the power-load sample, '' for a series without known units."""
-    units = (ss.get(state.SOURCE) or {}).get("units")
+    units = (session.get().source or {}).get("units")
     return f" {units}" if units else ""
 
 
@@ -41,8 +41,8 @@ def starting_masks(current: sc.PruningLab, config_rule: str) -> tuple[sc.pruning
     (when they belong to this model); the other rules remove units from the trained dense model."""
     if not sc.UNIT_RULES[config_rule].exact:
         return None, "the trained dense model"
-    now = ss.get(state.CURRENT)
-    if not now or now["version"] != ss.get(state.VERSION):
+    now = session.get().current
+    if not now or now["version"] != session.get().version:
         return None, "no pruning yet: the Prune page has not been used with this model"
     cfg = now["config"]
     return current.at(cfg).result.masks, (f"the Prune page's setting: {sc.RULES[cfg.method].label}, "
@@ -59,13 +59,13 @@ def preview(current: sc.PruningLab, config: sc.UnitConfig, masks) -> tuple[sc.Un
 
 def stored() -> dict | None:
     """The last measured run, if it belongs to the current model."""
-    done = ss.get(state.DEPLOY)
-    return done if done and done["version"] == ss.get(state.VERSION) else None
+    done = session.get().deploy
+    return done if done and done["version"] == session.get().version else None
 
 
 def run(current: sc.PruningLab, config: sc.UnitConfig, masks, masks_label: str) -> None:
     """Remove, fine-tune once (progress, Stop), then measure every variant (status per variant); keep the result."""
-    result = training.shrink(current, config, masks, int(ss["d_ft_epochs"]), ss[state.MODEL]["train_config"])
+    result = training.shrink(current, config, masks, int(ss["d_ft_epochs"]), session.get().model_info["train_config"])
     if result is None:
         return
     with st.status("Measuring every way to run it on this machine…", expanded=False) as status:
@@ -74,7 +74,7 @@ def run(current: sc.PruningLab, config: sc.UnitConfig, masks, masks_label: str) 
         status.update(label="Writing the export…")
         download = export_zip(result.final, current.data.window, current.data.scaler, onnx=onnx_available())
         status.update(label="Measured on this machine", state="complete")
-    ss[state.DEPLOY] = {"version": ss.get(state.VERSION), "config": config, "masks_from": masks_label,
+    session.get().deploy = {"version": session.get().version, "config": config, "masks_from": masks_label,
                         "result": result, "report": report, "zip": download}
     st.rerun()
 

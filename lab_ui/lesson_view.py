@@ -12,7 +12,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import results, state, teaching, training, widgets
+from lab_ui import results, session, state, teaching, training, widgets
 from lab_ui import tradeoffs_view as tv
 from scgru_core import lesson, viz, viz_lesson
 from scgru_core.sparse_exec import compare_latency
@@ -23,11 +23,11 @@ CFG = viz.PLOTLY_CONFIG
 
 
 def moved(key: str) -> None:
-    ss.setdefault(teaching._MOVED, set()).add(key)
+    session.get().lesson_moved.add(key)
 
 
 def has_moved(key: str) -> bool:
-    return key in ss.get(teaching._MOVED, set())
+    return key in session.get().lesson_moved
 
 
 def question(step: lesson.LessonStep) -> None:
@@ -59,7 +59,7 @@ def snapshot(current: sc.PruningLab) -> sc.Snapshot | None:
         st.error(str(exc))
         return None
     snap = current.at(config)
-    ss[state.CURRENT] = {"version": ss.get(state.VERSION), "config": config, "sparsity": snap.result.sparsity,
+    session.get().current = {"version": session.get().version, "config": config, "sparsity": snap.result.sparsity,
                          "metrics": snap.evaluation.metrics.to_dict(), "cost": snap.cost.to_dict()}
     return snap
 
@@ -85,7 +85,7 @@ def hh_name(current: sc.PruningLab) -> str:
 
 
 def step_task(step, current) -> None:
-    data: sc.Dataset = ss[state.DATA]
+    data: sc.Dataset = session.get().data
     w = st.slider(lesson.CONTROLS["window"], 4, 192, value=data.window, step=4, key="lesson_window",
                   on_change=moved, args=(step.key,))
     try:
@@ -102,7 +102,7 @@ def step_task(step, current) -> None:
                        delta_color="off", delta_arrow="off")
     split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
     fig = viz.series_figure(data.series.values, data.series.times, name=data.series.name,
-                            units=ss[state.SOURCE].get("units") or data.series.name, split=split)
+                            units=session.get().source.get("units") or data.series.name, split=split)
     chart(fig, "lesson_series", "series")
 
 
@@ -124,7 +124,7 @@ def step_gru(step, current) -> None:
 
 
 def step_train(step, current) -> None:
-    info = ss[state.MODEL]
+    info = session.get().model_info
     which = st.radio(lesson.CONTROLS["trained"], ["after training", "before training"], horizontal=True,
                      key="lesson_trained", on_change=moved, args=(step.key,))
     model = current.model
@@ -140,7 +140,7 @@ def step_train(step, current) -> None:
     fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
                           best_epoch=tr.best_epoch or None)
     chart(fig, "lesson_loss", "loss")
-    if (ss.get(state.MODEL) or {}).get("made") == "shipped":
+    if (session.get().model_info or {}).get("made") == "shipped":
         st.caption("This model was loaded from the shipped checkpoint (the same settings and seed give the same "
                    "weights); the Train page trains a new one.")
 
@@ -173,10 +173,10 @@ def step_finetune(step, current) -> None:
     c1, c2, _ = st.columns([1, 1, 2])
     widgets.draw("finetune_epochs", c1)
     if c2.button("Fine-tune", key="lesson_finetune", icon=":material/tune:", type="primary"):
-        made = training.finetune(current, snap, widgets.value("finetune_epochs"), ss[state.MODEL]["train_config"],
+        made = training.finetune(current, snap, widgets.value("finetune_epochs"), session.get().model_info["train_config"],
                                  chart_key="lesson_ft_loss")
         if made is not None:
-            ss[state.FINETUNED] = made
+            session.get().finetuned = made
             st.rerun()
     forecasts = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}
     labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
@@ -184,7 +184,7 @@ def step_finetune(step, current) -> None:
         results.metric_row(ft["evaluation"].metrics, snap.evaluation.metrics, "vs pruned", label_prefix="Fine-tuned ")
         forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
     fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
-                              units=ss[state.SOURCE].get("units") or current.data.series.name)
+                              units=session.get().source.get("units") or current.data.series.name)
     chart(fig, "lesson_forecast", "forecast")
 
 
@@ -203,7 +203,7 @@ def step_cost(step, current) -> None:
     chart(viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}),
           "lesson_cost", "cost")
     key = teaching.latency_key(snap)
-    store = ss.setdefault(teaching._LATENCY, {})
+    store = session.get().lesson_latency
     if current.model.config.cell != "gru":
         st.info("Sparse execution runs the standard GRU; this model is a gate variant.")
     elif st.button("Measure latency: dense vs sparse", key="lesson_measure", icon=":material/timer:"):
@@ -219,8 +219,8 @@ def step_cost(step, current) -> None:
 
 def payoff(current) -> None:
     """When does removing whole units pay? The smaller GRUs timed against the dense one, at batch 1 and 256."""
-    store = ss.setdefault(teaching._LATENCY, {})
-    key = ("payoff", ss.get(state.VERSION))
+    store = session.get().lesson_latency
+    key = ("payoff", session.get().version)
     if st.button("Measure: when does removing units pay?", key="lesson_units", icon=":material/speed:"):
         with st.spinner("Removing units and timing each smaller GRU against the dense one…"):
             store[key] = sc.deploy.unit_payoff(current.model, current.data.window)

@@ -3,15 +3,14 @@
 Streamlit drops the state of a widget a run (or a fragment run) does not draw, and then answers for its key with
 the value a script last wrote there, however the person changed it since (seen in Chromium: epochs typed on Train
 came back as the default after visiting Prune; the Data form's window after one slider move). So the last value
-of each widget is kept here, under two session keys, and given back at the start of every full run; a value
+of each widget is kept in the session object, and given back at the start of every full run; a value
 that differs from the one last written there is a change the person made.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-KEPT = "widget_values"  # {widget key: its last value}
-WRITTEN = "widget_written"  # {widget key: the value the app last wrote there}
+from . import session
 
 
 def restore_widgets(keys) -> None:
@@ -56,9 +55,19 @@ def _write(key: str, value) -> None:
     ss[key] = _written()[key] = value
 
 
+def forget(keys) -> None:
+    """These widgets back to their defaults (as in a fresh session)."""
+    ss, kept, written = st.session_state, _kept(), _written()
+    for key in keys:
+        kept.pop(key, None)
+        written.pop(key, None)
+        if key in ss:
+            del ss[key]
+
+
 def _kept() -> dict:
-    return st.session_state.setdefault(KEPT, {})
+    return session.get().widget_values
 
 
 def _written() -> dict:
-    return st.session_state.setdefault(WRITTEN, {})
+    return session.get().widget_written

@@ -12,7 +12,7 @@ import scgru_core as sc
 from scgru_core.archive import load_run_zip
 from scgru_core.io import check_fits
 
-from . import results, state
+from . import results, session, state
 
 ss = st.session_state
 _DONE = "model_zip_done"  # the upload already handled (a rerun must not load it twice)
@@ -28,7 +28,7 @@ def upload_control(page: str = "train") -> None:
     name = results.literal(file.name)  # a file name is the visitor's text: shown, never rendered
     try:
         saved = load_run_zip(file.getvalue())
-        check_fits(saved, ss[state.DATA])
+        check_fits(saved, session.get().data)
         train = sc.TrainConfig(**(saved.config.get("train") or {}))
     except (sc.ScgruError, TypeError) as exc:
         # the reason can quote the file's own contents (a member's name): shown literally as well

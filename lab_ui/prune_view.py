@@ -20,7 +20,7 @@ from scgru_core.settings import DEFAULTS, SETTINGS
 
 PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
 
-from . import memory, state, widgets
+from . import memory, session, state, widgets
 
 ss = st.session_state
 # Rules the sliders can drive: every registered rule whose control is a threshold or a sparsity (rules
@@ -62,8 +62,9 @@ def init_controls(current: sc.PruningLab) -> None:
     names = sc.weight_names(current.model)
     if ss.get("p_matrix") not in names:
         memory.set_widget("p_matrix", next((n for n in names if ".weight_hh" in n), names[0]))
-    if ss.get("prune_for") != ss.get(state.VERSION):
-        ss["prune_for"] = ss.get(state.VERSION)
+    now = session.get()
+    if now.prune_for != now.version:
+        now.prune_for = now.version
         widgets.write(DEFAULTS, ["sensitivity", "sparsity"])
         sync_target()
 
@@ -158,22 +159,22 @@ def threshold_table(snap: sc.Snapshot) -> pd.DataFrame:
 
 def finetuned_for(snap: sc.Snapshot) -> dict | None:
     """The fine-tuned model of exactly this setting and model, if one was made."""
-    ft = ss.get(state.FINETUNED)
-    if ft and ft["version"] == ss.get(state.VERSION) and ft["config"] == snap.config:
+    ft = session.get().finetuned
+    if ft and ft["version"] == session.get().version and ft["config"] == snap.config:
         return ft
     return None
 
 
 def run_record(current: sc.PruningLab, snap: sc.Snapshot) -> dict:
     """Settings and results of this run, in the shape of the CLI's `run` JSON."""
-    info, ft = ss[state.MODEL], finetuned_for(snap)
-    config = RunConfig(read=ss[state.READ], windows=ss[state.WINDOWS], model=info["model_config"],
+    info, ft = session.get().model_info, finetuned_for(snap)
+    config = RunConfig(read=session.get().read, windows=session.get().windows, model=info["model_config"],
                        train=info["train_config"], prune=snap.config,
                        finetune_epochs=len(ft["training"].history) if ft else 0)
     r, data = snap.result, current.data
     record = {
         "app": "SCGRU Pruning Lab", "engine_version": sc.__version__,
-        "data": {"source": ss[state.SOURCE]["label"], "column": data.series.name, "values": len(data.series),
+        "data": {"source": session.get().source["label"], "column": data.series.name, "values": len(data.series),
                  "train_windows": len(data.train), "val_windows": len(data.val), "test_windows": len(data.test)},
         "config": config_to_dict(config, snap.config),
         "dense": current.dense.metrics.to_dict(), "naive": current.naive.metrics.to_dict(),

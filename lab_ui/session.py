@@ -95,6 +95,9 @@ class Session:
     lesson_moved: set = field(default_factory=set)  # the lesson steps whose control the student moved
     lesson_latency: dict = field(default_factory=dict)  # measured latencies, by (version, config)
     demo_opens: bool = False  # Home's demo was clicked: open the Prune page once its model is in place
+    # widget values that survive pages and fragment runs (lab_ui/memory.py)
+    widget_values: dict = field(default_factory=dict)  # {widget key: its last value}
+    widget_written: dict = field(default_factory=dict)  # {widget key: the value the app last wrote there}
 
     def take(self, name: str):
         """The field's value, and the field back to its default (a one-shot flag or a popped record)."""

@@ -26,33 +26,12 @@ from scgru_core.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
 
 from scgru_core.settings import SETTINGS, LabState
 
-from . import memory, results, widgets
+from . import memory, results, session, widgets
 
 # Page scripts, as registered with st.navigation in app.py.
 HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PAGE = (
     "pages/home.py", "pages/data.py", "pages/train.py", "pages/prune.py", "pages/tradeoffs.py", "pages/compare.py",
     "pages/deploy.py")
-
-# Session-state keys (values set by code, not widgets).
-TABLE = "table"  # the raw DataFrame the current series came from
-SOURCE = "source"  # {"kind": "sample"|"upload", "label", "units", "key"|"filename"}
-READ = "read_config"  # ReadConfig in force
-WINDOWS = "window_config"  # WindowConfig in force
-SERIES = "series"  # Series in force
-DATA = "data"  # Dataset in force
-UPLOAD_WAITING = "upload_waiting"  # a new upload, read by the page body (where a spinner shows), not the callback
-PENDING = "pending_upload"  # an upload that parsed but cannot be used with the settings yet
-MESSAGES = "messages"  # {page: [(kind, text)]} shown once on that page
-MODEL = "model_info"  # {"model_config", "train_config", "training": TrainResult, "version"}
-LAB = "lab"  # PruningLab over the trained dense model
-VERSION = "model_version"  # increases with every installed model; results are keyed by it
-JOB = "job"  # a training run in progress (survives a Stop, which interrupts the script)
-FINETUNED = "finetuned"  # {"version", "config", "model", "evaluation", "training"}
-CURRENT = "prune_current"  # the Prune page's setting: {"version", "config", "sparsity", "metrics", "cost"}
-SWEEPS = "sweeps"  # {(version, method, scope text, floor, finetune epochs or 0): [rows]}
-PREVIOUS = "previous_model"  # the model the last install replaced, on the same data: it can be put back
-DEPLOY = "deploy"  # {"version", "config": UnitConfig, "masks_from", "result": ShrinkResult, "report": DeploymentReport}
-COMPARE = "compare_runs"  # {"data": Dataset, "cache": trained models, "runs": {settings: {"rows", "traces"}}}
 
 # Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
 PERSISTENT_WIDGETS = widgets.KEYS + ("lesson_step",  # the settings table's, then the Data form's others and the pages' views
@@ -136,11 +115,11 @@ def require_entrypoint() -> None:
 
 def say(page: str, kind: str, text: str) -> None:
     """Queue a message ("error", "warning", "success", "info") for the next time `page` is drawn."""
-    st.session_state.setdefault(MESSAGES, {}).setdefault(page, []).append((kind, text))
+    session.get().messages.setdefault(page, []).append((kind, text))
 
 
 def show_messages(page: str) -> None:
-    for kind, text in st.session_state.get(MESSAGES, {}).pop(page, []):
+    for kind, text in session.get().messages.pop(page, []):
         getattr(st, kind)(text)
 
 
@@ -150,7 +129,6 @@ def show_messages(page: str) -> None:
 def data_form_defaults(frame: pd.DataFrame, read: sc.ReadConfig, windows: sc.WindowConfig,
                        report: sc.LoadReport | None) -> None:
     """Point the Data page's settings widgets at `frame` and these settings (call before they are drawn)."""
-    ss = st.session_state
     numeric = list(report.numeric_columns) if report else numeric_columns(frame)
     memory.set_widget("f_column", report.column if report else (numeric[0] if numeric else None))
     memory.set_widget("f_time", (report.time_column if report else None) or TIME_NONE)
@@ -162,9 +140,9 @@ def use_table(frame: pd.DataFrame, source: dict, read: sc.ReadConfig, windows: s
     """Make `frame` the current data with these settings, or raise ScgruError and change nothing."""
     series = sc.series_from_frame(frame, read)
     data = sc.prepare(series, windows)
-    ss = st.session_state
-    ss[TABLE], ss[SOURCE], ss[READ], ss[WINDOWS], ss[SERIES], ss[DATA] = frame, source, read, windows, series, data
-    ss.pop(PENDING, None)
+    now = session.get()
+    now.table, now.source, now.read, now.windows, now.series, now.data = frame, source, read, windows, series, data
+    now.pending = None
     data_form_defaults(frame, read, windows, series.report)
     clear_model()
 
@@ -177,7 +155,7 @@ def load_sample(key: str) -> None:
 
 def ensure_dataset() -> None:
     """On a session's first run the power-load sample is loaded, so every page starts on real data."""
-    if DATA not in st.session_state:
+    if session.get().data is None:
         load_sample(DEFAULT_SAMPLE)
 
 
@@ -187,34 +165,34 @@ def handle_upload(file) -> None:
     if file is None:
         return
     raw = file.getvalue()
-    ss = st.session_state
     try:
         frame = sc.read_table(raw, filename=file.name)
     except sc.ScgruError as exc:
         say("data", "error", f"**{file.name}** was not loaded: {exc} The previous data is kept.")
         return
     source = {"kind": "upload", "filename": file.name, "label": file.name, "units": ""}
-    windows = ss.get(WINDOWS, sc.WindowConfig())
+    windows = session.get().windows or sc.WindowConfig()
     try:
         use_table(frame, source, sc.ReadConfig(), windows)
     except sc.FileTooLargeError as exc:  # no setting below can make it fit: not offered as pending
         say("data", "error", f"**{file.name}** was not loaded: {exc} The previous data is kept.")
         return
     except sc.ScgruError as exc:
-        ss[PENDING] = {"frame": frame, "source": source}
+        session.get().pending = {"frame": frame, "source": source}
         data_form_defaults(frame, sc.ReadConfig(), windows, None)
         say("data", "error", f"**{file.name}** was read but cannot be used yet: {exc} "
                              "Change the settings below and press Apply; until then the previous data is kept.")
         return
-    say("data", "success", f"Loaded **{file.name}**: {len(ss[SERIES]):,} values of '{ss[SERIES].name}'.")
+    series = session.get().series
+    say("data", "success", f"Loaded **{file.name}**: {len(series):,} values of '{series.name}'.")
 
 
 # ---------------------------------------------------------------- model
 
 
 def clear_model() -> None:
-    for key in (MODEL, LAB, FINETUNED, CURRENT, JOB, DEPLOY, PREVIOUS):
-        st.session_state.pop(key, None)
+    now = session.get()
+    now.model_info = now.lab = now.finetuned = now.current = now.job = now.deploy = now.previous = None
 
 
 def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_config: sc.TrainConfig,
@@ -222,18 +200,17 @@ def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_conf
     """Make a trained dense model the current one (a new PruningLab; results of older models are dropped).
     The model it replaces is kept aside while the data stays the same, so a worse one can be undone.
     `made`: "trained" here, "shared" (the server's model cache), "shipped" (a checkpoint) or "file" (`origin`)."""
-    ss = st.session_state
-    old_lab, old_info = ss.get(LAB), ss.get(MODEL)
+    old_lab, old_info = session.get().lab, session.get().model_info
     clear_model()
-    if old_lab is not None and old_info is not None and old_lab.data is ss.get(DATA):
-        ss[PREVIOUS] = {"model": old_lab.model, "model_config": old_info["model_config"],
+    if old_lab is not None and old_info is not None and old_lab.data is session.get().data:
+        session.get().previous = {"model": old_lab.model, "model_config": old_info["model_config"],
                         "train_config": old_info["train_config"], "training": old_info["training"],
                         "rmse": old_lab.dense.metrics.rmse, "data": old_lab.data, "origin": old_info.get("origin")}
-    ss[VERSION] = ss.get(VERSION, 0) + 1
-    ss[LAB] = sc.PruningLab(model.eval(), ss[DATA], cache=snapshot_cache())
-    ss[MODEL] = {"model_config": model_config, "train_config": train_config, "training": training,
-                 "version": ss[VERSION], "origin": origin, "made": made}  # origin: the file it was loaded from
-    ss[SWEEPS] = {}
+    session.get().version += 1
+    session.get().lab = sc.PruningLab(model.eval(), session.get().data, cache=snapshot_cache())
+    session.get().model_info = {"model_config": model_config, "train_config": train_config, "training": training,
+                 "version": session.get().version, "origin": origin, "made": made}  # origin: the file it was loaded from
+    session.get().sweeps = {}
 
 
 def made_text(info: dict) -> str:
@@ -251,8 +228,8 @@ def made_text(info: dict) -> str:
 
 def previous_model() -> dict | None:
     """The model the current one replaced, if it was made for the data in force."""
-    prev = st.session_state.get(PREVIOUS)
-    return prev if prev is not None and prev["data"] is st.session_state.get(DATA) else None
+    prev = session.get().previous
+    return prev if prev is not None and prev["data"] is session.get().data else None
 
 
 def restore_previous() -> None:
@@ -265,7 +242,7 @@ def restore_previous() -> None:
 
 def recover_interrupted_job() -> None:
     """A Stop click (or any click) interrupts a training run mid-script; keep what it finished."""
-    job = st.session_state.pop(JOB, None)
+    job = session.get().take("job")
     if job is None:
         return
     history = job["history"]
@@ -285,7 +262,7 @@ def recover_interrupted_job() -> None:
 
 
 def lab() -> sc.PruningLab | None:
-    return st.session_state.get(LAB)
+    return session.get().lab
 
 
 def require_model(page_label: str) -> sc.PruningLab | None:
@@ -303,28 +280,27 @@ def require_model(page_label: str) -> sc.PruningLab | None:
 
 def sidebar_status(pruning: bool = True) -> None:
     """The current data and model (and, unless `pruning` is False, the Prune page's setting)."""
-    ss = st.session_state
     st.markdown("#### Current data")
-    data: sc.Dataset | None = ss.get(DATA)
+    data: sc.Dataset | None = session.get().data
     if data is None:
         st.caption("No data loaded.")
     else:
-        src = ss[SOURCE]
+        src = session.get().source
         kind = "built-in sample" if src["kind"] == "sample" else "uploaded file"
         st.markdown(f"**{src['label']}**  \n{kind} · column `{data.series.name}`")
         st.caption(f"{len(data.series):,} values · window {data.window} · horizon {data.horizon}  \n"
                    f"windows: {len(data.train):,} train / {len(data.val):,} val / {len(data.test):,} test")
     st.markdown("#### Current model")
-    info, current = ss.get(MODEL), ss.get(LAB)
+    info, current = session.get().model_info, session.get().lab
     if info is None or current is None:
         st.caption("No model yet: train one on the Train page.")
         return
-    mc, tr = info["model_config"], info["training"]
+    mc = info["model_config"]
     st.markdown(f"**{mc.cell.upper()}** · hidden {mc.hidden} · {mc.layers} layer{'s' if mc.layers > 1 else ''}")
     trained = made_text(info)
     st.caption(f"{trained}  \n"
                f"test RMSE {current.dense.metrics.rmse:,.4g} (naive {current.naive.metrics.rmse:,.4g})")
-    now = ss.get(CURRENT)
+    now = session.get().current
     if pruning and now and now["version"] == info["version"]:
         cfg = now["config"]
         st.markdown("#### Pruning")

@@ -15,7 +15,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import memory, results, state, training, widgets
+from lab_ui import memory, results, session, state, training, widgets
 from scgru_core import checkpoints, codegen, lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.train import estimate_seconds
@@ -27,9 +27,6 @@ ss = st.session_state
 LESSON_PAGE = "pages/lesson.py"
 STEP = "lesson_step"
 UPLOAD = "upload"  # the `sample` of a state whose data is an uploaded file (a link cannot carry it)
-_STARTED, _PENDING, _NOTES = "teach_started", "teach_pending_model", "teach_notes"
-_OFFER = "teach_link_offer"  # a link's model that would need training: (state, model version then, seconds)
-_MOVED, _LATENCY = "lesson_moved", "lesson_latency"
 MODEL_WIDGETS = [n for n, s in SETTINGS.items() if s.group in ("model", "training")]
 PRUNE_WIDGETS = [n for n, s in SETTINGS.items() if s.group == "pruning"]
 
@@ -41,7 +38,7 @@ def lesson_state() -> LabState:
     """The state the lesson starts from: the session's, with the default model when none is trained yet
     (the shipped checkpoint's, whatever the Train page's widgets say)."""
     now = current_state()
-    if ss.get(state.MODEL):
+    if session.get().model_info:
         return now
     d = LabState.for_sample(now.sample)
     return dataclasses.replace(now, **{name: getattr(d, name) for name in MODEL_WIDGETS})
@@ -50,8 +47,8 @@ def lesson_state() -> LabState:
 def current_state() -> LabState:
     """The state the session is in: its data, its trained model (else the Train widgets), the Prune widgets
     (only the value of the slider its method is driven by: the other is not part of the state)."""
-    source, info = ss.get(state.SOURCE) or {}, ss.get(state.MODEL)
-    now = LabState.from_configs(widgets.state(), windows=ss.get(state.WINDOWS),
+    source, info = session.get().source or {}, session.get().model_info
+    now = LabState.from_configs(widgets.state(), windows=session.get().windows,
                                 model=info["model_config"] if info else None,
                                 train=info["train_config"] if info else None)
     other = "sparsity" if now.control == "sensitivity" else "sensitivity"
@@ -74,8 +71,8 @@ def request(new: LabState, model: bool = True, asked: bool = True, offer: bool =
     the page then offers that training with its cost."""
     if new.sample in SAMPLES:
         windows = new.window_config()
-        source = ss.get(state.SOURCE) or {}
-        if source.get("key") != new.sample or ss.get(state.WINDOWS) != windows or state.DATA not in ss:
+        source = session.get().source or {}
+        if source.get("key") != new.sample or session.get().windows != windows or session.get().data is None:
             sample = SAMPLES[new.sample]
             try:
                 state.use_table(state.sample_table(new.sample), {"kind": "sample", "key": new.sample,
@@ -89,13 +86,13 @@ def request(new: LabState, model: bool = True, asked: bool = True, offer: bool =
     memory.set_widget(STEP, new.step)
     _set_prune_widgets(new)
     if model:
-        ss[_PENDING] = (new, asked, offer)
+        session.get().pending_model = (new, asked, offer)
 
 
 def model_matches(new: LabState) -> bool:
-    info = ss.get(state.MODEL)
-    return bool(info) and state.LAB in ss and info["model_config"] == new.model_config() \
-        and info["train_config"] == new.train_config() and ss.get(state.WINDOWS) == new.window_config()
+    info = session.get().model_info
+    return bool(info) and session.get().lab is not None and info["model_config"] == new.model_config() \
+        and info["train_config"] == new.train_config() and session.get().windows == new.window_config()
 
 
 def restorable(new: LabState) -> bool:
@@ -107,11 +104,11 @@ def restorable(new: LabState) -> bool:
 def shipped(new: LabState) -> bool:
     """`new`'s model is a shipped checkpoint, and its data is the data in force."""
     setup = checkpoints.Setup(new.window_config(), new.model_config(), new.train_config())
-    return checkpoints.matches(new.sample, setup) and (ss.get(state.SOURCE) or {}).get("key") == new.sample
+    return checkpoints.matches(new.sample, setup) and (session.get().source or {}).get("key") == new.sample
 
 
 def _cached(new: LabState):
-    data = ss.get(state.DATA)
+    data = session.get().data
     return None if data is None else state.model_cache().get(data, new.model_config(), new.train_config())
 
 
@@ -131,13 +128,13 @@ def ensure_model(new: LabState, page: str) -> bool:
         except sc.CheckpointError as exc:
             note(f"The shipped checkpoint was not used ({exc}); training instead.")
         else:
-            state.model_cache().put(ss[state.DATA], mc, tc, ckpt.model, ckpt.training)
+            state.model_cache().put(session.get().data, mc, tc, ckpt.model, ckpt.training)
             state.install_model(ckpt.model, mc, tc, ckpt.training, made="shipped")
             made = True
     if not made:
-        made = training.train(ss[state.DATA], mc, tc, page=page, chart_key="teach_loss")
+        made = training.train(session.get().data, mc, tc, page=page, chart_key="teach_loss")
     if made:
-        pv.init_controls(ss[state.LAB])
+        pv.init_controls(session.get().lab)
         _set_prune_widgets(new)
         pv.sync_target()
     return made
@@ -146,9 +143,10 @@ def ensure_model(new: LabState, page: str) -> bool:
 def start_session() -> None:
     """On a session's first run: the link's state (or the defaults) into the session; a link that names
     any setting also gets its model (checkpoint or training), so it opens where the teacher was."""
-    if ss.get(_STARTED):
+    now = session.get()
+    if now.started:
         return
-    ss[_STARTED] = True
+    now.started = True
     query = st.query_params
     if not any(k in query for k in QUERY_KEYS):  # a plain visit: the default sample and its shipped model
         request(LabState(), model=True, asked=False, offer=False)
@@ -166,29 +164,29 @@ def start_session() -> None:
 def complete_pending(page: str = "home") -> None:
     """Make the model a link, Reset or a lesson step asked for (app.py, before the page is drawn). A link's
     model that would need training is offered with its cost instead: opening a link never starts one."""
-    pending = ss.pop(_PENDING, None)
-    if pending is not None and state.DATA in ss:
+    pending = session.get().take("pending_model")
+    if pending is not None and session.get().data is not None:
         new, asked, offer = pending
         if asked or restorable(new):
-            ss.pop(_OFFER, None)
+            session.get().link_offer = None
             ensure_model(new, page)
         elif offer:
-            model = sc.build_model(new.model_config(), horizon=ss[state.DATA].horizon, seed=new.seed)
-            seconds = estimate_seconds(model, ss[state.DATA], new.train_config())
-            ss[_OFFER] = (new, ss.get(state.VERSION), seconds)
+            model = sc.build_model(new.model_config(), horizon=session.get().data.horizon, seed=new.seed)
+            seconds = estimate_seconds(model, session.get().data, new.train_config())
+            session.get().link_offer = (new, session.get().version, seconds)
     offer_link_training()
-    for text in ss.pop(_NOTES, []):
+    for text in session.get().take("notes"):
         st.warning(text, icon=":material/link:")
 
 
 def offer_link_training() -> None:
     """The link's model, with what training it would cost here, and a button; gone once any model is installed."""
-    offer = ss.get(_OFFER)
+    offer = session.get().link_offer
     if offer is None:
         return
     new, version, seconds = offer
-    if ss.get(state.VERSION) != version:  # a model was trained or loaded since: the offer is out of date
-        ss.pop(_OFFER, None)
+    if session.get().version != version:  # a model was trained or loaded since: the offer is out of date
+        session.get().link_offer = None
         return
     mc, tc = new.model_config(), new.train_config()
     with st.container(border=True):
@@ -198,7 +196,7 @@ def offer_link_training() -> None:
                     "(timed from three training steps; early stopping can end it sooner). The link's other settings "
                     "are in place.")
         st.button("Train the link's model", key="link_train", icon=":material/model_training:",
-                  on_click=lambda: (request(new, model=True, asked=True), ss.pop(_OFFER, None)))
+                  on_click=lambda: (request(new, model=True, asked=True), setattr(session.get(), "link_offer", None)))
 
 
 def _duration(seconds: float) -> str:
@@ -208,7 +206,7 @@ def _duration(seconds: float) -> str:
 
 
 def note(text: str) -> None:
-    ss.setdefault(_NOTES, []).append(text)
+    session.get().notes.append(text)
 
 
 def _write_query(want: dict[str, str]) -> None:
@@ -224,15 +222,18 @@ def _write_query(want: dict[str, str]) -> None:
 
 def sync_url() -> None:
     """Write the session's state into the address bar, so a reload or a copied link reopens it."""
-    if state.DATA in ss:
+    if session.get().data is not None:
         _write_query(current_state().to_link())
 
 
 def reset_to_defaults() -> None:
-    """Callback: the default sample, settings and model (the shipped checkpoint), lesson answers cleared."""
-    for key in [k for k in ss if str(k).startswith(("q_", "lesson_"))]:
-        del ss[key]
+    """Callback: what a fresh session has: the default sample, settings and model (the shipped checkpoint), every
+    page's view at its default, the lesson's answers cleared."""
+    memory.forget([k for k in ss if str(k).startswith(("q_", "lesson_"))] + list(state.PERSISTENT_WIDGETS))
+    now = session.get()
+    now.lesson_moved, now.lesson_latency = set(), {}
     _write_query({})
+    widgets.init_defaults()
     request(LabState(), model=True)
 
 
@@ -272,15 +273,15 @@ def show_code(current: LabState | None = None) -> None:
 def report_inputs(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None) -> dict:
     """What the report needs from the session, read during the script run (the download's callable runs
     later, outside it, where st.session_state and st.context are not available)."""
-    now, source = current_state(), ss.get(state.SOURCE) or {}
-    lat = (ss.get(_LATENCY) or {}).get(latency_key(snap))
+    now, source = current_state(), session.get().source or {}
+    lat = session.get().lesson_latency.get(latency_key(snap))
     link = None
     try:
         link = st.context.url.split("?")[0] + "?" + "&".join(f"{k}={v}" for k, v in now.to_link().items())
     except Exception:  # noqa: BLE001 - the link is a convenience
         pass
     return {"current": current, "snap": snap, "ft": ft, "state": now, "label": source.get("label", now.sample),
-            "units": source.get("units") or current.data.series.name, "training": ss[state.MODEL]["training"],
+            "units": source.get("units") or current.data.series.name, "training": session.get().model_info["training"],
             "latency": lat, "link": link}
 
 
@@ -332,4 +333,4 @@ def report_button(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = N
 
 
 def latency_key(snap: sc.Snapshot) -> tuple:
-    return (ss.get(state.VERSION), snap.config)
+    return (session.get().version, snap.config)

@@ -11,7 +11,7 @@ import streamlit as st
 
 import scgru_core as sc
 
-from . import state
+from . import session
 from scgru_core.units import leaves_a_unit
 
 from .prune_view import DRIVABLE, short_rule_label
@@ -31,16 +31,16 @@ def short_label(method: str) -> str:
 
 def base_config() -> sc.PruneConfig:
     """Scope, floor and seed as set on the Prune page (defaults when it was not opened for this model)."""
-    now = ss.get(state.CURRENT)
-    if now and now["version"] == ss.get(state.VERSION):
+    now = session.get().current
+    if now and now["version"] == session.get().version:
         return now["config"]
     return sc.PruneConfig()
 
 
 def _key(method: str, base: sc.PruneConfig, finetune_epochs: int, latency: bool = False) -> tuple:
     if method == UNITS:  # the Prune page's scope and floor do not apply to whole units
-        return ss.get(state.VERSION), method, finetune_epochs, latency
-    return (ss.get(state.VERSION), method, base.scope.to_text(), base.scope.head, base.floor, base.global_,
+        return session.get().version, method, finetune_epochs, latency
+    return (session.get().version, method, base.scope.to_text(), base.scope.head, base.floor, base.global_,
             base.seed, finetune_epochs, latency)
 
 
@@ -48,12 +48,12 @@ def grid_for(method: str) -> tuple[float, ...]:
     """The targets of a method's curve: GRID, less the unit fractions that would remove every unit."""
     if method != UNITS:
         return GRID
-    hidden = ss[state.LAB].model.config.hidden
+    hidden = session.get().lab.model.config.hidden
     return tuple(f for f in GRID if leaves_a_unit(f, hidden))
 
 
 def rows_for(method: str, base: sc.PruneConfig, finetune_epochs: int = 0, latency: bool = False) -> list[dict]:
-    return ss.setdefault(state.SWEEPS, {}).get(_key(method, base, finetune_epochs, latency), [])
+    return session.get().sweeps.get(_key(method, base, finetune_epochs, latency), [])
 
 
 def missing_points(methods, base: sc.PruneConfig, finetune_epochs: int = 0, latency: bool = False) -> int:
@@ -72,12 +72,12 @@ def run_sweeps(current: sc.PruningLab, methods, base: sc.PruneConfig, finetune_e
     bar = st.progress(0.0, text=f"Sweeping: {what}…")
     ft_config = None
     if finetune_epochs:
-        train_config = ss[state.MODEL]["train_config"]
+        train_config = session.get().model_info["train_config"]
         ft_config = sc.finetune_config(train_config, finetune_epochs)
     done = 0
     batches = LATENCY_BATCHES if latency else ()
     for method in methods:
-        rows = ss[state.SWEEPS].setdefault(_key(method, base, finetune_epochs, latency), [])
+        rows = session.get().sweeps.setdefault(_key(method, base, finetune_epochs, latency), [])
         for target in grid_for(method)[len(rows):]:
             if method == UNITS:
                 rows.extend(sc.structured_sweep(current, [target], ft_config, latency=batches))
@@ -115,16 +115,16 @@ def curves(methods, base: sc.PruneConfig, metric: str, x_key: str, finetune_epoc
 
 def dense_latency(current: sc.PruningLab, batch: int) -> float:
     """The dense model's measured ms per call at `batch`, once per model."""
-    store = ss.setdefault(state.SWEEPS, {})
-    key = (ss.get(state.VERSION), "dense latency", batch)
+    store = session.get().sweeps
+    key = (session.get().version, "dense latency", batch)
     if key not in store:
         store[key] = sc.measure_latency(current.model, current.data.window, batch, 15 if batch == 1 else 5).ms_per_batch
     return store[key]
 
 
 def current_marker(metric: str, x_key: str) -> dict | None:
-    now = ss.get(state.CURRENT)
-    if not now or now["version"] != ss.get(state.VERSION) or x_key.startswith("latency"):
+    now = session.get().current
+    if not now or now["version"] != session.get().version or x_key.startswith("latency"):
         return None
     x = now["sparsity"] if x_key == "sparsity" else now["cost"][x_key]
     cfg = now["config"]

@@ -16,7 +16,7 @@ import streamlit as st
 import scgru_core as sc
 from scgru_core import viz
 
-from . import state
+from . import session, state
 
 UI_INTERVAL_S = 0.2  # progress updates at most this often (each one is a message to the browser)
 
@@ -58,15 +58,15 @@ def _progress(kind: str, train_config: sc.TrainConfig, chart_key: str):
 def _as_job(job: dict, bar, work, kept: str):
     """Run `work()` as the session's job. An engine refusal (a diverged run above all) is shown with what is
     kept, and gives None. A Stop interrupts `work` and leaves the job for the next run to recover."""
-    st.session_state[state.JOB] = job
+    session.get().job = job
     try:
         done = work()
     except sc.ScgruError as exc:
-        st.session_state.pop(state.JOB, None)
+        session.get().take("job")
         bar.empty()
         st.error(f"{exc} {kept}")
         return None
-    st.session_state.pop(state.JOB, None)
+    session.get().take("job")
     return done
 
 
@@ -128,7 +128,7 @@ def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_c
         return None
     twin, result = done
     bar.progress(1.0, text=f"Fine-tuning done: {len(result.history)} epochs in {result.seconds:.1f} s")
-    return {"version": st.session_state.get(state.VERSION), "config": snapshot.config, "model": twin.eval(),
+    return {"version": session.get().version, "config": snapshot.config, "model": twin.eval(),
             "masks": snapshot.result.masks, "evaluation": sc.evaluate(twin, current.data), "training": result}
 
 

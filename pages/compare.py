@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import compare_view as cv
-from lab_ui import state, teaching, training
+from lab_ui import session, state, teaching, training
 from scgru_core import viz
 
 state.require_entrypoint()
@@ -18,7 +18,7 @@ st.caption("Every method gets the same budget: E dense epochs plus F fine-tuning
            "so this page trains (unlike Trade-offs, which prunes the model of the Train page).")
 state.show_messages("compare")
 cv.init()
-data: sc.Dataset = ss[state.DATA]
+data: sc.Dataset = session.get().data
 hidden, layers = cv.model_settings()
 
 with st.container(border=True):

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import state, teaching, widgets
+from lab_ui import session, state, teaching, widgets
 from scgru_core import viz
 from scgru_core.data import MISSING_POLICIES, numeric_columns
 from scgru_core.samples import SAMPLES
@@ -15,7 +15,7 @@ MISSING_LABELS = {"interpolate": "interpolate", "drop": "drop the rows", "refuse
 
 def _load_sample() -> None:
     key = widgets.value("sample")
-    had_model = state.LAB in ss
+    had_model = session.get().lab is not None
     try:
         state.load_sample(key)
     except sc.ScgruError as exc:  # a sample that does not fit the settings: say so, keep the data
@@ -28,23 +28,23 @@ def _load_sample() -> None:
 def _on_upload() -> None:
     """Only marks the upload: a callback's elements do not show while it runs, so reading a large file there left
     the page greyed out with no word of what it was doing. The page body reads it under a spinner."""
-    ss[state.UPLOAD_WAITING] = True
+    session.get().upload_waiting = True
 
 
 def _read_upload() -> None:
     file = ss.get("upload")
-    had_model = state.LAB in ss
+    had_model = session.get().lab is not None
     if file is not None:
         with st.spinner(f"Reading {file.name} ({file.size / 2**20:.1f} MB) and checking its values…", show_time=True):
             state.handle_upload(file)
-    if had_model and state.LAB not in ss:
+    if had_model and session.get().lab is None:
         state.say("data", "info", "The trained model was for the previous data, so it was discarded.")
 
 
 def _apply() -> None:
-    pending = ss.get(state.PENDING)
-    frame, source = (pending["frame"], pending["source"]) if pending else (ss[state.TABLE], ss[state.SOURCE])
-    had_model = state.LAB in ss
+    pending = session.get().pending
+    frame, source = (pending["frame"], pending["source"]) if pending else (session.get().table, session.get().source)
+    had_model = session.get().lab is not None
     try:
         read, windows = _form()
         state.use_table(frame, source, read, windows)
@@ -64,7 +64,7 @@ def _form() -> tuple[sc.ReadConfig, sc.WindowConfig]:
 st.title("Data")
 st.caption("Start from a built-in sample or your own series: one column of numbers, optionally with time stamps. "
            "Everything you load stays in this browser session.")
-if ss.pop(state.UPLOAD_WAITING, False):
+if session.get().take("upload_waiting"):
     _read_upload()
 state.show_messages("data")
 
@@ -80,8 +80,8 @@ with right.container(border=True):
                      help="One row per time step. The first numeric column is used unless you pick another below; "
                           "a date/time column is detected. Decimal commas and UTF-16 files are understood.")
 
-data: sc.Dataset = ss[state.DATA]
-series, source, windows = data.series, ss[state.SOURCE], ss[state.WINDOWS]
+data: sc.Dataset = session.get().data
+series, source, windows = data.series, session.get().source, session.get().windows
 st.subheader(f"{source['label']} · {series.name}")
 split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
 fig = viz.series_figure(series.values, series.times, name=series.name, units=source.get("units") or series.name,
@@ -97,10 +97,10 @@ with report_col:
     st.markdown("##### What was found")
     st.markdown("\n".join(f"- {line}" for line in series.report.lines()))
     with st.expander("First rows of the file"):
-        st.dataframe(ss[state.TABLE].head(20), key="table_head", hide_index=True)
+        st.dataframe(session.get().table.head(20), key="table_head", hide_index=True)
 
-pending = ss.get(state.PENDING)
-frame = pending["frame"] if pending else ss[state.TABLE]
+pending = session.get().pending
+frame = pending["frame"] if pending else session.get().table
 columns = numeric_columns(frame) if pending else list(series.report.numeric_columns)
 with form_col, st.container(border=True, key="settings"):  # not a form: what is typed survives a page switch
     st.markdown("##### Settings" + (f" for the uploaded file **{pending['source']['label']}**" if pending else ""))
@@ -117,11 +117,11 @@ with form_col, st.container(border=True, key="settings"):  # not a form: what is
     widgets.draw("val", c1)
     widgets.draw("test", c2)
     try:
-        changed = pending is not None or _form() != (ss[state.READ], ss[state.WINDOWS])
+        changed = pending is not None or _form() != (session.get().read, session.get().windows)
     except sc.ScgruError:  # a combination the engine refuses: Apply says why
         changed = True
     c1, c2 = st.columns([1, 3], vertical_alignment="center")
     c1.button("Apply", type="primary", on_click=_apply, key="apply", disabled=not changed, width="stretch")
     if changed:
         c2.caption("Not applied yet: the data in use keeps its settings until you press Apply"
-                   + (", which discards the trained model." if state.LAB in ss else "."))
+                   + (", which discards the trained model." if session.get().lab is not None else "."))

@@ -1,13 +1,12 @@
 """Home: what the lab does, the path through it, and a one-click demo."""
 import streamlit as st
 
-from lab_ui import state, teaching
+from lab_ui import session, state, teaching
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.settings import LabState
 
 state.require_entrypoint()
 
-DEMO_OPENS = "demo_opens"  # the demo's click: switch pages once its model is in place (after the callback)
 
 st.title("SCGRU Pruning Lab")
 st.markdown(
@@ -48,16 +47,16 @@ st.markdown(f"Opens the Prune page on **{sample.label}** ({sample.description}) 
 
 def _demo() -> None:
     teaching.reset_to_defaults()
-    st.session_state[DEMO_OPENS] = True
+    session.get().demo_opens = True  # switch pages once its model is in place (after the callback)
 
 
 st.button("Open the class demo", type="primary", key="demo", icon=":material/play_arrow:", on_click=_demo)
-if st.session_state.pop(DEMO_OPENS, False) and state.lab() is not None:
+if session.get().take("demo_opens") and state.lab() is not None:
     st.switch_page(state.PRUNE_PAGE)
 
-data = st.session_state.get(state.DATA)
+data = session.get().data
 if data is not None:
-    src = st.session_state[state.SOURCE]
+    src = session.get().source
     where = "a built-in sample" if src["kind"] == "sample" else "your uploaded file"
     st.caption(f"Now on {where}: {src['label']}, {len(data.series):,} values. Everything stays in this browser "
                "session; nothing you upload is visible to anyone else.")

@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import memory, results, state, teaching, training, widgets
+from lab_ui import memory, results, session, state, teaching, training, widgets
 from scgru_core import viz, viz_sensitivity
 
 state.require_entrypoint()
@@ -74,7 +74,7 @@ def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
     if ft:
         forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
     fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
-                              units=ss[state.SOURCE].get("units") or current.data.series.name,
+                              units=session.get().source.get("units") or current.data.series.name,
                               title="Test part: pruned versus dense forecast")
     st.plotly_chart(fig, key="forecast", config=CFG, theme=None)
     teaching.explain("forecast")
@@ -120,7 +120,7 @@ def tab_sensitivity(snap: sc.Snapshot) -> None:
     except sc.ScgruError as exc:
         st.error(str(exc))
         return
-    units = ss[state.SOURCE].get("units") or current.data.series.name
+    units = session.get().source.get("units") or current.data.series.name
     st.plotly_chart(viz_sensitivity.sensitivity_figure(current.analysis(), view["allocation"], units=units),
                     key="sensitivity", config=CFG, theme=None)
     m1, m2, m3 = st.columns([1, 1, 1.2], vertical_alignment="center")
@@ -157,12 +157,12 @@ def finetune_controls() -> None:
     go = c2.button("Fine-tune", key="finetune", icon=":material/tune:", width="stretch")
     with c3:
         training.stop_button()
-    now = ss.get(state.CURRENT)
-    if go and now and now["version"] == ss.get(state.VERSION):
+    now = session.get().current
+    if go and now and now["version"] == session.get().version:
         made = training.finetune(current, current.at(now["config"]), widgets.value("finetune_epochs"),
-                                  ss[state.MODEL]["train_config"])
+                                  session.get().model_info["train_config"])
         if made is not None:
-            ss[state.FINETUNED] = made
+            session.get().finetuned = made
             state.say("prune", "success", f"Fine-tuned {len(made['training'].history)} epochs in "
                                           f"{made['training'].seconds:.1f} s.")
             st.rerun()
@@ -192,7 +192,7 @@ def panel() -> None:
         st.error(str(exc))
         return
     ft = pv.finetuned_for(snap)
-    ss[state.CURRENT] = {"version": ss.get(state.VERSION), "config": config, "sparsity": snap.result.sparsity,
+    session.get().current = {"version": session.get().version, "config": config, "sparsity": snap.result.sparsity,
                          "metrics": snap.evaluation.metrics.to_dict(), "cost": snap.cost.to_dict()}
     setting = f"s = {config.sensitivity:.2f}" if config.rule.control == "sensitivity" else config.rule.label
     results.vs_dense_row(snap.evaluation.metrics, current.dense.metrics, snap, setting)

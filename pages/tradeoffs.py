@@ -3,7 +3,7 @@ import streamlit as st
 import torch
 
 import scgru_core as sc
-from lab_ui import memory, state, teaching, training
+from lab_ui import memory, session, state, teaching, training
 from lab_ui import tradeoffs_view as tv
 from lab_ui.prune_view import DRIVABLE
 from scgru_core import viz
@@ -71,7 +71,7 @@ if current is not None:
                        disabled=not methods or not todo)
         with f3:
             training.stop_button()
-        history = ss[state.MODEL]["training"].history
+        history = session.get().model_info["training"].history
         per_epoch = sum(h.seconds for h in history) / max(1, len(history))
         f4.caption(f"{todo} point(s) left: about {todo * ft_epochs * per_epoch:,.0f} s "
                    f"({ft_epochs} epoch(s) × {per_epoch:.1f} s each). Stop keeps the points already done; "

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import model_upload, results, state, teaching, training, widgets
+from lab_ui import model_upload, results, session, state, teaching, training, widgets
 from scgru_core import viz
 
 state.require_entrypoint()
@@ -13,7 +13,7 @@ st.title("Train")
 st.caption("A GRU reads the last *window* values and a linear head predicts the next *horizon* values. "
            "Training uses Adam on the training part and stops early when the validation loss stops improving.")
 state.show_messages("train")
-data: sc.Dataset = ss[state.DATA]
+data: sc.Dataset = session.get().data
 
 model_col, train_col = st.columns(2, gap="large")
 with model_col.container(border=True):
@@ -36,7 +36,7 @@ with train_col.container(border=True):
     widgets.draw("lr", c1)
     widgets.draw("seed", c2)
     st.caption(f"On {len(data.train):,} training windows of {data.window} steps "
-               f"({ss[state.SOURCE]['label']}).")
+               f"({session.get().source['label']}).")
 
 chosen = widgets.state()
 model_config, train_config = chosen.model_config(), chosen.train_config()
@@ -47,16 +47,16 @@ with c2:
 with st.expander("Or load a saved model (.zip)", icon=":material/upload_file:"):
     model_upload.upload_control()
 if start and training.train(data, model_config, train_config, page="train"):
-    tr = ss[state.MODEL]["training"]
+    tr = session.get().model_info["training"]
     state.say("train", "success", f"Trained {len(tr.history)} epochs in {tr.seconds:.1f} s"
               + (" (stopped early: the validation loss stopped improving)." if tr.stopped_early else "."))
     st.rerun()
 
-current = ss.get(state.LAB)
+current = session.get().lab
 if current is None:
     st.info("No model yet. Press **Train**: the default model takes about 10–25 seconds on this sample.")
 else:
-    info = ss[state.MODEL]
+    info = session.get().model_info
     mc, tr = info["model_config"], info["training"]
     st.subheader("Test results of the dense model")
     made = state.made_text(info) + (f"; best validation loss at epoch {tr.best_epoch}" if tr.best_epoch else "")
@@ -87,7 +87,7 @@ else:
     with fc_col:
         fig = viz.forecast_figure(results.test_x(current.data), current.dense.actual,
                                   {"dense": current.dense.forecast, "naive": current.naive.forecast},
-                                  units=ss[state.SOURCE].get("units") or data.series.name,
+                                  units=session.get().source.get("units") or data.series.name,
                                   labels={"dense": "GRU forecast", "naive": "naive forecast"})
         st.plotly_chart(fig, key="forecast_test", config=viz.PLOTLY_CONFIG, theme=None)
         teaching.explain("forecast")

@@ -73,7 +73,7 @@ def without_model(name: str) -> AppTest:
     (which discards it), as a user would."""
     at = page(new_app(), "data")
     upload(at, "fresh.csv", csv_bytes(wave(400)))
-    assert "lab" not in at.session_state
+    assert at.session_state["session"].lab is None
     return page(at, name)
 
 
@@ -84,7 +84,7 @@ def train_small(at: AppTest, hidden: int = 8, epochs: int = 2) -> AppTest:
     at.number_input(key="t_epochs").set_value(epochs)
     at.button(key="train").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert "lab" in at.session_state, [e.value for e in at.error]
+    assert at.session_state["session"].lab is not None, [e.value for e in at.error]
     return at
 
 

@@ -47,7 +47,7 @@ def at():
 
 
 def rows(at, scope: str | None = "both") -> list[dict]:
-    store = at.session_state["compare_runs"]
+    store = at.session_state["session"].compare
     (run,) = [r for r in store["runs"].values() if r["rows"]]
     return [r for r in run["rows"] if scope is None or r["scope"] == scope]
 
@@ -120,7 +120,7 @@ def test_stop_keeps_the_rows_done(at, monkeypatch):
 
     def stop_after_one_more_row():  # as if Stop were pressed once the first new row is done
         import streamlit as st
-        return sum(r["scope"] == "both" for run in st.session_state["compare_runs"]["runs"].values()
+        return sum(r["scope"] == "both" for run in st.session_state["session"].compare["runs"].values()
                    for r in run["rows"]) >= 5
 
     monkeypatch.setattr(lab_ui.training, "_should_stop", stop_after_one_more_row)

@@ -44,15 +44,15 @@ def test_first_visit_shows_the_power_load_sample_with_its_split(data_page):
 ])
 def test_a_refused_upload_shows_a_short_error_and_keeps_the_data(data_page, name, raw, says):
     at = data_page
-    before = at.session_state["data"]
+    before = at.session_state["session"].data
     upload(at, name, raw)
     errors = texts(at.error)
     assert len(errors) == 1 and name in errors[0] and says in errors[0]
     assert "Traceback" not in errors[0] and "previous data is kept" in errors[0]
-    assert at.session_state["data"] is before
+    assert at.session_state["session"].data is before
     assert subheader(at).startswith("Power load")
     if name == "long.csv":  # no setting can make it fit, so no settings form offers to Apply it
-        assert "pending_upload" not in at.session_state
+        assert at.session_state["session"].pending is None
 
 
 def test_a_good_csv_upload_replaces_the_series_and_reports_missing_values(data_page):
@@ -63,7 +63,7 @@ def test_a_good_csv_upload_replaces_the_series_and_reports_missing_values(data_p
     assert "site_load.csv" in subheader(at) and "kw" in subheader(at)
     assert any("600 values" in s for s in texts(at.success))
     assert any("2 empty" in m.value and "2 interpolated" in m.value for m in at.markdown)
-    assert len(at.session_state["data"].series) == 600
+    assert len(at.session_state["session"].data.series) == 600
     assert at.selectbox(key="f_column").value == "kw"
     assert at.selectbox(key="f_time").value == "time"
 
@@ -77,7 +77,7 @@ def test_excel_and_parquet_uploads_are_read(data_page, suffix):
     upload(at, f"levels.{suffix}", buf.getvalue(), "application/octet-stream")
     assert not at.error, texts(at.error)
     assert f"levels.{suffix}" in subheader(at)
-    assert at.session_state["data"].series.times is not None
+    assert at.session_state["session"].data.series.times is not None
 
 
 def test_loading_another_sample_uses_its_window(data_page):
@@ -85,25 +85,25 @@ def test_loading_another_sample_uses_its_window(data_page):
     at.selectbox(key="sample_pick").set_value("airline")
     at.button(key="load_sample").click().run()
     assert subheader(at).startswith("Airline passengers")
-    assert len(at.session_state["series"]) == 144
+    assert len(at.session_state["session"].series) == 144
     assert at.number_input(key="f_window").value == 12
-    assert at.session_state["data"].window == 12
+    assert at.session_state["session"].data.window == 12
 
 
 def test_settings_that_do_not_fit_are_refused_and_the_data_stays(data_page):
     at = data_page
     at.selectbox(key="sample_pick").set_value("airline")
     at.button(key="load_sample").click().run()
-    before = at.session_state["data"]
+    before = at.session_state["session"].data
     at.number_input(key="f_window").set_value(500)
     at.button(key="apply").click().run()
     assert any("lower the window" in e for e in texts(at.error))
-    assert at.session_state["data"] is before
+    assert at.session_state["session"].data is before
     at.number_input(key="f_window").set_value(12)
     at.number_input(key="f_horizon").set_value(60)
     at.button(key="apply").click().run()
     assert any("horizon 60" in e for e in texts(at.error))
-    assert at.session_state["data"] is before
+    assert at.session_state["session"].data is before
     assert subheader(at).startswith("Airline passengers")
 
 
@@ -114,7 +114,7 @@ def test_settings_apply_log_transform_horizon_and_split(data_page):
     at.slider(key="f_test").set_value(20)
     at.button(key="apply").click().run()
     assert not at.error, texts(at.error)
-    data = at.session_state["data"]
+    data = at.session_state["session"].data
     assert data.config.log and data.horizon == 4 and data.config.test_fraction == pytest.approx(0.20)
     labels = [a["text"] for a in charts(at)["series_plot"][0]["layout"]["annotations"]]
     assert any(t.startswith("test 20%") for t in labels)
@@ -130,12 +130,12 @@ def test_a_short_upload_waits_for_a_smaller_window(data_page):
     at.button(key="apply").click().run()
     assert not at.error, texts(at.error)
     assert "short.csv" in subheader(at)
-    assert at.session_state["data"].window == 8
+    assert at.session_state["session"].data.window == 8
 
 
 def test_new_data_discards_the_model_trained_on_the_old(data_page):
     at = train_small(data_page)
     page(at, "data")
     upload(at, "other.csv", csv_bytes(wave(500)))
-    assert "lab" not in at.session_state
+    assert at.session_state["session"].lab is None
     assert any("discarded" in i for i in texts(at.info))

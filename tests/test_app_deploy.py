@@ -37,7 +37,7 @@ def test_the_preview_follows_the_units_slider_at_once(session):
     assert metric(at, "Hidden units") == "8"
     at.slider(key="d_units").set_value(75).run()
     assert metric(at, "Hidden units") == "4"
-    lab = at.session_state["lab"]
+    lab = at.session_state["session"].lab
     assert metric(at, "Parameters") == f"{3 * 4 * (1 + 4 + 2) + 4 + 1:,}"  # 3H(I+H+2) + H + horizon at H = 4
     assert metric(at, "Parameters") != f"{lab.dense_cost.params_total:,}"
     assert not at.error
@@ -65,7 +65,7 @@ def test_shrink_finetune_and_measure_shows_every_variant_and_a_plain_download(se
         desc = json.loads(zf.read("model.json"))
     gru = torch.nn.GRU(1, 8, 1, batch_first=True)
     gru.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("gru.")}, strict=True)
-    assert desc["hidden"] == 8 and desc["window"] == at.session_state["lab"].data.window
+    assert desc["hidden"] == 8 and desc["window"] == at.session_state["session"].lab.data.window
 
 
 def test_the_result_stays_through_a_page_switch_and_is_dropped_with_the_model(session):
@@ -97,5 +97,5 @@ def test_unit_rules_start_from_the_dense_model_whatever_the_prune_page_holds(ses
     page(at, "deploy")
     at.selectbox(key="d_rule").set_value("unit_norm").run()
     at.slider(key="d_units").set_value(0).run()  # removing no unit leaves the dense model's errors
-    dense = at.session_state["lab"].dense.metrics.rmse
+    dense = at.session_state["session"].lab.dense.metrics.rmse
     assert metric(at, "RMSE after removal").startswith(f"{dense:,.4g}")

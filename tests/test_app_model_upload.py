@@ -32,7 +32,7 @@ def saved_zip():
     finally:
         mp.undo()
     raw = seen["dl_zip"]() if callable(seen["dl_zip"]) else seen["dl_zip"]
-    return raw, at.session_state["lab"]
+    return raw, at.session_state["session"].lab
 
 
 def upload_zip(at, name: str, raw: bytes):
@@ -45,7 +45,7 @@ def test_the_prune_pages_zip_loads_back_with_its_pruned_weights(saved_zip):
     raw, lab = saved_zip
     at = page(train_small(new_app(), hidden=16, epochs=1), "train")  # another model in place
     upload_zip(at, "my_pruned_model.zip", raw)
-    loaded = at.session_state["lab"]
+    loaded = at.session_state["session"].lab
     assert loaded.model.config.hidden == 8
     w = loaded.model.state_dict()["rnn.weight_hh_l0"]
     assert int((w == 0).sum()) > 0  # the pruning came with it
@@ -78,11 +78,11 @@ def test_a_changed_or_foreign_file_is_refused_and_the_model_stays(saved_zip, cha
             zf.writestr("[click](https://example.invalid).txt", b"x")
         raw = buf.getvalue()
     at = page(train_small(new_app(), hidden=16, epochs=1), "train")
-    before = at.session_state["lab"]
+    before = at.session_state["session"].lab
     upload_zip(at, "model.zip", raw)
     errors = texts(at.error)
     assert len(errors) == 1 and says in errors[0] and "The current model is kept" in errors[0]
-    assert at.session_state["lab"] is before
+    assert at.session_state["session"].lab is before
     if change == "extra":
         assert "`" in errors[0] and "](" not in errors[0].replace("`", "").split("was not loaded")[0]
 
@@ -96,4 +96,4 @@ def test_a_model_for_other_data_is_refused(saved_zip):
     upload_zip(at, "power_model.zip", raw)
     errors = texts(at.error)
     assert len(errors) == 1 and ("reads windows of 48 values" in errors[0] or "trained on other data" in errors[0])
-    assert "lab" not in at.session_state
+    assert at.session_state["session"].lab is None

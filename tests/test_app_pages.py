@@ -38,9 +38,9 @@ def test_every_page_loads_in_the_frame_of_app_py(name):
 def test_a_fresh_session_starts_on_the_shipped_model_of_the_default_sample():
     at = page(new_app(), "prune")  # a bare /prune: no link, no click
     shipped = load_checkpoint(DEFAULT_SAMPLE)
-    lab = at.session_state["lab"]
+    lab = at.session_state["session"].lab
     assert weights_equal(lab.model, shipped.model) and lab.data.config == shipped.data.config
-    assert at.session_state["model_info"]["made"] == "shipped"
+    assert at.session_state["session"].model_info["made"] == "shipped"
     assert at.slider(key="s").value == LabState().sensitivity
     assert "the shipped model" in sidebar_text(at)
 
@@ -48,12 +48,12 @@ def test_a_fresh_session_starts_on_the_shipped_model_of_the_default_sample():
 def test_the_demo_is_the_shipped_model_and_opens_prune():
     at = page(new_app(), "data")
     upload(at, "mine.csv", csv_bytes(wave(400)))  # the session moved on to other data, without a model
-    assert "lab" not in at.session_state
+    assert at.session_state["session"].lab is None
     page(at, "home")
     at.button(key="demo").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert at.session_state["source"]["key"] == DEFAULT_SAMPLE
-    assert weights_equal(at.session_state["lab"].model, load_checkpoint(DEFAULT_SAMPLE).model)
+    assert at.session_state["session"].source["key"] == DEFAULT_SAMPLE
+    assert weights_equal(at.session_state["session"].lab.model, load_checkpoint(DEFAULT_SAMPLE).model)
     assert at.slider(key="s").value == 1.0  # we are on the Prune page
     assert "GRU" in sidebar_text(at) and "hidden 64" in sidebar_text(at)
 
@@ -66,5 +66,38 @@ def test_one_sessions_upload_is_not_seen_by_another():
     assert bob.subheader[0].value.startswith("Power load")
     assert "alice" not in sidebar_text(bob)
     upload(bob, "alice_private.csv", csv_bytes(wave(500, seed=2)))  # same name, other bytes: Bob's own data
-    assert bob.session_state["series"].values[0] != alice.session_state["series"].values[0]
+    assert bob.session_state["session"].series.values[0] != alice.session_state["session"].series.values[0]
     assert not texts(bob.error)
+
+
+WIDGET_TYPES = ("button", "checkbox", "multiselect", "number_input", "radio", "selectbox", "select_slider", "slider",
+                "toggle", "text_input", "download_button", "file_uploader")
+
+
+def test_the_app_keeps_its_own_state_under_one_key_and_widgets_under_theirs():
+    """A journey over every page (an upload, a training, the Prune tabs, lesson steps): each session-state key is
+    either the one typed session object or a widget's key; the app's own keys stay few and named in one module."""
+    from lab_ui import session, state
+
+    at = new_app()
+    seen: set = set()
+
+    def visit(name):
+        page(at, name)
+        seen.update(w.key for t in WIDGET_TYPES for w in at.get(t) if getattr(w, "key", None))
+
+    for name in ("data", "train", "prune", "tradeoffs", "deploy", "compare", "lesson", "home"):
+        visit(name)
+    for tab in ("Heatmaps", "Forecast", "Thresholds", "Cost"):
+        at.session_state["tab"] = tab
+        visit("prune")
+    visit("lesson")
+    at.radio(key="lesson_step").set_value(5).run()
+    seen.update(w.key for t in WIDGET_TYPES for w in at.get(t) if getattr(w, "key", None))
+    upload(page(at, "data"), "mine.csv", csv_bytes(wave(500)))
+    visit("train")
+    widgets = seen | set(state.PERSISTENT_WIDGETS) | {"tab"}
+    own = [k for k in at.session_state.keys() if k not in widgets]
+    assert own == [session.KEY], own
+    assert isinstance(at.session_state[session.KEY], session.Session)
+    assert len(own) <= 20

@@ -46,13 +46,13 @@ def test_three_axes_three_methods_naive_line_and_current_marker(at):
     assert names[:3] == ["SCGRU sensitivity, prune only", "Magnitude, prune only", "Random, prune only"]
     assert all(len(t["x"]) == len(GRID) for t in spec["data"][:3])
     star = spec["data"][-1]
-    now = at.session_state["prune_current"]
+    now = at.session_state["session"].current
     assert star["marker"]["symbol"] == "star" and star["x"] == [pytest.approx(now["sparsity"])]
     assert star["y"] == [pytest.approx(now["metrics"]["rmse"])]
-    naive = at.session_state["lab"].naive.metrics.rmse
+    naive = at.session_state["session"].lab.naive.metrics.rmse
     assert any(s["type"] == "line" and s["y0"] == pytest.approx(naive) for s in spec["layout"]["shapes"])
     macs = shown["tradeoff_macs"][0]
-    dense_macs = at.session_state["lab"].dense_cost.macs_dense
+    dense_macs = at.session_state["session"].lab.dense_cost.macs_dense
     assert max(macs["data"][0]["x"]) <= dense_macs
 
 
@@ -91,7 +91,7 @@ def test_whole_units_are_a_curve_of_a_physically_smaller_model(at):
     at.multiselect(key="to_methods").set_value(["magnitude"]).run()
     spec = charts(at)["tradeoff_macs"][0]
     units = next(t for t in spec["data"] if t["name"] == "Remove units (structured), prune only")
-    dense = at.session_state["lab"].dense_cost.macs_dense
+    dense = at.session_state["session"].lab.dense_cost.macs_dense
     assert units["x"][0] == dense and units["x"] == sorted(units["x"], reverse=True) and units["x"][-1] < dense / 4
     at.checkbox(key="to_units").uncheck().run()
     assert all("units" not in t["name"] for t in charts(at)["tradeoff_macs"][0]["data"])

@@ -22,7 +22,7 @@ def test_defaults_are_the_one_set_of_the_shipped_model():
     assert at.selectbox(key="m_layers").value == mc.layers and at.selectbox(key="m_cell").value == mc.cell
     assert at.number_input(key="t_epochs").value == tc.epochs and at.select_slider(key="t_lr").value == tc.lr
     assert at.selectbox(key="t_batch").value == tc.batch_size
-    info = at.session_state["model_info"]
+    info = at.session_state["session"].model_info
     assert info["model_config"] == mc and info["train_config"] == tc and info["made"] == "shipped"
     assert any("12,929 parameters" in c.value for c in at.caption)  # GRU 64 on one input, one-step head
 
@@ -52,14 +52,14 @@ def test_training_shows_metrics_against_naive_and_the_test_forecast(trained):
     assert names == ["actual", "GRU forecast", "naive forecast"]
     losses = shown["loss_final"][0]["data"]
     assert [t["name"] for t in losses] == ["train", "validation"]
-    lab = at.session_state["lab"]
+    lab = at.session_state["session"].lab
     assert lab.model.config == sc.ModelConfig(hidden=8)
     assert metrics["RMSE"].value == f"{lab.dense.metrics.rmse:,.4g}"
 
 
 def test_a_diverging_run_says_so_and_keeps_the_previous_model(monkeypatch):
     at = train_small(new_app(), hidden=8, epochs=1)
-    before = at.session_state["lab"]
+    before = at.session_state["session"].lab
 
     def diverge(*args, **kwargs):
         raise sc.TrainingDivergedError("Training diverged at epoch 1, batch 3: the loss became nan. "
@@ -71,42 +71,42 @@ def test_a_diverging_run_says_so_and_keeps_the_previous_model(monkeypatch):
     assert not at.exception
     errors = texts(at.error)
     assert len(errors) == 1 and "diverged" in errors[0] and "previous model" in errors[0]
-    assert at.session_state["lab"] is before
+    assert at.session_state["session"].lab is before
 
 
 def test_a_stopped_run_keeps_its_best_epoch():
     """Stop interrupts the script mid-training (not simulated by AppTest); the next run finds the job."""
     at = page(new_app(), "train")
-    data = at.session_state["data"]
+    data = at.session_state["session"].data
     model = sc.build_model(sc.ModelConfig(hidden=8), horizon=1)
     best = {k: v.clone() for k, v in model.state_dict().items()}
     logs = [sc.EpochLog(e, 50, 0.5 / e, 0.6 / e, 0.1) for e in (1, 2, 3)]
-    at.session_state["job"] = {"page": "train", "what": "Training", "model": model, "history": logs,
+    at.session_state["session"].job = {"page": "train", "what": "Training", "model": model, "history": logs,
                                "model_config": sc.ModelConfig(hidden=8), "train_config": sc.TrainConfig(epochs=50),
                                "best_state": best, "best_val": 0.2, "best_epoch": 3}
     at.run()
-    assert "job" not in at.session_state
+    assert at.session_state["session"].job is None
     warnings = texts(at.warning)
     assert any("stopped after 3 of 50 epochs" in w and "epoch 3" in w for w in warnings)
-    lab = at.session_state["lab"]
-    assert lab.data is data and len(at.session_state["model_info"]["training"].history) == 3
-    assert at.session_state["model_info"]["training"].cancelled
+    lab = at.session_state["session"].lab
+    assert lab.data is data and len(at.session_state["session"].model_info["training"].history) == 3
+    assert at.session_state["session"].model_info["training"].cancelled
 
 
 def test_a_model_worse_than_naive_is_said_to_be_and_the_previous_one_can_come_back():
     at = page(new_app(), "lesson")  # the shipped model: test RMSE 344 MW against 889 for the naive forecast
-    good = at.session_state["lab"]
+    good = at.session_state["session"].lab
     page(at, "train")
     at.select_slider(key="m_hidden").set_value(8)
     at.number_input(key="t_epochs").set_value(1)
     at.select_slider(key="t_lr").set_value(1.0).run()  # the widget's largest rate
     at.button(key="train").click().run()
-    bad = at.session_state["lab"]
+    bad = at.session_state["session"].lab
     assert bad is not good and bad.dense.metrics.rmse > bad.naive.metrics.rmse
     warning = next(w.value for w in at.warning if "worse than the naive forecast" in w.value)
     assert "learning rate (now 1)" in warning and f"RMSE {good.dense.metrics.rmse:,.4g}) is kept aside" in warning
     at.button(key="keep_previous").click().run()
-    back = at.session_state["lab"]
+    back = at.session_state["session"].lab
     assert back.model is good.model and back.dense.metrics.rmse == good.dense.metrics.rmse
     assert not [w for w in at.warning if "worse than the naive forecast" in w.value]
-    assert at.session_state["model_info"]["model_config"].hidden == 64
+    assert at.session_state["session"].model_info["model_config"].hidden == 64

@@ -24,7 +24,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab_ui import state as lab_state
-from lab_ui import teaching, widgets
+from lab_ui import session, teaching, widgets
 from scgru_core import lesson
 from scgru_core.codegen import python_code
 from scgru_core.settings import LabState
@@ -46,7 +46,7 @@ def app(query: dict | None = None) -> AppTest:
 def from_link(query: dict) -> AppTest:
     """Open a link whose model no checkpoint holds, and train it as its visitor would: with the offered button."""
     at = ok(app(query))
-    assert lab_state.MODEL not in at.session_state  # opening the link trained nothing
+    assert at.session_state["session"].model_info is None  # opening the link trained nothing
     at.button(key="link_train").click().run()
     return ok(at)
 
@@ -73,7 +73,8 @@ def _probe(at: AppTest) -> LabState:
     from unittest import mock
 
     fake = at.session_state.to_dict()
-    with mock.patch.object(teaching, "ss", fake), mock.patch.object(widgets, "ss", fake):
+    with mock.patch.object(teaching, "ss", fake), mock.patch.object(widgets, "ss", fake), \
+            mock.patch.object(session, "get", lambda: fake[session.KEY]):
         return teaching.current_state()
 
 
@@ -97,8 +98,8 @@ MOVES = {  # how a student moves each step's control
 
 def test_the_lesson_starts_on_the_shipped_model(lesson_app):
     ss = lesson_app.session_state
-    assert ss[lab_state.MODEL]["model_config"] == LabState().model_config()
-    assert ss[lab_state.MODEL]["made"] == "shipped"  # no training was needed
+    assert ss["session"].model_info["model_config"] == LabState().model_config()
+    assert ss["session"].model_info["made"] == "shipped"  # no training was needed
     assert lesson_app.header[0].value.startswith("Step 1 ·")
 
 
@@ -127,7 +128,7 @@ def test_every_lesson_step(lesson_app, step):
         at.number_input(key="ft_epochs").set_value(1).run()
         at.button(key="lesson_finetune").click().run()
         ok(at)
-        assert at.session_state[lab_state.FINETUNED]["training"].history
+        assert at.session_state["session"].finetuned["training"].history
         forecast = charts(ok(at.run()))[0]
         assert [t["name"] for t in forecast["data"]][-1] == "pruned + fine-tuned"
     if step.key == "cost":
@@ -168,8 +169,8 @@ def test_show_code_and_report_on_the_lesson_page(lesson_app):
 def test_a_link_restores_the_state():
     at = from_link({**TINY_LINK, "s": "1.5", "scope": "hh:reset,hh:update", "k": "0.05", "pseed": "3", "lr": "0.003"})
     ss = at.session_state
-    assert ss[lab_state.SOURCE]["key"] == "airline" and ss[lab_state.WINDOWS].window == 12
-    info = ss[lab_state.MODEL]
+    assert ss["session"].source["key"] == "airline" and ss["session"].windows.window == 12
+    info = ss["session"].model_info
     assert (info["model_config"].hidden, info["train_config"].epochs, info["train_config"].lr) == (8, 2, 0.003)
     assert len(info["training"].history) == 2  # trained for the link (no checkpoint has this model)
     assert ss["p_method"] == "magnitude" and ss["target"] == 60 and ss["s"] == 1.5
@@ -187,26 +188,26 @@ def test_a_link_restores_the_state():
 def test_a_link_never_starts_a_training_it_offers_one_with_its_cost():
     big = {"sample": "power_load", "hidden": "256", "layers": "3", "epochs": "500", "batch": "16", "patience": "0"}
     at = ok(app(big))
-    assert lab_state.MODEL not in at.session_state and lab_state.JOB not in at.session_state  # nothing trained
+    assert at.session_state["session"].model_info is None and at.session_state["session"].job is None  # nothing trained
     offer = next(m.value for m in at.markdown if "not trained on this server yet" in m.value)
     assert "hidden 256 × 3 layers, 500 epochs, batch 16" in offer and "would take up to about" in offer
     assert any(u in offer for u in (" min**", " h**"))  # 500 epochs of a 3-layer GRU: minutes to hours, said first
     assert at.button(key="link_train")  # training is a person's decision
     at.run()  # a rerun (another visitor action) still trains nothing
-    assert lab_state.MODEL not in at.session_state
+    assert at.session_state["session"].model_info is None
 
 
 def test_a_link_to_the_shipped_model_restores_it_at_once():
     at = ok(app({"sample": "power_load", "step": "4"}))
-    assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64  # the checkpoint, no training
+    assert at.session_state["session"].model_info["model_config"].hidden == 64  # the checkpoint, no training
     assert not [b for b in at.button if b.key == "link_train"]
 
 
 def test_a_hand_edited_link_never_breaks_the_app():
     at = ok(app({"sample": "nope", "hidden": "lots", "s": "-1", "method": "drop table", "step": "42", "scope": "x:y"}))
     assert len(at.warning) >= 5  # every ignored value is named
-    assert at.session_state[lab_state.SOURCE]["key"] == "power_load"
-    assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64  # the defaults, from the checkpoint
+    assert at.session_state["session"].source["key"] == "power_load"
+    assert at.session_state["session"].model_info["model_config"].hidden == 64  # the defaults, from the checkpoint
 
 
 @pytest.mark.parametrize("value", ["[Log in again](https://example.invalid/login)", "![x](http://127.0.0.1:9/p.png)",
@@ -223,10 +224,10 @@ def test_the_code_shown_reproduces_what_the_app_shows():
     at = from_link(TINY_LINK)
     at.switch_page("pages/lesson.py").run()
     ok(at)
-    shown = at.session_state[lab_state.CURRENT]  # what the lesson's metrics and charts show
+    shown = at.session_state["session"].current  # what the lesson's metrics and charts show
     at.button(key="lesson_finetune").click().run()
     ok(at)
-    finetuned = at.session_state[lab_state.FINETUNED]["evaluation"].metrics
+    finetuned = at.session_state["session"].finetuned["evaluation"].metrics
     code = next(c.value for c in at.code if "sc.train_dense(" in c.value)
     torch_code = next(c.value for c in at.code if "torch.nn.utils.prune" in c.value)
     assert code.strip() == python_code(_probe(at)).strip()
@@ -253,8 +254,8 @@ def test_reset_to_defaults():
     assert _probe(at) == LabState()
     assert at.query_params == teaching.LabState().to_link()  # the defaults' link
     assert "q_finetune" not in at.session_state  # the lesson's answers are cleared
-    assert at.session_state[lab_state.MODEL]["model_config"].hidden == 64
-    assert at.session_state[lab_state.MODEL]["made"] == "shipped"
+    assert at.session_state["session"].model_info["model_config"].hidden == 64
+    assert at.session_state["session"].model_info["made"] == "shipped"
     assert at.header[0].value.startswith("Step 1 ·")
     at.button(key="lesson_reset").click().run()  # the lesson page has the same control
     assert _probe(ok(at)) == LabState()
@@ -279,10 +280,10 @@ def test_the_report_of_a_lesson_state(lesson_app):
     at = lesson_app
     at.switch_page("pages/lesson.py").run()
     ss = at.session_state
-    current = ss[lab_state.LAB]
-    snap = current.at(ss[lab_state.CURRENT]["config"])
+    current = ss["session"].lab
+    snap = current.at(ss["session"].current["config"])
     inputs = {"current": current, "snap": snap, "ft": None, "state": _probe(at), "label": "Power load",
-              "units": "MW", "training": ss[lab_state.MODEL]["training"], "latency": None,
+              "units": "MW", "training": ss["session"].model_info["training"], "latency": None,
               "link": "http://x/lesson?s=1"}
     html = teaching.report(inputs)
     assert f"{snap.evaluation.metrics.rmse:,.1f}" in html or f"{snap.evaluation.metrics.rmse:,.4f}".rstrip("0") in html
