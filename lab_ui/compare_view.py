@@ -7,6 +7,8 @@ the budget starts a fresh table while going back to it finds the old rows again.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from dataclasses import replace
 
@@ -106,6 +108,19 @@ def configs() -> list[sc.CompareConfig]:
                              seeds=tuple(range(int(ss["cmp_seeds"]))), scope=sc.Scope.parse(scope),
                              model=sc.ModelConfig(hidden=hidden, layers=layers), train=train, finetune_epochs=ft)
             for scope in ss["cmp_scopes"]]
+
+
+def estimate(data: sc.Dataset, points: list[tuple[sc.CompareConfig, tuple]]) -> float:
+    """Seconds the points left can take in this process, from one epoch timed on this data: a seed's dense model
+    (its epochs), then per row its fine-tuning epochs (one-shot rules) or a whole training (gradual ones)."""
+    if not points:
+        return 0.0
+    cfg = points[0][0]
+    per_epoch = training.estimate(data, cfg.model, dataclasses.replace(cfg.train, epochs=1))
+    seeds = {p[-1] for _, p in points}  # a dense model per seed, shared by the scopes
+    epochs = cfg.train.epochs * len(seeds) + sum(
+        cfg.finetune_epochs if method_kind(p[0]) == "one-shot" else cfg.train.epochs for _, p in points)
+    return per_epoch * epochs
 
 
 def todo(cfgs: list[sc.CompareConfig]) -> list[tuple[sc.CompareConfig, tuple]]:

@@ -120,7 +120,7 @@ def step_gru(step, current) -> None:
     c[1].metric("Biases", f"{counts['recurrent_biases']:,}")
     c[2].metric("All parameters (with head)", f"{counts['total']:,}")
     blocks = lesson.weight_blocks(model, layer=0)
-    chart(viz_lesson.gru_blocks_figure(blocks, title="Layer 1: the weight blocks, to scale"), "lesson_gru", "gru")
+    chart(viz_lesson.gru_blocks_figure(blocks, title="Layer 1: the weight blocks"), "lesson_gru", "gru")
 
 
 def step_train(step, current) -> None:
@@ -134,7 +134,7 @@ def step_train(step, current) -> None:
     w = dict(model.named_parameters())[name].detach().numpy()
     panels = [{"title": f"{pv.GATE_LABELS[g]}", "weights": w[sl], "kept": w[sl] == w[sl], "threshold": None}
               for g, sl in sc.model.gate_blocks(model, name).items()]
-    chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}"), "lesson_hist_train", "histogram")
+    chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}"), "lesson_hist_train", "weights")
     results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")
     tr = info["training"]
     fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
@@ -158,7 +158,7 @@ def step_rule(step, current) -> None:
     c[2].metric("Kept weights", f"{snap.cost.params_nonzero:,}", delta=f"of {snap.cost.params_total:,}",
                 delta_color="off", delta_arrow="off")
     panels = pv.gate_panels(current, snap, name)
-    chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}: the cut"), "lesson_hist", "histogram")
+    chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}: the cut"), "lesson_hist", pv.histogram_kind(snap))
     chart(viz.heatmap_figure(panels, title=f"{pv.matrix_label(name)}: kept (dark) and pruned"), "lesson_heat",
           "heatmap")
 
@@ -185,7 +185,7 @@ def step_finetune(step, current) -> None:
         forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
     fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
                               units=session.get().source.get("units") or current.data.series.name)
-    chart(fig, "lesson_forecast", "forecast")
+    chart(fig, "lesson_forecast", "forecast_pruned")
 
 
 def step_cost(step, current) -> None:
@@ -206,7 +206,8 @@ def step_cost(step, current) -> None:
     store = session.get().lesson_latency
     if current.model.config.cell != "gru":
         st.info("Sparse execution runs the standard GRU; this model is a gate variant.")
-    elif st.button("Measure latency: dense vs sparse", key="lesson_measure", icon=":material/timer:"):
+    elif st.button(lesson.CONTROLS["latency"], key="lesson_measure", icon=":material/timer:"):
+        moved(step.key)  # the step's control: the answer shows with the measurement
         with st.spinner("Timing the dense and the sparse model…"):
             store[key] = compare_latency(current.model, snap.result.masks, current.data.window)
     if key in store:

@@ -127,6 +127,11 @@ def sync_s() -> None:
     widgets.put("sensitivity", round(s, 2))
 
 
+def histogram_kind(snap: sc.Snapshot) -> str:
+    """The histogram's caption: with the cut lines of a threshold on |w|, or without (a score or random rule)."""
+    return "histogram_scores" if snap.config.rule.needs_scores or snap.config.method == "random" else "histogram"
+
+
 def gate_panels(current: sc.PruningLab, snap: sc.Snapshot, name: str) -> list[dict]:
     """One dict per gate block of matrix `name`: weights, kept mask, threshold, whether it is in scope."""
     model = current.model

@@ -83,6 +83,7 @@ class Session:
     sweeps: dict = field(default_factory=dict)  # Trade-offs: {(version, method, ...): [rows]}
     deploy: dict | None = None  # {"version", "config": UnitConfig, "masks_from", "result", "report"}
     compare: dict | None = None  # {"data": Dataset, "cache": trained models, "runs": {settings: results}}
+    estimates: dict = field(default_factory=dict)  # seconds a training takes here, by (data, settings)
     prune_for: int | None = None  # the model version the Prune controls were last reset for
     # jobs and messages
     job: dict | None = None  # a training run in progress (survives a Stop, which interrupts the script)

@@ -269,8 +269,8 @@ def require_model(page_label: str) -> sc.PruningLab | None:
     """The current PruningLab, or None after explaining how to get one (with a link to the Train page)."""
     current = lab()
     if current is None:
-        st.info(f"{page_label} needs a trained model. Train one on the Train page first "
-                "(the default model takes about 10 seconds), or use the one-click demo on Home.")
+        st.info(f"{page_label} needs a trained model for this data: train one on the Train page, or load a saved "
+                "one there. (Home's class demo goes back to the built-in sample and its shipped model.)")
         st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
     return current
 

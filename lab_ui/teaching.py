@@ -18,7 +18,6 @@ from lab_ui import prune_view as pv
 from lab_ui import memory, results, session, state, training, widgets
 from scgru_core import checkpoints, codegen, lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.train import estimate_seconds
 from scgru_core.settings import DEFAULTS, SETTINGS, LabState
 from scgru_core.urlstate import QUERY_KEYS, parse_query
 from scgru_core.viz_report import report_html
@@ -171,8 +170,7 @@ def complete_pending(page: str = "home") -> None:
             session.get().link_offer = None
             ensure_model(new, page)
         elif offer:
-            model = sc.build_model(new.model_config(), horizon=session.get().data.horizon, seed=new.seed)
-            seconds = estimate_seconds(model, session.get().data, new.train_config())
+            seconds = training.estimate(session.get().data, new.model_config(), new.train_config())
             session.get().link_offer = (new, session.get().version, seconds)
     offer_link_training()
     for text in session.get().take("notes"):
@@ -192,17 +190,11 @@ def offer_link_training() -> None:
     with st.container(border=True):
         st.markdown(f"**This link's model is not trained on this server yet**: {mc.cell.upper()}, hidden {mc.hidden} × "
                     f"{mc.layers} layer{'s' if mc.layers > 1 else ''}, {tc.epochs} epochs, batch {tc.batch_size}, "
-                    f"learning rate {tc.lr:g}. Training it would take up to about **{_duration(seconds)}** here "
+                    f"learning rate {tc.lr:g}. Training it would take up to about **{training.duration(seconds)}** here "
                     "(timed from three training steps; early stopping can end it sooner). The link's other settings "
                     "are in place.")
         st.button("Train the link's model", key="link_train", icon=":material/model_training:",
                   on_click=lambda: (request(new, model=True, asked=True), setattr(session.get(), "link_offer", None)))
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def note(text: str) -> None:
@@ -258,11 +250,13 @@ def show_code(current: LabState | None = None) -> None:
     """The Python that reproduces this state, with the scgru_core API and with torch.nn.utils.prune."""
     current = current or current_state()
     with st.expander("Show code: reproduce this state in Python", icon=":material/code:"):
-        if current.sample not in SAMPLES:
-            st.info("The data is an uploaded file: replace `SAMPLES[...].path` below with its path.")
+        upload = None
+        if current.sample not in SAMPLES:  # an uploaded file: the code reads it, with the settings in force
+            now = session.get()
+            upload = ((now.source or {}).get("filename", "your_file.csv"), now.read or sc.ReadConfig())
             current = dataclasses.replace(current, sample=DEFAULT_SAMPLE)
         api, torch_tab = st.tabs(["scgru_core", "torch.nn.utils.prune"])
-        api.code(codegen.python_code(current), language="python")
+        api.code(codegen.python_code(current, upload), language="python")
         torch_tab.caption("Continues the code on the first tab (it needs `model` and `data`).")
         torch_tab.code(codegen.prune_code(current), language="python")
 

@@ -21,6 +21,24 @@ from . import session, state
 UI_INTERVAL_S = 0.2  # progress updates at most this often (each one is a message to the browser)
 
 
+def estimate(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig) -> float:
+    """Seconds a training of these settings can take here (every epoch; early stopping only shortens it), timed
+    from three real training steps on the data in force, once per session and setting."""
+    store = session.get().estimates
+    key = (id(data), model_config, train_config)
+    if key not in store:
+        model = sc.build_model(model_config, horizon=data.horizon, seed=train_config.seed)
+        store[key] = sc.train.estimate_seconds(model, data, train_config)
+    return store[key]
+
+
+def duration(seconds: float) -> str:
+    """A time for a person: "8 s", "4 min", "1.5 h"."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
 def stop_button(label: str = "Stop") -> None:
     st.button(label, key="stop", icon=":material/stop_circle:", help="Stop now; the best epoch so far is kept.")
 

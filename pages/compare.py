@@ -53,9 +53,10 @@ with st.container(border=True):
                  disabled=not cv.results()["rows"]):
         cv.clear()
         st.rerun()
+    left = f", about {training.duration(cv.estimate(data, todo))} in this process" if todo else ""
     b4.caption(f"GRU, hidden {hidden}, {layers} layer{'s' if layers > 1 else ''} (Train page) · window {data.window} "
-               f"(Data page) · {len(cv.results()['rows'])} row(s) done, {len(todo)} to run. "
-               "Stop keeps the rows done; Run again resumes.")
+               f"(Data page) · {len(cv.results()['rows'])} row(s) done, {len(todo)} to run{left} (timed from a few "
+               "training steps on this data). Stop keeps the rows done; Run again resumes.")
     if refusal:
         st.error(f"This comparison cannot run: {refusal}")
     elif not cfgs:
@@ -130,7 +131,7 @@ for line in cv.skipped():
     st.info(f"No row for {line}", icon=":material/block:")
 rows = cv.shown()
 if rows.empty:
-    st.info("No results yet for these settings: choose methods and sparsities, then press **Run**. "
-            "The defaults (3 methods × 2 sparsities) take well under a minute.")
+    st.info("No results yet for these settings: choose methods and sparsities, then press **Run** (the time it "
+            "takes here is under the button).")
 else:
     show(rows)

@@ -4,7 +4,7 @@ import streamlit as st
 import scgru_core as sc
 from lab_ui import session, state, teaching, widgets
 from scgru_core import viz
-from scgru_core.data import MISSING_POLICIES, numeric_columns
+from scgru_core.data import MISSING_POLICIES, numeric_columns, span_text
 from scgru_core.samples import SAMPLES
 
 state.require_entrypoint()
@@ -113,6 +113,9 @@ with form_col, st.container(border=True, key="settings"):  # not a form: what is
     widgets.draw("window", c1)
     widgets.draw("horizon", c2)
     widgets.draw("log", c3)
+    span = None if pending else span_text(series.times, widgets.value("window"))
+    if span:
+        c1.caption(f"Window {widgets.value('window')} = {span}.")
     c1, c2 = st.columns(2)
     widgets.draw("val", c1)
     widgets.draw("test", c2)

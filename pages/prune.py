@@ -54,7 +54,7 @@ def tab_histograms(snap: sc.Snapshot) -> None:
     panels = pv.gate_panels(current, snap, ss["p_matrix"])
     fig = viz.histogram_figure(panels, log_count=ss["p_logcount"], title=pv.matrix_label(ss["p_matrix"]))
     st.plotly_chart(fig, key="hist", config=CFG, theme=None)
-    teaching.explain("histogram")
+    teaching.explain(pv.histogram_kind(snap))
 
 
 def tab_heatmaps(snap: sc.Snapshot) -> None:
@@ -65,7 +65,7 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
     legend = "dark kept, pink cut" if ss["p_heatmode"] == "mask" else "blue +, red −, grey cut"
     fig = viz.heatmap_figure(panels, mode=ss["p_heatmode"], title=f"{pv.matrix_label(ss['p_matrix'])} ({legend})")
     st.plotly_chart(fig, key="heat", config=CFG, theme=None)
-    teaching.explain("heatmap")
+    teaching.explain("heatmap" if ss["p_heatmode"] == "mask" else "heatmap_signed")
 
 
 def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
@@ -77,7 +77,7 @@ def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
                               units=session.get().source.get("units") or current.data.series.name,
                               title="Test part: pruned versus dense forecast")
     st.plotly_chart(fig, key="forecast", config=CFG, theme=None)
-    teaching.explain("forecast")
+    teaching.explain("forecast_pruned")
 
 
 def tab_thresholds(snap: sc.Snapshot) -> None:

@@ -44,6 +44,9 @@ c1, c2, _ = st.columns([1, 1, 4])
 start = c1.button("Train", type="primary", key="train", icon=":material/play_arrow:", width="stretch")
 with c2:
     training.stop_button()
+st.caption(f"About **{training.duration(training.estimate(data, model_config, train_config))}** here at most "
+           f"({train_config.epochs} epochs, timed from three training steps on these {len(data.train):,} windows; "
+           "early stopping can end it sooner).")
 with st.expander("Or load a saved model (.zip)", icon=":material/upload_file:"):
     model_upload.upload_control()
 if start and training.train(data, model_config, train_config, page="train"):
@@ -54,7 +57,7 @@ if start and training.train(data, model_config, train_config, page="train"):
 
 current = session.get().lab
 if current is None:
-    st.info("No model yet. Press **Train**: the default model takes about 10–25 seconds on this sample.")
+    st.info("No model yet: press **Train**.")
 else:
     info = session.get().model_info
     mc, tr = info["model_config"], info["training"]

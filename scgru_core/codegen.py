@@ -18,6 +18,7 @@ from .model import gate_blocks
 from .pruning import RULES, Scope
 from .train import TrainConfig
 from .checkpoints import Setup, matches
+from .data import ReadConfig
 from .settings import LabState
 from .windows import WindowConfig
 
@@ -57,8 +58,9 @@ def _rule_comment(state: LabState) -> str:
     return RULES[state.method].description or state.method
 
 
-def python_code(state: LabState) -> str:
-    """Code that rebuilds `state` with the public scgru_core API and prints what the app shows."""
+def python_code(state: LabState, upload: tuple[str, ReadConfig] | None = None) -> str:
+    """Code that rebuilds `state` with the public scgru_core API and prints what the app shows. `upload`: the file
+    name and read settings of an uploaded series, which the code then reads (instead of `state.sample`)."""
 
     wc, mc = state.window_config(), state.model_config()
     window_args = _args(wc, WindowConfig(), first="window")
@@ -67,15 +69,24 @@ def python_code(state: LabState) -> str:
     ckpt = (f"\n# The app loads this very model from checkpoints/{state.sample}/ (same data, settings and seed):\n"
             f'#   from scgru_core.checkpoints import load_checkpoint; model, data, training, *_ = '
             f'load_checkpoint("{state.sample}")') \
-        if matches(state.sample, Setup(wc, mc, state.train_config())) else ""
-    lines = f'''# Reproduces the lab state {_summary(state)}.
-# Run it from the repository root: .venv/bin/python this_file.py
-import scgru_core as sc
-from scgru_core.samples import SAMPLES
+        if upload is None and matches(state.sample, Setup(wc, mc, state.train_config())) else ""
+    if upload is None:
+        source = f'''from scgru_core.samples import SAMPLES
 
 # 1. Data: read the sample, split it in time (train / validation / test), scale on the training part,
 #    cut windows of {wc.window} past values -> the next {wc.horizon} value(s).
-series = sc.load_series(SAMPLES["{state.sample}"].path)
+series = sc.load_series(SAMPLES["{state.sample}"].path)'''
+    else:
+        name, read = upload
+        read_args = _args(read, ReadConfig(), first="column")
+        source = f'''
+# 1. Data: read your file (put it next to this script), split it in time (train / validation / test), scale on
+#    the training part, cut windows of {wc.window} past values -> the next {wc.horizon} value(s).
+series = sc.load_series({name!r}, sc.ReadConfig({read_args}))'''
+    lines = f'''# Reproduces the lab state {_summary(state)}.
+# Run it from the repository root: .venv/bin/python this_file.py
+import scgru_core as sc
+{source}
 data = sc.prepare(series, sc.WindowConfig({window_args}))
 
 # 2. The dense model: a {mc.layers}-layer {mc.cell.upper()} with {mc.hidden} hidden units and a linear head,

@@ -383,6 +383,9 @@ def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) ->
     if config.column is not None:
         if config.column not in frame.columns:
             raise ColumnNotFoundError(f"There is no column '{config.column}'. The columns are: {', '.join(frame.columns)}.")
+        if config.column == time_col:
+            raise ConfigError(f"Column '{config.column}' is chosen as both the values and the time column: pick "
+                              "another time column, or none.")
         if config.column not in numeric:
             raise NoNumericColumnError(f"Column '{config.column}' holds no numbers. Pick one of: {', '.join(numeric) or '(none)'}.")
         column = config.column
@@ -464,3 +467,27 @@ def load_series(source: str | pathlib.Path | bytes, config: ReadConfig = ReadCon
     """Read a file and return its validated series. `filename` gives the type when `source` is bytes."""
     frame = read_table(source, filename=filename, max_bytes=config.max_bytes)
     return series_from_frame(frame, config)
+
+
+def span_text(times, steps: int) -> str | None:
+    """What `steps` steps of this series cover, in words ("1 day of 30-minute steps"), from its median time step;
+    None without time stamps. The Data page's window hint, which must fit the data (48 is a day of half-hours, not
+    of 5-minute steps)."""
+    if times is None or len(times) < 2:
+        return None
+    step = pd.Series(pd.to_datetime(times)).diff().median()
+    if pd.isna(step) or step <= pd.Timedelta(0):
+        return None
+    days = step.total_seconds() / 86400
+    unit = (f"{step.total_seconds() / 60:g}-minute" if step < pd.Timedelta(hours=1) else
+            f"{step.total_seconds() / 3600:g}-hour" if step < pd.Timedelta(days=1) else
+            "monthly" if 27 <= days <= 32 else "yearly" if 360 <= days <= 370 else f"{days:g}-day")
+    total = step * steps
+    for name, size in (("year", pd.Timedelta(days=365.25)), ("week", pd.Timedelta(days=7)),
+                       ("day", pd.Timedelta(days=1)), ("hour", pd.Timedelta(hours=1)),
+                       ("minute", pd.Timedelta(minutes=1))):
+        if total >= size:
+            n = total / size
+            amount = f"{n:.0f}" if abs(n - round(n)) < 0.1 else f"{n:.1f}"
+            return f"{amount} {name}{'' if amount == '1' else 's'} of {unit} steps"
+    return None

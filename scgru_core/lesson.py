@@ -117,6 +117,11 @@ PAYOFF = r"""
 \text{speed-up} = t_{\text{dense}} \,/\, t_{\text{smaller nn.GRU}}
 \end{gathered}
 """
+SALIENCY = r"""
+\text{Taylor: } s_i = \left| w_i \, \tfrac{\partial L}{\partial w_i} \right| \qquad
+\text{random: } s_i \sim U(0, 1) \qquad
+\text{prune the } \lceil p N \rceil \text{ weights with the lowest } s_i
+"""
 
 # ---- chart captions and maths, keyed by chart kind -----------------------------------------
 
@@ -126,15 +131,23 @@ CAPTIONS: dict[str, str] = {
     "histogram": "How many weights have each value; the dashed lines are the cut at ±threshold, and every weight "
                  "between them is pruned.",
     "heatmap": "One cell per weight, one panel per gate (reset, update, new): dark cells are kept connections, "
-               "light ones are pruned.",
-    "forecast": "Actual test values against the dense and the pruned model's one-step forecasts; the gap is the "
-                "price of pruning.",
+               "pink ones are pruned.",
+    "heatmap_signed": "One cell per weight, one panel per gate (reset, update, new): blue cells are kept positive "
+                      "weights, red kept negative ones, grey ones are pruned.",
+    "weights": "How many weights of W_hh have each value, per gate: training spreads them out from their start, and "
+               "most stay near zero, which is what pruning the smallest |w| relies on.",
+    "histogram_scores": "How many weights have each value, before and after pruning: this rule ranks a score, not "
+                        "|w|, so no cut line; kept and pruned weights overlap.",
+    "forecast": "Actual test values (black) against each model's one-step forecast, errors below; the latest part "
+                "first, double-click for all.",
+    "forecast_pruned": "Actual test values (black) against the dense and the pruned forecast, errors below: their "
+                       "gap is the price of pruning.",
     "cost": "Bytes to store the weights: dense fp32 against the pruned weights in a sparse format (CSR, bitmask); "
             "a shorter bar is what sparse storage could save.",
     "tradeoff": "Each point is one pruning setting: further right is sparser, higher is worse; the best methods "
                 "stay low the longest.",
     "loss": "Training and validation loss per epoch (scaled units); training stops when validation stops improving.",
-    "gru": "The six weight blocks of the GRU layer, drawn to scale: input-to-hidden on the left, "
+    "gru": "The six weight blocks of the GRU layer, each titled with its shape: input-to-hidden on the left, "
            "hidden-to-hidden on the right, one row per gate.",
     "latency": "Measured time of one forward pass on this machine: the same pruned model run dense, as a dense "
                "loop and as a sparse CSR loop (lower is faster).",
@@ -150,9 +163,13 @@ def stack(*parts: str) -> str:
 MATHS: dict[str, str] = {
     "series": WINDOWS,
     "histogram": SCGRU_RULE,
+    "histogram_scores": SALIENCY,
+    "weights": SCGRU_RULE,
+    "heatmap_signed": stack(SCGRU_RULE, r"\text{rows } [0, H),\ [H, 2H),\ [2H, 3H) \text{ of } W_{hh}"),
     "heatmap": stack(SCGRU_RULE, r"\text{rows } [0, H),\ [H, 2H),\ [2H, 3H) \text{ of } W_{hh}"
                                  r" = \text{reset, update, new}"),
     "forecast": METRICS,
+    "forecast_pruned": METRICS,
     "cost": stack(MACS, BYTES),
     "tradeoff": TRADEOFF,
     "loss": LOSS,
@@ -172,6 +189,7 @@ CONTROLS: dict[str, str] = {
     "trained": "Show the weights",
     "sensitivity": "Threshold s (× std |W|)",
     "method": "Pruning method",
+    "latency": "Measure latency: dense vs sparse",
 }
 
 
@@ -244,7 +262,7 @@ STEPS: tuple[LessonStep, ...] = (
             "grow with H², which is why big recurrent networks are worth pruning."),
         maths=(GRU_EQUATIONS, GRU_SHAPES), overrides={"cell": "gru", "layers": 1, "hidden": 64}),
     LessonStep(
-        key="train", short="Training", title="Train, and read the weight histogram", chart="histogram",
+        key="train", short="Training", title="Train, and read the weight histogram", chart="weights",
         control="trained",
         text=(
             "Training adjusts every weight to lower the squared error on the training windows (Adam, "
@@ -293,7 +311,7 @@ STEPS: tuple[LessonStep, ...] = (
         overrides={"method": "sensitivity", "sensitivity": 1.0, "floor": 0.01, "scope": "both", "global_": False},
     ),
     LessonStep(
-        key="finetune", short="Prune, fine-tune", chart="forecast", control="sensitivity",
+        key="finetune", short="Prune, fine-tune", chart="forecast_pruned", control="sensitivity",
         title="Prune, watch the forecast degrade; fine-tune, watch it recover",
         text=(
             "Pruning changes the function the network computes. Move s up and watch the pruned forecast drift "
@@ -315,7 +333,7 @@ STEPS: tuple[LessonStep, ...] = (
         maths=(FINETUNE, METRICS), overrides={"method": "sensitivity", "sensitivity": 2.0, "finetune_epochs": 5}),
     LessonStep(
         key="cost", short="What it saves", title="What pruning saves: on paper and in practice", chart="cost",
-        control="sensitivity",
+        control="latency",
         text=(
             "**On paper**, a pruned weight costs nothing: fewer non-zero parameters, fewer multiply-accumulates "
             "(MACs) per forecast, fewer bytes. But storing a sparse matrix needs indices: in CSR each non-zero "

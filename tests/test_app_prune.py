@@ -138,8 +138,11 @@ def test_forecast_and_cost_panels(at):
     at.slider(key="s").set_value(1.5).run()
     at.session_state["tab"] = "Forecast"
     at.run()
-    names = [t["name"] for t in charts(at)["forecast"][0]["data"]]
-    assert names[:2] == ["actual", "dense model"] and names[2].startswith("pruned")
+    lines = [t for t in charts(at)["forecast"][0]["data"] if t.get("yaxis", "y") == "y"]
+    names = [t["name"] for t in lines]
+    assert names[0] == "dense model" and names[1].startswith("pruned") and names[-1] == "actual"  # actual on top
+    errors = [t["name"] for t in charts(at)["forecast"][0]["data"] if t.get("yaxis") == "y2"]
+    assert errors == names[:-1]  # each forecast's error in the panel below
     at.session_state["tab"] = "Cost"
     at.run()
     cost = at.session_state["session"].current["cost"]

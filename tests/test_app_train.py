@@ -48,8 +48,8 @@ def test_training_shows_metrics_against_naive_and_the_test_forecast(trained):
     assert all("vs naive" in m.delta for m in metrics.values())
     shown = charts(at)
     assert {"loss_final", "forecast_test"} <= set(shown)
-    names = [t["name"] for t in shown["forecast_test"][0]["data"]]
-    assert names == ["actual", "GRU forecast", "naive forecast"]
+    names = [t["name"] for t in shown["forecast_test"][0]["data"] if t.get("yaxis", "y") == "y"]
+    assert names == ["GRU forecast", "naive forecast", "actual"]  # the actual values drawn last, on top
     losses = shown["loss_final"][0]["data"]
     assert [t["name"] for t in losses] == ["train", "validation"]
     lab = at.session_state["session"].lab

@@ -16,6 +16,7 @@ from scgru_core import (ColumnNotFoundError, ConstantSeriesError, DataError, Dec
                         FileTooLargeError, NoNumericColumnError, NonFiniteValuesError, ReadConfig, ScgruError,
                         SeriesTooShortError, UnsupportedFileTypeError, WindowConfig, load_series, prepare)
 from scgru_core.data import read_table
+from scgru_core.errors import ConfigError
 from scgru_core.windows import minimum_length
 
 
@@ -263,6 +264,11 @@ def test_time_column_can_be_switched_off():
     assert series.times is None and series.report.time_column is None and series.name == "value"
 
 
+def test_the_same_column_for_values_and_time_is_named_as_such():
+    with pytest.raises(ConfigError, match="both the values and the time column"):
+        load(csv_bytes([1.0, 2.0, 3.0]), column="value", time_column="value")
+
+
 def test_report_lines_describe_a_clean_file():
     lines = load(csv_bytes([1.0, 2.0, 3.0])).report.lines()
     assert lines[0].startswith("3 rows read; value column 'value', time column 'time'")
@@ -329,3 +335,13 @@ def test_a_sheet_too_long_for_excel_is_refused_before_it_is_read(monkeypatch):
     monkeypatch.setattr(data_module, "EXCEL_MAX_ROWS", 1_000)
     with pytest.raises(DataError, match="has 1,201 rows; Excel files over 1,000 rows take minutes to read. Save it as CSV"):
         read_table(_workbook([["v"]] + [[i] for i in range(1_200)]), filename="long.xlsx")
+
+
+@pytest.mark.parametrize("freq, steps, says", [("30min", 48, "1 day of 30-minute steps"),
+                                               ("5min", 48, "4 hours of 5-minute steps"),
+                                               ("MS", 12, "1 year of monthly steps"), ("h", 36, "1.5 days of 1-hour steps")])
+def test_a_window_is_described_in_the_series_own_time_steps(freq, steps, says):
+    from scgru_core.data import span_text
+
+    assert span_text(pd.date_range("2024-01-01", periods=100, freq=freq), steps) == says
+    assert span_text(None, steps) is None

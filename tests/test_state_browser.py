@@ -149,7 +149,7 @@ def test_a_link_copied_on_each_prune_tab_reopens_it_with_the_same_numbers(browse
         assert value(student, "s") == s_moved
         from playwright.sync_api import expect
 
-        expect(student.get_by_test_id("stMetricValue")).to_have_count(len(shown))
+        expect(student.get_by_test_id("stMetricValue")).to_have_count(len(shown), timeout=90_000)
         assert metrics(student) == shown, tab  # the same numbers, to the digit
         student.context.close()
     teacher.context.close()

@@ -8,6 +8,8 @@ import contextlib
 import io
 import warnings
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -105,3 +107,18 @@ def test_code_is_valid_python_for_every_sample_and_method(key):
 def test_code_mentions_the_shipped_checkpoint_only_when_it_is_the_same_model():
     assert "load_checkpoint(\"power_load\")" in python_code(LabState())
     assert "load_checkpoint" not in python_code(LabState().updated(seed=1))
+
+
+def test_code_for_an_uploaded_file_reads_that_file_with_its_settings(tmp_path, monkeypatch):
+    values = 100 + 10 * np.sin(np.arange(700) / 8)
+    pd.DataFrame({"when": pd.date_range("2024-01-01", periods=700, freq="h").astype(str), "load": values,
+                  "other": 1.0}).to_csv(tmp_path / "my_meter.csv", index=False)
+    read = sc.ReadConfig(column="load", time_column="when")
+    state = LabState().updated(window=24, hidden=8, epochs=2, finetune_epochs=0)
+    code = python_code(state, upload=("my_meter.csv", read))
+    assert "SAMPLES" not in code and "load_checkpoint" not in code
+    assert "sc.load_series('my_meter.csv', sc.ReadConfig(column='load', time_column='when'))" in code
+    monkeypatch.chdir(tmp_path)
+    ns = run(code, {})
+    data = sc.prepare(sc.load_series(tmp_path / "my_meter.csv", read), state.window_config())
+    assert ns["data"].series.name == "load" and len(ns["data"].test) == len(data.test)

@@ -63,12 +63,16 @@ def test_decimation_keeps_every_local_extreme_at_its_pixel_column(n, columns):
     assert viz.decimate(x[:100], y[:100], columns)[1].tolist() == y[:100].tolist()  # short lines are drawn whole
 
 
-def test_a_long_forecast_sends_no_more_points_than_its_columns_allow():
+def test_a_long_forecast_opens_on_its_recent_part_whole_and_sends_the_rest_decimated():
     n = 2_580  # the test part of a 17,520-point upload
     actual = np.sin(np.arange(n) / 20)
     fig = viz.forecast_figure(np.arange(n), actual, {"dense": actual * 0.9, "pruned": actual * 0.8})
-    assert all(len(t.y) <= 2 * viz.FORECAST_COLUMNS for t in fig.data)
-    assert max(fig.data[0].y) == actual.max() and min(fig.data[0].y) == actual.min()
+    assert all(len(t.y) <= 2 * viz.FORECAST_COLUMNS + viz.FORECAST_RECENT for t in fig.data)
+    drawn = fig.data[-1]
+    assert drawn.name == "actual" and max(drawn.y) == actual.max() and min(drawn.y) == actual.min()  # on top
+    assert list(drawn.y[-viz.FORECAST_RECENT:]) == list(actual[-viz.FORECAST_RECENT:])  # the recent part whole
+    assert tuple(fig.layout.xaxis.range) == (n - viz.FORECAST_RECENT, n - 1)  # and opened on it
+    assert viz.forecast_figure(np.arange(300), actual[:300], {"dense": actual[:300]}).layout.xaxis.range is None
 
 
 def test_loss_curves_on_a_log_axis_with_the_best_epoch():
@@ -82,9 +86,11 @@ def test_forecasts_draw_the_first_step_ahead():
     actual = np.arange(12.0).reshape(6, 2)
     fig = viz.forecast_figure(np.arange(6), actual, {"dense": actual + 1, "pruned": actual + 2},
                               labels={"dense": "dense model"})
-    assert [t.name for t in fig.data] == ["actual", "dense model", "pruned"]
-    assert list(fig.data[2].y) == list(actual[:, 0] + 2)
-    assert fig.data[2].line.dash == "dash"
+    lines = [t for t in fig.data if t.yaxis in (None, "y")]
+    assert [t.name for t in lines] == ["dense model", "pruned", "actual"]  # the actual line last: on top
+    assert list(lines[1].y) == list(actual[:, 0] + 2) and lines[1].line.dash == "dash"
+    errors = {t.name: list(t.y) for t in fig.data if t.yaxis == "y2"}  # each forecast's error, in its own panel
+    assert errors == {"dense model": [1.0] * 6, "pruned": [2.0] * 6}
 
 
 def test_histograms_count_every_weight_before_and_the_kept_ones_after():
