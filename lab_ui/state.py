@@ -65,7 +65,6 @@ def warm_up() -> bool:
     return True
 
 
-@st.cache_data(show_spinner=False, max_entries=len(SAMPLES))
 @st.cache_resource(show_spinner=False)
 def snapshot_cache() -> SnapshotCache:
     """One per server: sessions pruning identical models (a class on one link) compute each setting once. Keyed
@@ -81,6 +80,13 @@ def model_cache() -> ModelCache:
     return ModelCache(int(os.environ.get("SCGRU_MODEL_CACHE_ENTRIES", MODEL_ENTRIES)))
 
 
+@st.cache_resource(show_spinner=False, max_entries=len(SAMPLES))
+def sample_series(key: str) -> sc.Series:
+    """A built-in sample's series, read once per server (public data; callers only read it)."""
+    return sc.load_series(SAMPLES[key].path)
+
+
+@st.cache_data(show_spinner=False, max_entries=len(SAMPLES))  # a decorator that had slipped onto snapshot_cache
 def sample_table(key: str) -> pd.DataFrame:
     """A built-in sample's table (public data; every call gets its own copy)."""
     return sc.read_table(SAMPLES[key].path)

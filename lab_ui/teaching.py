@@ -168,7 +168,10 @@ def complete_pending(page: str = "home") -> None:
         new, asked, offer = pending
         if asked or restorable(new):
             session.get().link_offer = None
-            ensure_model(new, page)
+            progress = st.empty()  # above the page's title while it trains; gone once the model is in place
+            with progress.container():
+                ensure_model(new, page)
+            progress.empty()
         elif offer:
             seconds = training.estimate(session.get().data, new.model_config(), new.train_config())
             session.get().link_offer = (new, session.get().version, seconds)

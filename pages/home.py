@@ -2,6 +2,7 @@
 import streamlit as st
 
 from lab_ui import session, state, teaching
+from scgru_core import lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.settings import LabState
 
@@ -16,6 +17,8 @@ st.markdown(
     "connections, the pruned model's forecast and what it would cost to store and run. "
     "Trade-off curves then compare pruning methods, before and after fine-tuning, against the naive forecast."
 )
+with st.expander("The SCGRU rule, per weight matrix W (Tang et al. 2022)", icon=":material/function:"):
+    st.latex(lesson.SCGRU_RULE)
 state.show_messages("home")
 
 st.subheader("The path")
@@ -50,9 +53,16 @@ def _demo() -> None:
     session.get().demo_opens = True  # switch pages once its model is in place (after the callback)
 
 
-st.button("Open the class demo", type="primary", key="demo", icon=":material/play_arrow:", on_click=_demo)
+left, right = st.columns([1, 2.2], vertical_alignment="center")
+left.button("Open the class demo", type="primary", key="demo", icon=":material/play_arrow:", on_click=_demo)
 if session.get().take("demo_opens") and state.lab() is not None:
     st.switch_page(state.PRUNE_PAGE)
+demo_series = state.sample_series(DEFAULT_SAMPLE)
+week = slice(-7 * demo.window, None)  # its last week (48 half-hours a day)
+right.plotly_chart(viz.series_figure(demo_series.values[week], demo_series.times[week], name=demo_series.name,
+                                     units=sample.units, height=150), key="demo_preview", config=viz.PLOTLY_CONFIG,
+                   theme=None)
+right.caption(f"Its last week, in {sample.units}: the daily cycle the model learns to forecast half an hour ahead.")
 
 data = session.get().data
 if data is not None:

@@ -34,6 +34,7 @@ PLOTLY_CONFIG = {
 HEATMAP_MAX_CELLS = 3 * 96 * 96  # above this, heatmaps are sent as PNG images (cheap to draw in a browser)
 MAX_LINE_POINTS = 20_000  # longer series are decimated for display only (two points per column)
 FORECAST_COLUMNS = 600  # a forecast chart is about 1,100-1,300 px wide: two points per 2 px column at most
+LOG_TICKS = {"dtick": "D2"}  # a log axis labels 1, 2 and 5 of each decade, not every digit (they crowded)
 FORECAST_RECENT = 400  # a longer test part opens zoomed on its last this many points (8 days of half-hours)
 
 
@@ -99,7 +100,8 @@ def series_figure(values: np.ndarray, times=None, name: str = "value", units: st
             x0, x1 = x[start], x[min(stop, n) - 1]
             share = (stop - start) / n
             fig.add_vrect(x0=x0, x1=x1, fillcolor=PART_FILL.get(part, "rgba(0,0,0,0.05)"), line_width=0, layer="below",
-                          annotation_text=f"{PART_LABEL.get(part, part)} {share:.0%}", annotation_position="top left",
+                          annotation_text=f"{PART_LABEL.get(part, part)} {share:.0%}",
+                          annotation_position="top right" if part == "test" else "top left",  # val and test: apart
                           annotation_font=dict(size=FONT_SIZE - 1, color=COLORS.get(part, "#57606a")))
     fig.update_yaxes(title_text=units or name)
     fig.update_xaxes(title_text="time" if times is not None else "index")
@@ -118,8 +120,9 @@ def loss_figure(train_loss: Sequence[float], val_loss: Sequence[float], best_epo
     if best_epoch:
         fig.add_vline(x=best_epoch, line=dict(color="#57606a", dash="dot"), annotation_text="best",
                       annotation_position="top")
-    fig.update_yaxes(type="log", title_text="loss")
-    fig.update_xaxes(title_text="epoch", rangemode="tozero" if len(epochs) < 2 else None)
+    fig.update_yaxes(type="log", title_text="loss", **LOG_TICKS)
+    fig.update_xaxes(title_text="epoch", rangemode="tozero" if len(epochs) < 2 else None, tickformat="d",
+                     dtick=max(1, math.ceil(len(epochs) / 10)))  # whole epochs: never 0.2 or 1.5
     return _style(fig, height, title)
 
 
@@ -352,8 +355,11 @@ def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive
                                  line=dict(color=color, width=2.4, dash="dash" if c.get("finetuned") else "solid"),
                                  marker=dict(size=8, symbol="diamond" if c.get("finetuned") else "circle")))
     if naive is not None and math.isfinite(naive):
-        fig.add_hline(y=naive, line=dict(color=COLORS["naive"], dash="dot", width=2),
-                      annotation_text="naive forecast", annotation_position="top left")
+        fig.add_hline(y=naive, line=dict(color=COLORS["naive"], dash="dot", width=2))
+        # by hand: add_hline's own label is placed in data units, which floats off the line on a log axis
+        fig.add_annotation(x=0, xref="paper", y=math.log10(naive) if log_y and naive > 0 else naive, yref="y",
+                           text="naive forecast", showarrow=False, xanchor="left", yanchor="bottom",
+                           font=dict(color=COLORS["naive"]))
     if x_reference is not None:
         fig.add_vline(x=x_reference["x"], line=dict(color=COLORS["actual"], dash="dot", width=2),
                       annotation_text=x_reference["label"], annotation_position="top right")
@@ -361,7 +367,7 @@ def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive
         fig.add_trace(go.Scatter(x=[current["x"]], y=[current["y"]], mode="markers", name=current.get("label", "current"),
                                  marker=dict(symbol="star", size=20, color="#24292f", line=dict(color="white", width=1))))
     fig.update_xaxes(title_text=x_title, tickformat=".0%" if x_percent else None)
-    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear")
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", **LOG_TICKS if log_y else {})
     return _style(fig, height, title, legend=legend)
 
 

@@ -167,3 +167,17 @@ def test_tradeoff_curves_naive_line_and_current_marker():
 def test_cost_bars_in_the_given_order():
     fig = viz.cost_figure({"dense fp32": 400, "CSR": 300, "bitmask": 200})
     assert list(fig.data[0].y) == ["dense fp32", "CSR", "bitmask"] and list(fig.data[0].x) == [400, 300, 200]
+
+
+def test_the_naive_label_sits_on_its_line_on_a_log_axis_and_ticks_do_not_crowd():
+    curves = [{"label": "SCGRU", "x": [0.5, 0.8], "y": [400.0, 900.0]}]
+    for log_y in (False, True):
+        fig = viz.tradeoff_figure(curves, "sparsity", "RMSE", naive=889.0, log_y=log_y)
+        (label,) = [a for a in fig.layout.annotations if a.text == "naive forecast"]
+        assert label.y == (np.log10(889.0) if log_y else 889.0)  # plotly places log-axis annotations in log10
+    assert fig.layout.yaxis.dtick == "D2"
+
+
+def test_the_loss_chart_counts_whole_epochs():
+    assert viz.loss_figure([1.0, 0.5], [1.1, 0.6]).layout.xaxis.dtick == 1
+    assert viz.loss_figure([1.0] * 30, [1.0] * 30).layout.xaxis.dtick == 3
