@@ -1,0 +1,201 @@
+"""A class on one server: N sessions open the teacher's link on the Prune page and move the threshold slider.
+
+    .venv/bin/python benchmarks/class_load.py [--sessions 30] [--moves 10] [--trainings 5]
+
+Light clients: each session is one websocket speaking Streamlit's own protocol (BackMsg / ForwardMsg, as the
+browser does), not a browser, so the clients cost the 2-core machine a few percent and the figures are the
+server's. Each client opens the link (a full run of the Prune page), then sends slider moves the way the browser
+does for a widget inside a fragment (its fragment id, so only the panel reruns), waiting for each to finish, with
+a human pause between moves. Reported: time from connecting to the model's metrics on screen, move latency (p50,
+p95, max), server CPU seconds per move, server RSS per session; then the same moves while `--trainings` other
+sessions each train a model on the Train page (other seeds: nothing cached). The protocol is internal to
+Streamlit: this script is written for the pinned streamlit==1.67.0.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from scgru_core.settings import LabState  # noqa: E402
+
+LINK = "&".join(f"{k}={v}" for k, v in LabState().to_link().items())
+
+
+def start_server(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Session:
+    """One light client: a websocket, the widgets it has seen (by key) and the fragment they sit in."""
+
+    def __init__(self, port: int):
+        self.port, self.ws = port, None
+        self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
+        self.pages: dict[str, str] = {}  # url path -> page script hash
+        self.metrics = 0
+
+    async def connect(self):
+        self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/_stcore/stream", subprotocols=["streamlit"],
+                                           max_size=2**26)
+
+    async def run(self, page: str, states=(), fragment: str = "", query: str = LINK) -> float:
+        """One script run (a fragment run with `fragment`); seconds until it finished."""
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string, cs.page_name = query, page
+        cs.page_script_hash = self.pages.get(page, "")
+        cs.fragment_id = fragment
+        for state in states:
+            cs.widget_states.widgets.append(state)
+        t0 = time.perf_counter()
+        await self.ws.send(msg.SerializeToString())
+        self.metrics = 0
+        while True:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(await self.ws.recv())
+            kind = fwd.WhichOneof("type")
+            if kind == "navigation":
+                for page_info in fwd.navigation.app_pages:
+                    self.pages[page_info.url_pathname] = page_info.page_script_hash
+            elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                element = fwd.delta.new_element
+                which = element.WhichOneof("type")
+                if which == "metric":
+                    self.metrics += 1
+                widget = getattr(element, which, None)
+                wid = getattr(widget, "id", "") if widget is not None else ""
+                if wid and "-" in wid:
+                    self.widgets[wid.rsplit("-", 1)[1]] = (wid, fwd.delta.fragment_id)
+            elif kind == "script_finished":
+                return time.perf_counter() - t0
+
+    def state(self, key: str, **value):
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        wid, _ = self.widgets[key]
+        s = WidgetState(id=wid)
+        for field, v in value.items():
+            if field == "double_array_value":
+                s.double_array_value.data.extend(v)
+            else:
+                setattr(s, field, v)
+        return s
+
+
+async def open_link(port: int, results: dict) -> Session:
+    t0 = time.perf_counter()
+    s = Session(port)
+    await s.connect()
+    await s.run("prune")
+    if not s.metrics:  # the page loaded its model after the first run: the browser would see it on the next
+        await s.run("prune")
+    results["open"].append(time.perf_counter() - t0)
+    return s
+
+
+async def moves(s: Session, n: int, results: list, pause: float, offset: int):
+    for i in range(n):
+        value = round(0.5 + 0.1 * ((i + offset) % 25), 2)  # the class spreads over 25 values of s
+        _, fragment = s.widgets["s"]
+        results.append(await s.run("prune", [s.state("s", double_array_value=[value])], fragment=fragment))
+        await asyncio.sleep(pause)
+
+
+async def train(port: int, seed: int) -> float:
+    """Another session trains a model on the Train page (hidden 64, 15 epochs, a seed nobody else uses)."""
+    s = Session(port)
+    await s.connect()
+    await s.run("train")
+    t0 = time.perf_counter()
+    await s.run("train", [s.state("t_seed", int_value=seed), s.state("train", trigger_value=True)])
+    return time.perf_counter() - t0
+
+
+def summary(name: str, values: list[float]) -> str:
+    ms = sorted(v * 1000 for v in values)
+    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    return f"{name}: p50 {statistics.median(ms):,.0f} ms, p95 {p95:,.0f} ms, max {ms[-1]:,.0f} ms ({len(ms)} samples)"
+
+
+async def main(args) -> None:
+    port = args.port
+    proc = start_server(port)
+    try:
+        base_rss = rss_mb(proc.pid)
+        results = {"open": []}
+        cpu0 = cpu_seconds(proc.pid)
+        sessions = await asyncio.gather(*(open_link(port, results) for _ in range(args.sessions)))
+        cpu_open = cpu_seconds(proc.pid) - cpu0
+        load = os.getloadavg()[0]
+        print(f"{args.sessions} sessions opened the link on /prune; load average {load:.2f}")
+        print("  " + summary("time to the model's metrics on screen", results["open"]))
+        print(f"  server CPU {cpu_open:.1f} s in all, {cpu_open / args.sessions * 1000:,.0f} ms a session; "
+              f"RSS {rss_mb(proc.pid):,.0f} MB (+{(rss_mb(proc.pid) - base_rss) / args.sessions:.1f} MB a session)")
+        for label, trainings in (("without trainings", 0), (f"while {args.trainings} sessions train", args.trainings)):
+            lat: list[float] = []
+            cpu0 = cpu_seconds(proc.pid)
+            jobs = [asyncio.create_task(train(port, 1000 + i)) for i in range(trainings)]
+            if jobs:
+                await asyncio.sleep(3)  # the trainings under way
+            await asyncio.gather(*(moves(s, args.moves, lat, args.pause, i) for i, s in enumerate(sessions)))
+            cpu = cpu_seconds(proc.pid) - cpu0
+            print(f"slider moves {label}, {args.sessions} sessions x {args.moves}; load average {os.getloadavg()[0]:.2f}")
+            print("  " + summary("move latency", lat))
+            if jobs:
+                done = await asyncio.gather(*jobs)
+                print(f"  the {trainings} trainings took {min(done):.0f}-{max(done):.0f} s "
+                      f"(server CPU includes them: {cpu:.0f} s)")
+            else:
+                print(f"  server CPU {cpu / len(lat) * 1000:.1f} ms a move")
+        print(f"server RSS at the end {rss_mb(proc.pid):,.0f} MB (started at {base_rss:,.0f} MB)")
+        for s in sessions:
+            await s.ws.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sessions", type=int, default=30)
+    p.add_argument("--moves", type=int, default=10)
+    p.add_argument("--trainings", type=int, default=5)
+    p.add_argument("--pause", type=float, default=0.3, help="seconds between a student's moves")
+    p.add_argument("--port", type=int, default=8631)
+    asyncio.run(main(p.parse_args()))
