@@ -30,6 +30,13 @@ def has_moved(key: str) -> bool:
     return key in session.get().lesson_moved
 
 
+def text_of(text: str) -> str:
+    """A step's prose with the numbers of the model on screen (the defaults' before one is there)."""
+    info = session.get().model_info
+    mc, tc = (info["model_config"], info["train_config"]) if info else (sc.ModelConfig(), sc.TrainConfig())
+    return lesson.filled(text, lesson.facts_of(mc, tc))
+
+
 def question(step: lesson.LessonStep) -> None:
     """Predict first: the answer is revealed once the student has answered and moved the step's control."""
     with st.container(border=True):
@@ -41,9 +48,10 @@ def question(step: lesson.LessonStep) -> None:
         elif not has_moved(step.key):
             st.caption(f"Now move the control (**{lesson.CONTROLS[step.control]}**) and watch.")
         elif step.is_correct(choice):
-            st.success(f"Right. {step.explanation}", icon=":material/check_circle:")
+            st.success(f"Right. {text_of(step.explanation)}", icon=":material/check_circle:")
         else:
-            st.warning(f"Not quite: {step.choices[step.answer].lower()}. {step.explanation}", icon=":material/info:")
+            st.warning(f"Not quite: {step.choices[step.answer].lower()}. {text_of(step.explanation)}",
+                       icon=":material/info:")
 
 
 def chart(fig, key: str, kind: str) -> None:

@@ -44,7 +44,7 @@ else:
 st.header(f"Step {step.number} · {step.title}")
 text_col, chart_col = st.columns([2, 3], gap="large")
 with text_col:
-    st.markdown(step.text)
+    st.markdown(lv.text_of(step.text))
     st.button("Set up this step", key="lesson_setup", on_click=set_up, args=(step,), icon=":material/tune:",
               help="Sets the app to this step's state (loading the shipped model, or training it, if needed).")
     lv.question(step)

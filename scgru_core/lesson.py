@@ -10,7 +10,9 @@ input-to-hidden / hidden-to-hidden) with their shapes and parameter counts, for 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
@@ -155,6 +157,17 @@ CAPTIONS: dict[str, str] = {
               "on this machine: above the dotted line removing units pays.",
 }
 
+def filled(text: str, facts: Mapping[str, object]) -> str:
+    """A step's text with the numbers of the model on screen put in ({batch}, {hidden}, ...), never written in."""
+    return re.sub(r"\{(\w+)\}", lambda m: f"{facts[m.group(1)]:,}" if m.group(1) in facts else m.group(0), text)
+
+
+def facts_of(model_config, train_config) -> dict[str, object]:
+    """What a step's text may quote about the model on screen."""
+    return {"batch": train_config.batch_size, "hidden": model_config.hidden, "epochs": train_config.epochs,
+            "layers": model_config.layers}
+
+
 def stack(*parts: str) -> str:
     """Several display formulas as one (KaTeX line breaks need an environment)."""
     return r"\begin{gathered}" + r"\\[6pt]".join(p.strip() for p in parts) + r"\end{gathered}"
@@ -266,7 +279,7 @@ STEPS: tuple[LessonStep, ...] = (
         control="trained",
         text=(
             "Training adjusts every weight to lower the squared error on the training windows (Adam, "
-            "mini-batches of 64 windows), and stops when the validation error has not improved for a few epochs. "
+            "mini-batches of {batch} windows), and stops when the validation error has not improved for a few epochs. "
             "The **loss curve** shows it learning; the test error is then compared with the naive forecast.\n\n"
             "The **histogram** counts the weights of each matrix by value. Switch between the weights before "
             "training (as initialised, spread evenly between ±1/√H) and after: training piles them into a "
@@ -357,7 +370,7 @@ STEPS: tuple[LessonStep, ...] = (
         explanation=(
             "Masking changes values, not the computation: the dense kernel does 3H(I + H) MACs per step "
             "whatever they are. Only sparse storage with sparse kernels (or removing whole units) turns zeros "
-            "into saved time, and at H = 64 their overhead can still outweigh the saving. Measure, don't assume."),
+            "into saved time, and at H = {hidden} their overhead can still outweigh the saving. Measure, don't assume."),
         maths=(MACS, BYTES, LATENCY), overrides={"method": "sensitivity", "sensitivity": 2.0}),
     LessonStep(
         key="compare", short="Other methods", title="How the other methods compare", chart="tradeoff", control="method",

@@ -102,3 +102,18 @@ def test_the_numbers_the_lesson_quotes_hold_for_the_shipped_model():
     rand = lab.at(sc.PruneConfig(method="random", sparsity=0.7)).evaluation.metrics.rmse
     mag = lab.at(sc.PruneConfig(method="magnitude", sparsity=0.7)).evaluation.metrics.rmse
     assert rand > mag
+
+
+def test_the_prose_quotes_the_model_on_screen_not_numbers_written_in():
+    import re
+
+    import scgru_core as sc
+
+    facts = lesson.facts_of(sc.ModelConfig(hidden=32), sc.TrainConfig(batch_size=16))
+    for step in lesson.STEPS:
+        for text in (step.text, step.explanation):
+            assert set(re.findall(r"\{(\w+)\}", text)) <= set(facts), step.key  # every placeholder is known
+            assert "{" not in lesson.filled(text, facts), step.key
+    train = next(s for s in lesson.STEPS if s.key == "train")
+    assert "mini-batches of 16 windows" in lesson.filled(train.text, facts)
+    assert "mini-batches of 64" not in train.text  # the default's batch is not written in
