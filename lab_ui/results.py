@@ -6,6 +6,8 @@ import streamlit as st
 
 import scgru_core as sc
 
+from . import session
+
 
 def literal(text: str) -> str:
     """`text` shown as itself inside Streamlit's markdown: as an inline code span, whose content is never parsed,
@@ -15,24 +17,34 @@ def literal(text: str) -> str:
     return "`" + " ".join(text.replace("`", "\u02cb").split()) + "`"
 
 
-def fmt(value: float) -> str:
+def fmt(value: float, unit: str = "") -> str:
     if value is None or not np.isfinite(value):
         return "–"
-    return f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+    return (f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}") + (f" {unit}" if unit else "")
+
+
+IN_UNITS = ("rmse", "mae")  # errors in the series' own units (sMAPE is in %, MASE has none)
+
+
+def unit_of(name: str) -> str:
+    """The unit an error measure is shown in: the data's (MW for the power-load sample) for RMSE and MAE."""
+    return ((session.get().source or {}).get("units") or "") if name in IN_UNITS else ""
 
 
 def metric_row(metrics: sc.Metrics, reference: sc.Metrics | None, delta_label: str,
                label_prefix: str = "", help_text: str | None = None) -> None:
-    """One st.metric per error measure: the value, and its change against `reference` (lower is better)."""
+    """One st.metric per error measure: the value, and its relative change against `reference` (lower is better;
+    the difference itself is in the help: "-544.9 (-61.3%) vs naive" was cut short in a lesson's narrow column)."""
     values, ref = metrics.to_dict(), reference.to_dict() if reference is not None else None
     for col, name in zip(st.columns(len(sc.METRIC_NAMES)), sc.METRIC_NAMES):
-        delta = None
+        delta, helps = None, [help_text] if help_text else []
         if ref is not None and np.isfinite(values[name]) and np.isfinite(ref[name]):
             change = values[name] - ref[name]
-            pct = f" ({change / ref[name]:+.1%})" if ref[name] else ""
-            delta = f"{change:+,.4g}{pct} {delta_label}"
-        col.metric(label_prefix + sc.METRIC_LABELS[name], fmt(values[name]), delta=delta, delta_color="inverse",
-                   help=help_text)
+            delta = f"{change / ref[name]:+.1%} {delta_label}" if ref[name] else f"{change:+,.4g} {delta_label}"
+            helps.append(f"{fmt(values[name], unit_of(name))}, {change:+,.4g} {delta_label} "
+                         f"({fmt(ref[name], unit_of(name))}).")
+        col.metric(label_prefix + sc.METRIC_LABELS[name], fmt(values[name], unit_of(name)), delta=delta,
+                   delta_color="inverse", help=" ".join(helps) or None)
 
 
 def test_x(data: sc.Dataset):
@@ -48,8 +60,9 @@ def vs_dense_row(pruned: sc.Metrics, dense: sc.Metrics, snap: sc.Snapshot, setti
     lead.metric("Sparsity", f"{snap.result.sparsity:.1%}", delta=setting, delta_color="off", delta_arrow="off",
                 help="Share of the in-scope weights that are pruned.")
     for col, name in zip(cols, sc.METRIC_NAMES):
-        col.metric(f"Pruned {sc.METRIC_LABELS[name]}", fmt(p[name]), delta=f"{p[name] - d[name]:+,.4g} vs dense",
-                   delta_color="inverse", help=f"Dense model: {fmt(d[name])}")
+        col.metric(f"Pruned {sc.METRIC_LABELS[name]}", fmt(p[name], unit_of(name)),
+                   delta=f"{p[name] - d[name]:+,.4g} vs dense", delta_color="inverse",
+                   help=f"Dense model: {fmt(d[name], unit_of(name))}")
 
 
 def vs_naive_column(pruned: sc.Metrics, naive: sc.Metrics) -> None:
@@ -59,5 +72,6 @@ def vs_naive_column(pruned: sc.Metrics, naive: sc.Metrics) -> None:
         rel = f"{(p[name] - n[name]) / n[name]:+.1%}" if n[name] else "–"
         st.metric(f"{sc.METRIC_LABELS[name].split(' (')[0]} vs naive", rel, delta=f"{p[name] - n[name]:+,.4g}",
                   delta_color="inverse", help=f"The pruned model's error relative to the naive forecast (repeat "
-                                              f"the last value), whose {sc.METRIC_LABELS[name]} is {fmt(n[name])}. "
+                                              f"the last value), whose {sc.METRIC_LABELS[name]} is "
+                                              f"{fmt(n[name], unit_of(name))}. "
                                               "Negative: the model beats it.")

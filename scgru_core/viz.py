@@ -173,7 +173,8 @@ def forecast_figure(x, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], 
                              legendrank=1))
     fig.update_yaxes(title_text=units or "value")
     if errors:
-        fig.update_layout(yaxis=dict(domain=[0.34, 1.0]),
+        fig.update_layout(xaxis=dict(anchor="y2"),  # the time labels under the lower panel
+                          yaxis=dict(domain=[0.34, 1.0]),
                           yaxis2=dict(domain=[0.0, 0.25], anchor="x", title_text=f"error{f' ({units})' if units else ''}",
                                       zeroline=True, zerolinecolor="#57606a"))
     if cut:

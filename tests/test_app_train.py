@@ -54,7 +54,7 @@ def test_training_shows_metrics_against_naive_and_the_test_forecast(trained):
     assert [t["name"] for t in losses] == ["train", "validation"]
     lab = at.session_state["session"].lab
     assert lab.model.config == sc.ModelConfig(hidden=8)
-    assert metrics["RMSE"].value == f"{lab.dense.metrics.rmse:,.4g}"
+    assert metrics["RMSE"].value == f"{lab.dense.metrics.rmse:,.4g} MW"  # in the series' units
 
 
 def test_a_diverging_run_says_so_and_keeps_the_previous_model(monkeypatch):
