@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import types
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any, Mapping
 
 from .data import load_series
