@@ -12,7 +12,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import results, session, state, teaching, training, widgets
+from lab_ui import explain, report, results, session, state, training, widgets
 from lab_ui import tradeoffs_view as tv
 from scgru_core import lesson, viz, viz_lesson
 from scgru_core.sparse_exec import compare_latency
@@ -56,7 +56,7 @@ def question(step: lesson.LessonStep) -> None:
 
 def chart(fig, key: str, kind: str) -> None:
     st.plotly_chart(fig, key=key, config=CFG, theme=None)
-    teaching.explain(kind)
+    explain.explain(kind)
 
 
 def snapshot(current: sc.PruningLab) -> sc.Snapshot | None:
@@ -210,7 +210,7 @@ def step_cost(step, current) -> None:
     m[3].metric("Bitmask bytes", f"{c.bytes_bitmask:,}", delta=f"{c.compression:.2f}× best", delta_color="off", delta_arrow="off")
     chart(viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}),
           "lesson_cost", "cost")
-    key = teaching.latency_key(snap)
+    key = report.latency_key(snap)
     store = session.get().lesson_latency
     if current.model.config.cell != "gru":
         st.info("Sparse execution runs the standard GRU; this model is a gate variant.")

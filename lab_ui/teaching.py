@@ -1,5 +1,6 @@
-"""Teaching features shared by app.py and the pages: the session as a `LabState`, the URL that carries it,
-restoring a shared link, Reset to defaults, "Show code", the HTML report, and chart captions with maths.
+"""The session as a `LabState` and the links that carry it: the address bar, restoring a shared link (its model
+from the session, the server's cache, a shipped checkpoint, or an offered training), Reset to defaults.
+(Captions and Show code: explain.py; the HTML report: report.py.)
 
 The state lives where the dashboard keeps it (the Data page's dataset, the trained model's configs, the
 Train and Prune widgets, `lesson_step`); `current_state()` reads it and `request()` writes it. Widget keys
@@ -16,11 +17,10 @@ import streamlit as st
 import scgru_core as sc
 from lab_ui import prune_view as pv
 from lab_ui import memory, results, session, state, training, widgets
-from scgru_core import checkpoints, codegen, lesson, viz
-from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core import checkpoints
+from scgru_core.samples import SAMPLES
 from scgru_core.settings import DEFAULTS, SETTINGS, LabState
 from scgru_core.urlstate import QUERY_KEYS, parse_query
-from scgru_core.viz_report import report_html
 
 ss = st.session_state
 LESSON_PAGE = "pages/lesson.py"
@@ -236,98 +236,3 @@ def reset_control(key: str = "reset_defaults") -> None:
     st.button("Reset to defaults", key=key, on_click=reset_to_defaults, icon=":material/restart_alt:",
               help="The power-load sample, the default model (loaded from its shipped checkpoint) and pruning "
                    "settings, and a clean link.", width="stretch")
-
-
-# ---------------------------------------------------------------- explanations and code
-
-
-def explain(kind: str, caption: bool = True) -> None:
-    """Under a chart: a one-line caption on how to read it, and its maths in an expander."""
-    if caption:
-        st.caption(lesson.CAPTIONS[kind])
-    with st.expander("The maths", icon=":material/function:"):
-        st.latex(lesson.MATHS[kind])
-
-
-def show_code(current: LabState | None = None) -> None:
-    """The Python that reproduces this state, with the scgru_core API and with torch.nn.utils.prune."""
-    current = current or current_state()
-    with st.expander("Show code: reproduce this state in Python", icon=":material/code:"):
-        upload = None
-        if current.sample not in SAMPLES:  # an uploaded file: the code reads it, with the settings in force
-            now = session.get()
-            upload = ((now.source or {}).get("filename", "your_file.csv"), now.read or sc.ReadConfig())
-            current = dataclasses.replace(current, sample=DEFAULT_SAMPLE)
-        api, torch_tab = st.tabs(["scgru_core", "torch.nn.utils.prune"])
-        api.code(codegen.python_code(current, upload), language="python")
-        torch_tab.caption("Continues the code on the first tab (it needs `model` and `data`).")
-        torch_tab.code(codegen.prune_code(current), language="python")
-
-
-# ---------------------------------------------------------------- report
-
-
-def report_inputs(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None) -> dict:
-    """What the report needs from the session, read during the script run (the download's callable runs
-    later, outside it, where st.session_state and st.context are not available)."""
-    now, source = current_state(), session.get().source or {}
-    lat = session.get().lesson_latency.get(latency_key(snap))
-    link = None
-    try:
-        link = st.context.url.split("?")[0] + "?" + "&".join(f"{k}={v}" for k, v in now.to_link().items())
-    except Exception:  # noqa: BLE001 - the link is a convenience
-        pass
-    return {"current": current, "snap": snap, "ft": ft, "state": now, "label": source.get("label", now.sample),
-            "units": source.get("units") or current.data.series.name, "training": session.get().model_info["training"],
-            "latency": lat, "link": link}
-
-
-def report(inputs: dict) -> str:
-    """The HTML report of a run: settings, metrics, cost and the main figures (no session access)."""
-    current, snap, ft, now = inputs["current"], inputs["snap"], inputs["ft"], inputs["state"]
-    data, units, tr = current.data, inputs["units"], inputs["training"]
-    settings = {"data": inputs["label"], **now.to_query()}
-    metrics = {"dense": current.dense.metrics.to_dict(), "naive": current.naive.metrics.to_dict(),
-               "pruned": snap.evaluation.metrics.to_dict()}
-    forecasts, labels = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}, {}
-    if ft:
-        metrics["pruned + fine-tuned"] = ft["evaluation"].metrics.to_dict()
-        forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
-    cost = {"dense": current.dense_cost.to_dict(), "pruned": snap.cost.to_dict()}
-    hh = next(n for n in sc.weight_names(current.model) if ".weight_hh" in n)
-    panels = pv.gate_panels(current, snap, hh)
-    split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
-    c = snap.cost
-    figures = {
-        "series": viz.series_figure(data.series.values, data.series.times, name=data.series.name, units=units,
-                                    split=split, title="The series and its split"),
-        "loss": viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
-                                best_epoch=tr.best_epoch or None),
-        "histogram": viz.histogram_figure(panels, title=f"{pv.matrix_label(hh)}: weights and the cut"),
-        "heatmap": viz.heatmap_figure(panels, title=f"{pv.matrix_label(hh)}: kept (dark) and pruned connections"),
-        "forecast": viz.forecast_figure(_test_x(data), snap.evaluation.actual, forecasts, units=units, labels=labels),
-        "cost": viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}),
-    }
-    notes = [f"Pruned {snap.result.sparsity:.1%} of the weights in scope ({snap.config.rule.label}, scope "
-             f"{snap.config.scope.label()}); MACs per forecast {c.macs_nonzero:,} of {c.macs_dense:,}."]
-    if inputs["latency"] is not None:
-        notes.append("Latency, " + inputs["latency"].summary())
-    return report_html(settings, metrics, cost, {k.capitalize(): f for k, f in figures.items()},
-                       captions={k.capitalize(): lesson.CAPTIONS[k] for k in figures}, notes=notes,
-                       link=inputs["link"])
-
-
-def _test_x(data: sc.Dataset):
-    idx = data.test.target_start
-    return data.series.times[idx] if data.series.times is not None else idx
-
-
-def report_button(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None, key: str = "dl_report") -> None:
-    inputs = report_inputs(current, snap, ft)
-    st.download_button("Report (HTML)", data=lambda: report(inputs), file_name="scgru_report.html",
-                       mime="text/html", key=key, on_click="ignore", icon=":material/summarize:",
-                       help="Settings, metrics, cost and the main figures in one file that opens offline.")
-
-
-def latency_key(snap: sc.Snapshot) -> tuple:
-    return (session.get().version, snap.config)

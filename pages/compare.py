@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import compare_view as cv
-from lab_ui import session, state, teaching, training
+from lab_ui import explain, session, state, training
 from scgru_core import viz
 
 state.require_entrypoint()
@@ -114,7 +114,7 @@ def show(df) -> None:
                     key="cmp_time", **CHART)
     st.caption("Each bar is the time from scratch: a shared dense training counts in full for every one-shot row, "
                "so gradual methods, which train once per target, are compared fairly. Measured on this machine.")
-    teaching.explain("tradeoff", caption=False)
+    explain.explain("tradeoff", caption=False)
 
     st.subheader("Results")
     frame = cv.table(df)

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import session, state, teaching, widgets
+from lab_ui import explain, session, state, widgets
 from scgru_core import viz
 from scgru_core.data import MISSING_POLICIES, numeric_columns, span_text
 from scgru_core.samples import SAMPLES
@@ -90,7 +90,7 @@ st.plotly_chart(fig, key="series_plot", config=viz.PLOTLY_CONFIG, theme=None)
 st.caption(f"Shaded: the chronological split. The scaler is fitted on the training part only; windows of "
            f"{data.window} values predict the next {data.horizon}: {len(data.train):,} training, "
            f"{len(data.val):,} validation and {len(data.test):,} test windows.")
-teaching.explain("series", caption=False)
+explain.explain("series", caption=False)
 
 report_col, form_col = st.columns([2, 3], gap="large")
 with report_col:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lab_ui import lesson_view as lv
 from lab_ui import prune_view as pv
-from lab_ui import memory, state, teaching
+from lab_ui import explain, memory, report, state, teaching
 from scgru_core import lesson
 
 state.require_entrypoint()
@@ -66,7 +66,7 @@ with reset_col:
     teaching.reset_control(key="lesson_reset")
 
 if current is not None:
-    teaching.show_code()
+    explain.show_code()
     snap = lv.snapshot(current)
     if snap is not None:
-        teaching.report_button(current, snap, pv.finetuned_for(snap), key="lesson_report")
+        report.report_button(current, snap, pv.finetuned_for(snap), key="lesson_report")

@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import memory, results, session, state, teaching, training, widgets
+from lab_ui import explain, memory, report, results, session, state, teaching, training, widgets
 from scgru_core import viz, viz_sensitivity
 
 state.require_entrypoint()
@@ -54,7 +54,7 @@ def tab_histograms(snap: sc.Snapshot) -> None:
     panels = pv.gate_panels(current, snap, ss["p_matrix"])
     fig = viz.histogram_figure(panels, log_count=ss["p_logcount"], title=pv.matrix_label(ss["p_matrix"]))
     st.plotly_chart(fig, key="hist", config=CFG, theme=None)
-    teaching.explain(pv.histogram_kind(snap))
+    explain.explain(pv.histogram_kind(snap))
 
 
 def tab_heatmaps(snap: sc.Snapshot) -> None:
@@ -65,7 +65,7 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
     legend = "dark kept, pink cut" if ss["p_heatmode"] == "mask" else "blue +, red −, grey cut"
     fig = viz.heatmap_figure(panels, mode=ss["p_heatmode"], title=f"{pv.matrix_label(ss['p_matrix'])} ({legend})")
     st.plotly_chart(fig, key="heat", config=CFG, theme=None)
-    teaching.explain("heatmap" if ss["p_heatmode"] == "mask" else "heatmap_signed")
+    explain.explain("heatmap" if ss["p_heatmode"] == "mask" else "heatmap_signed")
 
 
 def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
@@ -77,7 +77,7 @@ def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
                               units=session.get().source.get("units") or current.data.series.name,
                               title="Test part: pruned versus dense forecast")
     st.plotly_chart(fig, key="forecast", config=CFG, theme=None)
-    teaching.explain("forecast_pruned")
+    explain.explain("forecast_pruned")
 
 
 def tab_thresholds(snap: sc.Snapshot) -> None:
@@ -99,7 +99,7 @@ def tab_cost(snap: sc.Snapshot) -> None:
     c4.metric("Sparsity, all params", f"{c.sparsity:.1%}", help="Including biases and the head, which are not cut.")
     fig = viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask})
     st.plotly_chart(fig, key="cost", config=CFG, theme=None)
-    teaching.explain("cost")
+    explain.explain("cost")
     st.caption(f"Masked dense weights save nothing by themselves: the dense model still stores {d.bytes_dense:,} "
                "bytes and does every multiply. These are what a sparse format (CSR: values + column indices + row "
                "pointers; bitmask: values + one bit per position) and sparse kernels could save.")
@@ -223,8 +223,8 @@ def panel() -> None:
                        help="A run directory (config, weights, masks, metrics) that scgru_core.archive.load_run_zip "
                             "or scgru_core.io.load_run (after unzipping) can load.")
     with d3:
-        teaching.report_button(current, snap, ft)
-    teaching.show_code()
+        report.report_button(current, snap, ft)
+    explain.show_code()
     finetune_result(snap, ft)
     teaching.sync_url()  # a fragment run: app.py does not run, so the link follows the sliders here
 

@@ -3,7 +3,7 @@ import streamlit as st
 import torch
 
 import scgru_core as sc
-from lab_ui import memory, session, state, teaching, training
+from lab_ui import explain, memory, session, state, training
 from lab_ui import tradeoffs_view as tv
 from lab_ui.prune_view import DRIVABLE
 from scgru_core import viz
@@ -116,7 +116,7 @@ if current is not None:
                    "Dotted grey: the naive forecast (repeat the last value). Star: the Prune page's setting. "
                    f"Operations and bytes count only non-zero weights: what a sparse format could save. "
                    f"Operations are {sc.cost.MACS_NOTE}.")
-        teaching.explain("tradeoff", caption=False)
+        explain.explain("tradeoff", caption=False)
         frame = tv.table(methods, base, ft_epochs, latency=timed)
         st.download_button("Curve points (CSV)", data=frame.to_csv(index=False).encode(), file_name="scgru_tradeoffs.csv",
                            mime="text/csv", key="dl_csv", on_click="ignore", icon=":material/download:")

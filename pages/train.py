@@ -2,7 +2,7 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import model_upload, results, session, state, teaching, training, widgets
+from lab_ui import explain, model_upload, results, session, state, training, widgets
 from scgru_core import viz
 
 state.require_entrypoint()
@@ -84,7 +84,7 @@ else:
             fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
                                   best_epoch=tr.best_epoch or None)
             st.plotly_chart(fig, key="loss_final", config=viz.PLOTLY_CONFIG, theme=None)
-            teaching.explain("loss")
+            explain.explain("loss")
     else:
         fc_col = st.container()
     with fc_col:
@@ -93,4 +93,4 @@ else:
                                   units=session.get().source.get("units") or data.series.name,
                                   labels={"dense": "GRU forecast", "naive": "naive forecast"})
         st.plotly_chart(fig, key="forecast_test", config=viz.PLOTLY_CONFIG, theme=None)
-        teaching.explain("forecast")
+        explain.explain("forecast")

@@ -23,8 +23,7 @@ import pytest
 
 from streamlit.testing.v1 import AppTest
 
-from lab_ui import state as lab_state
-from lab_ui import session, teaching, widgets
+from lab_ui import report, session, teaching, widgets
 from scgru_core import lesson
 from scgru_core.codegen import python_code
 from scgru_core.settings import LabState
@@ -285,7 +284,7 @@ def test_the_report_of_a_lesson_state(lesson_app):
     inputs = {"current": current, "snap": snap, "ft": None, "state": _probe(at), "label": "Power load",
               "units": "MW", "training": ss["session"].model_info["training"], "latency": None,
               "link": "http://x/lesson?s=1"}
-    html = teaching.report(inputs)
+    html = report.report(inputs)
     assert f"{snap.evaluation.metrics.rmse:,.1f}" in html or f"{snap.evaluation.metrics.rmse:,.4f}".rstrip("0") in html
     assert html.count('class="plotly-graph-div"') == 6 and "http://x/lesson?s=1" in html
     for kind in ("series", "loss", "histogram", "heatmap", "forecast", "cost"):

@@ -1,0 +1,37 @@
+"""Under every chart: how to read it (a caption) and its maths; and "Show code", the Python of the state on screen."""
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+import scgru_core as sc
+from scgru_core import codegen, lesson
+from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.settings import LabState
+
+from . import session, teaching
+
+
+
+def explain(kind: str, caption: bool = True) -> None:
+    """Under a chart: a one-line caption on how to read it, and its maths in an expander."""
+    if caption:
+        st.caption(lesson.CAPTIONS[kind])
+    with st.expander("The maths", icon=":material/function:"):
+        st.latex(lesson.MATHS[kind])
+
+
+def show_code(current: LabState | None = None) -> None:
+    """The Python that reproduces this state, with the scgru_core API and with torch.nn.utils.prune."""
+    current = current or teaching.current_state()
+    with st.expander("Show code: reproduce this state in Python", icon=":material/code:"):
+        upload = None
+        if current.sample not in SAMPLES:  # an uploaded file: the code reads it, with the settings in force
+            now = session.get()
+            upload = ((now.source or {}).get("filename", "your_file.csv"), now.read or sc.ReadConfig())
+            current = dataclasses.replace(current, sample=DEFAULT_SAMPLE)
+        api, torch_tab = st.tabs(["scgru_core", "torch.nn.utils.prune"])
+        api.code(codegen.python_code(current, upload), language="python")
+        torch_tab.caption("Continues the code on the first tab (it needs `model` and `data`).")
+        torch_tab.code(codegen.prune_code(current), language="python")
