@@ -107,3 +107,27 @@ def test_a_local_ray_gives_the_same_comparison_and_sweep_as_this_process(data, i
     assert without_timing(on_ray.rows) == without_timing(in_process.rows)
     assert on_ray.traces == in_process.traces
     assert swept == sweep(lab, points, TrainConfig(epochs=1)) and len(swept) == 3
+
+
+def test_a_stopped_workers_broken_descriptor_transfer_is_not_reported_but_other_thread_errors_are():
+    """Stop ends the pool while torch's resource sharer may be handing a worker a tensor's file descriptor: that
+    thread's ConnectionResetError is the stop itself, not an error to print; any other thread error still is."""
+    import threading
+
+    from scgru_core.executors import _quiet_when_a_worker_is_stopped
+
+    seen = []
+    hook = _quiet_when_a_worker_is_stopped(seen.append)
+
+    def raise_in(filename, exc):
+        code = compile("raise exc", filename, "exec")
+        try:
+            exec(code, {"exc": exc})
+        except BaseException as e:  # noqa: BLE001 - the hook's input, built as threading builds it
+            return threading.ExceptHookArgs((type(e), e, e.__traceback__, None))
+
+    hook(raise_in("/usr/lib/python3.11/multiprocessing/resource_sharer.py", ConnectionResetError(104, "reset")))
+    assert seen == []
+    hook(raise_in("/work/somewhere/else.py", ConnectionResetError(104, "reset")))
+    hook(raise_in("/usr/lib/python3.11/multiprocessing/resource_sharer.py", ValueError("a real bug")))
+    assert [type(a.exc_value) for a in seen] == [ConnectionResetError, ValueError]
