@@ -97,7 +97,9 @@ def model_matches(new: LabState) -> bool:
 def restorable(new: LabState) -> bool:
     """`new`'s model can be put in place without training: it is the current one, the server's model cache
     holds it, or it is a shipped checkpoint."""
-    return model_matches(new) or shipped(new) or _cached(new) is not None
+    data = session.get().data
+    return model_matches(new) or shipped(new) or (
+        data is not None and state.model_cache().has(data, new.model_config(), new.train_config()))
 
 
 def shipped(new: LabState) -> bool:

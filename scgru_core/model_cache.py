@@ -44,6 +44,10 @@ class ModelCache:
     def key(data: Dataset, model_config: ModelConfig, train_config: TrainConfig) -> tuple:
         return data_fingerprint(data), data.horizon, model_config, train_config
 
+    def has(self, data: Dataset, model_config: ModelConfig, train_config: TrainConfig) -> bool:
+        """Whether the model is held, without copying it out (for deciding, not using)."""
+        return self.key(data, model_config, train_config) in self._lru
+
     def get(self, data: Dataset, model_config: ModelConfig, train_config: TrainConfig) -> Cached | None:
         """A fresh copy of the cached model, or None."""
         found = self._lru.get(self.key(data, model_config, train_config))

@@ -294,9 +294,3 @@ def check_state(state) -> None:
             _checked(s, getattr(state, s.name))
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{s.label}: {getattr(state, s.name)!r} is not a value the app offers.") from exc
-
-
-def as_dict(state) -> dict:
-    return {f.name: getattr(state, f.name) for f in fields(state)}
-
-

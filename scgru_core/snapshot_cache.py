@@ -46,6 +46,11 @@ class SnapshotCache:
             self.misses += 1
             return default
 
+    def __contains__(self, key) -> bool:
+        """Whether `key` is held (neither a hit nor a use: the entry keeps its place)."""
+        with self._lock:
+            return key in self._items
+
     def put(self, key, value) -> None:
         with self._lock:
             self._items[key] = value

@@ -22,8 +22,9 @@ def trained(data, train_config=TC):
 def test_a_model_comes_back_equal_and_as_a_copy_nobody_else_can_change():
     cache, data = ModelCache(), tiny_data()
     model, result = trained(data)
-    assert cache.get(data, MC, TC) is None
+    assert cache.get(data, MC, TC) is None and not cache.has(data, MC, TC)
     cache.put(data, MC, TC, model, result)
+    assert cache.has(data, MC, TC)
     first, second = cache.get(data, MC, TC), cache.get(data, MC, TC)
     assert weights_equal(first.model, model) and first.training.history == result.history
     with torch.no_grad():
