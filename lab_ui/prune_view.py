@@ -110,7 +110,7 @@ def sync_target() -> None:
         return
     current, config = found
     try:
-        widgets.put("sparsity", sc.prune(current.model, config).sparsity)
+        widgets.put("sparsity", current.at(config).result.sparsity)  # the panel's snapshot: one prune a move
     except sc.ScgruError:  # shown by the page when it prunes with this setting
         pass
 

@@ -73,6 +73,19 @@ def snapshot_cache() -> SnapshotCache:
 
 
 @st.cache_resource(show_spinner=False)
+def figure_cache() -> SnapshotCache:
+    """One per server: the figures drawn from shared snapshots (a class moving to the same s draws each once)."""
+    return SnapshotCache(int(os.environ.get("SCGRU_SNAPSHOT_ENTRIES", DEFAULT_ENTRIES)))
+
+
+def figure(current: sc.PruningLab, snap: sc.Snapshot, view: tuple, make):
+    """The figure `make()` draws from `snap` in `view` (the tab and its own settings), drawn once per server for
+    each snapshot and view. Callers only read it (Streamlit serialises a copy)."""
+    key = current.key(snap.config)
+    return make() if key is None else figure_cache().get_or_make((key, view), make)
+
+
+@st.cache_resource(show_spinner=False)
 def model_cache() -> ModelCache:
     """One per server: a model trained (or loaded from a shipped checkpoint) for some data and settings is handed
     to every session that asks for the same (a class on one link trains once). Keyed by the data's digest and the

@@ -51,8 +51,9 @@ def matrix_picker(extra) -> None:
 
 def tab_histograms(snap: sc.Snapshot) -> None:
     matrix_picker(lambda: st.checkbox("Log counts", key="p_logcount"))
-    panels = pv.gate_panels(current, snap, ss["p_matrix"])
-    fig = viz.histogram_figure(panels, log_count=ss["p_logcount"], title=pv.matrix_label(ss["p_matrix"]))
+    name, log_count = ss["p_matrix"], ss["p_logcount"]
+    fig = state.figure(current, snap, ("histogram", name, log_count), lambda: viz.histogram_figure(
+        pv.gate_panels(current, snap, name), log_count=log_count, title=pv.matrix_label(name)))
     st.plotly_chart(fig, key="hist", config=CFG, theme=None)
     explain.explain(pv.histogram_kind(snap))
 
@@ -61,9 +62,10 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
     matrix_picker(lambda: st.radio("Show", ["mask", "signed"], key="p_heatmode", horizontal=True,
                                    label_visibility="collapsed",
                                    format_func={"mask": "kept / cut", "signed": "signed w"}.get))
-    panels = pv.gate_panels(current, snap, ss["p_matrix"])
-    legend = "dark kept, pink cut" if ss["p_heatmode"] == "mask" else "blue +, red −, grey cut"
-    fig = viz.heatmap_figure(panels, mode=ss["p_heatmode"], title=f"{pv.matrix_label(ss['p_matrix'])} ({legend})")
+    name, mode = ss["p_matrix"], ss["p_heatmode"]
+    legend = "dark kept, pink cut" if mode == "mask" else "blue +, red −, grey cut"
+    fig = state.figure(current, snap, ("heatmap", name, mode), lambda: viz.heatmap_figure(
+        pv.gate_panels(current, snap, name), mode=mode, title=f"{pv.matrix_label(name)} ({legend})"))
     st.plotly_chart(fig, key="heat", config=CFG, theme=None)
     explain.explain("heatmap" if ss["p_heatmode"] == "mask" else "heatmap_signed")
 
@@ -73,9 +75,13 @@ def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
     labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
     if ft:
         forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
-    fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
-                              units=session.get().source.get("units") or current.data.series.name,
-                              title="Test part: pruned versus dense forecast")
+    units = session.get().source.get("units") or current.data.series.name
+
+    def draw():
+        return viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
+                                   units=units, title="Test part: pruned versus dense forecast")
+
+    fig = draw() if ft else state.figure(current, snap, ("forecast", units), draw)  # a fine-tuned line is this session's
     st.plotly_chart(fig, key="forecast", config=CFG, theme=None)
     explain.explain("forecast_pruned")
 
@@ -97,7 +103,8 @@ def tab_cost(snap: sc.Snapshot) -> None:
               help=f"Multiply-accumulates for one forecast, counting only non-zero weights ({sc.cost.MACS_NOTE}).")
     c3.metric("Compression", f"{c.compression:.2f}×", help="Dense fp32 bytes over the cheapest format (CSR or bitmask).")
     c4.metric("Sparsity, all params", f"{c.sparsity:.1%}", help="Including biases and the head, which are not cut.")
-    fig = viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask})
+    fig = state.figure(current, snap, ("cost",), lambda: viz.cost_figure(
+        {"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}))
     st.plotly_chart(fig, key="cost", config=CFG, theme=None)
     explain.explain("cost")
     st.caption(f"Masked dense weights save nothing by themselves: the dense model still stores {d.bytes_dense:,} "

@@ -7,7 +7,7 @@ retrains and never rebuilds a module.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import dataclasses
 
 import torch
 
@@ -21,7 +21,7 @@ from .snapshot_cache import SnapshotCache, model_digest
 from .windows import Dataset, data_fingerprint
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Snapshot:
     """Everything one slider position shows."""
 
@@ -84,8 +84,14 @@ class PruningLab:
         """Prune the dense weights with `config` and evaluate the result on the test part (once per model, data
         and config when a cache is shared; `scores` passed in by hand are the caller's, so they bypass it)."""
         if self.cache is not None and scores is None:
-            return self.cache.get_or_make((self._key, config), lambda: self._at(config, None))
+            snap = self.cache.get_or_make(self.key(config), lambda: self._at(config, None))
+            return snap if snap.config == config else dataclasses.replace(snap, config=config)
         return self._at(config, scores)
+
+    def key(self, config: PruneConfig) -> tuple | None:
+        """What `at(config)`'s snapshot depends on (digests of the weights and data, the config's essentials): the
+        shared cache's key, and the key of anything drawn from that snapshot. None without a shared cache."""
+        return (self._key, config.essential()) if self.cache is not None else None
 
     def _at(self, config: PruneConfig, scores: dict | None) -> Snapshot:
         if scores is None and config.rule.needs_scores:

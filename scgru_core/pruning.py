@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Callable
 
 import torch
@@ -206,6 +206,15 @@ class PruneConfig:
     @property
     def rule(self) -> RuleSpec:
         return RULES[self.method]
+
+    def essential(self) -> PruneConfig:
+        """This config with the settings its rule does not read at their defaults, so that two configs that prune
+        alike compare equal: the snapshot cache's key (the Prune page's target box writes `sparsity` under a
+        threshold rule, and a move must not prune twice for it)."""
+        unused = ("sparsity",) if self.rule.control == "sensitivity" else ("sensitivity", "floor")
+        unused += () if self.rule.draws_random else ("seed",)
+        defaults = {f.name: f.default for f in fields(PruneConfig)}
+        return replace(self, **{name: defaults[name] for name in unused})
 
 
 MaskSet = dict  # name -> bool tensor of the full matrix shape, True = kept

@@ -51,3 +51,22 @@ def test_the_cache_keeps_only_its_most_recent_entries():
     lab.at(CONFIGS[2])
     assert len(cache) == 2
     assert lab.at(CONFIGS[0]) is not first and same(lab.at(CONFIGS[0]), first)  # dropped, then made again
+
+
+def test_settings_a_rule_does_not_read_share_one_entry_and_keep_the_callers_config():
+    """The Prune page writes the target sparsity while s drives SCGRU: a move must prune once, not twice."""
+    lab = sc.PruningLab(tiny_model(hidden=8, seed=1), tiny_data(300, window=12), cache=SnapshotCache())
+    asked = [sc.PruneConfig(sensitivity=1.0, sparsity=0.3), sc.PruneConfig(sensitivity=1.0, sparsity=0.8, seed=4)]
+    snaps = [lab.at(c) for c in asked]
+    assert lab.cache.misses == 1 and lab.cache.hits == 1
+    assert [s.config for s in snaps] == asked  # each caller sees the config it asked for
+    assert same(snaps[1], sc.PruningLab(lab.model, lab.data).at(asked[1]))
+    # settings the rule does read are never merged: another s, floor, or a random rule's seed
+    for other in (sc.PruneConfig(sensitivity=1.2), sc.PruneConfig(sensitivity=1.0, floor=0.5),
+                  sc.PruneConfig(method="random", sparsity=0.5, seed=1), sc.PruneConfig(method="random", sparsity=0.5)):
+        assert lab.key(other) != lab.key(asked[0])
+    assert lab.key(sc.PruneConfig(method="random", sparsity=0.5, seed=1)) != lab.key(
+        sc.PruneConfig(method="random", sparsity=0.5, seed=2))
+    assert lab.key(sc.PruneConfig(method="magnitude", sparsity=0.5, sensitivity=3.0)) == lab.key(
+        sc.PruneConfig(method="magnitude", sparsity=0.5))
+    assert sc.PruningLab(lab.model, lab.data).key(asked[0]) is None  # no shared cache, no shared key
