@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test setup chromium bench contract clean
+.PHONY: run class test setup chromium bench contract clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ chromium:
 
 run: setup
 	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+# For a class on the local network: every interface, and the address students open printed first.
+class: setup
+	$(PY) scripts/serve_class.py --port $(PORT)
 
 test: setup $(VENV)/.export-extras $(VENV)/.ray-extras $(VENV)/.study-extras chromium
 	$(PY) -m pytest -q

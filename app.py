@@ -5,7 +5,7 @@ the built-in sample on a session's first visit, the page list and the sidebar st
 """
 import streamlit as st
 
-from lab_ui import memory, state, teaching, widgets
+from lab_ui import memory, state, teaching, training, widgets
 
 st.set_page_config(page_title="SCGRU Pruning Lab", page_icon=":material/content_cut:", layout="wide")
 state.warm_up()
@@ -13,6 +13,7 @@ st.html(state.CSS)
 memory.restore_widgets(state.PERSISTENT_WIDGETS)  # the values of widgets drawn on other pages, which Streamlit drops
 widgets.init_defaults()  # every setting's widget starts at the settings table's default
 state.recover_interrupted_job()
+training.resume()  # a training under way for this session (it outlives script runs): installed, or shown polled
 teaching.start_session()  # a shared link: its data, settings and lesson step
 state.ensure_dataset()
 

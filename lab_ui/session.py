@@ -55,6 +55,17 @@ class Finetuned(TypedDict):
     training: sc.TrainResult
 
 
+class Following(TypedDict):
+    """A dense training this session asked for, running in the server's training line (it outlives script runs)."""
+    ticket: sc.Ticket
+    page: str  # where its messages go
+    model_config: sc.ModelConfig
+    train_config: sc.TrainConfig
+    data: sc.Dataset  # the data it trains on: installed only while it is still the data in force
+    after: Any  # called once its model is installed (a link's Prune settings put back), or None
+    made: str  # "trained" (this session started it) or "shared" (it joined another's)
+
+
 class Pending(TypedDict):
     frame: pd.DataFrame  # an upload that parsed but cannot be used with the settings yet
     source: Source
@@ -86,8 +97,10 @@ class Session:
     estimates: dict = field(default_factory=dict)  # seconds a training takes here, by (data, settings)
     prune_for: int | None = None  # the model version the Prune controls were last reset for
     # jobs and messages
-    job: dict | None = None  # a training run in progress (survives a Stop, which interrupts the script)
+    job: dict | None = None  # a fine-tune run in progress (survives a Stop, which interrupts the script)
+    training: Following | None = None  # the dense training this session waits for (in the server's line)
     messages: dict = field(default_factory=dict)  # {page: [(kind, text)]} shown once on that page
+    alerts: list = field(default_factory=list)  # [(kind, text)] shown once at the top of whichever page is next
     # links, Reset and the lesson
     started: bool = False  # the session's first run has put a link's state (or the defaults) in place
     pending_model: tuple | None = None  # (LabState, asked, offer): the model a link, Reset or a step asked for

@@ -86,6 +86,14 @@ def figure(current: sc.PruningLab, snap: sc.Snapshot, view: tuple, make):
 
 
 @st.cache_resource(show_spinner=False)
+def trainers() -> sc.TrainingQueue:
+    """One per server: trainings run a few at a time (all cores but one, SCGRU_TRAINING_SLOTS to choose), the rest
+    wait in line, so five students training leave the slider moves of the others a core."""
+    slots = os.environ.get("SCGRU_TRAINING_SLOTS")
+    return sc.TrainingQueue(int(slots) if slots else None)
+
+
+@st.cache_resource(show_spinner=False)
 def model_cache() -> ModelCache:
     """One per server: a model trained (or loaded from a shipped checkpoint) for some data and settings is handed
     to every session that asks for the same (a class on one link trains once). Keyed by the data's digest and the
@@ -260,24 +268,11 @@ def restore_previous() -> None:
 
 
 def recover_interrupted_job() -> None:
-    """A Stop click (or any click) interrupts a training run mid-script; keep what it finished."""
+    """A Stop click (or any click) interrupts a fine-tune mid-script: say so (the engine fine-tunes its own copy, so
+    there is nothing to keep). A dense training is not interrupted by clicks: see training.resume."""
     job = session.get().take("job")
-    if job is None:
-        return
-    history = job["history"]
-    if job.get("model") is None:  # fine-tuning: the engine trains its own copy, so there is nothing to keep
-        say(job["page"], "warning", f"{job['what']} was stopped after {len(history)} epoch(s); nothing was kept.")
-        return
-    if not history or job.get("best_state") is None:
-        say(job["page"], "warning", f"{job['what']} was stopped before the first epoch ended; nothing changed.")
-        return
-    model = job["model"]
-    model.load_state_dict(job["best_state"])
-    result = sc.TrainResult(history=list(history), best_epoch=job["best_epoch"], cancelled=True,
-                            seconds=sum(h.seconds for h in history))
-    install_model(model, job["model_config"], job["train_config"], result)
-    say(job["page"], "warning", f"{job['what']} was stopped after {len(history)} of {history[-1].epochs} epochs; "
-                                f"the model of epoch {job['best_epoch']} (lowest validation loss) is kept.")
+    if job is not None:
+        say(job["page"], "warning", f"{job['what']} was stopped after {len(job['history'])} epoch(s); nothing was kept.")
 
 
 def lab() -> sc.PruningLab | None:

@@ -135,10 +135,15 @@ def ensure_model(new: LabState, page: str) -> bool:
     if not made:
         made = training.train(session.get().data, mc, tc, page=page, chart_key="teach_loss")
     if made:
-        pv.init_controls(session.get().lab)
-        _set_prune_widgets(new)
-        pv.sync_target()
+        _controls_for(new)
     return made
+
+
+def _controls_for(new: LabState) -> None:
+    """A new model is in place: the Prune widgets at `new`'s values (a new model resets them)."""
+    pv.init_controls(session.get().lab)
+    _set_prune_widgets(new)
+    pv.sync_target()
 
 
 def start_session() -> None:
@@ -192,10 +197,16 @@ def offer_link_training() -> None:
         session.get().link_offer = None
         return
     mc, tc = new.model_config(), new.train_config()
+    ticket = state.trainers().find(state.model_cache().key(session.get().data, mc, tc))
+    if ticket is not None:  # under way already (this page was reloaded while it trained, or another student asked)
+        session.get().link_offer = None
+        session.get().training = {"ticket": ticket, "page": "home", "model_config": mc, "train_config": tc,
+                                  "data": session.get().data, "after": lambda: _controls_for(new), "made": "shared"}
+        st.rerun()  # shown where every run shows it (training.resume, at the top): one place, never two
+        return
     with st.container(border=True):
-        st.markdown(f"**This link's model is not trained on this server yet**: {mc.cell.upper()}, hidden {mc.hidden} × "
-                    f"{mc.layers} layer{'s' if mc.layers > 1 else ''}, {tc.epochs} epochs, batch {tc.batch_size}, "
-                    f"learning rate {tc.lr:g}. Training it would take up to about **{training.duration(seconds)}** here "
+        st.markdown(f"**This link's model is not trained on this server yet**: {training.model_label(mc, tc)}. "
+                    f"Training it would take up to about **{training.duration(seconds)}** here "
                     "(timed from three training steps; early stopping can end it sooner). The link's other settings "
                     "are in place.")
         st.button("Train the link's model", key="link_train", icon=":material/model_training:",

@@ -1,14 +1,17 @@
-"""Training and fine-tuning inside the script run, with a progress bar and live loss curves.
+"""Trainings with a progress bar, live loss curves, a place in the server's line, and Stop.
 
-A click on Stop (key "stop") makes Streamlit interrupt this run at its next `st.*` call and
-rerun the script; the job kept in session_state lets that rerun keep the best epoch so far
-(`state.recover_interrupted_job`). `Callbacks.should_stop` also honours the Stop button's
-state when a run sees it (for example when the runner does not interrupt).
+A dense training runs in the server's training line (`state.trainers()`, a thread of its own), not in the script
+run that asked for it: Streamlit stops a script run on every click elsewhere and whenever its page is reloaded or
+closed, and a training must outlive all three. The run that asked for it follows it (`follow`: progress, loss
+curve, place in line) and installs what it made. A run interrupted while following leaves it under way: the next
+run shows it polled at the top of every page (`resume`, `watch`), with Stop; a reloaded page finds it by its
+settings (teaching.offer_link_training). Fine-tunes are short and stay inside the script run: a Stop interrupts
+them and the job kept in the session lets the next run say so (`state.recover_interrupted_job`); they still wait
+their turn in the same line.
 """
 from __future__ import annotations
 
 import copy
-import math
 import time
 
 import streamlit as st
@@ -19,6 +22,8 @@ from scgru_core import viz
 from . import session, state
 
 UI_INTERVAL_S = 0.2  # progress updates at most this often (each one is a message to the browser)
+WATCH_INTERVAL_S = 1.0  # a training followed from another run is polled this often
+STOP_WAIT_S = 10.0  # a stopped training ends within one batch: the run after a Stop waits this long for it
 
 
 def estimate(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig) -> float:
@@ -30,6 +35,13 @@ def estimate(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Tr
         model = sc.build_model(model_config, horizon=data.horizon, seed=train_config.seed)
         store[key] = sc.train.estimate_seconds(model, data, train_config)
     return store[key]
+
+
+def model_label(model_config: sc.ModelConfig, train_config: sc.TrainConfig) -> str:
+    """'GRU, hidden 64 × 1 layer, 15 epochs, batch 64, learning rate 0.003'."""
+    mc, tc = model_config, train_config
+    return (f"{mc.cell.upper()}, hidden {mc.hidden} × {mc.layers} layer{'s' if mc.layers > 1 else ''}, {tc.epochs} "
+            f"epochs, batch {tc.batch_size}, learning rate {tc.lr:g}")
 
 
 def duration(seconds: float) -> str:
@@ -47,30 +59,86 @@ def _should_stop() -> bool:
     return bool(st.session_state.get("stop"))
 
 
-def _progress(kind: str, train_config: sc.TrainConfig, chart_key: str):
-    """A progress bar, a live loss chart and the callbacks that feed them; returns (callbacks, history)."""
-    bar = st.progress(0.0, text=f"{kind}: starting…")
-    chart = st.empty()
-    history: list[sc.EpochLog] = []
-    last = [0.0]
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th'."""
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def place_text(queue: sc.TrainingQueue, ticket: sc.Ticket) -> str:
+    """Where a training stands in the server's line, for a person."""
+    position = queue.position(ticket)
+    if position == 0:
+        return f"{ticket.label}: running, about {duration(ticket.remaining_s())} left."
+    running, _ = queue.counts()
+    return (f"{ticket.label}: **{ordinal(position)} in line** for this server's trainer ({running} training"
+            f"{'s' if running != 1 else ''} running, {queue.slots} at a time, so that every slider in the room stays "
+            f"quick). Your turn in about {duration(queue.wait_s(ticket))}; Stop leaves the line.")
+
+
+def _in_line(ticket: sc.Ticket, work):
+    """`work` wrapped to run in the server's training line, the place in line shown while it waits."""
+    queue, line = state.trainers(), st.empty()
+
+    def waiting(t: sc.Ticket) -> None:
+        line.info(place_text(queue, t), icon=":material/hourglass_top:")
+
+    def run():
+        with queue.turn(ticket, waiting):
+            line.empty()
+            return work()
+
+    return run
+
+
+def _ticket(what: str, key, config: sc.TrainConfig, seconds: float) -> sc.Ticket:
+    return sc.Ticket(key=key, label=what, epochs=config.epochs, estimate_s=seconds)
+
+
+def progress_text(kind: str, ticket: sc.Ticket) -> str:
+    text = f"{kind}: epoch {min(ticket.epoch, ticket.epochs)} of {ticket.epochs}"
+    text += f", batch {ticket.batch} of {ticket.batches}" if ticket.batches else ""
+    if ticket.losses:
+        last = ticket.losses[-1]
+        text += f" · last epoch: train loss {last.train_loss:.4g}, validation loss {last.val_loss:.4g}"
+    return text
+
+
+class _Progress:
+    """A progress bar and a live loss chart drawn from a ticket (in the run that trains or follows it)."""
+
+    def __init__(self, kind: str, chart_key: str):
+        self.kind, self.chart_key, self.epochs_drawn = kind, chart_key, 0
+        self.bar = st.progress(0.0, text=f"{kind}: starting…")
+        self.chart = st.empty()
+
+    def draw(self, ticket: sc.Ticket) -> None:
+        self.bar.progress(ticket.fraction, text=progress_text(self.kind, ticket))
+        if len(ticket.losses) != self.epochs_drawn:
+            self.epochs_drawn = len(ticket.losses)
+            fig = viz.loss_figure([h.train_loss for h in ticket.losses], [h.val_loss for h in ticket.losses],
+                                  title=f"{self.kind}: loss per epoch (MSE, scaled units)")
+            self.chart.plotly_chart(fig, key=f"{self.chart_key}_{self.epochs_drawn}", config=viz.PLOTLY_CONFIG,
+                                    theme=None)
+
+
+def _progress(kind: str, train_config: sc.TrainConfig, chart_key: str, ticket: sc.Ticket):
+    """For work done in the script run: the callbacks that feed its ticket and draw it; (callbacks, history, bar)."""
+    shown, history, last = _Progress(kind, chart_key), [], [0.0]
 
     def on_batch(b: int, batches: int) -> None:
-        now = time.perf_counter()
-        if now - last[0] >= UI_INTERVAL_S:
-            last[0] = now
-            done = (len(history) + b / batches) / max(1, train_config.epochs)
-            bar.progress(min(1.0, done), text=f"{kind}: epoch {len(history) + 1} of {train_config.epochs}, "
-                                              f"batch {b} of {batches}")
+        ticket.progress(b, batches)
+        if time.perf_counter() - last[0] >= UI_INTERVAL_S:
+            last[0] = time.perf_counter()
+            shown.draw(ticket)
 
     def on_epoch(log: sc.EpochLog) -> None:
         history.append(log)
-        bar.progress(min(1.0, log.epoch / log.epochs), text=f"{kind}: epoch {log.epoch} of {log.epochs} · train loss "
-                                                            f"{log.train_loss:.4g} · validation loss {log.val_loss:.4g}")
-        fig = viz.loss_figure([h.train_loss for h in history], [h.val_loss for h in history],
-                              title=f"{kind}: loss per epoch (MSE, scaled units)")
-        chart.plotly_chart(fig, key=f"{chart_key}_{log.epoch}", config=viz.PLOTLY_CONFIG, theme=None)
+        ticket.epoch_done(log)
+        shown.draw(ticket)
 
-    return sc.Callbacks(on_epoch=on_epoch, on_batch=on_batch, should_stop=_should_stop), history, bar
+    callbacks = sc.Callbacks(on_epoch=on_epoch, on_batch=on_batch,
+                             should_stop=lambda: _should_stop() or ticket.stop.is_set())
+    return callbacks, history, shown.bar
 
 
 def _as_job(job: dict, bar, work, kept: str):
@@ -90,58 +158,147 @@ def _as_job(job: dict, bar, work, kept: str):
 
 def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
           chart_key: str = "loss_live") -> bool:
-    """Install the dense model of these settings: from the server's model cache when any session trained it
-    (waiting while one is training it now), else trained here with live progress and shared. False when it
-    diverged (the previous model is kept and an error is shown)."""
-    cache, note = state.model_cache(), st.empty()
-    started = time.perf_counter()
+    """Install the dense model of these settings: from the server's model cache when any session trained it, else
+    trained in the server's line (joining the training of the very same model when one is under way) and followed
+    here. False when nothing was installed (diverged, stopped before its first epoch: said on the page)."""
+    cache = state.model_cache()
+    if (hit := cache.get(data, model_config, train_config)) is not None:
+        state.install_model(hit.model, model_config, train_config, hit.training, made="shared")
+        return True
+    ticket = sc.Ticket(key=cache.key(data, model_config, train_config), epochs=train_config.epochs,
+                       label=f"Training {model_label(model_config, train_config)}",
+                       estimate_s=estimate(data, model_config, train_config))
+    mine = ticket
+    ticket = state.trainers().submit(ticket, lambda t: _train_job(t, cache, data, model_config, train_config))
+    session.get().training = {"ticket": ticket, "page": page, "model_config": model_config, "data": data,
+                              "train_config": train_config, "after": None,
+                              "made": "trained" if ticket is mine else "shared"}
+    return follow(chart_key)
 
-    def waiting() -> None:
-        note.info(f"Another session is training this very model: it will be yours too as soon as it is done "
-                  f"(waiting {time.perf_counter() - started:.0f} s).", icon=":material/hourglass_top:")
 
-    with cache.claim(data, model_config, train_config, wait=waiting) as hit:
-        note.empty()
-        if hit is not None:
-            state.install_model(hit.model, model_config, train_config, hit.training, made="shared")
-            return True
-        return _train_here(cache, data, model_config, train_config, page, chart_key)
-
-
-def _train_here(cache, data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
-                chart_key: str) -> bool:
+def _train_job(ticket: sc.Ticket, cache, data: sc.Dataset, model_config: sc.ModelConfig,
+               train_config: sc.TrainConfig):
+    """The training itself, in the server's thread: no Streamlit here, its progress goes to the ticket; shared
+    through the model cache when it ran to the end."""
     model = sc.build_model(model_config, horizon=data.horizon, seed=train_config.seed)
-    callbacks, history, bar = _progress("Training", train_config, chart_key)
-    job = {"page": page, "what": "Training", "model": model, "model_config": model_config,
-           "train_config": train_config, "history": history, "best_state": None, "best_val": math.inf,
-           "best_epoch": 0}
-    on_epoch = callbacks.on_epoch
+    result = sc.fit(model, data, train_config, callbacks=sc.Callbacks(
+        on_epoch=ticket.epoch_done, on_batch=ticket.progress, should_stop=ticket.stop.is_set))
+    cache.put(data, model_config, train_config, model, result)  # a stopped one is not what these settings give
+    return model.eval(), result
 
-    def keep_best(log: sc.EpochLog) -> None:
-        if log.val_loss < job["best_val"]:
-            job.update(best_val=log.val_loss, best_epoch=log.epoch, best_state=copy.deepcopy(model.state_dict()))
-        on_epoch(log)
 
-    callbacks.on_epoch = keep_best
-    result = _as_job(job, bar, lambda: sc.fit(model, data, train_config, callbacks=callbacks),
-                     "The previous model (if any) is kept.")
-    if result is None:
+def follow(chart_key: str = "loss_live") -> bool:
+    """Show the session's training until it ends, then install what it made (see `finish`). A click elsewhere
+    interrupts the showing, never the training."""
+    ticket, queue = session.get().training["ticket"], state.trainers()
+    line, shown = st.empty(), _Progress("Training", chart_key)
+    while not ticket.finished.wait(UI_INTERVAL_S):
+        if queue.position(ticket) > 0:
+            line.info(place_text(queue, ticket), icon=":material/hourglass_top:")
+        else:
+            line.empty()
+            shown.draw(ticket)
+    line.empty()
+    installed = finish(show)
+    if installed:
+        tr = session.get().model_info["training"]
+        shown.bar.progress(1.0, text=f"Training done: {len(tr.history)} epochs in {tr.seconds:.1f} s"
+                                     + (" (stopped early: validation loss stopped improving)" if tr.stopped_early
+                                        else ""))
+    else:
+        shown.bar.empty()
+    return installed
+
+
+def show(kind: str, text: str) -> None:
+    getattr(st, kind)(text)
+
+
+def later(kind: str, text: str) -> None:
+    session.get().alerts.append((kind, text))
+
+
+def finish(report=show) -> bool:
+    """The session's training has ended: install its model (a copy: other sessions may follow the same training),
+    or say why not (`report(kind, text)`: now, or `later` at the top of the next run). A stopped training keeps its
+    best epoch."""
+    job = session.get().take("training")
+    ticket = job["ticket"]
+    error = ticket.error
+    if error is not None:
+        if not isinstance(error, sc.ScgruError):
+            raise error  # a bug, not a refusal: Streamlit shows it
+        report("error", f"{error} The previous model (if any) is kept.")
         return False
-    bar.progress(1.0, text=f"Training done: {len(result.history)} epochs in {result.seconds:.1f} s"
-                           + (" (stopped early: validation loss stopped improving)" if result.stopped_early else ""))
-    cache.put(data, model_config, train_config, model, result)
-    state.install_model(model, model_config, train_config, result)
+    if job["data"] is not session.get().data:
+        report("warning", "A training finished on data that is no longer the data in force: not installed.")
+        return False
+    model, result = ticket.outcome
+    if not result.history:
+        report("warning", "Training was stopped before the first epoch ended; nothing changed.")
+        return False
+    state.install_model(copy.deepcopy(model), job["model_config"], job["train_config"], copy.deepcopy(result),
+                        made=job["made"])
+    if result.cancelled:
+        report("warning", f"Training was stopped after {len(result.history)} of {ticket.epochs} epochs; the model "
+                          f"of epoch {result.best_epoch} (lowest validation loss) is kept.")
+    if job["after"] is not None:
+        job["after"]()
     return True
+
+
+def resume() -> None:
+    """At the start of every run (app.py): a training this session follows that is not followed in this run. A
+    Stop click stops it (within a batch) and its best epoch is installed now; a finished one is installed; one
+    still under way is shown at the top of the page, polled (`watch`), while the page itself works."""
+    for kind, text in session.get().take("alerts"):
+        show(kind, text)
+    job = session.get().training
+    if job is None:
+        return
+    ticket = job["ticket"]
+    if _should_stop():
+        ticket.stop.set()
+        ticket.finished.wait(STOP_WAIT_S)
+    if ticket.finished.is_set():
+        finish()
+    else:
+        watch(ticket)
+
+
+@st.fragment(run_every=WATCH_INTERVAL_S)
+def watch(ticket: sc.Ticket) -> None:
+    """A training this session waits for, shown while the rest of the page works; the page again once it ends."""
+    if ticket.finished.is_set():
+        if session.get().training is not None and session.get().training["ticket"] is ticket:
+            finish(later)
+        st.rerun(scope="app")
+    queue = state.trainers()
+    with st.container(border=True):
+        st.markdown("**A training is under way on this server for you** (it goes on while you use the app, reload "
+                    "the page or open its link elsewhere): its model is put in place as soon as it is done.")
+        place = st.empty()  # the same elements on every poll (notes: no transient duplicates)
+        if queue.position(ticket) > 0:
+            place.info(place_text(queue, ticket), icon=":material/hourglass_top:")
+        st.progress(ticket.fraction, text=progress_text("Training", ticket))
+        chart = st.empty()
+        if ticket.losses:
+            fig = viz.loss_figure([h.train_loss for h in ticket.losses], [h.val_loss for h in ticket.losses],
+                                  title="Loss per epoch (MSE, scaled units)", height=220)
+            chart.plotly_chart(fig, key="watch_loss", config=viz.PLOTLY_CONFIG, theme=None)
+        st.button("Stop this training", key="watch_stop", icon=":material/stop_circle:", on_click=ticket.stop.set,
+                  help="Stops it, for every page waiting for it; the best epoch so far is kept.")
 
 
 def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_config: sc.TrainConfig,
              chart_key: str = "ft_loss_live", page: str = "prune") -> dict | None:
     """Fine-tune the pruned model once (engine `finetune`, masks held) and evaluate it; None if it diverged."""
     config = sc.finetune_config(train_config, epochs)
-    callbacks, history, bar = _progress("Fine-tuning", config, chart_key)
+    ticket = _ticket("Fine-tuning", object(), config, 0.0)
+    callbacks, history, bar = _progress("Fine-tuning", config, chart_key, ticket)
     job = {"page": page, "what": "Fine-tuning", "model": None, "history": history}
-    done = _as_job(job, bar, lambda: sc.finetune(current.model, snapshot.result, current.data, config, callbacks),
-                   "The pruned model is unchanged.")
+    done = _as_job(job, bar, _in_line(ticket, lambda: sc.finetune(current.model, snapshot.result, current.data, config,
+                                                                   callbacks)), "The pruned model is unchanged.")
     if done is None:
         return None
     twin, result = done
@@ -156,10 +313,12 @@ def shrink(current: sc.PruningLab, config: sc.UnitConfig, masks: sc.pruning.Mask
     """Remove units and fine-tune the smaller model once (engine `shrink_and_finetune`) with live progress;
     None if the engine refused or the fine-tune diverged (an error is shown)."""
     ft = sc.finetune_config(train_config, epochs) if epochs > 0 else None
-    callbacks, history, bar = _progress("Fine-tuning the smaller model", ft or train_config, chart_key)
+    ticket = _ticket("Fine-tuning the smaller model", object(), ft or train_config, 0.0)
+    callbacks, history, bar = _progress("Fine-tuning the smaller model", ft or train_config, chart_key, ticket)
     job = {"page": page, "what": "Fine-tuning the smaller model", "model": None, "history": history}
-    done = _as_job(job, bar, lambda: sc.shrink_and_finetune(current.model, current.data, config, ft, masks, callbacks),
-                   "The trained model is unchanged.")
+    work = lambda: sc.shrink_and_finetune(current.model, current.data, config, ft, masks, callbacks)  # noqa: E731
+    # removing units alone takes milliseconds: only a fine-tune waits for the trainer
+    done = _as_job(job, bar, _in_line(ticket, work) if ft else work, "The trained model is unchanged.")
     if done is None:
         return None
     if done.finetuning is not None:

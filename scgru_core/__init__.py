@@ -22,6 +22,7 @@ from .pruning import (RULES, PruneConfig, PruneResult, Scope, SensitivityUnstruc
                       prune, sensitivity_for_sparsity)
 from .saliency import taylor_scores
 from .sweep import UNITS, structured_sweep, sweep, sweep_configs
+from .training_queue import Ticket, TrainingCancelled, TrainingQueue
 from .train import FINETUNE_LR, Callbacks, EpochLog, TrainConfig, TrainResult, finetune_config, fit
 from .windows import Dataset, WindowConfig, prepare
 from .units import UNIT_RULES, UnitConfig, UnitSelection, select_units

@@ -74,23 +74,36 @@ def test_a_diverging_run_says_so_and_keeps_the_previous_model(monkeypatch):
     assert at.session_state["session"].lab is before
 
 
-def test_a_stopped_run_keeps_its_best_epoch():
-    """Stop interrupts the script mid-training (not simulated by AppTest); the next run finds the job."""
+def test_a_training_outlives_the_run_that_started_it_and_stop_keeps_its_best_epoch():
+    """Streamlit stops a script run on any click (and on a reload); the training goes on in the server's line, the
+    next run shows it, and a Stop click ends it within a batch with the model of its best epoch installed."""
+    import time
+
+    from lab_ui import training
+
     at = page(new_app(), "train")
-    data = at.session_state["session"].data
-    model = sc.build_model(sc.ModelConfig(hidden=8), horizon=1)
-    best = {k: v.clone() for k, v in model.state_dict().items()}
-    logs = [sc.EpochLog(e, 50, 0.5 / e, 0.6 / e, 0.1) for e in (1, 2, 3)]
-    at.session_state["session"].job = {"page": "train", "what": "Training", "model": model, "history": logs,
-                               "model_config": sc.ModelConfig(hidden=8), "train_config": sc.TrainConfig(epochs=50),
-                               "best_state": best, "best_val": 0.2, "best_epoch": 3}
+    now = at.session_state["session"]
+    mc, tc = sc.ModelConfig(hidden=8), sc.TrainConfig(epochs=300, patience=0)
+    ticket = sc.TrainingQueue(slots=1).submit(
+        sc.Ticket(key="a long training", label="Training", epochs=tc.epochs, estimate_s=60.0),
+        lambda t: training._train_job(t, sc.model_cache.ModelCache(), now.data, mc, tc))
+    now.training = {"ticket": ticket, "page": "train", "model_config": mc, "train_config": tc, "data": now.data,
+                    "after": None, "made": "trained"}
+    while len(ticket.losses) < 2:  # as if the run that started it was interrupted after two epochs
+        time.sleep(0.05)
     at.run()
-    assert at.session_state["session"].job is None
+    assert not ticket.finished.is_set() and at.button(key="watch_stop")  # still training, shown with its Stop
+    assert any("under way on this server" in m.value for m in at.markdown)
+    at.button(key="stop").click().run()  # the Train page's Stop
+    assert ticket.finished.is_set() and now.training is None
     warnings = texts(at.warning)
-    assert any("stopped after 3 of 50 epochs" in w and "epoch 3" in w for w in warnings)
-    lab = at.session_state["session"].lab
-    assert lab.data is data and len(at.session_state["session"].model_info["training"].history) == 3
-    assert at.session_state["session"].model_info["training"].cancelled
+    result = ticket.outcome[1]
+    assert result.cancelled and 2 <= len(result.history) < 300
+    assert any(f"stopped after {len(result.history)} of 300 epochs" in w and f"epoch {result.best_epoch}" in w
+               for w in warnings)
+    info = at.session_state["session"].model_info
+    assert info["model_config"] == mc and info["training"].cancelled and info["made"] == "trained"
+    assert at.session_state["session"].lab.data is now.data
 
 
 def test_a_model_worse_than_naive_is_said_to_be_and_the_previous_one_can_come_back():
