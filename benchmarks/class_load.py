@@ -8,8 +8,11 @@ server's. Each client opens the link (a full run of the Prune page), then sends 
 does for a widget inside a fragment (its fragment id, so only the panel reruns), waiting for each to finish, with
 a human pause between moves. Reported: time from connecting to the model's metrics on screen, move latency (p50,
 p95, max), server CPU seconds per move, server RSS per session; then the same moves while `--trainings` other
-sessions each train a model on the Train page (other seeds: nothing cached). The protocol is internal to
-Streamlit: this script is written for the pinned streamlit==1.67.0.
+sessions each train a model on the Train page (other seeds: nothing cached; they wait their turn in the server's
+training line). Errors: exceptions the app showed and connections lost. `--processes N` starts N servers and spreads
+the sessions over them, as a balancer with sticky sessions would (README, "Serving a class"); CPU and memory are
+then the sum over the servers. The protocol is internal to Streamlit: this script is written for the pinned
+streamlit==1.67.0.
 """
 from __future__ import annotations
 
@@ -68,7 +71,7 @@ class Session:
         self.port, self.ws = port, None
         self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
         self.pages: dict[str, str] = {}  # url path -> page script hash
-        self.metrics = 0
+        self.metrics = self.errors = 0
 
     async def connect(self):
         self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/_stcore/stream", subprotocols=["streamlit"],
@@ -98,6 +101,8 @@ class Session:
                 which = element.WhichOneof("type")
                 if which == "metric":
                     self.metrics += 1
+                elif which == "exception":
+                    self.errors += 1
                 widget = getattr(element, which, None)
                 wid = getattr(widget, "id", "") if widget is not None else ""
                 if wid and "-" in wid:
@@ -133,7 +138,11 @@ async def moves(s: Session, n: int, results: list, pause: float, offset: int):
     for i in range(n):
         value = round(0.5 + 0.1 * ((i + offset) % 25), 2)  # the class spreads over 25 values of s
         _, fragment = s.widgets["s"]
-        results.append(await s.run("prune", [s.state("s", double_array_value=[value])], fragment=fragment))
+        try:
+            results.append(await s.run("prune", [s.state("s", double_array_value=[value])], fragment=fragment))
+        except websockets.ConnectionClosed:
+            s.errors += 1
+            return
         await asyncio.sleep(pause)
 
 
@@ -154,41 +163,52 @@ def summary(name: str, values: list[float]) -> str:
 
 
 async def main(args) -> None:
-    port = args.port
-    proc = start_server(port)
+    ports = [args.port + i for i in range(args.processes)]
+    procs = [start_server(port) for port in ports]
+
+    def cpu() -> float:
+        return sum(cpu_seconds(p.pid) for p in procs)
+
+    def rss() -> float:
+        return sum(rss_mb(p.pid) for p in procs)
+
     try:
-        base_rss = rss_mb(proc.pid)
+        base_rss = rss()
         results = {"open": []}
-        cpu0 = cpu_seconds(proc.pid)
-        sessions = await asyncio.gather(*(open_link(port, results) for _ in range(args.sessions)))
-        cpu_open = cpu_seconds(proc.pid) - cpu0
+        cpu0 = cpu()
+        sessions = await asyncio.gather(*(open_link(ports[i % len(ports)], results) for i in range(args.sessions)))
+        cpu_open = cpu() - cpu0
         load = os.getloadavg()[0]
-        print(f"{args.sessions} sessions opened the link on /prune; load average {load:.2f}")
+        print(f"{args.sessions} sessions opened the link on /prune ({args.processes} server process"
+              f"{'es' if args.processes > 1 else ''}); load average {load:.2f}")
         print("  " + summary("time to the model's metrics on screen", results["open"]))
         print(f"  server CPU {cpu_open:.1f} s in all, {cpu_open / args.sessions * 1000:,.0f} ms a session; "
-              f"RSS {rss_mb(proc.pid):,.0f} MB (+{(rss_mb(proc.pid) - base_rss) / args.sessions:.1f} MB a session)")
+              f"RSS {rss():,.0f} MB (+{(rss() - base_rss) / args.sessions:.1f} MB a session)")
         for label, trainings in (("without trainings", 0), (f"while {args.trainings} sessions train", args.trainings)):
             lat: list[float] = []
-            cpu0 = cpu_seconds(proc.pid)
-            jobs = [asyncio.create_task(train(port, 1000 + i)) for i in range(trainings)]
+            cpu0 = cpu()
+            jobs = [asyncio.create_task(train(ports[i % len(ports)], 1000 + i)) for i in range(trainings)]
             if jobs:
                 await asyncio.sleep(3)  # the trainings under way
             await asyncio.gather(*(moves(s, args.moves, lat, args.pause, i) for i, s in enumerate(sessions)))
-            cpu = cpu_seconds(proc.pid) - cpu0
+            used = cpu() - cpu0
             print(f"slider moves {label}, {args.sessions} sessions x {args.moves}; load average {os.getloadavg()[0]:.2f}")
             print("  " + summary("move latency", lat))
             if jobs:
                 done = await asyncio.gather(*jobs)
                 print(f"  the {trainings} trainings took {min(done):.0f}-{max(done):.0f} s "
-                      f"(server CPU includes them: {cpu:.0f} s)")
+                      f"(one at a time in the training line; server CPU includes them: {used:.0f} s)")
             else:
-                print(f"  server CPU {cpu / len(lat) * 1000:.1f} ms a move")
-        print(f"server RSS at the end {rss_mb(proc.pid):,.0f} MB (started at {base_rss:,.0f} MB)")
+                print(f"  server CPU {used / len(lat) * 1000:.1f} ms a move")
+        print(f"server RSS at the end {rss():,.0f} MB (started at {base_rss:,.0f} MB); "
+              f"errors: {sum(s.errors for s in sessions)}")
         for s in sessions:
             await s.ws.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=20)
 
 
 if __name__ == "__main__":
@@ -198,4 +218,5 @@ if __name__ == "__main__":
     p.add_argument("--trainings", type=int, default=5)
     p.add_argument("--pause", type=float, default=0.3, help="seconds between a student's moves")
     p.add_argument("--port", type=int, default=8631)
+    p.add_argument("--processes", type=int, default=1, help="server processes, sessions spread over them")
     asyncio.run(main(p.parse_args()))

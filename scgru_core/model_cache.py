@@ -8,16 +8,14 @@ very same data and settings, so an upload stays private. Entries are copied in a
 never change what another one gets. Bounded: the least recently used model goes first.
 
     cache = ModelCache(entries=32)
-    with cache.claim(data, model_config, train_config, wait=poll) as hit:   # one training per key at a time
-        if hit is None:
-            model, result = train(...); cache.put(data, model_config, train_config, model, result)
+    hit = cache.get(data, model_config, train_config)
+    if hit is None:  # one training per key at a time: the server's TrainingQueue joins requests with this key
+        model, result = train(...); cache.put(data, model_config, train_config, model, result)
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-import threading
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from .model import Forecaster, ModelConfig, build_model
 from .snapshot_cache import SnapshotCache
@@ -37,8 +35,6 @@ class ModelCache:
 
     def __init__(self, entries: int = DEFAULT_ENTRIES):
         self._lru = SnapshotCache(entries)
-        self._lock = threading.Lock()
-        self._busy: dict[tuple, threading.Lock] = {}
 
     @staticmethod
     def key(data: Dataset, model_config: ModelConfig, train_config: TrainConfig) -> tuple:
@@ -65,26 +61,6 @@ class ModelCache:
             return
         state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self._lru.put(self.key(data, model_config, train_config), (state, copy.deepcopy(training)))
-
-    @contextlib.contextmanager
-    def claim(self, data: Dataset, model_config: ModelConfig, train_config: TrainConfig,
-              wait: Callable[[], None] | None = None):
-        """Hold the right to train this key: a second session asking for the same model waits (calling `wait`
-        about twice a second, where it can show a message or be interrupted) and then finds it cached.
-        Yields the cached model when there already is one."""
-        key = self.key(data, model_config, train_config)
-        with self._lock:
-            lock = self._busy.setdefault(key, threading.Lock())
-        while not lock.acquire(timeout=0.5):
-            if wait is not None:
-                wait()
-        try:
-            yield self.get(data, model_config, train_config)
-        finally:
-            lock.release()
-            with self._lock:
-                if not lock.locked():
-                    self._busy.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._lru)

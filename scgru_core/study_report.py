@@ -140,7 +140,7 @@ def markdown(table: pd.DataFrame, refs: pd.DataFrame, inputs: ReportInputs) -> s
         f"**Wall time.** {inputs.seconds:,.0f} s ({hours:.2f} h) in all; "
         + "; ".join(f"{r['executor']} x{r['workers']}: {r['seconds']:,.0f} s"
                     + (" (stopped by an error, then resumed)" if r.get("failed") else "") for r in inputs.runs)
-        + f" (on 2 shared cores, beside other work).",
+        + " (on 2 shared cores, beside other work).",
         "",
     ]
     targets = sorted(table["target"].unique()) if not table.empty else []

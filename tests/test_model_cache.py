@@ -1,9 +1,7 @@
 """The server's cache of trained models: the same data and settings give the same model to every session, copies in
-and out, a bound on what it keeps, and one training at a time per model."""
+and out, and a bound on what it keeps (one training per model: tests/test_training_queue.py)."""
 from __future__ import annotations
 
-import threading
-import time
 
 import torch
 
@@ -49,25 +47,3 @@ def test_a_stopped_training_is_not_kept_and_the_oldest_model_goes_first():
     for tc in configs:
         cache.put(data, MC, tc, model, result)
     assert len(cache) == 2 and cache.get(data, MC, configs[0]) is None and cache.get(data, MC, configs[2])
-
-
-def test_a_second_session_waits_for_the_training_under_way_and_then_takes_it():
-    cache, data = ModelCache(), tiny_data()
-    model, result = trained(data)
-    order, waits = [], []
-
-    def first():
-        with cache.claim(data, MC, TC) as hit:
-            assert hit is None
-            order.append("training")
-            time.sleep(1.2)
-            cache.put(data, MC, TC, model, result)
-
-    t = threading.Thread(target=first)
-    t.start()
-    time.sleep(0.2)
-    with cache.claim(data, MC, TC, wait=lambda: waits.append(1)) as hit:
-        order.append("second")
-        assert hit is not None and weights_equal(hit.model, model)  # trained once, by the first
-    t.join()
-    assert order == ["training", "second"] and waits  # it waited, saying so about twice a second
