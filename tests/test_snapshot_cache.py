@@ -26,7 +26,8 @@ def test_a_cached_snapshot_is_the_fresh_computation():
     for config in CONFIGS:
         assert same(cached.at(config), fresh.at(config))
         assert cached.at(config) is cached.at(config)  # the second ask is the cache's
-    assert cached.cache.misses == len(CONFIGS) and cached.cache.hits == 2 * len(CONFIGS)  # computed once each
+    # computed once each (and the Taylor rule's scores once: shared as well)
+    assert cached.cache.misses == len(CONFIGS) + 1 and cached.cache.hits == 2 * len(CONFIGS)
 
 
 def test_two_sessions_with_the_same_model_share_entries_and_different_models_never_do():
@@ -70,3 +71,17 @@ def test_settings_a_rule_does_not_read_share_one_entry_and_keep_the_callers_conf
     assert lab.key(sc.PruneConfig(method="magnitude", sparsity=0.5, sensitivity=3.0)) == lab.key(
         sc.PruneConfig(method="magnitude", sparsity=0.5))
     assert sc.PruningLab(lab.model, lab.data).key(asked[0]) is None  # no shared cache, no shared key
+
+
+def test_a_class_on_one_model_computes_the_sensitivity_analysis_and_scores_once():
+    cache, data = SnapshotCache(), tiny_data(300, window=12)
+    alice = sc.PruningLab(tiny_model(hidden=8, seed=1), data, cache=cache)
+    bob = sc.PruningLab(copy.deepcopy(alice.model), data, cache=cache)
+    carol = sc.PruningLab(tiny_model(hidden=8, seed=2), data, cache=cache)
+    assert not bob.has_analysis()
+    analysis = alice.analysis()
+    assert bob.has_analysis() and bob.analysis() is analysis  # computed by alice, read by bob
+    assert not carol.has_analysis() and carol.analysis() is not analysis  # another model: its own
+    assert bob.scores("taylor") is alice.scores("taylor")
+    config = sc.PruneConfig(sensitivity=1.0)
+    assert bob.reachable_sparsity(config, 5.0) == alice.reachable_sparsity(config, 5.0)
