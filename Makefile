@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run class test setup chromium bench contract clean
+.PHONY: run class test setup chromium nginx bench contract clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,14 +36,23 @@ chromium:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) )
 
+# nginx, for the test of serving a class from several processes (`make class PROCESSES=N`); one process needs none.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
+	  ( echo "installing Debian's nginx-light for the several-processes test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) || \
+	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) )
+
 run: setup
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
 # For a class on the local network: every interface, and the address students open printed first.
+# PROCESSES=N: N server processes behind nginx (README, "Serving a class").
+PROCESSES ?= 1
 class: setup
-	$(PY) scripts/serve_class.py --port $(PORT)
+	$(PY) scripts/serve_class.py --port $(PORT) --processes $(PROCESSES)
 
-test: setup $(VENV)/.export-extras $(VENV)/.ray-extras $(VENV)/.study-extras chromium
+test: setup $(VENV)/.export-extras $(VENV)/.ray-extras $(VENV)/.study-extras chromium nginx
 	$(PY) -m pytest -q
 
 bench: setup

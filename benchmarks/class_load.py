@@ -9,9 +9,9 @@ does for a widget inside a fragment (its fragment id, so only the panel reruns),
 a human pause between moves. Reported: time from connecting to the model's metrics on screen, move latency (p50,
 p95, max), server CPU seconds per move, server RSS per session; then the same moves while `--trainings` other
 sessions each train a model on the Train page (other seeds: nothing cached; they wait their turn in the server's
-training line). Errors: exceptions the app showed and connections lost. `--processes N` starts N servers and spreads
-the sessions over them, as a balancer with sticky sessions would (README, "Serving a class"); CPU and memory are
-then the sum over the servers. The protocol is internal to Streamlit: this script is written for the pinned
+training line). Errors: exceptions the app showed and connections lost. `--processes N` starts N servers behind nginx
+exactly as `make class PROCESSES=N` does (README, "Serving a class"), each client from a loopback address of its
+own as each laptop in a class has; CPU and memory are then the sum over the servers and nginx. The protocol is internal to Streamlit: this script is written for the pinned
 streamlit==1.67.0.
 """
 from __future__ import annotations
@@ -19,37 +19,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import pathlib
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from scgru_core.settings import LabState  # noqa: E402
+from serve_class import start, stop  # noqa: E402  (the servers exactly as `make class` starts them)
 
 LINK = "&".join(f"{k}={v}" for k, v in LabState().to_link().items())
-
-
-def start_server(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -67,15 +52,15 @@ def rss_mb(pid: int) -> float:
 class Session:
     """One light client: a websocket, the widgets it has seen (by key) and the fragment they sit in."""
 
-    def __init__(self, port: int):
-        self.port, self.ws = port, None
+    def __init__(self, port: int, client: str = "127.0.0.1"):
+        self.port, self.client, self.ws = port, client, None
         self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
         self.pages: dict[str, str] = {}  # url path -> page script hash
         self.metrics = self.errors = 0
 
     async def connect(self):
         self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/_stcore/stream", subprotocols=["streamlit"],
-                                           max_size=2**26)
+                                           max_size=2**26, local_addr=(self.client, 0))
 
     async def run(self, page: str, states=(), fragment: str = "", query: str = LINK) -> float:
         """One script run (a fragment run with `fragment`); seconds until it finished."""
@@ -123,9 +108,9 @@ class Session:
         return s
 
 
-async def open_link(port: int, results: dict) -> Session:
+async def open_link(port: int, results: dict, client: str) -> Session:
     t0 = time.perf_counter()
-    s = Session(port)
+    s = Session(port, client)
     await s.connect()
     await s.run("prune")
     if not s.metrics:  # the page loaded its model after the first run: the browser would see it on the next
@@ -134,7 +119,9 @@ async def open_link(port: int, results: dict) -> Session:
     return s
 
 
-async def moves(s: Session, n: int, results: list, pause: float, offset: int):
+async def moves(s: Session, n: int, results: list, pause: float, offset: int, stagger: bool = False):
+    if stagger:  # students do not move in step: each starts at its own moment within one pause (seeded)
+        await asyncio.sleep(random.Random(offset).uniform(0, pause))
     for i in range(n):
         value = round(0.5 + 0.1 * ((i + offset) % 25), 2)  # the class spreads over 25 values of s
         _, fragment = s.widgets["s"]
@@ -146,9 +133,9 @@ async def moves(s: Session, n: int, results: list, pause: float, offset: int):
         await asyncio.sleep(pause)
 
 
-async def train(port: int, seed: int) -> float:
+async def train(port: int, seed: int, client: str) -> float:
     """Another session trains a model on the Train page (hidden 64, 15 epochs, a seed nobody else uses)."""
-    s = Session(port)
+    s = Session(port, client)
     await s.connect()
     await s.run("train")
     t0 = time.perf_counter()
@@ -162,9 +149,14 @@ def summary(name: str, values: list[float]) -> str:
     return f"{name}: p50 {statistics.median(ms):,.0f} ms, p95 {p95:,.0f} ms, max {ms[-1]:,.0f} ms ({len(ms)} samples)"
 
 
+def client(i: int) -> str:
+    """A loopback address of its own for each student, as each laptop in a class has (the balancer keys on it)."""
+    return f"127.0.{1 + i // 200}.{10 + i % 200}"
+
+
 async def main(args) -> None:
-    ports = [args.port + i for i in range(args.processes)]
-    procs = [start_server(port) for port in ports]
+    port = args.port
+    procs = start(port, args.processes, quiet=True)  # behind nginx, sticky by the client's address, when several
 
     def cpu() -> float:
         return sum(cpu_seconds(p.pid) for p in procs)
@@ -173,26 +165,31 @@ async def main(args) -> None:
         return sum(rss_mb(p.pid) for p in procs)
 
     try:
+        backends = [port] if args.processes <= 1 else [port + 1 + i for i in range(args.processes)]
+        for backend in backends:  # each process's first session (the model loaded, torch warmed up) not counted
+            await open_link(backend, {"open": []}, "127.0.0.1")
         base_rss = rss()
         results = {"open": []}
         cpu0 = cpu()
-        sessions = await asyncio.gather(*(open_link(ports[i % len(ports)], results) for i in range(args.sessions)))
+        sessions = await asyncio.gather(*(open_link(port, results, client(i)) for i in range(args.sessions)))
         cpu_open = cpu() - cpu0
         load = os.getloadavg()[0]
         print(f"{args.sessions} sessions opened the link on /prune ({args.processes} server process"
               f"{'es' if args.processes > 1 else ''}); load average {load:.2f}")
         print("  " + summary("time to the model's metrics on screen", results["open"]))
         print(f"  server CPU {cpu_open:.1f} s in all, {cpu_open / args.sessions * 1000:,.0f} ms a session; "
-              f"RSS {rss():,.0f} MB (+{(rss() - base_rss) / args.sessions:.1f} MB a session)")
+              f"RSS {rss():,.0f} MB (+{(rss() - base_rss) / args.sessions:.1f} MB a session beyond each process's first)")
         for label, trainings in (("without trainings", 0), (f"while {args.trainings} sessions train", args.trainings)):
             lat: list[float] = []
             cpu0 = cpu()
-            jobs = [asyncio.create_task(train(ports[i % len(ports)], 1000 + i)) for i in range(trainings)]
+            jobs = [asyncio.create_task(train(port, 1000 + i, client(args.sessions + i))) for i in range(trainings)]
             if jobs:
                 await asyncio.sleep(3)  # the trainings under way
-            await asyncio.gather(*(moves(s, args.moves, lat, args.pause, i) for i, s in enumerate(sessions)))
+            await asyncio.gather(*(moves(s, args.moves, lat, args.pause, i, args.stagger)
+                                   for i, s in enumerate(sessions)))
             used = cpu() - cpu0
-            print(f"slider moves {label}, {args.sessions} sessions x {args.moves}; load average {os.getloadavg()[0]:.2f}")
+            print(f"slider moves {label}, {args.sessions} sessions x {args.moves}, {args.pause:g} s apart"
+                  f"{', staggered' if args.stagger else ', in step'}; load average {os.getloadavg()[0]:.2f}")
             print("  " + summary("move latency", lat))
             if jobs:
                 done = await asyncio.gather(*jobs)
@@ -205,10 +202,7 @@ async def main(args) -> None:
         for s in sessions:
             await s.ws.close()
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=20)
+        stop(procs)
 
 
 if __name__ == "__main__":
@@ -219,4 +213,6 @@ if __name__ == "__main__":
     p.add_argument("--pause", type=float, default=0.3, help="seconds between a student's moves")
     p.add_argument("--port", type=int, default=8631)
     p.add_argument("--processes", type=int, default=1, help="server processes, sessions spread over them")
+    p.add_argument("--stagger", action="store_true",
+                   help="each student starts moving at a random moment within one pause (default: all in step)")
     asyncio.run(main(p.parse_args()))

@@ -1,18 +1,29 @@
 """Serve the lab to a class on the local network: bind every interface and print the address students open.
 
-    .venv/bin/python scripts/serve_class.py [--port 8501]        (what `make class` runs)
+    .venv/bin/python scripts/serve_class.py [--port 8501] [--processes N]      (what `make class` runs)
 
 `make run` binds 127.0.0.1, which only this machine can reach. This binds 0.0.0.0 and prints the lesson's link
 with this machine's address on the local network (the one its default route leaves from), so the teacher can put
-it on the projector; the students' browsers open the same lesson on the shipped model without training anything.
+it on the projector; the students' browsers open the lesson on the shipped model without training anything.
+
+One Streamlit process runs its sessions' scripts under one interpreter lock: about one core however many the
+machine has. `--processes N` starts N of them on the ports after `--port` and nginx on `--port` in front, each
+student's address always sent to the same process (sticky sessions, as Streamlit's deployment notes require: a
+session lives in one process). Every process keeps its own model and snapshot caches and training line.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import pathlib
+import shutil
+import signal
 import socket
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -28,24 +39,115 @@ def lan_address() -> str:
             return "127.0.0.1"
 
 
-def command(port: int) -> list[str]:
-    """The Streamlit command line: every interface, this port (the rest comes from .streamlit/config.toml)."""
-    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "0.0.0.0",
+def streamlit_command(port: int, address: str = "0.0.0.0") -> list[str]:
+    """Streamlit on this port and address (the rest comes from .streamlit/config.toml)."""
+    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", address,
             "--server.port", str(port)]
+
+
+def nginx_config(port: int, backends: list[int], prefix: str) -> str:
+    """nginx in front of Streamlit processes on `backends`: one student's address always to the same process,
+    websockets upgraded and kept open for a whole lesson."""
+    servers = "\n".join(f"        server 127.0.0.1:{p};" for p in backends)
+    return f"""worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    client_max_body_size 60m;
+    upstream lab {{
+        hash $remote_addr consistent;
+{servers}
+    }}
+    server {{
+        listen {port};
+        location / {{
+            proxy_pass http://lab;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host $host;
+            proxy_read_timeout 86400;
+        }}
+    }}
+}}
+"""
+
+
+def wait_healthy(port: int, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"the server on port {port} did not start")
+
+
+def start(port: int, processes: int, quiet: bool = False) -> list[subprocess.Popen]:
+    """The servers of a class on `port`: one Streamlit process, or `processes` of them behind nginx. Returns the
+    processes (nginx last), each already answering."""
+    out = subprocess.DEVNULL if quiet else None
+    if processes <= 1:
+        procs = [subprocess.Popen(streamlit_command(port), cwd=ROOT, stdout=out, stderr=out)]
+        wait_healthy(port)
+        return procs
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if nginx is None:
+        raise SystemExit("--processes needs nginx in front of the processes (Debian/Ubuntu: sudo apt-get install "
+                         "nginx-light; macOS: brew install nginx). One process needs nothing.")
+    backends = [port + 1 + i for i in range(processes)]
+    procs = [subprocess.Popen(streamlit_command(p, "127.0.0.1"), cwd=ROOT, stdout=out, stderr=out) for p in backends]
+    for p in backends:
+        wait_healthy(p)
+    prefix = tempfile.mkdtemp(prefix="scgru-class-")
+    conf = pathlib.Path(prefix) / "nginx.conf"
+    conf.write_text(nginx_config(port, backends, prefix))
+    procs.append(subprocess.Popen([nginx, "-c", str(conf), "-p", prefix, "-g", "daemon off;"], stdout=out,
+                                  stderr=out))
+    wait_healthy(port)
+    return procs
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in reversed(procs):
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
+    p.add_argument("--processes", type=int, default=int(os.environ.get("PROCESSES", 1)),
+                   help="Streamlit processes behind nginx (one per core beyond the first helps a class over 30)")
     args = p.parse_args(argv)
+    procs = start(args.port, args.processes)
     host = lan_address()
     print(f"\n  Students open:  http://{host}:{args.port}/lesson\n"
           f"  (the Prune page of the class demo: http://{host}:{args.port}/prune)\n"
-          "  A 2-core laptop serves about 30 students moving sliders (README, 'Serving a class').\n"
-          "  If their browsers cannot connect, allow incoming connections to this port in the firewall.\n",
-          flush=True)
-    os.chdir(ROOT)
-    os.execv(sys.executable, command(args.port))
+          f"  {args.processes} server process{'es' if args.processes > 1 else ''}; README, 'Serving a class', says "
+          "how many students that holds.\n"
+          "  If their browsers cannot connect, allow incoming connections to this port in the firewall.\n"
+          "  Ctrl-C stops the server.\n", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while all(proc.poll() is None for proc in procs):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(procs)
 
 
 if __name__ == "__main__":
