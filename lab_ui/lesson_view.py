@@ -140,7 +140,7 @@ def step_train(step, current) -> None:
         model = sc.build_model(info["model_config"], horizon=current.data.horizon, seed=info["train_config"].seed)
     name = hh_name(current)
     w = dict(model.named_parameters())[name].detach().numpy()
-    panels = [{"title": f"{pv.GATE_LABELS[g]}", "weights": w[sl], "kept": w[sl] == w[sl], "threshold": None}
+    panels = [sc.GatePanel(g, w[sl], w[sl] == w[sl], title=pv.GATE_LABELS[g])
               for g, sl in sc.model.gate_blocks(model, name).items()]
     chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}"), "lesson_hist_train", "weights")
     results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")

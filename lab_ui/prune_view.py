@@ -15,7 +15,6 @@ import streamlit as st
 
 import scgru_core as sc
 from scgru_core.experiment import RunConfig, config_to_dict
-from scgru_core.model import gate_blocks
 from scgru_core.settings import DEFAULTS, SETTINGS
 
 PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
@@ -132,22 +131,10 @@ def histogram_kind(snap: sc.Snapshot) -> str:
     return "histogram_scores" if snap.config.rule.needs_scores or snap.config.method == "random" else "histogram"
 
 
-def gate_panels(current: sc.PruningLab, snap: sc.Snapshot, name: str) -> list[dict]:
-    """One dict per gate block of matrix `name`: weights, kept mask, threshold, whether it is in scope."""
-    model = current.model
-    weights = dict(model.named_parameters())[name].detach().numpy()
-    kept = snap.result.masks[name].numpy()
-    rows = snap.config.scope.rows(model, name)
-    in_rows = set(rows.tolist()) if rows is not None else set()
-    # A saliency rule's threshold is on its score, not on |w|: no cut line on the weight axis then.
-    threshold = None if snap.config.rule.needs_scores else snap.result.thresholds.get(name)
-    panels = []
-    for gate, block in gate_blocks(model, name).items():
-        in_scope = block.start in in_rows
-        panels.append({"title": GATE_LABELS.get(gate, gate) + ("" if in_scope else " (not pruned)"),
-                       "weights": weights[block], "kept": kept[block], "in_scope": in_scope,
-                       "threshold": threshold})
-    return panels
+def gate_panels(current: sc.PruningLab, snap: sc.Snapshot, name: str) -> list[sc.GatePanel]:
+    """The engine's gate panels of matrix `name`, titled for the page."""
+    return [dataclasses.replace(p, title=GATE_LABELS.get(p.gate, p.gate) + ("" if p.in_scope else " (not pruned)"))
+            for p in current.panels(snap, name)]
 
 
 def threshold_table(snap: sc.Snapshot) -> pd.DataFrame:

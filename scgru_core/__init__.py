@@ -15,7 +15,7 @@ from .compare import CompareConfig, CompareResult, compare, known_methods
 from .gradual import (GRADUAL, AgpPruner, AgpSchedule, GradualPlan, GradualResult, NarangPruner, NarangSchedule,
                       agp_curve, gradual_fit, narang_curve)
 from .io import SavedRun, load_run, save_run
-from .lab import PruningLab, Snapshot
+from .lab import GatePanel, PruningLab, Snapshot
 from .metrics import METRIC_LABELS, METRIC_NAMES, Metrics
 from .model import CELLS, GATES, Forecaster, ModelConfig, build_model, weight_names
 from .pruning import (RULES, PruneConfig, PruneResult, Scope, SensitivityUnstructured, TaylorUnstructured, gate_views,

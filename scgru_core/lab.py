@@ -9,16 +9,29 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+import numpy as np
 import torch
 
 from .cost import Cost, model_cost
 from .evaluate import Evaluation, evaluate, evaluate_naive
-from .model import Forecaster
+from .model import Forecaster, gate_blocks
 from .pruning import PruneConfig, PruneResult, masked_state, max_reachable_sparsity, prune
 from .saliency import Scores, scores_for
 from .sensitivity_analysis import SensitivityAnalysis, SensitivityConfig, allocate, analyse, keys_in_scope
 from .snapshot_cache import SnapshotCache, model_digest
 from .windows import Dataset, data_fingerprint
+
+
+@dataclasses.dataclass(frozen=True)
+class GatePanel:
+    """One gate's block of a weight matrix at one pruning setting: what a histogram or heatmap panel draws."""
+
+    gate: str  # "reset", "update", "new" (or "head")
+    weights: np.ndarray
+    kept: np.ndarray  # bool, the shape of `weights`
+    threshold: float | None = None  # the cut on |w|; None for rules that rank scores, and for none at all
+    in_scope: bool = True  # False: the setting leaves this block dense
+    title: str = ""  # what the figure writes over it (the gate's name when empty)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +103,17 @@ class PruningLab:
             snap = self.cache.get_or_make(self.key(config), lambda: self._at(config, None))
             return snap if snap.config == config else dataclasses.replace(snap, config=config)
         return self._at(config, scores)
+
+    def panels(self, snap: Snapshot, name: str) -> list[GatePanel]:
+        """The gate blocks of matrix `name` in `snap`: weights, kept mask, the cut on |w|, whether in scope."""
+        weights = dict(self.model.named_parameters())[name].detach().numpy()
+        kept = snap.result.masks[name].numpy()
+        rows = snap.config.scope.rows(self.model, name)
+        in_rows = set(rows.tolist()) if rows is not None else set()
+        # A saliency rule's threshold is on its score, not on |w|: no cut line on the weight axis then.
+        threshold = None if snap.config.rule.needs_scores else snap.result.thresholds.get(name)
+        return [GatePanel(gate, weights[block], kept[block], threshold, block.start in in_rows)
+                for gate, block in gate_blocks(self.model, name).items()]
 
     def key(self, config: PruneConfig) -> tuple | None:
         """What `at(config)`'s snapshot depends on (digests of the weights and data, the config's essentials): the

@@ -9,10 +9,13 @@ from __future__ import annotations
 import base64
 import io
 import math
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+
+if TYPE_CHECKING:
+    from .lab import GatePanel
 
 FONT_SIZE = 15
 TEMPLATE = "plotly_white"  # for figures exported as images (viz_study); the app's figures use LOOK
@@ -237,20 +240,20 @@ def _pruned_share(kept: np.ndarray, sep: str = " · ") -> str:
     return f"{sep}{1 - kept.mean():.0%} cut" if kept.size else ""
 
 
-def histogram_figure(panels: Sequence[Mapping], log_count: bool = False, bins: int = 60,
+def histogram_figure(panels: Sequence[GatePanel], log_count: bool = False, bins: int = 60,
                      title: str | None = None, height: int = 360) -> go.Figure:
     """Weight histograms, one subplot per panel, before (all weights) and after (kept weights) pruning.
 
-    Each panel: {"title": str, "weights": array, "kept": bool array of the same shape,
-    "threshold": float | None (cut on |w|), "in_scope": bool}. The pruned band (-thr, thr) is
+    Each panel (PruningLab.panels): its weights, the kept mask, the cut on |w| (or None), whether it is in scope,
+    its title (or the gate's name). The pruned band (-thr, thr) is
     shaded and the cut lines drawn; a panel out of scope or without a threshold has neither.
     """
-    kepts = [np.asarray(p["kept"], dtype=bool).ravel() for p in panels]
+    kepts = [np.asarray(p.kept, dtype=bool).ravel() for p in panels]
     # the share on its own line: three panels side by side in half a screen have no room for both
-    layout, refs = _grid([p["title"] + _pruned_share(k, "<br>") for p, k in zip(panels, kepts)], gap=0.06)
+    layout, refs = _grid([(p.title or p.gate) + _pruned_share(k, "<br>") for p, k in zip(panels, kepts)], gap=0.06)
     data, shapes = [], []
     for i, (p, kept, ax) in enumerate(zip(panels, kepts, refs)):
-        w = np.asarray(p["weights"], dtype=np.float64).ravel()
+        w = np.asarray(p.weights, dtype=np.float64).ravel()
         lo, hi = (float(w.min()), float(w.max())) if w.size else (-1.0, 1.0)
         if hi <= lo:
             lo, hi = lo - 1.0, hi + 1.0
@@ -267,8 +270,8 @@ def histogram_figure(panels: Sequence[Mapping], log_count: bool = False, bins: i
         data.append(dict(y=np.repeat(after, 2), name="after (kept)", showlegend=i == 0, legendgroup="a",
                          line=dict(width=1.2, color=COLORS["kept"]), fillcolor="rgba(11,61,145,0.55)",
                          hovertemplate="w≈%{x:.3g}: %{y} kept<extra>after</extra>", **axes))
-        thr = p.get("threshold")
-        if p.get("in_scope", True) and thr is not None and thr > 0:
+        thr = p.threshold
+        if p.in_scope and thr is not None and thr > 0:
             band = dict(xref="x" + ax, yref=f"y{ax} domain", y0=0, y1=1)
             shapes.append(dict(type="rect", x0=-thr, x1=thr, fillcolor="rgba(209,36,47,0.12)", line_width=0,
                                layer="below", **band))
@@ -304,9 +307,9 @@ def _mask_rgb(kept: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def heatmap_figure(panels: Sequence[Mapping], mode: str = "mask", title: str | None = None,
+def heatmap_figure(panels: Sequence[GatePanel], mode: str = "mask", title: str | None = None,
                    height: int = 420, max_cells: int = HEATMAP_MAX_CELLS) -> go.Figure:
-    """One heatmap per gate block. Each panel: {"title", "weights": 2-D array, "kept": bool 2-D array}.
+    """One heatmap per gate block (PruningLab.panels: 2-D weights and kept mask, a title).
 
     mode "mask": kept (dark) versus pruned (light). mode "signed": the weight's sign and size
     (blue positive, red negative) with pruned cells blank. Blocks with fewer than 4 columns
@@ -315,11 +318,11 @@ def heatmap_figure(panels: Sequence[Mapping], mode: str = "mask", title: str | N
     """
     if mode not in ("mask", "signed"):
         raise ValueError(f"mode must be 'mask' or 'signed', not {mode!r}")
-    weights = [np.asarray(p["weights"], dtype=np.float32) for p in panels]
-    kepts = [np.asarray(p["kept"], dtype=bool) for p in panels]
+    weights = [np.asarray(p.weights, dtype=np.float32) for p in panels]
+    kepts = [np.asarray(p.kept, dtype=bool) for p in panels]
     narrow = all(w.shape[1] < 4 for w in weights)
     n = max(1, len(panels))
-    titles = [p["title"] + _pruned_share(k) for p, k in zip(panels, kepts)]
+    titles = [(p.title or p.gate) + _pruned_share(k) for p, k in zip(panels, kepts)]
     layout, refs = _grid(titles, vertical=narrow, gap=0.45 / n if narrow else 0.06)
     if narrow:
         height = 110 + 90 * n

@@ -1,6 +1,7 @@
 """Figure builders (scgru_core.viz): plain data in, the right plotly figure out, no Streamlit."""
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -10,13 +11,14 @@ import plotly.graph_objects as go
 import pytest
 
 from scgru_core import viz
+from scgru_core.lab import GatePanel
 
 RNG = np.random.default_rng(0)
 
 
 def panel(rows=64, cols=64, thr=0.05, in_scope=True, title="reset gate r"):
     w = RNG.normal(0, 0.1, (rows, cols))
-    return {"title": title, "weights": w, "kept": np.abs(w) >= thr, "threshold": thr, "in_scope": in_scope}
+    return GatePanel("reset", w, np.abs(w) >= thr, thr, in_scope, title)
 
 
 def test_viz_imports_no_streamlit():
@@ -98,8 +100,8 @@ def test_histograms_count_every_weight_before_and_the_kept_ones_after():
     fig = viz.histogram_figure(panels, bins=40)
     for i, p in enumerate(panels):
         before, after = fig.data[2 * i], fig.data[2 * i + 1]
-        assert sum(before.y[::2]) == p["weights"].size  # step outline: each count appears twice
-        assert sum(after.y[::2]) == p["kept"].sum()
+        assert sum(before.y[::2]) == p.weights.size  # step outline: each count appears twice
+        assert sum(after.y[::2]) == p.kept.sum()
     lines = [s for s in fig.layout.shapes if s.type == "line"]
     assert sorted((s.xref, round(s.x0, 6)) for s in lines) == [("x", -0.05), ("x", 0.05), ("x2", -0.08), ("x2", 0.08)]
     bands = [s for s in fig.layout.shapes if s.type == "rect"]
@@ -109,8 +111,7 @@ def test_histograms_count_every_weight_before_and_the_kept_ones_after():
 
 
 def test_histograms_without_a_threshold_have_no_cut_and_can_use_log_counts():
-    p = panel()
-    p["threshold"] = None  # the random rule has none
+    p = dataclasses.replace(panel(), threshold=None)  # the random rule has none
     fig = viz.histogram_figure([p], log_count=True)
     assert not fig.layout.shapes
     assert fig.layout.yaxis.type == "log"
@@ -120,7 +121,7 @@ def test_mask_heatmaps_show_kept_as_one_and_cut_as_zero():
     panels = [panel(), panel(), panel()]
     fig = viz.heatmap_figure(panels, mode="mask")
     assert [t.type for t in fig.data] == ["heatmap"] * 3
-    assert np.array_equal(np.asarray(fig.data[1].z), panels[1]["kept"].astype(np.float32))
+    assert np.array_equal(np.asarray(fig.data[1].z), panels[1].kept.astype(np.float32))
     assert [fig.data[i].xaxis for i in range(3)] == ["x", "x2", "x3"]
 
 
@@ -128,8 +129,8 @@ def test_signed_heatmaps_blank_the_cut_weights():
     p = panel()
     fig = viz.heatmap_figure([p], mode="signed")
     z = np.asarray(fig.data[0].z, dtype=np.float64)
-    assert np.isnan(z[~p["kept"]]).all()
-    assert np.allclose(z[p["kept"]], p["weights"][p["kept"]].astype(np.float32))
+    assert np.isnan(z[~p.kept]).all()
+    assert np.allclose(z[p.kept], p.weights[p.kept].astype(np.float32))
     assert fig.data[0].zmid == 0
 
 
