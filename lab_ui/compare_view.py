@@ -135,11 +135,16 @@ def run(cfgs: list[sc.CompareConfig]) -> int:
     if not points:
         return 0
     bar = st.progress(0.0, text="Comparing: starting…")
-    started = time.perf_counter()
-    if ss["cmp_executor"] == "local":
-        _run_here(points, bar)
-    else:
-        _run_on(sc.make_executor(ss["cmp_executor"]), cfgs, len(points), bar, started)
+
+    def work(ticket: sc.Ticket) -> float:
+        started = time.perf_counter()
+        if ss["cmp_executor"] == "local":
+            _run_here(points, bar, ticket)
+        else:
+            _run_on(sc.make_executor(ss["cmp_executor"]), cfgs, len(points), bar, started, ticket)
+        return started
+
+    started = training.run_in_line(f"Comparing {len(points)} point(s)", work)
     bar.progress(1.0, text=f"Compared {len(points)} point(s) in {time.perf_counter() - started:.1f} s")
     return len(points)
 
@@ -159,7 +164,7 @@ def skipped() -> list[str]:
             if m in ss["cmp_methods"] and scope in ss["cmp_scopes"]]
 
 
-def _run_here(points: list, bar) -> None:
+def _run_here(points: list, bar, ticket: sc.Ticket) -> None:
     """In this process, one engine call per point, with per-batch progress."""
     res, store, last = results(), _store(), [0.0]
     for i, (cfg, (method, target, seed)) in enumerate(points):
@@ -172,6 +177,7 @@ def _run_here(points: list, bar) -> None:
                 bar.progress(min(1.0, (i + b / batches) / len(points)), text=f"Comparing {what} · batch {b} of {batches}")
 
         bar.progress(i / len(points), text=f"Comparing {what}…")
+        ticket.progress(i, len(points))
         one = replace(cfg, methods=(method,), sparsities=(target,), seeds=(seed,))
         out = sc.compare(store["data"], one, done=[row_key(r) for r in res["rows"]], cache=store["cache"],
                          callbacks=sc.Callbacks(on_batch=on_batch, should_stop=training._should_stop))
@@ -181,13 +187,14 @@ def _run_here(points: list, bar) -> None:
             break
 
 
-def _run_on(executor, cfgs: list[sc.CompareConfig], total: int, bar, started: float) -> None:
+def _run_on(executor, cfgs: list[sc.CompareConfig], total: int, bar, started: float, ticket: sc.Ticket) -> None:
     """On a pool or Ray: rows arrive as they finish (progress per row, with the time left)."""
     res, store, finished = results(), _store(), [0]
 
     def on_row(i: int, n: int, row: dict) -> None:
         res["rows"].append(row)
         finished[0] += 1
+        ticket.progress(finished[0], total)
         elapsed = time.perf_counter() - started
         left = elapsed / finished[0] * (total - finished[0])
         bar.progress(finished[0] / total, text=f"Compared {finished[0]} of {total} on {EXECUTOR_LABELS[executor.name]} "

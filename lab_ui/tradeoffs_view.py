@@ -11,7 +11,7 @@ import streamlit as st
 
 import scgru_core as sc
 
-from . import session
+from . import session, training
 from scgru_core.units import leaves_a_unit
 
 from .prune_view import DRIVABLE, short_rule_label
@@ -74,22 +74,31 @@ def run_sweeps(current: sc.PruningLab, methods, base: sc.PruneConfig, finetune_e
     if finetune_epochs:
         train_config = session.get().model_info["train_config"]
         ft_config = sc.finetune_config(train_config, finetune_epochs)
-    done = 0
     batches = LATENCY_BATCHES if latency else ()
-    for method in methods:
-        rows = session.get().sweeps.setdefault(_key(method, base, finetune_epochs, latency), [])
-        for target in grid_for(method)[len(rows):]:
-            if method == UNITS:
-                rows.extend(sc.structured_sweep(current, [target], ft_config, latency=batches))
-            else:
-                config = sc.PruneConfig(**{**base.__dict__, "method": method,
-                                           "global_": base.global_ and sc.RULES[method].supports_global})
-                rows.extend(sc.sweep(current, sc.sweep_configs(config, sparsities=[target]), ft_config,
-                                     latency=batches))
-            done += 1
-            bar.progress(done / todo, text=f"Sweeping ({what}): {short_label(method)}, "
-                                           f"{'units removed' if method == UNITS else 'target sparsity'} "
-                                           f"{target:.0%} · {done} of {todo} points")
+
+    def sweep(ticket: sc.Ticket | None) -> None:
+        done = 0
+        for method in methods:
+            rows = session.get().sweeps.setdefault(_key(method, base, finetune_epochs, latency), [])
+            for target in grid_for(method)[len(rows):]:
+                if method == UNITS:
+                    rows.extend(sc.structured_sweep(current, [target], ft_config, latency=batches))
+                else:
+                    config = sc.PruneConfig(**{**base.__dict__, "method": method,
+                                               "global_": base.global_ and sc.RULES[method].supports_global})
+                    rows.extend(sc.sweep(current, sc.sweep_configs(config, sparsities=[target]), ft_config,
+                                         latency=batches))
+                done += 1
+                if ticket is not None:
+                    ticket.progress(done, todo)
+                bar.progress(done / todo, text=f"Sweeping ({what}): {short_label(method)}, "
+                                               f"{'units removed' if method == UNITS else 'target sparsity'} "
+                                               f"{target:.0%} · {done} of {todo} points")
+
+    if ft_config is not None:  # fine-tuning every point is training: it waits its turn in the server's line
+        training.run_in_line(f"A fine-tuned sweep of {todo} point(s)", sweep)
+    else:
+        sweep(None)
     bar.empty()
 
 

@@ -12,6 +12,7 @@ their turn in the same line.
 from __future__ import annotations
 
 import copy
+import math
 import time
 
 import streamlit as st
@@ -70,9 +71,11 @@ def place_text(queue: sc.TrainingQueue, ticket: sc.Ticket) -> str:
     if position == 0:
         return f"{ticket.label}: running, about {duration(ticket.remaining_s())} left."
     running, _ = queue.counts()
+    wait = queue.wait_s(ticket)
     return (f"{ticket.label}: **{ordinal(position)} in line** for this server's trainer ({running} training"
             f"{'s' if running != 1 else ''} running, {queue.slots} at a time, so that every slider in the room stays "
-            f"quick). Your turn in about {duration(queue.wait_s(ticket))}; Stop leaves the line.")
+            f"quick). Your turn " + (f"in about {duration(wait)}" if math.isfinite(wait) and wait > 0 else
+                                    "when the work ahead ends") + "; Stop leaves the line.")
 
 
 def _in_line(ticket: sc.Ticket, work):
@@ -92,6 +95,14 @@ def _in_line(ticket: sc.Ticket, work):
 
 def _ticket(what: str, key, config: sc.TrainConfig, seconds: float) -> sc.Ticket:
     return sc.Ticket(key=key, label=what, epochs=config.epochs, estimate_s=seconds)
+
+
+def run_in_line(label: str, work, estimate_s: float = math.nan):
+    """`work(ticket)` run now in this script run, after waiting its turn in the server's training line (a
+    comparison, a fine-tuned sweep); it reports its progress with `ticket.progress(done, total)`, which tells the
+    others in line how long they wait. Returns what `work` returns."""
+    ticket = sc.Ticket(key=object(), label=label, epochs=1, estimate_s=estimate_s)
+    return _in_line(ticket, lambda: work(ticket))()
 
 
 def progress_text(kind: str, ticket: sc.Ticket) -> str:
@@ -290,11 +301,15 @@ def watch(ticket: sc.Ticket) -> None:
                   help="Stops it, for every page waiting for it; the best epoch so far is kept.")
 
 
+def _model_config() -> sc.ModelConfig:
+    return session.get().model_info["model_config"]
+
+
 def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_config: sc.TrainConfig,
              chart_key: str = "ft_loss_live", page: str = "prune") -> dict | None:
     """Fine-tune the pruned model once (engine `finetune`, masks held) and evaluate it; None if it diverged."""
     config = sc.finetune_config(train_config, epochs)
-    ticket = _ticket("Fine-tuning", object(), config, 0.0)
+    ticket = _ticket("Fine-tuning", object(), config, estimate(current.data, _model_config(), config))
     callbacks, history, bar = _progress("Fine-tuning", config, chart_key, ticket)
     job = {"page": page, "what": "Fine-tuning", "model": None, "history": history}
     done = _as_job(job, bar, _in_line(ticket, lambda: sc.finetune(current.model, snapshot.result, current.data, config,
@@ -313,7 +328,8 @@ def shrink(current: sc.PruningLab, config: sc.UnitConfig, masks: sc.pruning.Mask
     """Remove units and fine-tune the smaller model once (engine `shrink_and_finetune`) with live progress;
     None if the engine refused or the fine-tune diverged (an error is shown)."""
     ft = sc.finetune_config(train_config, epochs) if epochs > 0 else None
-    ticket = _ticket("Fine-tuning the smaller model", object(), ft or train_config, 0.0)
+    ticket = _ticket("Fine-tuning the smaller model", object(), ft or train_config,
+                     estimate(current.data, _model_config(), ft) if ft else 0.0)  # the dense model's: at most
     callbacks, history, bar = _progress("Fine-tuning the smaller model", ft or train_config, chart_key, ticket)
     job = {"page": page, "what": "Fine-tuning the smaller model", "model": None, "history": history}
     work = lambda: sc.shrink_and_finetune(current.model, current.data, config, ft, masks, callbacks)  # noqa: E731

@@ -201,3 +201,39 @@ def test_a_target_the_rule_cannot_reach_is_named_with_the_reason_and_not_retried
     (note,) = [i for i in texts(app.info) if i.startswith("No row for")]
     assert "SCGRU sensitivity at 95%, scope ih, seed 0" in note and "cannot be reached with the floor k" in note
     assert app.button(key="cmp_run").disabled  # nothing left to run: the unreachable point is not retried
+
+
+def test_a_comparison_waits_its_turn_in_the_servers_training_line():
+    """Comparing trains models: it queues behind another session's training instead of splitting the cores."""
+    import threading
+
+    import scgru_core as sc
+    from lab_ui import state
+
+    at = page(new_app(), "data")
+    at.selectbox(key="sample_pick").set_value("airline")
+    at.button(key="load_sample").click().run()
+    at.session_state["m_hidden"] = 8
+    page(at, "compare")
+    at.multiselect(key="cmp_methods").set_value(["magnitude"])
+    at.multiselect(key="cmp_sparsities").set_value([0.5])
+    at.number_input(key="cmp_epochs").set_value(1)
+    at.run()
+    queue, saw_a_waiter = state.trainers(), threading.Event()
+
+    def another_sessions_training(ticket):  # holds the slot until someone is in line behind it
+        while queue.counts()[1] == 0 and not ticket.stop.is_set():
+            ticket.stop.wait(0.05)
+        saw_a_waiter.set()
+
+    blocker = queue.submit(sc.Ticket(key="another session", label="Training", epochs=1, estimate_s=5.0),
+                           another_sessions_training)
+    guard = threading.Timer(60, blocker.stop.set)  # never hangs the suite if nothing queues
+    guard.start()
+    for _ in range(queue.slots - 1):  # every other slot busy too (more than two cores)
+        queue.submit(sc.Ticket(key=object(), label="Training", epochs=1, estimate_s=5.0),
+                     lambda t: blocker.finished.wait(60))
+    ok(at.button(key="cmp_run").click().run(timeout=120))
+    guard.cancel()
+    assert saw_a_waiter.is_set() and blocker.finished.is_set()  # the comparison queued, then ran
+    assert rows(at)
