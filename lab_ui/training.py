@@ -239,7 +239,9 @@ def finish(report=show) -> bool:
     if error is not None:
         if not isinstance(error, sc.ScgruError):
             raise error  # a bug, not a refusal: Streamlit shows it
-        report("error", f"{error} The previous model (if any) is kept.")
+        # a Stop before its turn is the person's choice, not a failure
+        report("info" if isinstance(error, sc.TrainingCancelled) else "error",
+               f"{error} The previous model (if any) is kept.")
         return False
     if job["data"] is not session.get().data:
         report("warning", "A training finished on data that is no longer the data in force: not installed.")

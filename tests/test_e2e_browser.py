@@ -90,8 +90,9 @@ def test_upload_train_stop_prune_slide_download(app_url, tmp_path):
         expect(page.get_by_role("heading", name="Power load")).to_be_visible()
 
         uploader.set_input_files(str(sample_csv(tmp_path / "my_load.csv")))
+        # the browser shows the file once its upload is done; only then does the run that reads it start
+        expect(page.get_by_test_id("stFileUploader")).to_contain_text("my_load.csv", timeout=30_000)
         wait_for_app(page)
-        # the upload is read in a second run (its spinner shows in the page body): allow a loaded machine its time
         expect(page.get_by_role("heading", name="my_load.csv")).to_be_visible(timeout=30_000)
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("1,500 values")
         wait_for_charts(page)
