@@ -1,32 +1,23 @@
-"""What every page shares: session-state keys, cached loaders, the process warm-up, the sidebar status.
-
-Per-user data (the table, the series, the model, the pruning lab, results) lives only in
-`st.session_state`. The only cached objects are the process warm-up and the built-in
-sample tables, which are public and handed out as copies (`st.cache_data`).
+"""What every page shares about one session: its data and model put in place, messages, the page frame, the
+sidebar status. What one server process shares between sessions (caches, the training line) is lab_ui/server.py.
 """
 from __future__ import annotations
 
 import contextlib
-import gc
-import os
 import pathlib
 import runpy
 import threading
 
 import pandas as pd
 import streamlit as st
-import torch
 
 import scgru_core as sc
 from scgru_core.data import numeric_columns
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.model_cache import DEFAULT_ENTRIES as MODEL_ENTRIES
-from scgru_core.model_cache import ModelCache
-from scgru_core.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
 
 from scgru_core.settings import SETTINGS, LabState
 
-from . import memory, results, session, widgets
+from . import memory, results, server, session, widgets
 
 # Page scripts, as registered with st.navigation in app.py.
 HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PAGE = (
@@ -43,74 +34,10 @@ TIME_NONE = "(no time column)"
 WINDOW_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.config == "windows")  # the Data form's, in the table
 
 
-TORCH_THREADS = int(os.environ.get("SCGRU_TORCH_THREADS", "1"))
 CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 3rem; }
 [data-testid="stMetricValue"] { font-size: 2rem; }
 </style>"""
-
-
-@st.cache_resource(show_spinner=False)
-def warm_up() -> bool:
-    """Once per process: one torch thread per operation, the first Adam's lazy imports paid, then the
-    heap frozen so Streamlit's full garbage collection after every run has almost nothing to scan (notes §3).
-
-    One thread: these GRUs are small, and on a shared 2-core machine a second intra-op thread made
-    an epoch 15x slower and a slider move 6x slower whenever anything else was running (measured).
-    """
-    sc.threads.pin(TORCH_THREADS)  # every session's work, training included, on this many threads
-    torch.optim.Adam(torch.nn.Linear(1, 1).parameters())
-    gc.collect()
-    gc.freeze()
-    return True
-
-
-@st.cache_resource(show_spinner=False)
-def snapshot_cache() -> SnapshotCache:
-    """One per server: sessions pruning identical models (a class on one link) compute each setting once. Keyed
-    by digests of the weights and data, so no session ever sees another's model; SCGRU_SNAPSHOT_ENTRIES bounds it."""
-    return SnapshotCache(int(os.environ.get("SCGRU_SNAPSHOT_ENTRIES", DEFAULT_ENTRIES)))
-
-
-@st.cache_resource(show_spinner=False)
-def figure_cache() -> SnapshotCache:
-    """One per server: the figures drawn from shared snapshots (a class moving to the same s draws each once)."""
-    return SnapshotCache(int(os.environ.get("SCGRU_SNAPSHOT_ENTRIES", DEFAULT_ENTRIES)))
-
-
-def figure(current: sc.PruningLab, snap: sc.Snapshot, view: tuple, make):
-    """The figure `make()` draws from `snap` in `view` (the tab and its own settings), drawn once per server for
-    each snapshot and view. Callers only read it (Streamlit serialises a copy)."""
-    key = current.key(snap.config)
-    return make() if key is None else figure_cache().get_or_make((key, view), make)
-
-
-@st.cache_resource(show_spinner=False)
-def trainers() -> sc.TrainingQueue:
-    """One per server: trainings run a few at a time (all cores but one, SCGRU_TRAINING_SLOTS to choose), the rest
-    wait in line, so five students training leave the slider moves of the others a core."""
-    slots = os.environ.get("SCGRU_TRAINING_SLOTS")
-    return sc.TrainingQueue(int(slots) if slots else None)
-
-
-@st.cache_resource(show_spinner=False)
-def model_cache() -> ModelCache:
-    """One per server: a model trained (or loaded from a shipped checkpoint) for some data and settings is handed
-    to every session that asks for the same (a class on one link trains once). Keyed by the data's digest and the
-    settings; SCGRU_MODEL_CACHE_ENTRIES bounds it."""
-    return ModelCache(int(os.environ.get("SCGRU_MODEL_CACHE_ENTRIES", MODEL_ENTRIES)))
-
-
-@st.cache_resource(show_spinner=False, max_entries=len(SAMPLES))
-def sample_series(key: str) -> sc.Series:
-    """A built-in sample's series, read once per server (public data; callers only read it)."""
-    return sc.load_series(SAMPLES[key].path)
-
-
-@st.cache_data(show_spinner=False, max_entries=len(SAMPLES))  # a decorator that had slipped onto snapshot_cache
-def sample_table(key: str) -> pd.DataFrame:
-    """A built-in sample's table (public data; every call gets its own copy)."""
-    return sc.read_table(SAMPLES[key].path)
 
 
 _FRAME = threading.local()  # per script-run thread: whether app.py is framing the page that runs now
@@ -177,7 +104,7 @@ def use_table(frame: pd.DataFrame, source: dict, read: sc.ReadConfig, windows: s
 def load_sample(key: str) -> None:
     sample = SAMPLES[key]
     source = {"kind": "sample", "key": key, "label": sample.label, "units": sample.units}
-    use_table(sample_table(key), source, sc.ReadConfig(), sc.WindowConfig(window=sample.window))
+    use_table(server.sample_table(key), source, sc.ReadConfig(), sc.WindowConfig(window=sample.window))
 
 
 def ensure_dataset() -> None:
@@ -234,7 +161,7 @@ def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_conf
                         "train_config": old_info["train_config"], "training": old_info["training"],
                         "rmse": old_lab.dense.metrics.rmse, "data": old_lab.data, "origin": old_info.get("origin")}
     session.get().version += 1
-    session.get().lab = sc.PruningLab(model.eval(), session.get().data, cache=snapshot_cache())
+    session.get().lab = sc.PruningLab(model.eval(), session.get().data, cache=server.snapshot_cache())
     session.get().model_info = {"model_config": model_config, "train_config": train_config, "training": training,
                  "version": session.get().version, "origin": origin, "made": made}  # origin: the file it was loaded from
     session.get().sweeps = {}

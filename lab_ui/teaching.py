@@ -16,7 +16,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import memory, results, session, state, training, widgets
+from lab_ui import memory, results, server, session, state, training, widgets
 from scgru_core import checkpoints
 from scgru_core.samples import SAMPLES
 from scgru_core.settings import DEFAULTS, SETTINGS, LabState
@@ -74,7 +74,7 @@ def request(new: LabState, model: bool = True, asked: bool = True, offer: bool =
         if source.get("key") != new.sample or session.get().windows != windows or session.get().data is None:
             sample = SAMPLES[new.sample]
             try:
-                state.use_table(state.sample_table(new.sample), {"kind": "sample", "key": new.sample,
+                state.use_table(server.sample_table(new.sample), {"kind": "sample", "key": new.sample,
                                                                 "label": sample.label, "units": sample.units},
                                 sc.ReadConfig(), windows)
             except sc.ScgruError as exc:
@@ -99,7 +99,7 @@ def restorable(new: LabState) -> bool:
     holds it, or it is a shipped checkpoint."""
     data = session.get().data
     return model_matches(new) or shipped(new) or (
-        data is not None and state.model_cache().has(data, new.model_config(), new.train_config()))
+        data is not None and server.model_cache().has(data, new.model_config(), new.train_config()))
 
 
 def shipped(new: LabState) -> bool:
@@ -110,7 +110,7 @@ def shipped(new: LabState) -> bool:
 
 def _cached(new: LabState):
     data = session.get().data
-    return None if data is None else state.model_cache().get(data, new.model_config(), new.train_config())
+    return None if data is None else server.model_cache().get(data, new.model_config(), new.train_config())
 
 
 def ensure_model(new: LabState, page: str) -> bool:
@@ -129,7 +129,7 @@ def ensure_model(new: LabState, page: str) -> bool:
         except sc.CheckpointError as exc:
             note(f"The shipped checkpoint was not used ({exc}); training instead.")
         else:
-            state.model_cache().put(session.get().data, mc, tc, ckpt.model, ckpt.training)
+            server.model_cache().put(session.get().data, mc, tc, ckpt.model, ckpt.training)
             state.install_model(ckpt.model, mc, tc, ckpt.training, made="shipped")
             made = True
     if not made:
@@ -197,7 +197,7 @@ def offer_link_training() -> None:
         session.get().link_offer = None
         return
     mc, tc = new.model_config(), new.train_config()
-    ticket = state.trainers().find(state.model_cache().key(session.get().data, mc, tc))
+    ticket = server.trainers().find(server.model_cache().key(session.get().data, mc, tc))
     if ticket is not None:  # under way already (this page was reloaded while it trained, or another student asked)
         session.get().link_offer = None
         session.get().training = {"ticket": ticket, "page": "home", "model_config": mc, "train_config": tc,

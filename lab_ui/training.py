@@ -1,6 +1,6 @@
 """Trainings with a progress bar, live loss curves, a place in the server's line, and Stop.
 
-A dense training runs in the server's training line (`state.trainers()`, a thread of its own), not in the script
+A dense training runs in the server's training line (`server.trainers()`, a thread of its own), not in the script
 run that asked for it: Streamlit stops a script run on every click elsewhere and whenever its page is reloaded or
 closed, and a training must outlive all three. The run that asked for it follows it (`follow`: progress, loss
 curve, place in line) and installs what it made. A run interrupted while following leaves it under way: the next
@@ -20,7 +20,7 @@ import streamlit as st
 import scgru_core as sc
 from scgru_core import viz
 
-from . import session, state
+from . import server, session, state
 
 UI_INTERVAL_S = 0.2  # progress updates at most this often (each one is a message to the browser)
 WATCH_INTERVAL_S = 1.0  # a training followed from another run is polled this often
@@ -80,7 +80,7 @@ def place_text(queue: sc.TrainingQueue, ticket: sc.Ticket) -> str:
 
 def _in_line(ticket: sc.Ticket, work):
     """`work` wrapped to run in the server's training line, the place in line shown while it waits."""
-    queue, line = state.trainers(), st.empty()
+    queue, line = server.trainers(), st.empty()
 
     def waiting(t: sc.Ticket) -> None:
         line.info(place_text(queue, t), icon=":material/hourglass_top:")
@@ -172,7 +172,7 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
     """Install the dense model of these settings: from the server's model cache when any session trained it, else
     trained in the server's line (joining the training of the very same model when one is under way) and followed
     here. False when nothing was installed (diverged, stopped before its first epoch: said on the page)."""
-    cache = state.model_cache()
+    cache = server.model_cache()
     if (hit := cache.get(data, model_config, train_config)) is not None:
         state.install_model(hit.model, model_config, train_config, hit.training, made="shared")
         return True
@@ -180,7 +180,7 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
                        label=f"Training {model_label(model_config, train_config)}",
                        estimate_s=estimate(data, model_config, train_config))
     mine = ticket
-    ticket = state.trainers().submit(ticket, lambda t: _train_job(t, cache, data, model_config, train_config))
+    ticket = server.trainers().submit(ticket, lambda t: _train_job(t, cache, data, model_config, train_config))
     session.get().training = {"ticket": ticket, "page": page, "model_config": model_config, "data": data,
                               "train_config": train_config, "after": None,
                               "made": "trained" if ticket is mine else "shared"}
@@ -201,7 +201,7 @@ def _train_job(ticket: sc.Ticket, cache, data: sc.Dataset, model_config: sc.Mode
 def follow(chart_key: str = "loss_live") -> bool:
     """Show the session's training until it ends, then install what it made (see `finish`). A click elsewhere
     interrupts the showing, never the training."""
-    ticket, queue = session.get().training["ticket"], state.trainers()
+    ticket, queue = session.get().training["ticket"], server.trainers()
     line, shown = st.empty(), _Progress("Training", chart_key)
     while not ticket.finished.wait(UI_INTERVAL_S):
         if queue.position(ticket) > 0:
@@ -286,7 +286,7 @@ def watch(ticket: sc.Ticket) -> None:
         if session.get().training is not None and session.get().training["ticket"] is ticket:
             finish(later)
         st.rerun(scope="app")
-    queue = state.trainers()
+    queue = server.trainers()
     with st.container(border=True):
         st.markdown("**A training is under way on this server for you** (it goes on while you use the app, reload "
                     "the page or open its link elsewhere): its model is put in place as soon as it is done.")

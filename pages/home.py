@@ -1,7 +1,7 @@
 """Home: what the lab does, the path through it, and a one-click demo."""
 import streamlit as st
 
-from lab_ui import session, state, teaching
+from lab_ui import server, session, state, teaching
 from scgru_core import lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.settings import LabState
@@ -57,7 +57,7 @@ left, right = st.columns([1, 2.2], vertical_alignment="center")
 left.button("Open the class demo", type="primary", key="demo", icon=":material/play_arrow:", on_click=_demo)
 if session.get().take("demo_opens") and state.lab() is not None:
     st.switch_page(state.PRUNE_PAGE)
-demo_series = state.sample_series(DEFAULT_SAMPLE)
+demo_series = server.sample_series(DEFAULT_SAMPLE)
 week = slice(-7 * demo.window, None)  # its last week (48 half-hours a day)
 right.plotly_chart(viz.series_figure(demo_series.values[week], demo_series.times[week], name=demo_series.name,
                                      units=sample.units, height=150), key="demo_preview", config=viz.PLOTLY_CONFIG,

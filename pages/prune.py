@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import explain, memory, report, results, session, state, teaching, training, widgets
+from lab_ui import explain, memory, report, results, server, session, state, teaching, training, widgets
 from scgru_core import viz, viz_sensitivity
 
 state.require_entrypoint()
@@ -52,7 +52,7 @@ def matrix_picker(extra) -> None:
 def tab_histograms(snap: sc.Snapshot) -> None:
     matrix_picker(lambda: st.checkbox("Log counts", key="p_logcount"))
     name, log_count = ss["p_matrix"], ss["p_logcount"]
-    fig = state.figure(current, snap, ("histogram", name, log_count), lambda: viz.histogram_figure(
+    fig = server.figure(current, snap, ("histogram", name, log_count), lambda: viz.histogram_figure(
         pv.gate_panels(current, snap, name), log_count=log_count, title=pv.matrix_label(name)))
     st.plotly_chart(fig, key="hist", config=CFG, theme=None)
     explain.explain(pv.histogram_kind(snap))
@@ -64,7 +64,7 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
                                    format_func={"mask": "kept / cut", "signed": "signed w"}.get))
     name, mode = ss["p_matrix"], ss["p_heatmode"]
     legend = "dark kept, pink cut" if mode == "mask" else "blue +, red −, grey cut"
-    fig = state.figure(current, snap, ("heatmap", name, mode), lambda: viz.heatmap_figure(
+    fig = server.figure(current, snap, ("heatmap", name, mode), lambda: viz.heatmap_figure(
         pv.gate_panels(current, snap, name), mode=mode, title=f"{pv.matrix_label(name)} ({legend})"))
     st.plotly_chart(fig, key="heat", config=CFG, theme=None)
     explain.explain("heatmap" if ss["p_heatmode"] == "mask" else "heatmap_signed")
@@ -81,7 +81,7 @@ def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
         return viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
                                    units=units, title="Test part: pruned versus dense forecast")
 
-    fig = draw() if ft else state.figure(current, snap, ("forecast", units), draw)  # a fine-tuned line is this session's
+    fig = draw() if ft else server.figure(current, snap, ("forecast", units), draw)  # a fine-tuned line is this session's
     st.plotly_chart(fig, key="forecast", config=CFG, theme=None)
     explain.explain("forecast_pruned")
 
@@ -103,7 +103,7 @@ def tab_cost(snap: sc.Snapshot) -> None:
               help=f"Multiply-accumulates for one forecast, counting only non-zero weights ({sc.cost.MACS_NOTE}).")
     c3.metric("Compression", f"{c.compression:.2f}×", help="Dense fp32 bytes over the cheapest format (CSR or bitmask).")
     c4.metric("Sparsity, all params", f"{c.sparsity:.1%}", help="Including biases and the head, which are not cut.")
-    fig = state.figure(current, snap, ("cost",), lambda: viz.cost_figure(
+    fig = server.figure(current, snap, ("cost",), lambda: viz.cost_figure(
         {"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}))
     st.plotly_chart(fig, key="cost", config=CFG, theme=None)
     explain.explain("cost")

@@ -20,9 +20,9 @@ TIMEOUT = 120
 
 @pytest.fixture(autouse=True, scope="module")
 def restore_torch_threads():
-    """Run the module with the app's torch thread count (state.warm_up sets it once per process, and the
+    """Run the module with the app's torch thread count (server.warm_up sets it once per process, and the
     AppTests share this process), then give the other test modules theirs back."""
-    from lab_ui.state import TORCH_THREADS
+    from lab_ui.server import TORCH_THREADS
 
     before = torch.get_num_threads()
     torch.set_num_threads(TORCH_THREADS)

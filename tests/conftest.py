@@ -20,7 +20,7 @@ def fresh_model_cache():
     server's sessions do), so one test's training cannot stand in for another's."""
     import sys
 
-    state = sys.modules.get("lab_ui.state")
-    if state is not None:
-        state.model_cache.clear()
+    server = sys.modules.get("lab_ui.server")
+    if server is not None:
+        server.model_cache.clear()
     yield

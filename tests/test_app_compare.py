@@ -208,7 +208,7 @@ def test_a_comparison_waits_its_turn_in_the_servers_training_line():
     import threading
 
     import scgru_core as sc
-    from lab_ui import state
+    from lab_ui import server
 
     at = page(new_app(), "data")
     at.selectbox(key="sample_pick").set_value("airline")
@@ -219,7 +219,7 @@ def test_a_comparison_waits_its_turn_in_the_servers_training_line():
     at.multiselect(key="cmp_sparsities").set_value([0.5])
     at.number_input(key="cmp_epochs").set_value(1)
     at.run()
-    queue, saw_a_waiter = state.trainers(), threading.Event()
+    queue, saw_a_waiter = server.trainers(), threading.Event()
 
     def another_sessions_training(ticket):  # holds the slot until someone is in line behind it
         while queue.counts()[1] == 0 and not ticket.stop.is_set():
