@@ -32,18 +32,23 @@ def calls(monkeypatch):
     return seen
 
 
-@pytest.fixture(scope="module")
-def at():
-    """The airline sample (window 12), hidden 8 (the Train page's setting), 1 dense + 1 fine-tune epoch."""
+def airline_compare(methods: list[str]):
+    """The Compare page on the airline sample (window 12), hidden 8 (the Train page's setting), at 50% sparsity,
+    1 dense + 1 fine-tune epoch."""
     at = page(new_app(), "data")
     at.selectbox(key="sample_pick").set_value("airline")
     at.button(key="load_sample").click().run()
     at.session_state["m_hidden"] = 8
     page(at, "compare")
-    at.multiselect(key="cmp_methods").set_value(["magnitude", "agp"])
+    at.multiselect(key="cmp_methods").set_value(methods)
     at.multiselect(key="cmp_sparsities").set_value([0.5])
     at.number_input(key="cmp_epochs").set_value(1)
     return at.run()
+
+
+@pytest.fixture(scope="module")
+def at():
+    return airline_compare(["magnitude", "agp"])
 
 
 def rows(at, scope: str | None = "both") -> list[dict]:
@@ -210,15 +215,7 @@ def test_a_comparison_waits_its_turn_in_the_servers_training_line():
     import scgru_core as sc
     from lab_ui import server
 
-    at = page(new_app(), "data")
-    at.selectbox(key="sample_pick").set_value("airline")
-    at.button(key="load_sample").click().run()
-    at.session_state["m_hidden"] = 8
-    page(at, "compare")
-    at.multiselect(key="cmp_methods").set_value(["magnitude"])
-    at.multiselect(key="cmp_sparsities").set_value([0.5])
-    at.number_input(key="cmp_epochs").set_value(1)
-    at.run()
+    at = airline_compare(["magnitude"])
     queue, saw_a_waiter = server.trainers(), threading.Event()
 
     def another_sessions_training(ticket):  # holds the slot until someone is in line behind it
