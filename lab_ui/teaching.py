@@ -200,8 +200,7 @@ def offer_link_training() -> None:
     ticket = server.trainers().find(server.model_cache().key(session.get().data, mc, tc))
     if ticket is not None:  # under way already (this page was reloaded while it trained, or another student asked)
         session.get().link_offer = None
-        session.get().training = {"ticket": ticket, "page": "home", "model_config": mc, "train_config": tc,
-                                  "data": session.get().data, "after": lambda: _controls_for(new), "made": "shared"}
+        training.wait_for(ticket, mc, tc, "home", after=lambda: _controls_for(new))
         st.rerun()  # shown where every run shows it (training.resume, at the top): one place, never two
         return
     with st.container(border=True):

@@ -69,7 +69,8 @@ def place_text(queue: sc.TrainingQueue, ticket: sc.Ticket) -> str:
     """Where a training stands in the server's line, for a person."""
     position = queue.position(ticket)
     if position == 0:
-        return f"{ticket.label}: running, about {duration(ticket.remaining_s())} left."
+        left = ticket.remaining_s()
+        return f"{ticket.label}: running" + (f", about {duration(left)} left." if math.isfinite(left) else ".")
     running, _ = queue.counts()
     wait = queue.wait_s(ticket)
     return (f"{ticket.label}: **{ordinal(position)} in line** for this server's trainer ({running} training"
@@ -181,10 +182,16 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
                        estimate_s=estimate(data, model_config, train_config))
     mine = ticket
     ticket = server.trainers().submit(ticket, lambda t: _train_job(t, cache, data, model_config, train_config))
-    session.get().training = {"ticket": ticket, "page": page, "model_config": model_config, "data": data,
-                              "train_config": train_config, "after": None,
-                              "made": "trained" if ticket is mine else "shared"}
+    wait_for(ticket, model_config, train_config, page, made="trained" if ticket is mine else "shared")
     return follow(chart_key)
+
+
+def wait_for(ticket: sc.Ticket, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
+             after=None, made: str = "shared") -> None:
+    """Make `ticket` the training this session waits for: its model is installed here when it ends (then
+    `after()` runs), whichever run of this session sees it end."""
+    session.get().training = {"ticket": ticket, "page": page, "model_config": model_config,
+                              "train_config": train_config, "data": session.get().data, "after": after, "made": made}
 
 
 def _train_job(ticket: sc.Ticket, cache, data: sc.Dataset, model_config: sc.ModelConfig,
