@@ -43,13 +43,14 @@ def _indexed(job: tuple[int, Callable, tuple]):
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool and keeps the rows
     threads.pin(1)
+    _install_quiet_hook()  # a worker's own resource sharer meets the same stop (a spawned worker has no parent's hook)
 
 
 def _quiet_when_a_worker_is_stopped(hook):
     """A thread excepthook that says nothing of a worker that was stopped while fetching a tensor's file descriptor:
     torch passes tensors between processes through multiprocessing's resource sharer, whose thread in this process
     then raised ConnectionResetError with a traceback on stderr when Stop (or Ctrl-C) ended the pool mid-transfer
-    (seen in about one run of twenty). Every other thread exception goes to `hook` as before."""
+    (seen in about one run of twenty), in the caller and in a worker alike. Every other thread exception goes to `hook` as before."""
     def excepthook(args):
         tb, frames = args.exc_traceback, []
         while tb is not None:

@@ -131,3 +131,20 @@ def test_a_stopped_workers_broken_descriptor_transfer_is_not_reported_but_other_
     hook(raise_in("/work/somewhere/else.py", ConnectionResetError(104, "reset")))
     hook(raise_in("/usr/lib/python3.11/multiprocessing/resource_sharer.py", ValueError("a real bug")))
     assert [type(a.exc_value) for a in seen] == [ConnectionResetError, ValueError]
+
+
+def _hook_is_quiet() -> bool:
+    import threading
+
+    return hasattr(threading.excepthook, "quiets")
+
+
+def test_every_pool_worker_quiets_its_own_resource_sharer_too():
+    """A spawned worker starts without the caller's hook; its own resource sharer meets the same stop (a full-suite
+    run printed a worker's ConnectionResetError traceback under an interrupted `sweep`)."""
+    import multiprocessing
+
+    from scgru_core.executors import _worker_init
+
+    with multiprocessing.get_context("spawn").Pool(1, initializer=_worker_init) as pool:
+        assert pool.apply(_hook_is_quiet)
