@@ -35,7 +35,8 @@ class ModelInfo(TypedDict):
     training: sc.TrainResult
     version: int
     origin: str | None  # the file it was loaded from, if any
-    made: str  # "trained", "shared" (the server's model cache), "shipped" (a checkpoint) or "file"
+    made: str  # "trained", "followed" (a training under way it joined), "shared" (the server's model cache),
+    #            "shipped" (a checkpoint) or "file"
 
 
 class PruneSetting(TypedDict):
@@ -63,7 +64,7 @@ class Following(TypedDict):
     train_config: sc.TrainConfig
     data: sc.Dataset  # the data it trains on: installed only while it is still the data in force
     after: Any  # called once its model is installed (a link's Prune settings put back), or None
-    made: str  # "trained" (this session started it) or "shared" (it joined another's)
+    made: str  # "trained" (this session started it) or "followed" (it joined one under way)
 
 
 class Pending(TypedDict):

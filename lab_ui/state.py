@@ -177,6 +177,8 @@ def made_text(info: dict) -> str:
         return f"the shipped model ({epochs}, loaded at once)"
     if info.get("made") == "shared":
         return f"from the server's model cache ({epochs}, trained earlier with the same data and settings)"
+    if info.get("made") == "followed":
+        return f"trained on this server for this link ({epochs}{', stopped' if tr.cancelled else ''})"
     return f"{epochs} ({tr.seconds:.1f} s){' · stopped' if tr.cancelled else ''}"
 
 

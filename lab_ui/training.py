@@ -182,12 +182,12 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
                        estimate_s=estimate(data, model_config, train_config))
     mine = ticket
     ticket = server.trainers().submit(ticket, lambda t: _train_job(t, cache, data, model_config, train_config))
-    wait_for(ticket, model_config, train_config, page, made="trained" if ticket is mine else "shared")
+    wait_for(ticket, model_config, train_config, page, made="trained" if ticket is mine else "followed")
     return follow(chart_key)
 
 
 def wait_for(ticket: sc.Ticket, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
-             after=None, made: str = "shared") -> None:
+             after=None, made: str = "followed") -> None:
     """Make `ticket` the training this session waits for: its model is installed here when it ends (then
     `after()` runs), whichever run of this session sees it end."""
     session.get().training = {"ticket": ticket, "page": page, "model_config": model_config,

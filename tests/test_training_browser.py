@@ -60,7 +60,7 @@ def test_a_reload_during_training_shows_it_with_stop_and_the_next_training_waits
         expect(alice.get_by_text(UNDER_WAY)).to_have_count(0, timeout=60_000)
         wait_for_app(alice)
         expect(alice.get_by_test_id("stAlertContentWarning").first).to_contain_text("was stopped after")
-        expect(alice.get_by_test_id("stSidebar")).to_contain_text("test RMSE")  # the best epoch is in place
+        expect(alice.get_by_test_id("stSidebar")).to_contain_text("trained on this server for this link")  # its best epoch
         expect(carol.get_by_text(UNDER_WAY)).to_have_count(0, timeout=60_000)
         expect(carol.get_by_test_id("stSidebar")).to_contain_text("test RMSE")  # and in the other browser
 
