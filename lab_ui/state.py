@@ -153,7 +153,8 @@ def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_conf
                   training: sc.TrainResult, origin: str | None = None, made: str = "trained") -> None:
     """Make a trained dense model the current one (a new PruningLab; results of older models are dropped).
     The model it replaces is kept aside while the data stays the same, so a worse one can be undone.
-    `made`: "trained" here, "shared" (the server's model cache), "shipped" (a checkpoint) or "file" (`origin`)."""
+    `made`: "trained" here, "followed" (a training under way it joined), "shared" (the server's model cache),
+    "shipped" (a checkpoint) or "file" (`origin`)."""
     old_lab, old_info = session.get().lab, session.get().model_info
     clear_model()
     if old_lab is not None and old_info is not None and old_lab.data is session.get().data:
