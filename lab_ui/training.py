@@ -94,8 +94,9 @@ def _in_line(ticket: sc.Ticket, work):
     return run
 
 
-def _ticket(what: str, key, config: sc.TrainConfig, seconds: float) -> sc.Ticket:
-    return sc.Ticket(key=key, label=what, epochs=config.epochs, estimate_s=seconds)
+def _ticket(what: str, config: sc.TrainConfig, seconds: float) -> sc.Ticket:
+    """A ticket for work this script run does itself (nobody else looks it up)."""
+    return sc.Ticket(key=object(), label=what, epochs=config.epochs, estimate_s=seconds)
 
 
 def run_in_line(label: str, work, estimate_s: float = math.nan):
@@ -115,6 +116,12 @@ def progress_text(kind: str, ticket: sc.Ticket) -> str:
     return text
 
 
+def _loss_figure(ticket: sc.Ticket, title: str, height: int = 340):
+    """The loss curves of the epochs a ticket has finished."""
+    return viz.loss_figure([h.train_loss for h in ticket.losses], [h.val_loss for h in ticket.losses], title=title,
+                           height=height)
+
+
 class _Progress:
     """A progress bar and a live loss chart drawn from a ticket (in the run that trains or follows it)."""
 
@@ -127,15 +134,14 @@ class _Progress:
         self.bar.progress(ticket.fraction, text=progress_text(self.kind, ticket))
         if len(ticket.losses) != self.epochs_drawn:
             self.epochs_drawn = len(ticket.losses)
-            fig = viz.loss_figure([h.train_loss for h in ticket.losses], [h.val_loss for h in ticket.losses],
-                                  title=f"{self.kind}: loss per epoch (MSE, scaled units)")
+            fig = _loss_figure(ticket, f"{self.kind}: loss per epoch (MSE, scaled units)")
             self.chart.plotly_chart(fig, key=f"{self.chart_key}_{self.epochs_drawn}", config=viz.PLOTLY_CONFIG,
                                     theme=None)
 
 
-def _progress(kind: str, train_config: sc.TrainConfig, chart_key: str, ticket: sc.Ticket):
-    """For work done in the script run: the callbacks that feed its ticket and draw it; (callbacks, history, bar)."""
-    shown, history, last = _Progress(kind, chart_key), [], [0.0]
+def _progress(kind: str, chart_key: str, ticket: sc.Ticket):
+    """For work done in the script run: the callbacks that feed its ticket and draw it; (callbacks, bar)."""
+    shown, last = _Progress(kind, chart_key), [0.0]
 
     def on_batch(b: int, batches: int) -> None:
         ticket.progress(b, batches)
@@ -144,13 +150,12 @@ def _progress(kind: str, train_config: sc.TrainConfig, chart_key: str, ticket: s
             shown.draw(ticket)
 
     def on_epoch(log: sc.EpochLog) -> None:
-        history.append(log)
         ticket.epoch_done(log)
         shown.draw(ticket)
 
     callbacks = sc.Callbacks(on_epoch=on_epoch, on_batch=on_batch,
                              should_stop=lambda: _should_stop() or ticket.stop.is_set())
-    return callbacks, history, shown.bar
+    return callbacks, shown.bar
 
 
 def _as_job(job: dict, bar, work, kept: str):
@@ -303,8 +308,7 @@ def watch(ticket: sc.Ticket) -> None:
         st.progress(ticket.fraction, text=progress_text("Training", ticket))
         chart = st.empty()
         if ticket.losses:
-            fig = viz.loss_figure([h.train_loss for h in ticket.losses], [h.val_loss for h in ticket.losses],
-                                  title="Loss per epoch (MSE, scaled units)", height=220)
+            fig = _loss_figure(ticket, "Loss per epoch (MSE, scaled units)", height=220)
             chart.plotly_chart(fig, key="watch_loss", config=viz.PLOTLY_CONFIG, theme=None)
         st.button("Stop this training", key="watch_stop", icon=":material/stop_circle:", on_click=ticket.stop.set,
                   help="Stops it, for every page waiting for it; the best epoch so far is kept.")
@@ -318,9 +322,9 @@ def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_c
              chart_key: str = "ft_loss_live", page: str = "prune") -> dict | None:
     """Fine-tune the pruned model once (engine `finetune`, masks held) and evaluate it; None if it diverged."""
     config = sc.finetune_config(train_config, epochs)
-    ticket = _ticket("Fine-tuning", object(), config, estimate(current.data, _model_config(), config))
-    callbacks, history, bar = _progress("Fine-tuning", config, chart_key, ticket)
-    job = {"page": page, "what": "Fine-tuning", "model": None, "history": history}
+    ticket = _ticket("Fine-tuning", config, estimate(current.data, _model_config(), config))
+    callbacks, bar = _progress("Fine-tuning", chart_key, ticket)
+    job = {"page": page, "what": "Fine-tuning", "model": None, "history": ticket.losses}
     done = _as_job(job, bar, _in_line(ticket, lambda: sc.finetune(current.model, snapshot.result, current.data, config,
                                                                    callbacks)), "The pruned model is unchanged.")
     if done is None:
@@ -337,10 +341,10 @@ def shrink(current: sc.PruningLab, config: sc.UnitConfig, masks: sc.pruning.Mask
     """Remove units and fine-tune the smaller model once (engine `shrink_and_finetune`) with live progress;
     None if the engine refused or the fine-tune diverged (an error is shown)."""
     ft = sc.finetune_config(train_config, epochs) if epochs > 0 else None
-    ticket = _ticket("Fine-tuning the smaller model", object(), ft or train_config,
+    ticket = _ticket("Fine-tuning the smaller model", ft or train_config,
                      estimate(current.data, _model_config(), ft) if ft else 0.0)  # the dense model's: at most
-    callbacks, history, bar = _progress("Fine-tuning the smaller model", ft or train_config, chart_key, ticket)
-    job = {"page": page, "what": "Fine-tuning the smaller model", "model": None, "history": history}
+    callbacks, bar = _progress("Fine-tuning the smaller model", chart_key, ticket)
+    job = {"page": page, "what": "Fine-tuning the smaller model", "model": None, "history": ticket.losses}
     work = lambda: sc.shrink_and_finetune(current.model, current.data, config, ft, masks, callbacks)  # noqa: E731
     # removing units alone takes milliseconds: only a fine-tune waits for the trainer
     done = _as_job(job, bar, _in_line(ticket, work) if ft else work, "The trained model is unchanged.")
