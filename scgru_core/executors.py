@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 from dataclasses import dataclass
@@ -43,30 +44,21 @@ def _indexed(job: tuple[int, Callable, tuple]):
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool and keeps the rows
     threads.pin(1)
-    _install_quiet_hook()  # a worker's own resource sharer meets the same stop (a spawned worker has no parent's hook)
 
 
-def _quiet_when_a_worker_is_stopped(hook):
-    """A thread excepthook that says nothing of a worker that was stopped while fetching a tensor's file descriptor:
-    torch passes tensors between processes through multiprocessing's resource sharer, whose thread in this process
-    then raised ConnectionResetError with a traceback on stderr when Stop (or Ctrl-C) ended the pool mid-transfer
-    (seen in about one run of twenty), in the caller and in a worker alike. Every other thread exception goes to `hook` as before."""
-    def excepthook(args):
-        tb, frames = args.exc_traceback, []
-        while tb is not None:
-            frames.append(tb.tb_frame.f_code.co_filename)
-            tb = tb.tb_next
-        stopped_peer = issubclass(args.exc_type, (ConnectionError, EOFError))
-        if stopped_peer and any(f.endswith(os.path.join("multiprocessing", "resource_sharer.py")) for f in frames):
-            return
-        hook(args)
-    excepthook.quiets = hook
-    return excepthook
+def _as_bytes(obj: Any) -> bytes:
+    """`obj` pickled with the plain pickler, which copies a tensor's data into the bytes.
+
+    The pool's own pickler would hand each tensor over as a file descriptor through multiprocessing's resource
+    sharer, a thread that serves descriptors to the other process; when Stop or Ctrl-C ended the pool mid-transfer,
+    that thread printed an EOFError or ConnectionResetError traceback (in about one interrupted run of five).
+    Copying the few megabytes a task carries costs milliseconds and leaves nothing to hand over."""
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _install_quiet_hook() -> None:
-    if not hasattr(threading.excepthook, "quiets"):
-        threading.excepthook = _quiet_when_a_worker_is_stopped(threading.excepthook)
+def _indexed_copy(job: bytes) -> bytes:
+    """`_indexed` for a pool worker: a pickled (index, fn, args) in, a pickled (index, result) out."""
+    return _as_bytes(_indexed(pickle.loads(job)))
 
 
 @dataclass
@@ -104,11 +96,11 @@ class ProcessPool:
     def map(self, fn: Callable, arg_list: Sequence[tuple], callbacks: Callbacks = Callbacks()) -> Iterator[tuple[int, Any]]:
         if not arg_list:
             return
-        _install_quiet_hook()
         ctx = multiprocessing.get_context(self.start_method())
         pool = ctx.Pool(min(self.workers, len(arg_list)), initializer=_worker_init)
         try:
-            results = pool.imap_unordered(_indexed, [(i, fn, args) for i, args in enumerate(arg_list)])
+            jobs = [_as_bytes((i, fn, args)) for i, args in enumerate(arg_list)]
+            results = pool.imap_unordered(_indexed_copy, jobs)
             for _ in arg_list:
                 while True:
                     if callbacks.should_stop is not None and callbacks.should_stop():
@@ -118,7 +110,7 @@ class ProcessPool:
                     except multiprocessing.TimeoutError:
                         continue
                     break
-                yield item
+                yield pickle.loads(item)
         finally:
             pool.terminate()  # unfinished tasks of a stopped run are abandoned; finished ones were yielded
             pool.join()

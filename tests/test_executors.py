@@ -109,42 +109,20 @@ def test_a_local_ray_gives_the_same_comparison_and_sweep_as_this_process(data, i
     assert swept == sweep(lab, points, TrainConfig(epochs=1)) and len(swept) == 3
 
 
-def test_a_stopped_workers_broken_descriptor_transfer_is_not_reported_but_other_thread_errors_are():
-    """Stop ends the pool while torch's resource sharer may be handing a worker a tensor's file descriptor: that
-    thread's ConnectionResetError is the stop itself, not an error to print; any other thread error still is."""
-    import threading
-
-    from scgru_core.executors import _quiet_when_a_worker_is_stopped
-
-    seen = []
-    hook = _quiet_when_a_worker_is_stopped(seen.append)
-
-    def raise_in(filename, exc):
-        code = compile("raise exc", filename, "exec")
-        try:
-            exec(code, {"exc": exc})
-        except BaseException as e:  # noqa: BLE001 - the hook's input, built as threading builds it
-            return threading.ExceptHookArgs((type(e), e, e.__traceback__, None))
-
-    hook(raise_in("/usr/lib/python3.11/multiprocessing/resource_sharer.py", ConnectionResetError(104, "reset")))
-    assert seen == []
-    hook(raise_in("/work/somewhere/else.py", ConnectionResetError(104, "reset")))
-    hook(raise_in("/usr/lib/python3.11/multiprocessing/resource_sharer.py", ValueError("a real bug")))
-    assert [type(a.exc_value) for a in seen] == [ConnectionResetError, ValueError]
+def _doubled(t):
+    return t * 2
 
 
-def _hook_is_quiet() -> bool:
-    import threading
+def test_a_process_pool_copies_tensors_instead_of_handing_over_descriptors():
+    """Stop ends the pool at any moment; a tensor in flight as a file descriptor made multiprocessing's resource
+    sharer print a traceback (an interrupted `compare --executor process`). Tasks and results travel as copies:
+    the numbers arrive intact and this process never starts serving descriptors."""
+    import torch
+    from multiprocessing import resource_sharer
 
-    return hasattr(threading.excepthook, "quiets")
+    from scgru_core.executors import ProcessPool
 
-
-def test_every_pool_worker_quiets_its_own_resource_sharer_too():
-    """A spawned worker starts without the caller's hook; its own resource sharer meets the same stop (a full-suite
-    run printed a worker's ConnectionResetError traceback under an interrupted `sweep`)."""
-    import multiprocessing
-
-    from scgru_core.executors import _worker_init
-
-    with multiprocessing.get_context("spawn").Pool(1, initializer=_worker_init) as pool:
-        assert pool.apply(_hook_is_quiet)
+    tensors = [torch.arange(20_000, dtype=torch.float32) + i for i in range(3)]
+    got = dict(ProcessPool(2).map(_doubled, [(t,) for t in tensors]))
+    assert all(torch.equal(got[i], t * 2) for i, t in enumerate(tensors))
+    assert resource_sharer._resource_sharer._listener is None  # no descriptor was ever offered to a worker
