@@ -120,7 +120,7 @@ def handle_upload(file) -> None:
         return
     raw = file.getvalue()
     try:
-        frame = sc.read_table(raw, filename=file.name)
+        frame = sc.read_table_apart(raw, file.name)
     except sc.ScgruError as exc:
         say("data", "error", f"**{file.name}** was not loaded: {exc} The previous data is kept.")
         return

@@ -5,6 +5,7 @@ can be done from Python or `python -m scgru_core`.
 """
 from .cost import Cost, Latency, measure_latency, model_cost
 from .data import AUTO, LoadReport, ReadConfig, Series, load_series, read_table, series_from_frame
+from .reading_apart import read_table_apart, reads_apart
 from .errors import (CheckpointError, ColumnNotFoundError, ConfigError, ConstantSeriesError, DataError, DecodeError,
                      EmptyDataError, FileTooLargeError, NoNumericColumnError, NonFiniteValuesError, ScgruError,
                      SeriesTooShortError, TrainingDivergedError, UnsupportedFileTypeError)

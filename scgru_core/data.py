@@ -113,7 +113,8 @@ class Series:
         return len(self.values)
 
 
-def _suffix(filename: str | None) -> str:
+def file_suffix(filename: str | None) -> str:
+    """".csv" for "Load.CSV"; "" for no name."""
     return pathlib.Path(filename or "").suffix.lower()
 
 
@@ -287,7 +288,7 @@ def read_table(source: str | pathlib.Path | bytes, filename: str | None = None,
         raw = bytes(source)
     if len(raw) > max_bytes:
         raise FileTooLargeError(_too_large(len(raw), max_bytes))
-    suffix = _suffix(filename) or ".csv"
+    suffix = file_suffix(filename) or ".csv"
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedFileTypeError(
             f"'{suffix}' files are not supported. Upload CSV, XLSX or Parquet ({', '.join(SUPPORTED_SUFFIXES)})."

@@ -345,3 +345,25 @@ def test_a_window_is_described_in_the_series_own_time_steps(freq, steps, says):
 
     assert span_text(pd.date_range("2024-01-01", periods=100, freq=freq), steps) == says
     assert span_text(None, steps) is None
+
+
+def test_a_workbook_is_read_in_a_process_of_its_own_with_the_same_frame_and_the_same_errors():
+    """openpyxl holds the interpreter lock while it reads: in the server's own process, every other session's
+    slider move stalled for as long as a large workbook took to read. Apart, the result and the refusals are those
+    of read_table, and a small CSV is still read in place."""
+    from scgru_core import read_table_apart, reads_apart
+
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as w:
+        pd.DataFrame({"note": ["read me"]}).to_excel(w, sheet_name="About", index=False)
+        pd.DataFrame({"load": [float(i % 17) for i in range(300)]}).to_excel(w, sheet_name="Data", index=False)
+    raw = buf.getvalue()
+    assert reads_apart("two_sheets.xlsx", len(raw)) and not reads_apart("small.csv", 2_000)
+    assert reads_apart("large.csv", 9 * 2**20)
+    apart, here = read_table_apart(raw, "two_sheets.xlsx"), read_table(raw, filename="two_sheets.xlsx")
+    pd.testing.assert_frame_equal(apart, here)
+    assert apart.attrs == here.attrs and apart.attrs  # which sheet was used travels back too
+    with pytest.raises(DecodeError, match="could not be read"):
+        read_table_apart(csv_bytes([1.0, 2.0, 3.0]), "broken.xlsx")
+    with pytest.raises(DataError, match="formulas"):
+        read_table_apart(_workbook([["load"]] + [[f"=ROW()*{h}"] for h in range(50)]), "made_by_a_script.xlsx")
