@@ -17,6 +17,7 @@ import streamlit as st
 
 import scgru_core as sc
 from scgru_core.compare import known_methods, method_kind, row_key
+from scgru_core.curves import BarGroup, Curve
 from scgru_core.gradual import GRADUAL
 
 from . import memory, session, training, widgets
@@ -227,37 +228,36 @@ def _series_label(method: str, scope: str, scopes: int) -> str:
     return label(method) + (f" · {scope}" if scopes > 1 else "")
 
 
-def curves(df: pd.DataFrame, metric: str, x_key: str) -> list[dict]:
+def curves(df: pd.DataFrame, metric: str, x_key: str) -> list[Curve]:
     """One line per method (and scope), means over seeds at each target; unpruned models as markers."""
     out, scopes = [], df["scope"].nunique()
     mean = df.groupby(["method", "scope", "target_sparsity"], sort=False)[[x_key, metric]].mean().reset_index()
     for (method, scope), part in mean.groupby(["method", "scope"], sort=False):
         part = part.sort_values(x_key)
         unpruned = method_kind(method) == "unpruned"
-        out.append({"label": _series_label(method, scope, scopes), "group": f"{method}/{scope}",
-                    "x": part[x_key].tolist(), "y": part[metric].tolist(),
-                    "mode": "markers" if unpruned else "lines+markers"})
+        out.append(Curve(_series_label(method, scope, scopes), part[x_key].tolist(), part[metric].tolist(),
+                         group=f"{method}/{scope}", joined=not unpruned))
     return out
 
 
-def schedules() -> list[dict]:
+def schedules() -> list[Curve]:
     """Achieved sparsity per step of the gradual rows shown (first seed only)."""
     traces, out = results()["traces"], []
     first = min(range(int(ss["cmp_seeds"])), default=0)
     for (method, scope, target, seed), trace in sorted(traces.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         if method in ss["cmp_methods"] and scope in ss["cmp_scopes"] and seed == first \
                 and any(abs(target - t) < 1e-9 for t in ss["cmp_sparsities"]):
-            out.append({"label": f"{label(method)} → {target:.0%}" + (f" · {scope}" if len(ss["cmp_scopes"]) > 1 else ""),
-                        "group": method, "x": list(range(len(trace))), "y": trace})
+            out.append(Curve(f"{label(method)} → {target:.0%}" + (f" · {scope}" if len(ss["cmp_scopes"]) > 1 else ""),
+                             range(len(trace)), trace, group=method))
     return out
 
 
-def bars(df: pd.DataFrame, column: str) -> list[dict]:
+def bars(df: pd.DataFrame, column: str) -> list[BarGroup]:
     """One bar group per scope: mean of `column` per method (over seeds and the rows given)."""
     out = []
     for scope in [s for s in SCOPES if s in set(df["scope"])]:
         part = df[df["scope"] == scope].groupby("method", sort=False)[column].mean()
-        out.append({"label": SCOPES[scope], "x": [label(m) for m in part.index], "y": part.tolist()})
+        out.append(BarGroup(SCOPES[scope], [label(m) for m in part.index], part.tolist()))
     return out
 
 

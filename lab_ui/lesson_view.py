@@ -208,7 +208,7 @@ def step_cost(step, current) -> None:
                 delta_arrow="off", help=f"Multiply-accumulates, {sc.cost.MACS_NOTE}.")
     m[2].metric("CSR bytes", f"{c.bytes_csr:,}", delta=f"dense {d.bytes_dense:,}", delta_color="off", delta_arrow="off")
     m[3].metric("Bitmask bytes", f"{c.bytes_bitmask:,}", delta=f"{c.compression:.2f}× best", delta_color="off", delta_arrow="off")
-    chart(viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}),
+    chart(viz.cost_figure(c),
           "lesson_cost", "cost")
     key = report.latency_key(snap)
     store = session.get().lesson_latency

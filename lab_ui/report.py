@@ -51,7 +51,7 @@ def report(inputs: dict) -> str:
         "histogram": viz.histogram_figure(panels, title=f"{pv.matrix_label(hh)}: weights and the cut"),
         "heatmap": viz.heatmap_figure(panels, title=f"{pv.matrix_label(hh)}: kept (dark) and pruned connections"),
         "forecast": viz.forecast_figure(results.test_x(data), snap.evaluation.actual, forecasts, units=units, labels=labels),
-        "cost": viz.cost_figure({"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}),
+        "cost": viz.cost_figure(c),
     }
     notes = [f"Pruned {snap.result.sparsity:.1%} of the weights in scope ({snap.config.rule.label}, scope "
              f"{snap.config.scope.label()}); MACs per forecast {c.macs_nonzero:,} of {c.macs_dense:,}."]

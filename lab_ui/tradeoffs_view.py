@@ -12,6 +12,7 @@ import streamlit as st
 import scgru_core as sc
 
 from . import session, training
+from scgru_core.curves import Curve, Point
 from scgru_core.units import leaves_a_unit
 
 from .prune_view import DRIVABLE, short_rule_label
@@ -102,7 +103,7 @@ def run_sweeps(current: sc.PruningLab, methods, base: sc.PruneConfig, finetune_e
     bar.empty()
 
 
-def curves(methods, base: sc.PruneConfig, metric: str, x_key: str, finetune_epochs: int) -> list[dict]:
+def curves(methods, base: sc.PruneConfig, metric: str, x_key: str, finetune_epochs: int) -> list[Curve]:
     """Curve data per method (prune only, and fine-tuned when asked). A latency x comes from the timed
     prune-only rows: fine-tuning changes the weights, not the shapes or the zeros that set the time."""
     out = []
@@ -116,9 +117,8 @@ def curves(methods, base: sc.PruneConfig, metric: str, x_key: str, finetune_epoc
             if not rows:
                 continue
             label = short_label(method) + (f" + fine-tune ({epochs} ep.)" if epochs else ", prune only")
-            out.append({"label": label, "group": method, "finetuned": bool(epochs),
-                        "x": [r[x_key] for r in (xs if timed else rows)], "y": [r[metric] for r in rows],
-                        **({"mode": "markers"} if timed else {})})  # measured times are noisy: no joining lines
+            out.append(Curve(label, [r[x_key] for r in (xs if timed else rows)], [r[metric] for r in rows],
+                             group=method, finetuned=bool(epochs), joined=not timed))  # measured times are noisy
     return out
 
 
@@ -131,14 +131,14 @@ def dense_latency(current: sc.PruningLab, batch: int) -> float:
     return store[key]
 
 
-def current_marker(metric: str, x_key: str) -> dict | None:
+def current_marker(metric: str, x_key: str) -> Point | None:
     now = session.get().current
     if not now or now["version"] != session.get().version or x_key.startswith("latency"):
         return None
     x = now["sparsity"] if x_key == "sparsity" else now["cost"][x_key]
     cfg = now["config"]
     setting = f"s = {cfg.sensitivity:.2f}" if cfg.rule.control == "sensitivity" else f"{now['sparsity']:.0%}"
-    return {"x": x, "y": now["metrics"][metric], "label": f"Prune page: {short_label(cfg.method)}, {setting}"}
+    return Point(x, now["metrics"][metric], f"Prune page: {short_label(cfg.method)}, {setting}")
 
 
 def table(methods, base: sc.PruneConfig, finetune_epochs: int, latency: bool = False) -> pd.DataFrame:

@@ -103,8 +103,7 @@ def tab_cost(snap: sc.Snapshot) -> None:
               help=f"Multiply-accumulates for one forecast, counting only non-zero weights ({sc.cost.MACS_NOTE}).")
     c3.metric("Compression", f"{c.compression:.2f}×", help="Dense fp32 bytes over the cheapest format (CSR or bitmask).")
     c4.metric("Sparsity, all params", f"{c.sparsity:.1%}", help="Including biases and the head, which are not cut.")
-    fig = server.figure(current, snap, ("cost",), lambda: viz.cost_figure(
-        {"dense fp32": c.bytes_dense, "CSR": c.bytes_csr, "bitmask": c.bytes_bitmask}))
+    fig = server.figure(current, snap, ("cost",), lambda: viz.cost_figure(c))
     st.plotly_chart(fig, key="cost", config=CFG, theme=None)
     explain.explain("cost")
     st.caption(f"Masked dense weights save nothing by themselves: the dense model still stores {d.bytes_dense:,} "

@@ -7,6 +7,7 @@ from lab_ui import explain, memory, session, state, training
 from lab_ui import tradeoffs_view as tv
 from lab_ui.prune_view import DRIVABLE
 from scgru_core import viz
+from scgru_core.curves import Reference
 
 state.require_entrypoint()
 
@@ -107,7 +108,7 @@ if current is not None:
             fig = viz.tradeoff_figure(tv.curves(methods, base, metric, x_key, ft_epochs), tv.X_AXES[x_key],
                                       f"test {label}", naive=naive, log_y=log_y, height=400,
                                       title="Against measured time (measured on this machine)",
-                                      x_reference={"x": dense_ms, "label": f"dense {dense_ms:.3g} ms"})
+                                      x_reference=Reference(dense_ms, f"dense {dense_ms:.3g} ms"))
             st.plotly_chart(fig, key="tradeoff_latency", config=viz.PLOTLY_CONFIG, theme=None)
             st.caption(f"Left of the dotted line is faster than the dense model ({torch.get_num_threads()} torch "
                        "thread(s)). Masked points run as CSR sparse matrices, unit points as the smaller nn.GRU; "

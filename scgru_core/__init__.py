@@ -4,6 +4,7 @@ No Streamlit and no Plotly here (figures live in `scgru_core.viz`); everything t
 can be done from Python or `python -m scgru_core`.
 """
 from .cost import Cost, Latency, measure_latency, model_cost
+from .curves import BarGroup, Curve, Point, Reference
 from .data import AUTO, LoadReport, ReadConfig, Series, load_series, read_table, series_from_frame
 from .reading_apart import read_table_apart, reads_apart
 from .errors import (CheckpointError, ColumnNotFoundError, ConfigError, ConstantSeriesError, DataError, DecodeError,

@@ -44,6 +44,10 @@ class Cost:
     def sparsity(self) -> float:
         return 1.0 - self.params_nonzero / self.params_total
 
+    def storage(self) -> dict[str, int]:
+        """Bytes of the weights in each format, dense first: what the cost chart compares."""
+        return {"dense fp32": self.bytes_dense, "CSR": self.bytes_csr, "bitmask": self.bytes_bitmask}
+
     def to_dict(self) -> dict:
         return {**asdict(self), "compression": self.compression}
 

@@ -15,6 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 if TYPE_CHECKING:
+    from .cost import Cost
+    from .curves import BarGroup, Curve, Point, Reference
     from .lab import GatePanel
 
 FONT_SIZE = 15
@@ -359,10 +361,10 @@ def heatmap_figure(panels: Sequence[GatePanel], mode: str = "mask", title: str |
                    legend=False, subplot_titles=1)
 
 
-def cost_figure(bytes_by_format: Mapping[str, float], title: str = "Storage of the weights (bytes)",
-                height: int = 260) -> go.Figure:
-    """Horizontal bars of storage size per format, e.g. {"dense fp32": ..., "CSR": ..., "bitmask": ...}."""
-    labels, values = list(bytes_by_format), [float(v) for v in bytes_by_format.values()]
+def cost_figure(cost: Cost, title: str = "Storage of the weights (bytes)", height: int = 260) -> go.Figure:
+    """Horizontal bars of the weights' storage in each format (`Cost.storage`), dense first."""
+    storage = cost.storage()
+    labels, values = list(storage), [float(v) for v in storage.values()]
     bars = dict(type="bar", x=values, y=labels, orientation="h", marker_color=[COLORS["before"]] +
                 [COLORS["kept"]] * (len(values) - 1), text=[f"{v / 1024:,.1f} KiB" for v in values],
                 textposition="auto", hovertemplate="%{y}: %{x:,} bytes<extra></extra>")
@@ -370,24 +372,20 @@ def cost_figure(bytes_by_format: Mapping[str, float], title: str = "Storage of t
                    legend=False)
 
 
-def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive: float | None = None,
-                    current: Mapping | None = None, title: str | None = None, height: int = 420,
+def tradeoff_figure(curves: Sequence[Curve], x_title: str, y_title: str, naive: float | None = None,
+                    current: Point | None = None, title: str | None = None, height: int = 420,
                     x_percent: bool = False, log_y: bool = False, legend: bool = True,
-                    x_reference: Mapping | None = None) -> go.Figure:
-    """Error against a cost. Each curve: {"label", "x", "y", "group" (colour key), "finetuned": bool,
-    optionally "mode" (plotly's, default "lines+markers"; "markers" for a model that is not a curve)}.
-
-    Curves of one group share a colour; fine-tuned ones are dashed. `naive` draws the naive
-    forecast's error as a reference line; `current` ({"x", "y", "label"}) marks the slider's setting;
-    `x_reference` ({"x", "label"}) draws a vertical line, such as the dense model's measured latency.
-    """
+                    x_reference: Reference | None = None) -> go.Figure:
+    """Error against a cost: one line per Curve (a group shares a colour; fine-tuned ones are dashed). `naive` draws
+    the naive forecast's error as a reference line; `current` marks the slider's setting with a star; `x_reference`
+    draws a vertical line, such as the dense model's measured latency."""
     fig = go.Figure()
     groups: dict[str, str] = {}
     for c in curves:
-        color = groups.setdefault(c.get("group", c["label"]), METHOD_COLORS[len(groups) % len(METHOD_COLORS)])
-        fig.add_trace(go.Scatter(x=list(c["x"]), y=list(c["y"]), mode=c.get("mode", "lines+markers"), name=c["label"],
-                                 line=dict(color=color, width=2.4, dash="dash" if c.get("finetuned") else "solid"),
-                                 marker=dict(size=8, symbol="diamond" if c.get("finetuned") else "circle")))
+        color = groups.setdefault(c.colour_key, METHOD_COLORS[len(groups) % len(METHOD_COLORS)])
+        fig.add_trace(go.Scatter(x=list(c.x), y=list(c.y), mode="lines+markers" if c.joined else "markers",
+                                 name=c.label, line=dict(color=color, width=2.4, dash="dash" if c.finetuned else "solid"),
+                                 marker=dict(size=8, symbol="diamond" if c.finetuned else "circle")))
     if naive is not None and math.isfinite(naive):
         fig.add_hline(y=naive, line=dict(color=COLORS["naive"], dash="dot", width=2))
         # by hand: add_hline's own label is placed in data units, which floats off the line on a log axis
@@ -395,38 +393,37 @@ def tradeoff_figure(curves: Sequence[Mapping], x_title: str, y_title: str, naive
                            text="naive forecast", showarrow=False, xanchor="left", yanchor="bottom",
                            font=dict(color=COLORS["naive"]))
     if x_reference is not None:
-        fig.add_vline(x=x_reference["x"], line=dict(color=COLORS["actual"], dash="dot", width=2),
-                      annotation_text=x_reference["label"], annotation_position="top right")
+        fig.add_vline(x=x_reference.x, line=dict(color=COLORS["actual"], dash="dot", width=2),
+                      annotation_text=x_reference.label, annotation_position="top right")
     if current is not None:
-        fig.add_trace(go.Scatter(x=[current["x"]], y=[current["y"]], mode="markers", name=current.get("label", "current"),
+        fig.add_trace(go.Scatter(x=[current.x], y=[current.y], mode="markers", name=current.label,
                                  marker=dict(symbol="star", size=20, color="#24292f", line=dict(color="white", width=1))))
     fig.update_xaxes(title_text=x_title, tickformat=".0%" if x_percent else None)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", **LOG_TICKS if log_y else {})
     return _style(fig, height, title, legend=legend)
 
 
-def grouped_bar_figure(groups: Sequence[Mapping], y_title: str, title: str | None = None, height: int = 360,
+def grouped_bar_figure(groups: Sequence[BarGroup], y_title: str, title: str | None = None, height: int = 360,
                        text_format: str = ".4g", legend: bool = True) -> go.Figure:
-    """Bars side by side per category. Each group (one colour): {"label", "x": categories, "y": values}.
+    """Bars side by side per category, one colour per BarGroup.
 
     For the method comparison: one category per method, one group per scope (or a single group).
     """
     fig = go.Figure()
     for i, g in enumerate(groups):
-        y = [float(v) for v in g["y"]]
-        fig.add_trace(go.Bar(x=list(g["x"]), y=y, name=g["label"], marker_color=METHOD_COLORS[i % len(METHOD_COLORS)],
-                             text=[format(v, text_format) for v in y], textposition="outside", cliponaxis=False,
+        fig.add_trace(go.Bar(x=list(g.x), y=list(g.y), name=g.label, marker_color=METHOD_COLORS[i % len(METHOD_COLORS)],
+                             text=[format(v, text_format) for v in g.y], textposition="outside", cliponaxis=False,
                              textfont=dict(size=FONT_SIZE - 3),
-                             hovertemplate=f"{g['label']}<br>%{{x}}: %{{y:{text_format}}}<extra></extra>"))
-    top = max([float(v) for g in groups for v in g["y"] if math.isfinite(float(v))], default=0.0)
+                             hovertemplate=f"{g.label}<br>%{{x}}: %{{y:{text_format}}}<extra></extra>"))
+    top = max([v for g in groups for v in g.y if math.isfinite(v)], default=0.0)
     fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
     fig.update_yaxes(title_text=y_title, range=[0, 1.18 * top] if top > 0 else None)  # room for the labels
     return _style(fig, height, title, legend=legend)
 
 
-def schedule_figure(traces: Sequence[Mapping], title: str | None = None, height: int = 360,
+def schedule_figure(traces: Sequence[Curve], title: str | None = None, height: int = 360,
                     legend: bool = True) -> go.Figure:
-    """Sparsity against training step. Each trace: {"label", "x": steps, "y": sparsity in [0, 1], "group"}.
+    """Sparsity against training step: each Curve's x the steps, y the sparsity in [0, 1].
 
     Traces of one group (a method) share a colour; a group's second, third... trace (another target)
     is dotted, dashed... so the targets can be told apart.
@@ -436,13 +433,13 @@ def schedule_figure(traces: Sequence[Mapping], title: str | None = None, height:
     colors: dict[str, str] = {}
     seen: dict[str, int] = {}
     for t in traces:
-        group = t.get("group", t["label"])
+        group = t.colour_key
         color = colors.setdefault(group, METHOD_COLORS[len(colors) % len(METHOD_COLORS)])
         n = seen[group] = seen.get(group, -1) + 1
-        x, y = decimate(np.asarray(t["x"], dtype=float), np.asarray(t["y"], dtype=float), MAX_LINE_POINTS // 2)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=t["label"],
+        x, y = decimate(np.asarray(t.x), np.asarray(t.y), MAX_LINE_POINTS // 2)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=t.label,
                                  line=dict(color=color, width=2.4, dash=dashes[n % len(dashes)]),
-                                 hovertemplate=f"{t['label']}<br>step %{{x:.0f}}: %{{y:.1%}}<extra></extra>"))
+                                 hovertemplate=f"{t.label}<br>step %{{x:.0f}}: %{{y:.1%}}<extra></extra>"))
     fig.update_xaxes(title_text="training step (optimizer updates)")
     fig.update_yaxes(title_text="sparsity in scope", tickformat=".0%", rangemode="tozero")
     return _style(fig, height, title, legend=legend)

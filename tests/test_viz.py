@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+import scgru_core as sc
 from scgru_core import viz
 from scgru_core.lab import GatePanel
 
@@ -31,7 +32,7 @@ def test_the_png_button_is_kept_and_fonts_are_projector_sized():
     assert viz.PLOTLY_CONFIG["displayModeBar"] is True
     assert viz.PLOTLY_CONFIG["toImageButtonOptions"]["format"] == "png"
     figs = [viz.series_figure(np.arange(10.0)), viz.loss_figure([1, 0.5], [1.2, 0.6]),
-            viz.histogram_figure([panel()]), viz.heatmap_figure([panel()]), viz.cost_figure({"a": 1}),
+            viz.histogram_figure([panel()]), viz.heatmap_figure([panel()]), viz.cost_figure(sc.Cost(10, 5, 100, 50, 40, 30, 20)),
             viz.tradeoff_figure([], "x", "y"), viz.forecast_figure(np.arange(3), np.ones(3), {"dense": np.ones(3)})]
     assert all(isinstance(f, go.Figure) and f.layout.font.size >= 15 for f in figs)
 
@@ -152,26 +153,34 @@ def test_big_grids_are_sent_as_images():
 
 
 def test_tradeoff_curves_naive_line_and_current_marker():
-    curves = [{"label": "a", "group": "a", "x": [0, 0.5], "y": [1, 2]},
-              {"label": "a ft", "group": "a", "finetuned": True, "x": [0, 0.5], "y": [1, 1.5]},
-              {"label": "b", "group": "b", "x": [0, 0.5], "y": [1, 3]}]
-    fig = viz.tradeoff_figure(curves, "sparsity", "RMSE", naive=2.5, current={"x": 0.3, "y": 1.2, "label": "now"},
-                              x_percent=True)
+    curves = [sc.Curve("a", [0, 0.5], [1, 2], group="a"), sc.Curve("a ft", [0, 0.5], [1, 1.5], group="a", finetuned=True),
+              sc.Curve("b", [0, 0.5], [1, 3], group="b")]
+    fig = viz.tradeoff_figure(curves, "sparsity", "RMSE", naive=2.5, current=sc.Point(0.3, 1.2, "now"),
+                              x_percent=True, x_reference=sc.Reference(0.1, "dense 2 ms"))
     assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
     assert fig.data[1].line.dash == "dash" and fig.data[0].line.dash == "solid"
     assert fig.data[-1].marker.symbol == "star" and fig.data[-1].name == "now"
-    assert fig.layout.shapes[0].y0 == 2.5
+    assert fig.layout.shapes[0].y0 == 2.5 and fig.layout.shapes[1].x0 == 0.1
     assert fig.layout.xaxis.tickformat == ".0%"
     assert not viz.tradeoff_figure(curves, "x", "y", legend=False).layout.showlegend
 
 
-def test_cost_bars_in_the_given_order():
-    fig = viz.cost_figure({"dense fp32": 400, "CSR": 300, "bitmask": 200})
+def test_cost_bars_show_each_storage_format_dense_first():
+    cost = sc.Cost(params_total=100, params_nonzero=50, macs_dense=90, macs_nonzero=45, bytes_dense=400, bytes_csr=300,
+                   bytes_bitmask=200)
+    fig = viz.cost_figure(cost)
     assert list(fig.data[0].y) == ["dense fp32", "CSR", "bitmask"] and list(fig.data[0].x) == [400, 300, 200]
 
 
+def test_a_curve_refuses_unequal_lengths_where_it_is_built():
+    with pytest.raises(ValueError, match="2 x values but 1 y values"):
+        sc.Curve("SCGRU", [0.1, 0.2], [1.0])
+    with pytest.raises(ValueError, match="1 categories but 2 values"):
+        sc.BarGroup("hh", ["SCGRU"], [1.0, 2.0])
+
+
 def test_the_naive_label_sits_on_its_line_on_a_log_axis_and_ticks_do_not_crowd():
-    curves = [{"label": "SCGRU", "x": [0.5, 0.8], "y": [400.0, 900.0]}]
+    curves = [sc.Curve("SCGRU", [0.5, 0.8], [400.0, 900.0])]
     for log_y in (False, True):
         fig = viz.tradeoff_figure(curves, "sparsity", "RMSE", naive=889.0, log_y=log_y)
         (label,) = [a for a in fig.layout.annotations if a.text == "naive forecast"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from scgru_core import viz
+from scgru_core.curves import BarGroup, Curve
 
 
 def test_grouped_bar_figure_puts_one_coloured_group_per_scope():
-    fig = viz.grouped_bar_figure([{"label": "ih", "x": ["A", "B"], "y": [1.0, 2.0]},
-                                  {"label": "hh", "x": ["A", "B"], "y": [1.5, 2.5]}], "test RMSE", title="Scope")
+    fig = viz.grouped_bar_figure([BarGroup("ih", ["A", "B"], [1.0, 2.0]), BarGroup("hh", ["A", "B"], [1.5, 2.5])],
+                                 "test RMSE", title="Scope")
     assert isinstance(fig, go.Figure) and fig.layout.barmode == "group"
     assert [t.type for t in fig.data] == ["bar", "bar"] and [t.name for t in fig.data] == ["ih", "hh"]
     assert fig.data[0].marker.color != fig.data[1].marker.color
@@ -17,15 +18,15 @@ def test_grouped_bar_figure_puts_one_coloured_group_per_scope():
 
 
 def test_grouped_bar_figure_formats_its_labels():
-    fig = viz.grouped_bar_figure([{"label": "s", "x": ["A"], "y": [3.14159]}], "seconds", text_format=".1f")
+    fig = viz.grouped_bar_figure([BarGroup("s", ["A"], [3.14159])], "seconds", text_format=".1f")
     assert list(fig.data[0].text) == ["3.1"]
 
 
 def test_schedule_figure_shares_a_colour_per_method_and_dashes_each_target():
     fig = viz.schedule_figure([
-        {"label": "AGP → 50%", "group": "agp", "x": [0, 1, 2], "y": [0.0, 0.3, 0.5]},
-        {"label": "AGP → 80%", "group": "agp", "x": [0, 1, 2], "y": [0.0, 0.5, 0.8]},
-        {"label": "Narang → 50%", "group": "narang", "x": [0, 1, 2], "y": [0.0, 0.1, 0.5]},
+        Curve("AGP → 50%", [0, 1, 2], [0.0, 0.3, 0.5], group="agp"),
+        Curve("AGP → 80%", [0, 1, 2], [0.0, 0.5, 0.8], group="agp"),
+        Curve("Narang → 50%", [0, 1, 2], [0.0, 0.1, 0.5], group="narang"),
     ], title="Schedules")
     agp50, agp80, narang = fig.data
     assert agp50.line.color == agp80.line.color != narang.line.color
@@ -35,6 +36,6 @@ def test_schedule_figure_shares_a_colour_per_method_and_dashes_each_target():
 
 
 def test_tradeoff_figure_draws_a_curve_as_markers_when_asked():
-    fig = viz.tradeoff_figure([{"label": "GRU1", "x": [0.3], "y": [1.0], "mode": "markers"},
-                               {"label": "Magnitude", "x": [0.5, 0.8], "y": [1.0, 2.0]}], "sparsity", "RMSE")
+    fig = viz.tradeoff_figure([Curve("GRU1", [0.3], [1.0], joined=False), Curve("Magnitude", [0.5, 0.8], [1.0, 2.0])],
+                              "sparsity", "RMSE")
     assert fig.data[0].mode == "markers" and fig.data[1].mode == "lines+markers"

@@ -1,0 +1,118 @@
+"""One user on a large upload: key press to redrawn chart, and the server's CPU per slider move.
+
+    .venv/bin/python benchmarks/big_upload.py [--points 17520] [--moves 20] [--epochs 1]
+
+Builds a year of half-hours (17,520 points: the power-load sample's values repeated on a continuous half-hourly
+clock, as an upload of a whole year looks to the app), starts one server as `make class` does, and in Debian's
+chromium uploads it on the Data page, trains the default model for `--epochs` (the weights' quality does not change
+the cost of a move), opens Prune and presses the right arrow on the threshold slider `--moves` times, each after
+the previous one has finished. For each press: the time from the key to the sparsity metric and the histogram both
+redrawn in the browser, and the server's CPU for the move (/proc of the server process). Prints medians and p90s
+with the load average beside them. One browser: the only client, so its CPU is not the server's.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import statistics
+import sys
+import tempfile
+
+import numpy as np
+import pandas as pd
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "benchmarks"), str(ROOT / "tests")]
+
+from browser_support import CHROMIUM, BROWSER_ARGS, wait_for_app, wait_for_charts  # noqa: E402
+from class_load import cpu_seconds  # noqa: E402
+from serve_class import start, stop  # noqa: E402
+
+from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES  # noqa: E402
+
+# the sparsity metric's text and the histogram's paths: both change when a move has been drawn
+SIGNATURE_JS = """() => {
+  const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].find(m => m.innerText.startsWith('Sparsity'));
+  const chart = document.querySelector('.st-key-hist .main-svg');
+  if (!metric || !chart) return null;
+  const paths = [...chart.querySelectorAll('.cartesianlayer g.trace path')].map(p => p.getAttribute('d')).join('|');
+  return [metric.querySelector('[data-testid="stMetricValue"]').innerText, paths];
+}"""
+
+
+def year_of_half_hours(points: int, path: pathlib.Path) -> pathlib.Path:
+    sample = pd.read_csv(SAMPLES[DEFAULT_SAMPLE].path)
+    values = np.resize(sample.iloc[:, 1].to_numpy(dtype=float), points)
+    times = pd.date_range("2001-01-01", periods=points, freq="30min").strftime("%Y-%m-%d %H:%M")
+    pd.DataFrame({"timestamp": times, "demand_mw": values}).to_csv(path, index=False)
+    return path
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--points", type=int, default=17_520)
+    p.add_argument("--moves", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--port", type=int, default=8671)
+    args = p.parse_args()
+    from playwright.sync_api import expect, sync_playwright
+
+    csv = year_of_half_hours(args.points, pathlib.Path(tempfile.mkdtemp()) / "year_of_half_hours.csv")
+    procs = start(args.port, 1, quiet=True)
+    pid = procs[0].pid
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(300_000)
+            page.goto(f"http://127.0.0.1:{args.port}/data")
+            wait_for_app(page)
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
+            expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"{args.points:,} values")
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train", exact=True).click()
+            wait_for_app(page)
+            field = page.locator(".st-key-t_epochs input")
+            field.fill(str(args.epochs))
+            field.press("Enter")
+            wait_for_app(page)
+            page.locator(".st-key-train button").click()
+            expect(page.get_by_text("Test results of the dense model")).to_be_visible()
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Prune", exact=True).click()
+            wait_for_app(page)
+            wait_for_charts(page)
+            thumb = page.locator(".st-key-s").get_by_role("slider")
+            thumb.focus()
+            key_to_chart, cpu = [], []
+            for _ in range(args.moves + 1):
+                before = page.evaluate(SIGNATURE_JS)
+                cpu0 = cpu_seconds(pid)
+                page.evaluate("window.__t0 = performance.now()")
+                thumb.press("ArrowRight")
+                page.wait_for_function(
+                    """([m, b]) => { const f = (%s)(); if (f && f[0] !== m && f[1] !== b) {
+                        window.__t1 = performance.now(); return true; } return false; }""" % SIGNATURE_JS,
+                    arg=before, polling="raf", timeout=60_000)
+                wait_for_app(page)
+                key_to_chart.append(page.evaluate("window.__t1 - window.__t0"))
+                cpu.append(1000 * (cpu_seconds(pid) - cpu0))
+            key_to_chart, cpu = key_to_chart[1:], cpu[1:]  # the first also warms the browser's plotly path
+            windows = page.get_by_test_id("stSidebar").inner_text()
+            browser.close()
+    finally:
+        stop(procs)
+    print(f"{args.points:,}-point upload, default model ({args.epochs} epoch), {args.moves} moves of s; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"  key press to sparsity and histogram redrawn: median {statistics.median(key_to_chart):.0f} ms, "
+          f"p90 {pct(key_to_chart, 90):.0f} ms")
+    print(f"  server CPU per move (includes the server's idle work during the wait): median "
+          f"{statistics.median(cpu):.0f} ms, p90 {pct(cpu, 90):.0f} ms")
+    print("  sidebar: " + " | ".join(line for line in windows.splitlines() if "test" in line.lower())[:200])
+
+
+if __name__ == "__main__":
+    main()
