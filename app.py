@@ -5,10 +5,11 @@ the built-in sample on a session's first visit, the page list and the sidebar st
 """
 import streamlit as st
 
-from lab_ui import memory, server, state, teaching, training, widgets
+from lab_ui import memory, prefetch, server, state, teaching, training, widgets
 
 st.set_page_config(page_title="SCGRU Pruning Lab", page_icon=":material/content_cut:", layout="wide")
 server.warm_up()
+prefetch.start()  # the shipped model's slider computed in the background, once per server
 st.html(state.CSS)
 memory.restore_widgets(state.PERSISTENT_WIDGETS)  # the values of widgets drawn on other pages, which Streamlit drops
 widgets.init_defaults()  # every setting's widget starts at the settings table's default

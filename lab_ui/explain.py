@@ -24,8 +24,11 @@ def explain(kind: str, caption: bool = True) -> None:
 
 def show_code(current: LabState | None = None) -> None:
     """The Python that reproduces this state, with the scgru_core API and with torch.nn.utils.prune."""
-    current = current or teaching.current_state()
-    with st.expander("Show code: reproduce this state in Python", icon=":material/code:"):
+    with st.expander("Show code: reproduce this state in Python", icon=":material/code:", key="show_code",
+                     on_change="rerun") as box:
+        if not box.open:  # written only when opened: the code changes on every slider move, and nobody reads it shut
+            return
+        current = current or teaching.current_state()
         upload = None
         if current.sample not in SAMPLES:  # an uploaded file: the code reads it, with the settings in force
             now = session.get()

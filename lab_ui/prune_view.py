@@ -14,12 +14,13 @@ import pandas as pd
 import streamlit as st
 
 import scgru_core as sc
+from scgru_core import viz
 from scgru_core.experiment import RunConfig, config_to_dict
 from scgru_core.settings import DEFAULTS, SETTINGS
 
-PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
+from . import memory, server, session, state, widgets
 
-from . import memory, session, state, widgets
+PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
 
 ss = st.session_state
 # Rules the sliders can drive: every registered rule whose control is a threshold or a sparsity (rules
@@ -58,9 +59,8 @@ def init_controls(current: sc.PruningLab) -> None:
     widgets.init_defaults()
     for key, value in VIEW_DEFAULTS.items():
         memory.default(key, value)
-    names = sc.weight_names(current.model)
-    if ss.get("p_matrix") not in names:
-        memory.set_widget("p_matrix", next((n for n in names if ".weight_hh" in n), names[0]))
+    if ss.get("p_matrix") not in sc.weight_names(current.model):
+        memory.set_widget("p_matrix", default_matrix(current.model))
     now = session.get()
     if now.prune_for != now.version:
         now.prune_for = now.version
@@ -129,6 +129,18 @@ def sync_s() -> None:
 def histogram_kind(snap: sc.Snapshot) -> str:
     """The histogram's caption: with the cut lines of a threshold on |w|, or without (a score or random rule)."""
     return "histogram_scores" if snap.config.rule.needs_scores or snap.config.method == "random" else "histogram"
+
+
+def default_matrix(model: sc.Forecaster) -> str:
+    """The matrix the Histograms and Heatmaps tabs open on: the first hidden-to-hidden one."""
+    names = sc.weight_names(model)
+    return next((n for n in names if ".weight_hh" in n), names[0])
+
+
+def histogram(current: sc.PruningLab, snap: sc.Snapshot, name: str, log_count: bool):
+    """The Histograms tab's figure of matrix `name`, drawn once per server for each snapshot (`server.figure`)."""
+    return server.figure(current, snap, ("histogram", name, log_count), lambda: viz.histogram_figure(
+        gate_panels(current, snap, name), log_count=log_count, title=matrix_label(name)))
 
 
 def gate_panels(current: sc.PruningLab, snap: sc.Snapshot, name: str) -> list[sc.GatePanel]:

@@ -52,9 +52,7 @@ def matrix_picker(extra) -> None:
 def tab_histograms(snap: sc.Snapshot) -> None:
     matrix_picker(lambda: st.checkbox("Log counts", key="p_logcount"))
     name, log_count = ss["p_matrix"], ss["p_logcount"]
-    fig = server.figure(current, snap, ("histogram", name, log_count), lambda: viz.histogram_figure(
-        pv.gate_panels(current, snap, name), log_count=log_count, title=pv.matrix_label(name)))
-    st.plotly_chart(fig, key="hist", config=CFG, theme=None)
+    st.plotly_chart(pv.histogram(current, snap, name, log_count), key="hist", config=CFG, theme=None)
     explain.explain(pv.histogram_kind(snap))
 
 

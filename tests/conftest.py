@@ -14,6 +14,21 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_background_prefetch():
+    """The app's background fill of the shipped model's slider (lab_ui.prefetch) is off for the suite's AppTest
+    sessions and servers, which would otherwise each spend seconds of CPU on it; tests/test_prefetch.py turns it on."""
+    import os
+
+    before = os.environ.get("SCGRU_PREFETCH")
+    os.environ["SCGRU_PREFETCH"] = "0"
+    yield
+    if before is None:
+        os.environ.pop("SCGRU_PREFETCH", None)
+    else:
+        os.environ["SCGRU_PREFETCH"] = before
+
+
 @pytest.fixture(autouse=True)
 def fresh_model_cache():
     """Each test starts with an empty server-wide model cache (AppTest sessions of one process share it, as a

@@ -158,9 +158,18 @@ def test_every_lesson_step(lesson_app, step):
     assert at.session_state[teaching.STEP] == step.number
 
 
+def open_show_code(at):
+    """Open the Show code expander, as a click does (its code is written only when it is open)."""
+    at.session_state["show_code"] = True
+    at.run()
+    ok(at)
+    return at
+
+
 def test_show_code_and_report_on_the_lesson_page(lesson_app):
     at = lesson_app
-    codes = [c.value for c in at.code]
+    assert not at.code  # shut: nothing written
+    codes = [c.value for c in open_show_code(at).code]
     assert any("sc.train_dense(" in c for c in codes) and any("torch.nn.utils.prune" in c for c in codes)
     assert any(b.label == "Report (HTML)" for b in at.get("download_button"))
 
@@ -227,6 +236,7 @@ def test_the_code_shown_reproduces_what_the_app_shows():
     at.button(key="lesson_finetune").click().run()
     ok(at)
     finetuned = at.session_state["session"].finetuned["evaluation"].metrics
+    open_show_code(at)
     code = next(c.value for c in at.code if "sc.train_dense(" in c.value)
     torch_code = next(c.value for c in at.code if "torch.nn.utils.prune" in c.value)
     assert code.strip() == python_code(_probe(at)).strip()
@@ -270,7 +280,7 @@ def test_dashboard_charts_have_a_caption_and_their_maths(lesson_app, page, kinds
         assert lesson.MATHS[kind].strip() in latex(at), (page, kind)
     if page == "pages/prune.py":
         assert lesson.CAPTIONS["histogram"] in captions(at)
-        assert any("sc.train_dense(" in c.value for c in at.code)  # Show code
+        assert any("sc.train_dense(" in c.value for c in open_show_code(at).code)  # Show code
         assert any(b.label == "Report (HTML)" for b in at.get("download_button"))
 
 
