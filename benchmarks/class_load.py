@@ -154,6 +154,17 @@ def client(i: int) -> str:
     return f"127.0.{1 + i // 200}.{10 + i % 200}"
 
 
+async def settled(cpu) -> float:
+    """Wait until the servers are idle (their background fill of the shipped model's slider done); CPU seconds used."""
+    start = last = cpu()
+    while True:
+        await asyncio.sleep(1.0)
+        now = cpu()
+        if now - last < 0.05 * 2:
+            return now - start
+        last = now
+
+
 async def main(args) -> None:
     port = args.port
     procs = start(port, args.processes, quiet=True)  # behind nginx, sticky by the client's address, when several
@@ -168,6 +179,8 @@ async def main(args) -> None:
         backends = [port] if args.processes <= 1 else [port + 1 + i for i in range(args.processes)]
         for backend in backends:  # each process's first session (the model loaded, torch warmed up) not counted
             await open_link(backend, {"open": []}, "127.0.0.1")
+        filled = await settled(cpu)  # the class arrives after the teacher started the server: the fill is done
+        print(f"the background fill of the shipped model's slider (lab_ui.prefetch): {filled:.1f} s of CPU in all")
         base_rss = rss()
         results = {"open": []}
         cpu0 = cpu()

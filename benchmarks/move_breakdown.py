@@ -67,21 +67,8 @@ def in_process(moves: int) -> None:
               f"{median_ms(lambda: pio.to_json(fig.to_dict(), validate=False), moves):.1f} ms")
 
 
-async def settled(pid: int) -> float:
-    """Wait until the server is idle (its background fill done); the CPU seconds it used meanwhile."""
-    from class_load import cpu_seconds
-
-    start = last = cpu_seconds(pid)
-    while True:
-        await asyncio.sleep(1.0)
-        now = cpu_seconds(pid)
-        if now - last < 0.05:
-            return now - start
-        last = now
-
-
 async def on_server(moves: int) -> None:
-    from class_load import Session, cpu_seconds
+    from class_load import Session, cpu_seconds, settled
     from serve_class import start, stop
 
     port = 8655
@@ -93,7 +80,7 @@ async def on_server(moves: int) -> None:
         if not client.metrics:
             await client.run("prune")
         pid = procs[0].pid
-        fill = await settled(pid)
+        fill = await settled(lambda: cpu_seconds(pid))
         print(f"  the background fill of the shipped model's slider (lab_ui.prefetch): {fill:.1f} s of CPU after the "
               f"first page; load average {os.getloadavg()[0]:.2f}")
         beyond = [round(3.01 + 0.01 * i, 2) for i in range(moves)]  # above prefetch.GRID_TOP: nobody computed them
