@@ -262,7 +262,7 @@ def step_compare(step, current) -> None:
     methods = tv.default_methods()
     tv.run_sweeps(current, methods, base)
     curves = tv.curves(methods, base, "rmse", "sparsity", 0)
-    fig = viz.tradeoff_figure(curves, tv.X_AXES["sparsity"], "test RMSE", naive=current.naive.metrics.rmse,
+    fig = viz.tradeoff_figure(curves, tv.X_AXES["sparsity"], results.error_title("rmse"), naive=current.naive.metrics.rmse,
                               current=tv.current_marker("rmse", "sparsity"), x_percent=True,
                               title="Error against sparsity, prune only (star: the current setting)")
     chart(fig, "lesson_tradeoff", "tradeoff")

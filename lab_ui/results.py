@@ -31,6 +31,16 @@ def unit_of(name: str) -> str:
     return ((session.get().source or {}).get("units") or "") if name in IN_UNITS else ""
 
 
+def error_title(name: str) -> str:
+    """An error measure's axis title, with its unit: "test RMSE (MW)"."""
+    unit = unit_of(name)
+    return f"test {sc.METRIC_LABELS[name]}" + (f" ({unit})" if unit else "")
+
+
+def _signed(value: float, unit: str) -> str:
+    return f"{value:+,.4g}" + (f" {unit}" if unit else "")
+
+
 def metric_row(metrics: sc.Metrics, reference: sc.Metrics | None, delta_label: str,
                label_prefix: str = "", help_text: str | None = None) -> None:
     """One st.metric per error measure: the value, and its relative change against `reference` (lower is better;
@@ -61,7 +71,7 @@ def vs_dense_row(pruned: sc.Metrics, dense: sc.Metrics, snap: sc.Snapshot, setti
                 help="Share of the in-scope weights that are pruned.")
     for col, name in zip(cols, sc.METRIC_NAMES):
         col.metric(f"Pruned {sc.METRIC_LABELS[name]}", fmt(p[name], unit_of(name)),
-                   delta=f"{p[name] - d[name]:+,.4g} vs dense", delta_color="inverse",
+                   delta=f"{_signed(p[name] - d[name], unit_of(name))} vs dense", delta_color="inverse",
                    help=f"Dense model: {fmt(d[name], unit_of(name))}")
 
 
@@ -70,7 +80,7 @@ def vs_naive_column(pruned: sc.Metrics, naive: sc.Metrics) -> None:
     p, n = pruned.to_dict(), naive.to_dict()
     for name in sc.METRIC_NAMES:
         rel = f"{(p[name] - n[name]) / n[name]:+.1%}" if n[name] else "–"
-        st.metric(f"{sc.METRIC_LABELS[name].split(' (')[0]} vs naive", rel, delta=f"{p[name] - n[name]:+,.4g}",
+        st.metric(f"{sc.METRIC_LABELS[name].split(' (')[0]} vs naive", rel, delta=_signed(p[name] - n[name], unit_of(name)),
                   delta_color="inverse", help=f"The pruned model's error relative to the naive forecast (repeat "
                                               f"the last value), whose {sc.METRIC_LABELS[name]} is "
                                               f"{fmt(n[name], unit_of(name))}. "

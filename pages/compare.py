@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import compare_view as cv
-from lab_ui import explain, session, state, training
+from lab_ui import explain, results, session, state, training
 from scgru_core import viz
 
 state.require_entrypoint()
@@ -75,7 +75,7 @@ def show(df) -> None:
     """The charts and the table for the rows shown."""
     m1, _ = st.columns([1, 3])
     metric = m1.selectbox("Error measure", sc.METRIC_NAMES, format_func=sc.METRIC_LABELS.get, key="cmp_metric")
-    y_title = f"test {sc.METRIC_LABELS[metric]}"
+    y_title = results.error_title(metric)
 
     left, right = st.columns(2, gap="medium")
     with left:

@@ -3,7 +3,7 @@ import streamlit as st
 import torch
 
 import scgru_core as sc
-from lab_ui import explain, memory, session, state, training
+from lab_ui import explain, memory, results, session, state, training
 from lab_ui import tradeoffs_view as tv
 from lab_ui.prune_view import DRIVABLE
 from scgru_core import viz
@@ -89,11 +89,10 @@ if current is not None:
         st.info("Choose at least one method.")
     else:
         naive = current.naive.metrics.to_dict()[metric]
-        label = sc.METRIC_LABELS[metric]
         plots = [("sparsity", "Error against sparsity", tv.X_AXES["sparsity"], "tradeoff_sparsity"),
                  ("macs_nonzero", "Against operations", tv.X_AXES["macs_nonzero"], "tradeoff_macs"),
                  (bytes_key, "Against storage", f"bytes of the weights ({BYTES[bytes_key]})", "tradeoff_bytes")]
-        figs = [viz.tradeoff_figure(tv.curves(methods, base, metric, x_key, ft_epochs), x_title, f"test {label}",
+        figs = [viz.tradeoff_figure(tv.curves(methods, base, metric, x_key, ft_epochs), x_title, results.error_title(metric),
                                     naive=naive, current=tv.current_marker(metric, x_key), title=title,
                                     x_percent=x_key == "sparsity", height=420 if i == 0 else 360, log_y=log_y,
                                     legend=i == 0)
@@ -106,7 +105,7 @@ if current is not None:
             x_key = f"latency_ms_b{batch}"
             dense_ms = tv.dense_latency(current, batch)
             fig = viz.tradeoff_figure(tv.curves(methods, base, metric, x_key, ft_epochs), tv.X_AXES[x_key],
-                                      f"test {label}", naive=naive, log_y=log_y, height=400,
+                                      results.error_title(metric), naive=naive, log_y=log_y, height=400,
                                       title="Against measured time (measured on this machine)",
                                       x_reference=Reference(dense_ms, f"dense {dense_ms:.3g} ms"))
             st.plotly_chart(fig, key="tradeoff_latency", config=viz.PLOTLY_CONFIG, theme=None)

@@ -161,8 +161,11 @@ def test_metrics_compare_with_dense_and_naive(at):
     rmse = next(m for m in at.metric if m.label == "Pruned RMSE")
     assert rmse.delta.endswith("vs dense") and float(rmse.delta.split()[0].replace(",", "")) == pytest.approx(
         pruned["rmse"] - lab.dense.metrics.rmse, rel=1e-3)
+    assert rmse.delta.split()[1] == "MW"  # the difference in the series' units; sMAPE and MASE have none
+    assert len(next(m for m in at.metric if m.label == "Pruned MASE").delta.split()) == 3
     naive = next(m for m in at.metric if m.label == "RMSE vs naive")
     assert naive.value == f"{(pruned['rmse'] - lab.naive.metrics.rmse) / lab.naive.metrics.rmse:+.1%}"
+    assert naive.delta.endswith(" MW")
 
 
 def test_fine_tuning_shows_before_and_after(at):

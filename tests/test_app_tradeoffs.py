@@ -59,7 +59,7 @@ def test_three_axes_three_methods_naive_line_and_current_marker(at):
 def test_the_error_measure_and_storage_format_can_be_changed(at):
     at.selectbox(key="to_metric").set_value("mae").run()
     spec = charts(at)["tradeoff_sparsity"][0]
-    assert spec["layout"]["yaxis"]["title"]["text"] == "test MAE"
+    assert spec["layout"]["yaxis"]["title"]["text"] == "test MAE (thousands)"  # in the series' units
     at.selectbox(key="to_bytes").set_value("bytes_bitmask").run()
     assert "bitmask" in charts(at)["tradeoff_bytes"][0]["layout"]["xaxis"]["title"]["text"]
     at.selectbox(key="to_metric").set_value("rmse").run()
