@@ -85,6 +85,7 @@ class Session:
     data: sc.Dataset | None = None
     pending: Pending | None = None
     upload_waiting: bool = False  # a new upload, read by the page body (where a spinner shows), not the callback
+    uploads: int = 0  # files read so far: the uploader's key follows it, so after each read it comes back empty
     # the trained model and what was computed from it
     lab: sc.PruningLab | None = None
     model_info: ModelInfo | None = None

@@ -31,12 +31,21 @@ def _on_upload() -> None:
     session.get().upload_waiting = True
 
 
+def uploader_key() -> str:
+    """The uploader's key: a new one after each file read, so the uploader comes back empty. It is a way in, not a
+    record of the data in force (the heading and the sidebar are): a refused file left in it looked loaded, and
+    choosing the next file there replaced one in Streamlit's uploader, which in about one full-suite run in five
+    dropped the new file in the browser before its run read it."""
+    return f"upload_{session.get().uploads}"
+
+
 def _read_upload() -> None:
-    file = ss.get("upload")
+    file = ss.get(uploader_key())
     had_model = session.get().lab is not None
     if file is not None:
         with st.spinner(f"Reading {file.name} ({file.size / 2**20:.1f} MB) and checking its values…", show_time=True):
             state.handle_upload(file)
+        session.get().uploads += 1
     if had_model and session.get().lab is None:
         state.say("data", "info", "The trained model was for the previous data, so it was discarded.")
 
@@ -75,7 +84,7 @@ with left.container(border=True):
     st.button("Load sample", key="load_sample", on_click=_load_sample, icon=":material/download:")
 with right.container(border=True):
     st.file_uploader(f"Upload a file: CSV, XLSX or Parquet, up to {st.get_option('server.maxUploadSize')} MB",
-                     key="upload", on_change=_on_upload,
+                     key=uploader_key(), on_change=_on_upload,
                      type=["csv", "txt", "tsv", "xlsx", "parquet", "pq"],
                      help="One row per time step. The first numeric column is used unless you pick another below; "
                           "a date/time column is detected. Decimal commas and UTF-16 files are understood.")

@@ -26,8 +26,10 @@ APART_BYTES = 8 * 2**20  # CSV and Parquet files above this are read apart too (
 
 
 def reads_apart(filename: str | None, size: int) -> bool:
-    """Whether a file of this name and size is read in a process of its own: every workbook, and large files."""
-    return file_suffix(filename) in EXCEL_SUFFIXES or size > APART_BYTES
+    """Whether a file of this name and size is read in a process of its own: every workbook, and large files,
+    where the system has a forkserver (Linux, macOS; on Windows every file is read in place)."""
+    big_or_slow = file_suffix(filename) in EXCEL_SUFFIXES or size > APART_BYTES
+    return big_or_slow and "forkserver" in multiprocessing.get_all_start_methods()
 
 
 def _context():

@@ -110,7 +110,7 @@ def sidebar_text(at: AppTest) -> str:
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
-    at.file_uploader(key="upload").set_value((name, data, mime)).run()
+    at.file_uploader(key=f"upload_{at.session_state['session'].uploads}").set_value((name, data, mime)).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

@@ -139,3 +139,18 @@ def test_new_data_discards_the_model_trained_on_the_old(data_page):
     upload(at, "other.csv", csv_bytes(wave(500)))
     assert at.session_state["session"].lab is None
     assert any("discarded" in i for i in texts(at.info))
+
+
+def test_the_uploader_comes_back_empty_after_each_file_it_read():
+    """The uploader is a way in, not the record of the data in force: a refused file left in it looked loaded, and
+    choosing the next file there took Streamlit's replace path, which now and then dropped the new file in the
+    browser. After every read, refused or loaded, a fresh uploader holds nothing; the heading names the data."""
+    at = page(new_app(), "data")
+    upload(at, "empty.csv", b"")
+    assert any("empty.csv" in e for e in texts(at.error)) and subheader(at).startswith("Power load")
+    (uploader,) = at.get("file_uploader")
+    assert uploader.key == "upload_1" and not uploader.value
+    upload(at, "mine.csv", csv_bytes(wave(500)))
+    assert subheader(at).startswith("mine.csv")
+    (uploader,) = at.get("file_uploader")
+    assert uploader.key == "upload_2" and not uploader.value

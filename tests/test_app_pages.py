@@ -95,6 +95,7 @@ def test_the_app_keeps_its_own_state_under_one_key_and_widgets_under_theirs():
     at.radio(key="lesson_step").set_value(5).run()
     seen.update(w.key for t in WIDGET_TYPES for w in at.get(t) if getattr(w, "key", None))
     upload(page(at, "data"), "mine.csv", csv_bytes(wave(500)))
+    seen.update(w.key for t in WIDGET_TYPES for w in at.get(t) if getattr(w, "key", None))  # the fresh uploader
     visit("train")
     widgets = seen | set(state.PERSISTENT_WIDGETS) | {"tab"}
     own = [k for k in at.session_state.keys() if k not in widgets]

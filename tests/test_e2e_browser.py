@@ -87,7 +87,9 @@ def test_upload_train_stop_prune_slide_download(app_url, tmp_path):
         uploader.set_input_files(str(empty))
         wait_for_app(page)
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text("empty.csv")
+        wait_for_app(page)  # the run that refused it has ended: its fresh, empty uploader is the only one
         expect(page.get_by_role("heading", name="Power load")).to_be_visible()
+        expect(uploader).to_have_count(1)
 
         uploader.set_input_files(str(sample_csv(tmp_path / "my_load.csv")))
         # the browser shows the file once its upload is done; only then does the run that reads it start
