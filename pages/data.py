@@ -34,8 +34,8 @@ def _on_upload() -> None:
 def uploader_key() -> str:
     """The uploader's key: a new one after each file read, so the uploader comes back empty. It is a way in, not a
     record of the data in force (the heading and the sidebar are): a refused file left in it looked loaded, and
-    choosing the next file there replaced one in Streamlit's uploader, which in about one full-suite run in five
-    dropped the new file in the browser before its run read it."""
+    choosing the next file there took Streamlit's replace path, on which the browser dropped the new file before
+    its run read it in three full-suite runs out of about ten (never reproduced alone)."""
     return f"upload_{session.get().uploads}"
 
 
