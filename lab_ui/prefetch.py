@@ -1,11 +1,12 @@
 """The shipped model's threshold slider, computed before the class moves it: once per server, in the background.
 
-A slider move costs the server 50-80 ms of CPU for a setting nobody reached before (the test forecast, the
-histogram) and 19-28 ms for one reached before (benchmarks/move_breakdown.py); one server process is about one
-core, so with a class on it that difference is the students' wait. Every fresh session starts on the shipped
-model, so its grid of thresholds (`GRID_TOP` down to 0, nearest the default first) is computed once at start into
-the server's snapshot and figure caches, at a low priority so that sessions' own work goes first. About 8 s of one
-core, and about 30 MB of the caches' bounded memory. SCGRU_PREFETCH=0 turns it off.
+A slider move costs the server 63-82 ms of CPU for a setting nobody reached before (the test forecast, the
+histogram) and 25 ms for one reached before (benchmarks/move_breakdown.py); one server process is about one core,
+so with a class on it that difference is the students' wait (30 students moving in step: p95 2.1 s before, 0.94 s
+after, benchmarks/class_load.py). Every fresh session starts on the shipped model, so its grid of thresholds
+(`GRID_TOP` down to 0, nearest the default first) is computed once at start into the server's snapshot and figure
+caches, at a low priority so that sessions' own work goes first: 10-14 s of one core and about 40 MB of the
+caches' bounded memory (measured). SCGRU_PREFETCH=0 turns it off.
 """
 from __future__ import annotations
 

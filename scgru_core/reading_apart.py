@@ -2,9 +2,9 @@
 
 A server process runs every session's script in one interpreter. openpyxl reads a workbook in pure Python and
 holds the interpreter lock while it does: a million-row .xlsx held a core for 44 s, and while a 200,000-row one was
-read in a thread, another session's slider move in the same process took 306 ms instead of 20 (measured). Read in a
-child process, the lock stays free; the child's memory (a workbook needs many times its file size) is returned to
-the system when it ends.
+read in a thread, another session's slider move in the same process took 405 ms instead of 16 (25 ms with the read
+apart; benchmarks/reading_apart.py). Read in a child process, the lock stays free; the child's memory (a workbook
+needs many times its file size) is returned to the system when it ends.
 
 Children fork from a forkserver that has already imported the reader, so a read starts in milliseconds after the
 first (which pays the imports once, about 2 s); the forkserver is a clean single-threaded process, so forking it is
