@@ -160,7 +160,7 @@ async def settled(cpu) -> float:
     while True:
         await asyncio.sleep(1.0)
         now = cpu()
-        if now - last < 0.05 * 2:
+        if now - last < 0.1:  # under a tenth of a core over a second: nothing left running
             return now - start
         last = now
 

@@ -85,10 +85,6 @@ def prune_slider(step: lesson.LessonStep, chosen_here: bool = False) -> None:
             st.caption(f"The method is {sc.RULES[method].label}: press **Set up this step** for the SCGRU rule.")
 
 
-def hh_name(current: sc.PruningLab) -> str:
-    return next(n for n in sc.weight_names(current.model) if ".weight_hh" in n)
-
-
 # ---------------------------------------------------------------- the steps
 
 
@@ -138,7 +134,7 @@ def step_train(step, current) -> None:
     model = current.model
     if which == "before training":  # the very weights training started from (same seed)
         model = sc.build_model(info["model_config"], horizon=current.data.horizon, seed=info["train_config"].seed)
-    name = hh_name(current)
+    name = pv.default_matrix(current.model)
     w = dict(model.named_parameters())[name].detach().numpy()
     panels = [sc.GatePanel(g, w[sl], w[sl] == w[sl], title=pv.GATE_LABELS[g])
               for g, sl in sc.model.gate_blocks(model, name).items()]
@@ -158,7 +154,7 @@ def step_rule(step, current) -> None:
     snap = snapshot(current)
     if snap is None:
         return
-    name = hh_name(current)
+    name = pv.default_matrix(current.model)
     thr = snap.result.thresholds.get(name)
     c = st.columns(3)
     c[0].metric("Sparsity (in scope)", f"{snap.result.sparsity:.1%}")

@@ -39,7 +39,7 @@ def report(inputs: dict) -> str:
         metrics["pruned + fine-tuned"] = ft["evaluation"].metrics.to_dict()
         forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
     cost = {"dense": current.dense_cost.to_dict(), "pruned": snap.cost.to_dict()}
-    hh = next(n for n in sc.weight_names(current.model) if ".weight_hh" in n)
+    hh = pv.default_matrix(current.model)
     panels = pv.gate_panels(current, snap, hh)
     split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
     c = snap.cost

@@ -17,10 +17,12 @@ def literal(text: str) -> str:
     return "`" + " ".join(text.replace("`", "\u02cb").split()) + "`"
 
 
-def fmt(value: float, unit: str = "") -> str:
+def fmt(value: float, unit: str = "", signed: bool = False) -> str:
+    """A value with its unit ("592.8 MW"); `signed` for a difference ("+248.7 MW")."""
     if value is None or not np.isfinite(value):
         return "–"
-    return (f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}") + (f" {unit}" if unit else "")
+    sign = "+" if signed else ""
+    return (f"{value:{sign},.4g}" if abs(value) < 1e5 else f"{value:{sign},.0f}") + (f" {unit}" if unit else "")
 
 
 IN_UNITS = ("rmse", "mae")  # errors in the series' own units (sMAPE is in %, MASE has none)
@@ -35,10 +37,6 @@ def error_title(name: str) -> str:
     """An error measure's axis title, with its unit: "test RMSE (MW)"."""
     unit = unit_of(name)
     return f"test {sc.METRIC_LABELS[name]}" + (f" ({unit})" if unit else "")
-
-
-def _signed(value: float, unit: str) -> str:
-    return f"{value:+,.4g}" + (f" {unit}" if unit else "")
 
 
 def metric_row(metrics: sc.Metrics, reference: sc.Metrics | None, delta_label: str,
@@ -71,7 +69,7 @@ def vs_dense_row(pruned: sc.Metrics, dense: sc.Metrics, snap: sc.Snapshot, setti
                 help="Share of the in-scope weights that are pruned.")
     for col, name in zip(cols, sc.METRIC_NAMES):
         col.metric(f"Pruned {sc.METRIC_LABELS[name]}", fmt(p[name], unit_of(name)),
-                   delta=f"{_signed(p[name] - d[name], unit_of(name))} vs dense", delta_color="inverse",
+                   delta=f"{fmt(p[name] - d[name], unit_of(name), signed=True)} vs dense", delta_color="inverse",
                    help=f"Dense model: {fmt(d[name], unit_of(name))}")
 
 
@@ -80,7 +78,7 @@ def vs_naive_column(pruned: sc.Metrics, naive: sc.Metrics) -> None:
     p, n = pruned.to_dict(), naive.to_dict()
     for name in sc.METRIC_NAMES:
         rel = f"{(p[name] - n[name]) / n[name]:+.1%}" if n[name] else "–"
-        st.metric(f"{sc.METRIC_LABELS[name].split(' (')[0]} vs naive", rel, delta=_signed(p[name] - n[name], unit_of(name)),
+        st.metric(f"{sc.METRIC_LABELS[name].split(' (')[0]} vs naive", rel, delta=fmt(p[name] - n[name], unit_of(name), signed=True),
                   delta_color="inverse", help=f"The pruned model's error relative to the naive forecast (repeat "
                                               f"the last value), whose {sc.METRIC_LABELS[name]} is "
                                               f"{fmt(n[name], unit_of(name))}. "
