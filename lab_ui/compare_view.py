@@ -7,8 +7,9 @@ the budget starts a fresh table while going back to it finds the old rows again.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-
+import threading
 import time
 from dataclasses import replace
 
@@ -16,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 import scgru_core as sc
+from scgru_core import ray_driver
 from scgru_core.compare import known_methods, method_kind, row_key
 from scgru_core.curves import BarGroup, Curve
 from scgru_core.gradual import GRADUAL
@@ -53,10 +55,51 @@ def label(name: str) -> str:
     return OTHER_LABELS.get(name) or (GRADUAL[name].label.split(" (")[0] if name in GRADUAL else name)
 
 
+class RayCheck:
+    """Whether Ray started on this server, shared by every session of the process: Ray is offered only once a check
+    passed (it runs in a child process, so a Ray that fails cannot end the server), and a failure is said with its
+    reason. One check at a time; a class does not start Ray thirty times."""
+
+    lock = threading.Lock()
+    state: str = "unchecked"  # unchecked, ok, failed
+    reason: str = ""
+
+    @staticmethod
+    def installed() -> bool:
+        import importlib.util
+        return importlib.util.find_spec("ray") is not None
+
+    @classmethod
+    def run(cls) -> None:
+        with cls.lock:
+            try:
+                ray_driver.check()
+            except sc.ScgruError as exc:
+                cls.state, cls.reason = "failed", str(exc)
+            else:
+                cls.state, cls.reason = "ok", ""
+
+
 def executors() -> list[str]:
-    """Where the rows may run: Ray only where it is installed (an optional extra)."""
-    import importlib.util
-    return [e for e in sc.EXECUTORS if e != "ray" or importlib.util.find_spec("ray") is not None]
+    """Where the rows may run: Ray only once it has started on this server (an optional extra, checked first)."""
+    return [e for e in sc.EXECUTORS if e != "ray" or RayCheck.state == "ok"]
+
+
+def ray_offer() -> None:
+    """Where Ray is installed but not yet offered: why, and a button that checks whether it starts here."""
+    if not RayCheck.installed() or RayCheck.state == "ok":
+        return
+    if RayCheck.state == "failed":
+        st.warning(f"Ray is not offered on this server: {RayCheck.reason}", icon=":material/cloud_off:")
+    else:
+        st.caption("Ray (an optional extra) is offered once it has started on this server: the check starts it in a "
+                   "child process, so a Ray that fails cannot stop the server.")
+    if st.button("Check Ray again" if RayCheck.state == "failed" else "Check Ray", key="cmp_ray_check",
+                 icon=":material/cloud_sync:"):
+        with st.spinner(f"Starting Ray in a child process (a few seconds; given up after "
+                        f"{ray_driver.start_timeout(None):.0f} s)…"):
+            RayCheck.run()
+        st.rerun()
 
 
 def method_help() -> str:
@@ -70,6 +113,8 @@ def method_help() -> str:
 def init() -> None:
     for key, value in DEFAULTS.items():
         memory.default(key, value)
+    if ss["cmp_executor"] not in executors():  # Ray was offered before this server restarted
+        memory.set_widget("cmp_executor", DEFAULTS["cmp_executor"])
     if any(m not in methods() for m in ss["cmp_methods"]):
         memory.set_widget("cmp_methods", [m for m in ss["cmp_methods"] if m in methods()])
 
@@ -142,7 +187,8 @@ def run(cfgs: list[sc.CompareConfig]) -> int:
         if ss["cmp_executor"] == "local":
             _run_here(points, bar, ticket)
         else:
-            _run_on(sc.make_executor(ss["cmp_executor"]), cfgs, len(points), bar, started, ticket)
+            with contextlib.closing(sc.make_executor(ss["cmp_executor"])) as executor:
+                _run_on(executor, cfgs, len(points), bar, started, ticket)
         return started
 
     started = training.run_in_line(f"Comparing {len(points)} point(s)", work)

@@ -33,10 +33,13 @@ with st.container(border=True):
     c4.number_input("Dense epochs E", 1, 100, step=1, key="cmp_epochs")
     c5.number_input("Fine-tune epochs F", 0, 50, step=1, key="cmp_ft")
     c6.number_input("Seeds", 1, 5, step=1, key="cmp_seeds", help="Seeds 0, 1, ...; the charts show the mean.")
-    st.selectbox("Run on", cv.executors(), format_func=cv.EXECUTOR_LABELS.get, key="cmp_executor",
+    e1, e2 = st.columns([2.2, 3.3], vertical_alignment="bottom")
+    e1.selectbox("Run on", cv.executors(), format_func=cv.EXECUTOR_LABELS.get, key="cmp_executor",
                  help="Every row runs at one thread, so each place gives the same numbers. A pool runs a row per free "
                       "core at once (progress per row, not per batch); on a server shared by a class, this process "
                       "leaves the other cores to the others.")
+    with e2:
+        cv.ray_offer()
 
     try:
         cfgs = cv.configs() if ss["cmp_methods"] and ss["cmp_sparsities"] and ss["cmp_scopes"] else []

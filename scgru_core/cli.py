@@ -113,6 +113,7 @@ def cmd_sweep(args) -> int:
     done = {round(_num(r[by]), 9) for r in previous}
     points = [(c, t) for c, t in sweep_configs(config.prune, args.sensitivities, args.sparsities)
               if round(c.sensitivity if by == "sensitivity" else t, 9) not in done]
+    executor = executor_from(args)  # a Ray that cannot start is refused before the training
     with stop_on_interrupt() as stop:
         model, training = train_dense(data, config.model, config.train, progress_callbacks(args.quiet, should_stop=stop))
         if training.cancelled:  # nothing finished yet: keep whatever an earlier run wrote
@@ -125,7 +126,7 @@ def cmd_sweep(args) -> int:
             if not args.quiet:
                 print(f"  point {i}/{n}", file=sys.stderr, flush=True)
 
-        rows = previous + sweep(lab, points, ft, progress=progress, should_stop=stop, executor=executor_from(args))
+        rows = previous + sweep(lab, points, ft, progress=progress, should_stop=stop, executor=executor)
     print(f"{'s':>8} {'target':>7} {'sparsity':>9} {'rmse':>12} {'macs_nonzero':>13} {'bytes_csr':>10}")
     for r in rows:
         s, t = _num(r["sensitivity"]), _num(r["target_sparsity"])

@@ -12,7 +12,7 @@ import sys
 
 from .data import AUTO, MISSING_POLICIES, ReadConfig
 from .errors import ConfigError
-from .executors import EXECUTORS, Executor, make_executor
+from .executors import EXECUTORS, Executor, Ray, make_executor
 from .experiment import RUN_FINETUNE_EPOCHS, RunConfig
 from .model import CELLS, ModelConfig
 from .pruning import RULES, PruneConfig, Scope
@@ -49,7 +49,13 @@ def add_executor(p: argparse.ArgumentParser) -> None:
 
 
 def executor_from(args) -> Executor:
+    """The executor the options name, started now: a Ray that cannot be reached or started is refused (exit 2) in
+    seconds, before any training."""
     executor = make_executor(args.executor, args.workers, args.ray_address)
+    if isinstance(executor, Ray):
+        if not args.quiet:
+            print("  starting Ray in a child process…", file=sys.stderr, flush=True)
+        executor.start()
     if not args.quiet:
         print(f"  executor: {executor.name}" + (f", {executor.workers} workers" if executor.name != "local" else ""),
               file=sys.stderr, flush=True)

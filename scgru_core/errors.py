@@ -63,3 +63,7 @@ class TrainingDivergedError(ScgruError, RuntimeError):
 
 class CheckpointError(ScgruError, ValueError):
     """A saved run is missing, mismatched or has been tampered with."""
+
+
+class ExecutorError(ScgruError, RuntimeError):
+    """Where the runs were to execute cannot take them (Ray unreachable, failed to start, or ended its process)."""

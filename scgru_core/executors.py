@@ -15,7 +15,8 @@ import os
 import pickle
 import signal
 import threading
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from . import threads
@@ -76,6 +77,9 @@ class Local:
                 return
             yield i, _one_thread(fn, args, callbacks)
 
+    def close(self) -> None:
+        """Nothing to end: the tasks ran in this process."""
+
 
 @dataclass
 class ProcessPool:
@@ -116,43 +120,43 @@ class ProcessPool:
             pool.terminate()  # unfinished tasks of a stopped run are abandoned; finished ones were yielded
             pool.join()
 
+    def close(self) -> None:
+        """Nothing to end: each `map` ends its own pool."""
+
 
 @dataclass
 class Ray:
-    """Tasks on Ray: the cluster at `address` (or RAY_ADDRESS), or a local Ray of `workers` CPUs."""
+    """Tasks on Ray: the cluster at `address` (or RAY_ADDRESS), or a local Ray of `workers` CPUs.
+
+    Ray runs in a child process of its own (`ray_driver`), started at the first batch and kept for the next ones, so
+    a Ray that cannot start or ends its process is an `ExecutorError` here, never the end of this process (the
+    Streamlit server). `close()` ends it; so does this object's collection or the interpreter's exit."""
 
     workers: int
     address: str | None = None
     name: str = "ray"
+    _driver: Any = field(default=None, init=False, repr=False, compare=False)
 
-    def _start(self):
-        try:
-            import ray
-        except ImportError:
-            raise ConfigError("the ray executor needs Ray: pip install -r requirements-ray.txt "
-                              "(or choose --executor process).") from None
-        if not ray.is_initialized():
-            address = self.address or os.environ.get("RAY_ADDRESS")
-            kwargs = {"address": address} if address else {"num_cpus": self.workers, "include_dashboard": False}
-            ray.init(logging_level="ERROR", log_to_driver=False, **kwargs)
-        return ray
+    def start(self, should_stop: Callable[[], bool] | None = None) -> None:
+        """Start (or reach) Ray now, so that a Ray that cannot start is refused before any work is done."""
+        if self._driver is None or not self._driver.alive:
+            from . import ray_driver
+            address = ray_driver.resolve_address(self.address)
+            self._driver = ray_driver.RayDriver(address, self.workers, should_stop)
+            weakref.finalize(self, self._driver.close)
 
     def map(self, fn: Callable, arg_list: Sequence[tuple], callbacks: Callbacks = Callbacks()) -> Iterator[tuple[int, Any]]:
         if not arg_list:
             return
-        ray = self._start()
-        remote = ray.remote(num_cpus=1)(_indexed)
-        pending = [remote.remote((i, fn, args)) for i, args in enumerate(arg_list)]
-        try:
-            while pending:
-                if callbacks.should_stop is not None and callbacks.should_stop():
-                    return
-                done, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
-                for ref in done:
-                    yield ray.get(ref)
-        finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+        from . import ray_driver
+        self.start(callbacks.should_stop)
+        yield from ray_driver.run_batch(self._driver, [(i, fn, args) for i, args in enumerate(arg_list)],
+                                        callbacks.should_stop)
+
+    def close(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
 
 
 Executor = Local | ProcessPool | Ray

@@ -3,6 +3,7 @@ charts, table and CSV, engine refusals shown as errors."""
 from __future__ import annotations
 
 import io
+import os
 import sys
 
 import pandas as pd
@@ -234,3 +235,50 @@ def test_a_comparison_waits_its_turn_in_the_servers_training_line():
     guard.cancel()
     assert saw_a_waiter.is_set() and blocker.finished.is_set()  # the comparison queued, then ran
     assert rows(at)
+
+
+@pytest.fixture
+def ray_unchecked():
+    """Ray as a fresh server finds it: installed (CI installs the extra), not yet checked."""
+    import importlib.util
+
+    import lab_ui.compare_view as cv
+    if importlib.util.find_spec("ray") is None:
+        if os.environ.get("CI"):
+            raise AssertionError("Ray is not installed, and CI must run the Ray tests")
+        pytest.skip("Ray is not installed (pip install -r requirements-ray.txt)")
+    cv.RayCheck.state, cv.RayCheck.reason = "unchecked", ""
+    yield cv
+    cv.RayCheck.state, cv.RayCheck.reason = "unchecked", ""
+
+
+def offered(app) -> list[str]:
+    return app.selectbox(key="cmp_executor").options
+
+
+def test_ray_is_offered_only_once_it_started_here_and_a_failed_check_says_why(ray_unchecked, monkeypatch):
+    cv = ray_unchecked
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    app = ok(airline_compare(["magnitude"]))
+    assert cv.EXECUTOR_LABELS["ray"] not in offered(app)
+    assert any("offered once it has started" in c for c in texts(app.caption))
+    ok(app.button(key="cmp_ray_check").click().run())
+    assert cv.EXECUTOR_LABELS["ray"] not in offered(app)
+    assert any("Ray is not offered on this server" in w and "127.0.0.1:1 cannot be reached" in w
+               for w in texts(app.warning))
+    assert app.button(key="cmp_ray_check").label == "Check Ray again"
+
+
+def test_a_ray_run_that_cannot_start_keeps_the_server_the_rows_and_the_choice(ray_unchecked, monkeypatch):
+    cv = ray_unchecked
+    app = airline_compare(["magnitude"])
+    ok(app.button(key="cmp_run").click().run())
+    done = rows(app)
+    ok(app.button(key="cmp_ray_check").click().run())  # a local Ray starts in a child process and stops again
+    assert cv.EXECUTOR_LABELS["ray"] in offered(app) and not app.warning
+    app.selectbox(key="cmp_executor").set_value("ray")
+    app.multiselect(key="cmp_sparsities").set_value([0.5, 0.8]).run()
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # the cluster is gone by the time Run is pressed
+    ok(app.button(key="cmp_run").click().run())
+    assert any("The comparison stopped" in e and "cannot be reached" in e and "kept" in e for e in texts(app.error))
+    assert rows(app) == done and app.selectbox(key="cmp_executor").value == "ray"

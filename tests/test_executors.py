@@ -3,15 +3,21 @@ Ray; rows arrive as they finish; a stop ends the workers and keeps what finished
 boundary with their type."""
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import operator
 import os
 import pickle
+import socket
+import sys
+import time
 
 import pytest
 
 from _engine_support import tiny_data
 from scgru_core import (CompareConfig, ConfigError, ModelConfig, PruneConfig, PruningLab, Scope, TrainConfig, compare,
                         sweep, sweep_configs)
-from scgru_core.errors import TrainingDivergedError
+from scgru_core.errors import ExecutorError, TrainingDivergedError
 from scgru_core.executors import Local, ProcessPool, make_executor
 from scgru_core.experiment import train_dense
 from scgru_core.train import Callbacks
@@ -86,27 +92,78 @@ def test_executor_names_and_worker_counts_are_checked():
     assert make_executor("process", 3).workers == 3 and make_executor("local").name == "local"
 
 
-def test_a_local_ray_gives_the_same_comparison_and_sweep_as_this_process(data, in_process):
-    """The optional extra: installed by `make test` (requirements-ray.txt); CI must run this, a bare checkout may skip."""
-    try:
-        import ray
-    except ImportError:
+def require_ray():
+    """The optional extra: installed by `make test` (requirements-ray.txt); CI must run these, a bare checkout may skip."""
+    if importlib.util.find_spec("ray") is None:  # found, not imported: Ray itself runs in a child
         if os.environ.get("CI"):
-            raise
+            raise AssertionError("Ray is not installed, and CI must run the Ray tests")
         pytest.skip("Ray is not installed (pip install -r requirements-ray.txt)")
+
+
+def test_a_local_ray_gives_the_same_comparison_and_sweep_as_this_process(data, in_process):
+    require_ray()
     model, _ = train_dense(data, ModelConfig(hidden=8), TrainConfig(epochs=2))
     lab = PruningLab(model, data)
     points = sweep_configs(PruneConfig(method="random"), sparsities=[0.4, 0.8]) + \
         sweep_configs(PruneConfig(), sensitivities=[1.0])
-    try:
-        executor = make_executor("ray", 2)
+    with contextlib.closing(make_executor("ray", 2)) as executor:
         on_ray = compare(data, config(), executor=executor)
-        swept = sweep(lab, points, TrainConfig(epochs=1), executor=executor)
-    finally:
-        ray.shutdown()
+        swept = sweep(lab, points, TrainConfig(epochs=1), executor=executor)  # the same Ray, kept between batches
+        driver = executor._driver.process
+        assert driver.poll() is None
+    assert driver.poll() is not None  # closing ends Ray's process
     assert without_timing(on_ray.rows) == without_timing(in_process.rows)
     assert on_ray.traces == in_process.traces
     assert swept == sweep(lab, points, TrainConfig(epochs=1)) and len(swept) == 3
+    assert "ray" not in sys.modules  # Ray ran in a child process: this one never imported it
+
+
+def test_a_stop_on_ray_keeps_the_rows_that_finished_and_leaves_ray_ready(data, in_process):
+    require_ray()
+    seen = []
+    with contextlib.closing(make_executor("ray", 2)) as executor:
+        result = compare(data, config(), executor=executor, on_row=lambda i, n, row: seen.append(row),
+                         callbacks=Callbacks(should_stop=lambda: len(seen) >= 2))
+        assert result.cancelled and 2 <= len(result.rows) < 32
+        assert dict(executor.map(operator.mul, [(3, 2), (4, 2)])) == {0: 6, 1: 8}  # the next batch: the same Ray
+    assert without_timing(result.rows) == [r for r in without_timing(in_process.rows) if r in without_timing(result.rows)]
+
+
+def test_a_task_error_on_ray_reaches_the_caller_with_its_type_and_fields():
+    require_ray()
+    with contextlib.closing(make_executor("ray", 1)) as executor:
+        with pytest.raises(TrainingDivergedError, match="the loss became nan") as info:
+            list(executor.map(_diverges, [(7,)]))
+        assert info.value.epoch == 7
+
+
+def test_an_unreachable_ray_is_refused_in_seconds_without_starting_anything():
+    started = time.monotonic()
+    with pytest.raises(ExecutorError, match=r"Ray at 127.0.0.1:1 cannot be reached \(Connection refused\)"):
+        list(make_executor("ray", 1, "127.0.0.1:1").map(operator.neg, [(1,)]))
+    for address, why in (("ray://10.0.0.1:10001", "deprecated"), ("http://head:8265", "ray job submit"),
+                         ("head", "not host:port")):
+        with pytest.raises(ExecutorError, match=why):
+            make_executor("ray", 1, address).start()
+    assert time.monotonic() - started < 30
+
+
+def test_a_ray_that_fails_or_never_answers_is_an_error_here_never_the_end_of_this_process(monkeypatch):
+    """Ray's driver exits its process when a GCS never answers ("The program will terminate"); in the server that
+    ended every student's session. Here it runs in a child: a failing init and a GCS that accepts connections but
+    never answers are both ExecutorErrors in this process, within the start timeout."""
+    require_ray()
+    monkeypatch.setenv("RAY_ADDRESS", "auto")  # no Ray runs here: ray.init raises in the child at once
+    with pytest.raises(ExecutorError, match="could not start: ConnectionError"):
+        make_executor("ray", 1).start()
+    monkeypatch.setenv("SCGRU_RAY_START_TIMEOUT_S", "6")
+    with socket.socket() as silent:  # accepts the TCP connection, never speaks Ray's protocol
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        started = time.monotonic()
+        with pytest.raises(ExecutorError, match="did not start within 6 s"):
+            make_executor("ray", 1, f"127.0.0.1:{silent.getsockname()[1]}").start()
+    assert time.monotonic() - started < 30
 
 
 def _doubled(t):
