@@ -9,8 +9,9 @@ import argparse
 import sys
 
 from . import compare_cli, sensitivity_cli, shrink_cli, study_cli, threads
-from .cli_common import (COMMANDS, add_common, add_executor, command, configs_from, executor_from, floats, interrupted, metric_line, previous_rows,
+from .cli_common import (COMMANDS, add_common, add_executor, command, configs_from, executor_from, interrupted, metric_line, previous_rows,
                          progress_callbacks, stop_on_interrupt, write_csv, write_json)
+from .cli_flags import Parser, check_outputs, other, table, table_list
 from .data import load_series
 from .errors import ScgruError, TrainingDivergedError
 from .experiment import config_to_dict, run, train_dense
@@ -24,16 +25,16 @@ from .windows import prepare
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m scgru_core",
+    parser = Parser(prog="python -m scgru_core",
                                      description="Train, prune (SCGRU and baselines), fine-tune and cost a GRU forecaster.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="train, prune once, fine-tune once; print a summary")
     add_common(p)
     ctl = p.add_mutually_exclusive_group()
-    ctl.add_argument("--sensitivity", type=float, help="SCGRU s: prune |w| < s * std(|W|)")
-    ctl.add_argument("--sparsity", type=float, help="target fraction pruned (any method)")
+    ctl.add_argument("--sensitivity", type=table("sensitivity"), help="SCGRU s: prune |w| < s * std(|W|)")
+    ctl.add_argument("--sparsity", type=table("sparsity"), help="target fraction pruned (any method)")
     p.add_argument("--out", help="save the run (config, weights, masks, metrics) in this directory")
-    p.add_argument("--structured-units", type=float, metavar="P",
+    p.add_argument("--structured-units", type=other("units"), metavar="P",
                    help="instead of masking weights, remove this fraction of each layer's hidden units (smallest "
                         "L2 norm), fine-tune the smaller GRU once and measure what it saves")
     shrink_cli.add_structured_options(p)
@@ -41,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
     ctl = p.add_mutually_exclusive_group(required=True)
     add_executor(p)
-    ctl.add_argument("--sensitivities", type=floats)
-    ctl.add_argument("--sparsities", type=floats)
+    ctl.add_argument("--sensitivities", type=table_list("sensitivity"))
+    ctl.add_argument("--sparsities", type=table_list("sparsity"))
     p.add_argument("--csv", help="write the rows as CSV here")
     p.add_argument("--resume", action="store_true", help="keep the points already in --json/--csv and skip them")
     compare_cli.add_parser(sub)
@@ -142,9 +143,13 @@ def cmd_sweep(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a refused flag (one line already printed) or --help
+        return exc.code if isinstance(exc.code, int) else 2
     hidden = getattr(args, "hidden", None)
     try:
+        check_outputs(args)
         with threads.pinned_to(args.threads if args.threads is not None else threads.choose_threads(hidden or 0)):
             return COMMANDS[args.command](args)
     except TrainingDivergedError as exc:
@@ -156,3 +161,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a disk that filled up or a file that went away while the command ran
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2

@@ -10,6 +10,7 @@ import pathlib
 import signal
 import sys
 
+from .cli_flags import other, scope, table
 from .data import AUTO, MISSING_POLICIES, ReadConfig
 from .errors import ConfigError
 from .executors import EXECUTORS, Executor, Ray, make_executor
@@ -27,15 +28,8 @@ def command(fn):
     return fn
 
 
-def floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
 def add_threads(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 below 256 hidden units, where more only "
+    p.add_argument("--threads", type=other("threads"), help="torch CPU threads (default: 1 below 256 hidden units, where more only "
                                                "add overhead; from there on the cores that are free)")
 
 
@@ -44,7 +38,7 @@ def add_executor(p: argparse.ArgumentParser) -> None:
     g.add_argument("--executor", choices=EXECUTORS, default=None,
                    help="local: in this process; process: a local process pool (the default when more than one "
                         "core is free); ray: Ray (pip install -r requirements-ray.txt)")
-    g.add_argument("--workers", type=int, help="parallel runs (default: the free cores; on Ray, a local Ray's CPUs)")
+    g.add_argument("--workers", type=other("workers"), help="parallel runs (default: the free cores; on Ray, a local Ray's CPUs)")
     g.add_argument("--ray-address", help="an existing Ray cluster (default: RAY_ADDRESS, else a local Ray)")
 
 
@@ -71,30 +65,31 @@ def add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--column", help="value column (default: the first numeric one)")
     g.add_argument("--time-column", default=AUTO, help="time column (default: detected; 'none' for none)")
     g.add_argument("--missing", choices=MISSING_POLICIES, default="interpolate")
-    g.add_argument("--window", type=int, default=_W.window)
-    g.add_argument("--horizon", type=int, default=_W.horizon)
-    g.add_argument("--val-fraction", type=float, default=_W.val_fraction)
-    g.add_argument("--test-fraction", type=float, default=_W.test_fraction)
+    g.add_argument("--window", type=table("window"), default=_W.window)
+    g.add_argument("--horizon", type=table("horizon"), default=_W.horizon)
+    g.add_argument("--val-fraction", type=table("val"), default=_W.val_fraction)
+    g.add_argument("--test-fraction", type=table("test"), default=_W.test_fraction)
     g.add_argument("--log", action="store_true", help="log-transform the series before scaling")
     g = p.add_argument_group("model and training")
-    g.add_argument("--hidden", type=int, default=_M.hidden)
-    g.add_argument("--layers", type=int, default=_M.layers)
+    g.add_argument("--hidden", type=table("hidden"), default=_M.hidden)
+    g.add_argument("--layers", type=table("layers"), default=_M.layers)
     g.add_argument("--cell", choices=CELLS, default=_M.cell)
-    g.add_argument("--epochs", type=int, default=_T.epochs)
-    g.add_argument("--batch-size", type=int, default=_T.batch_size)
-    g.add_argument("--lr", type=float, default=_T.lr)
-    g.add_argument("--patience", type=int, default=_T.patience)
-    g.add_argument("--seed", type=int, default=_T.seed)
+    g.add_argument("--epochs", type=table("epochs"), default=_T.epochs)
+    g.add_argument("--batch-size", type=table("batch"), default=_T.batch_size)
+    g.add_argument("--lr", type=table("lr"), default=_T.lr)
+    g.add_argument("--patience", type=table("patience"), default=_T.patience)
+    g.add_argument("--seed", type=table("seed"), default=_T.seed)
     g.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="bf16: train under bf16 autocast where the CPU has native bf16 (fp32 elsewhere)")
     g = p.add_argument_group("pruning")
     g.add_argument("--method", choices=sorted(RULES), default="sensitivity")
-    g.add_argument("--scope", default="both", help="both, ih, hh, or gates such as 'hh:reset,hh:update'")
+    g.add_argument("--scope", type=scope, default="both", help="both, ih, hh, or gates such as 'hh:reset,hh:update'")
     g.add_argument("--global", dest="global_", action="store_true", help="rank all in-scope weights together")
     g.add_argument("--include-head", action="store_true", help="prune the linear head too")
-    g.add_argument("--floor", type=float, default=_P.floor, help="SCGRU floor k: keep at least this fraction")
-    g.add_argument("--finetune-epochs", type=int, default=RUN_FINETUNE_EPOCHS)
-    g.add_argument("--finetune-lr", type=float, default=FINETUNE_LR,
+    g.add_argument("--floor", type=table("floor"), default=_P.floor, help="SCGRU floor k: keep at least this fraction")
+    g.add_argument("--finetune-epochs", type=table("finetune_epochs"), default=RUN_FINETUNE_EPOCHS,
+                   help="epochs of fine-tuning after pruning (0: none)")
+    g.add_argument("--finetune-lr", type=table("lr"), default=FINETUNE_LR,
                    help=f"learning rate of fine-tuning after pruning (default {FINETUNE_LR})")
     p.add_argument("--json", help="write the result as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -112,8 +107,6 @@ def configs_from(args) -> RunConfig:
         prune_kw["sensitivity"] = args.sensitivity
     elif getattr(args, "sparsity", None) is not None:
         target = args.sparsity
-        if not 0 <= target < 1:
-            raise ConfigError(f"--sparsity must be in [0, 1), not {target}.")
     return RunConfig(
         read=ReadConfig(column=args.column, time_column=time_column, missing=args.missing),
         windows=WindowConfig(window=args.window, horizon=args.horizon, val_fraction=args.val_fraction,

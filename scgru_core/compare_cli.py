@@ -7,8 +7,9 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 
-from .cli_common import (add_common, add_executor, command, configs_from, executor_from, floats, interrupted, previous_rows, progress_callbacks,
+from .cli_common import (add_common, add_executor, command, configs_from, executor_from, interrupted, previous_rows, progress_callbacks,
                          stop_on_interrupt, write_csv, write_json)
+from .cli_flags import other, table_list
 from .compare import CompareConfig, compare, known_methods, row_key
 from .data import load_series
 from .gradual import GradualPlan
@@ -21,17 +22,17 @@ def add_parser(sub) -> None:
     add_common(p)
     add_executor(p)
     p.add_argument("--methods", required=True, help=f"comma list from: {', '.join(known_methods())}")
-    p.add_argument("--sparsities", type=floats, required=True, help="target sparsities, e.g. 0.5,0.8,0.9")
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds, counted up from --seed")
+    p.add_argument("--sparsities", type=table_list("sparsity"), required=True, help="target sparsities, e.g. 0.5,0.8,0.9")
+    p.add_argument("--seeds", type=other("seeds"), default=1, help="number of seeds, counted up from --seed")
     p.add_argument("--csv", help="write the rows as CSV here")
     p.add_argument("--resume", action="store_true", help="keep the rows already in --json/--csv and skip them")
     p.add_argument("--rewind-rule", choices=[r for r in RULES if not RULES[r].needs_scores], default="magnitude",
                    help="whose mask the rewind method retrains from the initial weights")
     g = p.add_argument_group("gradual schedule (agp, narang)")
-    g.add_argument("--prune-start-epochs", type=float, default=GradualPlan.start_epochs)
-    g.add_argument("--prune-end-fraction", type=float, default=GradualPlan.end_fraction,
+    g.add_argument("--prune-start-epochs", type=other("prune_start_epochs"), default=GradualPlan.start_epochs)
+    g.add_argument("--prune-end-fraction", type=other("prune_end_fraction"), default=GradualPlan.end_fraction,
                    help="fraction of the E + F epoch budget at which the final mask is reached")
-    g.add_argument("--prune-frequency", type=int, default=GradualPlan.frequency, help="steps between mask updates")
+    g.add_argument("--prune-frequency", type=other("prune_frequency"), default=GradualPlan.frequency, help="steps between mask updates")
 
 
 

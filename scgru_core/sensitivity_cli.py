@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from .cli_common import add_common, command, configs_from, floats, progress_callbacks, write_csv, write_json
+from .cli_common import add_common, command, configs_from, progress_callbacks, write_csv, write_json
+from .cli_flags import table_list
 from .data import load_series
 from .experiment import config_to_dict, resolve_prune_config, train_dense
 from .lab import PruningLab
@@ -18,10 +19,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser("sensitivity", help="prune each matrix or gate block alone across sparsities; suggest "
                                            "per-matrix sparsities for a target")
     add_common(p)
-    p.add_argument("--sparsities", type=floats, default=list(DEFAULT_SPARSITIES),
+    p.add_argument("--sparsities", type=table_list("sparsity"), default=list(DEFAULT_SPARSITIES),
                    help=f"sparsities each part is pruned to (default {','.join(map(str, DEFAULT_SPARSITIES))})")
     p.add_argument("--by", choices=BY, default="gate", help="one curve per gate block of each matrix, or per matrix")
-    p.add_argument("--targets", type=floats, default=[0.8, 0.9], help="overall sparsities to suggest per-part "
+    p.add_argument("--targets", type=table_list("sparsity"), default=[0.8, 0.9], help="overall sparsities to suggest per-part "
                                                                      "sparsities for (default 0.8,0.9)")
     p.add_argument("--csv", help="write the rows (part, sparsity, validation and test errors) as CSV here")
 

@@ -53,6 +53,15 @@ class Setting:
     attr: str | None = None  # field in that config (default: name)
     group: str = ""  # data, model, training, pruning, lesson
     labels: Any = None  # {choice: label} for a choice's display text (default: the value itself)
+    cli: tuple | None = None  # (low, high) the command line accepts, where wider than the widget's bounds or choices
+
+    @property
+    def limits(self) -> tuple:
+        """(low, high), both included, that a value may take outside the app (the command line): `cli`, else the
+        widget's bounds, else the extent of its choices."""
+        if self.cli is not None:
+            return self.cli
+        return self.bounds if self.bounds is not None else (min(self.choices), max(self.choices))
 
     def label_of(self, value) -> str:
         if self.labels is not None and value in self.labels:
@@ -124,9 +133,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     # model
     Setting("hidden", int, _d(_M, "hidden"), "hidden", "m_hidden", "Hidden size",
             "Units per GRU layer. The matrices to prune are 3H×I (input) and 3H×H (hidden).", kind="select_slider",
-            choices=(8, 16, 32, 64, 128, 256), config="model", group="model"),
+            choices=(8, 16, 32, 64, 128, 256), config="model", group="model", cli=(1, 4096)),
     Setting("layers", int, _d(_M, "layers"), "layers", "m_layers", "Layers", kind="select", choices=(1, 2, 3),
-            config="model", group="model"),
+            config="model", group="model", cli=(1, 8)),
     Setting("cell", str, _d(_M, "cell"), "cell", "m_cell", "Cell",
             "GRU1-3 are Dey & Salem's gate variants, baselines with fewer parameters.", kind="select",
             choices=CELLS, config="model", group="model", labels=CELL_LABELS),
@@ -134,9 +143,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("epochs", int, _d(_T, "epochs"), "epochs", "t_epochs", "Epochs", bounds=(1, 500), step=1,
             config="train", group="training"),
     Setting("batch", int, _d(_T, "batch_size"), "batch", "t_batch", "Batch size", kind="select",
-            choices=(16, 32, 64, 128, 256), config="train", attr="batch_size", group="training"),
+            choices=(16, 32, 64, 128, 256), config="train", attr="batch_size", group="training", cli=(1, 65_536)),
     Setting("lr", float, _d(_T, "lr"), "lr", "t_lr", "Learning rate", "Adam's step size.", kind="select_slider",
-            choices=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), config="train", group="training"),
+            choices=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), config="train", group="training",
+            cli=(1e-7, 10.0)),
     Setting("patience", int, _d(_T, "patience"), "patience", "t_patience", "Patience",
             "Stop after this many epochs without a better validation loss (0: never stop early).", bounds=(0, 100),
             step=1, config="train", group="training"),
@@ -154,7 +164,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("sparsity", float, _d(_P, "sparsity"), "sparsity", "target", "Target sparsity (%)",
             "The share of in-scope weights to prune; for the threshold rule the s that reaches it is found, up to "
             "the most the floor k lets it cut.", kind="slider", bounds=(0.0, 0.99), step=1, scale=100,
-            config="prune", group="pruning"),
+            config="prune", group="pruning", cli=(0.0, 0.999)),
     Setting("scope", str, "both", "scope", "p_scope", "Scope",
             "Which weights may be cut: both matrices, only the input-to-hidden W_ih, only the hidden-to-hidden "
             "W_hh, or chosen gate blocks (reset r, update z, candidate n) of either.", kind="scope",
@@ -166,7 +176,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("prune_seed", int, _d(_P, "seed"), "pseed", "p_seed", "Random seed (random rule)", bounds=(0, 10_000),
             step=1, config="prune", attr="seed", group="pruning"),
     Setting("finetune_epochs", int, RUN_FINETUNE_EPOCHS, "ft", "ft_epochs", "Fine-tune epochs",
-            "Epochs of training with the pruned weights held at zero.", bounds=(1, 100), step=1, group="pruning"),
+            "Epochs of training with the pruned weights held at zero.", bounds=(1, 100), step=1, group="pruning",
+            cli=(0, 100)),  # the command line's 0: prune without fine-tuning
     # lesson
     Setting("step", int, 1, "step", None, "Lesson step", bounds=(1, N_LESSON_STEPS), group="lesson"),
 )}

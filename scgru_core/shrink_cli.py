@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 from . import threads
 from .cli_common import add_threads, command, metric_line, progress_callbacks, write_json
+from .cli_flags import other, table
 from .data import ReadConfig, load_series
 from .deploy import measure_deployment
 from .errors import CheckpointError, ConfigError
@@ -28,7 +29,7 @@ def add_structured_options(p: argparse.ArgumentParser, required_export: bool = F
     p.add_argument("--export", required=required_export,
                    help="write model.safetensors (plain nn.GRU / nn.Linear keys), model.json and load_model.py here")
     p.add_argument("--onnx", action="store_true", help="add model.onnx to the export (needs requirements-export.txt)")
-    p.add_argument("--repeats", type=int, default=15, help="timed calls per latency figure (median)")
+    p.add_argument("--repeats", type=other("repeats"), default=15, help="timed calls per latency figure (median)")
 
 
 def add_parser(sub) -> None:
@@ -36,13 +37,13 @@ def add_parser(sub) -> None:
                                       "measure what it saves")
     p.add_argument("--run", required=True, help="a run directory (run --out, or a shipped checkpoint)")
     ctl = p.add_mutually_exclusive_group(required=True)
-    ctl.add_argument("--units", type=float, help="fraction of each layer's hidden units to remove (smallest L2 norm)")
-    ctl.add_argument("--sensitivity", type=float, help="SCGRU on units: remove units whose norm < s * std(unit norms)")
+    ctl.add_argument("--units", type=other("units"), help="fraction of each layer's hidden units to remove (smallest L2 norm)")
+    ctl.add_argument("--sensitivity", type=other("unit_sensitivity"), help="SCGRU on units: remove units whose norm < s * std(unit norms)")
     ctl.add_argument("--dead", action="store_true", help="remove only units with no path to the output (exact)")
-    p.add_argument("--floor", type=float, default=0.01, help="keep at least this fraction of each layer's units")
+    p.add_argument("--floor", type=other("unit_floor"), default=0.01, help="keep at least this fraction of each layer's units")
     p.add_argument("--data", help="the series the run was trained on (default: the file the run recorded)")
-    p.add_argument("--finetune-epochs", type=int, default=5)
-    p.add_argument("--finetune-lr", type=float, default=FINETUNE_LR)
+    p.add_argument("--finetune-epochs", type=table("finetune_epochs"), default=5)
+    p.add_argument("--finetune-lr", type=table("lr"), default=FINETUNE_LR)
     add_structured_options(p, required_export=True)
     p.add_argument("--json", help="write the result as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

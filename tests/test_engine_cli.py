@@ -147,8 +147,18 @@ def test_every_bad_input_is_one_error_line_with_exit_2(series_csv, tmp_path, cap
         assert "Traceback" not in err + out
 
 
-def test_diverged_training_exits_1_with_one_line(series_csv, capsys):
-    code, _, err = _run_in_process(["run", "--data", str(series_csv), *TINY, "--lr", "1e30"], capsys)
+def test_diverged_training_exits_1_with_one_line(series_csv, capsys, monkeypatch):
+    """A learning rate that diverges is past the flag's limits (refused, exit 2), so the divergence is the engine's
+    own refusal, raised where the training would be."""
+    import scgru_core.experiment as experiment
+    from scgru_core.errors import TrainingDivergedError
+
+    def diverge(*args, **kwargs):
+        raise TrainingDivergedError("Training diverged at epoch 1, batch 3: the loss became nan. Lower the learning "
+                                    "rate.", epoch=1)
+
+    monkeypatch.setattr(experiment, "fit", diverge)
+    code, _, err = _run_in_process(["run", "--data", str(series_csv), *TINY], capsys)
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "diverged" in lines[0]
