@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core.data import numeric_columns
+from scgru_core.data import detect_time_column, numeric_columns
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 
 from scgru_core.settings import SETTINGS, LabState
@@ -26,7 +26,7 @@ HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PA
 
 # Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
 PERSISTENT_WIDGETS = widgets.KEYS + ("lesson_step",  # the settings table's, then the Data form's others and the pages' views
-    "f_column", "f_time", "f_missing", "p_matrix", "p_logcount", "p_heatmode", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
+    "f_column", "f_time", "f_missing", "f_dates", "p_matrix", "p_logcount", "p_heatmode", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
     "cmp_methods", "cmp_sparsities", "cmp_scopes", "cmp_epochs", "cmp_ft", "cmp_seeds", "cmp_metric", "cmp_executor",
     "d_rule", "d_units", "d_s", "d_floor", "d_ft_epochs", "to_units", "to_latency", "to_latency_batch",
 )
@@ -85,8 +85,9 @@ def data_form_defaults(frame: pd.DataFrame, read: sc.ReadConfig, windows: sc.Win
     """Point the Data page's settings widgets at `frame` and these settings (call before they are drawn)."""
     numeric = list(report.numeric_columns) if report else numeric_columns(frame)
     memory.set_widget("f_column", report.column if report else (numeric[0] if numeric else None))
-    memory.set_widget("f_time", (report.time_column if report else None) or TIME_NONE)
+    memory.set_widget("f_time", (report.time_column if report else detect_time_column(frame)) or TIME_NONE)
     memory.set_widget("f_missing", read.missing)
+    memory.set_widget("f_dates", read.date_order)
     widgets.write(LabState.from_configs(windows=windows), WINDOW_SETTINGS)
 
 
@@ -138,7 +139,16 @@ def handle_upload(file) -> None:
                              "Change the settings below and press Apply; until then the previous data is kept.")
         return
     series = session.get().series
-    say("data", "success", f"Loaded **{file.name}**: {len(series):,} values of '{series.name}'.")
+    say("data", "success", f"Loaded {results.literal(file.name)}: {len(series):,} values of "
+                           f"{results.literal(series.name)}.")
+    say_notes(series)
+
+
+def say_notes(series: sc.Series) -> None:
+    """What to read before training (a guessed date order, rows dropped or re-sorted, a spike), where the person
+    looks: under the "Loaded" line, each a warning with its counts."""
+    for note in series.report.notes(name=results.literal):
+        say("data", "warning", note)
 
 
 # ---------------------------------------------------------------- model

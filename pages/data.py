@@ -2,15 +2,17 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import explain, session, state, widgets
+from lab_ui import explain, results, session, state, widgets
 from scgru_core import viz
 from scgru_core.data import MISSING_POLICIES, numeric_columns, span_text
+from scgru_core.times import DATE_ORDERS
 from scgru_core.samples import SAMPLES
 
 state.require_entrypoint()
 
 ss = st.session_state
 MISSING_LABELS = {"interpolate": "interpolate", "drop": "drop the rows", "refuse": "refuse the file"}
+DATE_ORDER_LABELS = {"auto": "automatic", "day": "day first (31.01.2024)", "month": "month first (01/31/2024)"}
 
 
 def _load_sample() -> None:
@@ -61,11 +63,12 @@ def _apply() -> None:
         state.say("data", "error", f"The settings were not applied: {exc} The previous data is kept.")
         return
     state.say("data", "success", "Settings applied." + (" The trained model was discarded: train again." if had_model else ""))
+    state.say_notes(session.get().series)
 
 
 def _form() -> tuple[sc.ReadConfig, sc.WindowConfig]:
     """The settings the form shows (applied or not)."""
-    read = sc.ReadConfig(column=ss["f_column"], missing=ss["f_missing"],
+    read = sc.ReadConfig(column=ss["f_column"], missing=ss["f_missing"], date_order=ss["f_dates"],
                          time_column=None if ss["f_time"] == state.TIME_NONE else ss["f_time"])
     return read, widgets.state(names=state.WINDOW_SETTINGS).window_config()
 
@@ -104,7 +107,7 @@ explain.explain("series", caption=False)
 report_col, form_col = st.columns([2, 3], gap="large")
 with report_col:
     st.markdown("##### What was found")
-    st.markdown("\n".join(f"- {line}" for line in series.report.lines()))
+    st.markdown("\n".join(f"- {line}" for line in series.report.lines(name=results.literal)))
     with st.expander("First rows of the file"):
         st.dataframe(session.get().table.head(20), key="table_head", hide_index=True)
 
@@ -113,10 +116,13 @@ frame = pending["frame"] if pending else session.get().table
 columns = numeric_columns(frame) if pending else list(series.report.numeric_columns)
 with form_col, st.container(border=True, key="settings"):  # not a form: what is typed survives a page switch
     st.markdown("##### Settings" + (f" for the uploaded file **{pending['source']['label']}**" if pending else ""))
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.selectbox("Value column", columns or [None], key="f_column")
     c2.selectbox("Time column", [state.TIME_NONE] + list(frame.columns), key="f_time")
-    c3.selectbox("Missing values", MISSING_POLICIES, format_func=MISSING_LABELS.get, key="f_missing",
+    c3.selectbox("Date order", DATE_ORDERS, format_func=DATE_ORDER_LABELS.get, key="f_dates",
+                 help="How dates such as 01.02.2024 are read. Automatic decides from the data (a day above 12, "
+                      "regular steps, dots between the fields) and asks when it cannot.")
+    c4.selectbox("Missing values", MISSING_POLICIES, format_func=MISSING_LABELS.get, key="f_missing",
                  help="Interpolate inside the series (the ends are dropped), drop the rows, or refuse the file.")
     c1, c2, c3 = st.columns(3)
     widgets.draw("window", c1)

@@ -9,10 +9,9 @@ import argparse
 import sys
 
 from . import compare_cli, sensitivity_cli, shrink_cli, study_cli, threads
-from .cli_common import (COMMANDS, add_common, add_executor, command, configs_from, executor_from, interrupted, metric_line, previous_rows,
+from .cli_common import (COMMANDS, add_common, add_executor, command, configs_from, executor_from, interrupted, load_data, metric_line, previous_rows,
                          progress_callbacks, stop_on_interrupt, write_csv, write_json)
 from .cli_flags import Parser, check_outputs, other, table, table_list
-from .data import load_series
 from .errors import ScgruError, TrainingDivergedError
 from .experiment import config_to_dict, run, train_dense
 from .export import export_model, require_onnx
@@ -60,7 +59,7 @@ def cmd_run(args) -> int:
         require_onnx()
     if args.structured_units is not None:
         return structured_run(args, config)
-    result = run(args.data, config, callbacks=progress_callbacks(args.quiet))
+    result = run(args.data, config, callbacks=progress_callbacks(args.quiet), series=load_data(args, config.read))
     payload = result.to_json()
     c = result.cost
     print(f"{result.series.name}: {len(result.series)} values, window {config.windows.window}, "
@@ -93,7 +92,7 @@ def structured_run(args, config) -> int:
     """`run --structured-units P`: train dense, then the structured recipe instead of weight masks."""
     unit_config = UnitConfig(method="unit_norm", fraction=args.structured_units)
     unit_config.check_for(config.model.hidden)  # refuse before training
-    data = prepare(load_series(args.data, config.read), config.windows)
+    data = prepare(load_data(args, config.read), config.windows)
     model, _ = train_dense(data, config.model, config.train, progress_callbacks(args.quiet))
     return shrink_cli.structured(args, model, data, unit_config, config.train,
                                  extra={"config": config_to_dict(config)})
@@ -107,7 +106,7 @@ def _num(value) -> float | None:
 @command
 def cmd_sweep(args) -> int:
     config = configs_from(args)
-    series = load_series(args.data, config.read)
+    series = load_data(args, config.read)
     data = prepare(series, config.windows)
     by = "sensitivity" if args.sensitivities is not None else "target_sparsity"  # what names a point
     previous = previous_rows(args) if args.resume else []

@@ -11,12 +11,13 @@ import signal
 import sys
 
 from .cli_flags import other, scope, table
-from .data import AUTO, MISSING_POLICIES, ReadConfig
+from .data import AUTO, MISSING_POLICIES, ReadConfig, Series, load_series
 from .errors import ConfigError
 from .executors import EXECUTORS, Executor, Ray, make_executor
 from .experiment import RUN_FINETUNE_EPOCHS, RunConfig
 from .model import CELLS, ModelConfig
 from .pruning import RULES, PruneConfig, Scope
+from .times import DATE_ORDERS
 from .train import PRECISIONS, Callbacks, EpochLog, TrainConfig, FINETUNE_LR
 from .windows import WindowConfig
 
@@ -65,6 +66,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--column", help="value column (default: the first numeric one)")
     g.add_argument("--time-column", default=AUTO, help="time column (default: detected; 'none' for none)")
     g.add_argument("--missing", choices=MISSING_POLICIES, default="interpolate")
+    g.add_argument("--date-order", choices=DATE_ORDERS, default="auto",
+                   help="dates such as 01.02.2024: auto (decided from the data; refused when it cannot be), day or "
+                        "month first")
     g.add_argument("--window", type=table("window"), default=_W.window)
     g.add_argument("--horizon", type=table("horizon"), default=_W.horizon)
     g.add_argument("--val-fraction", type=table("val"), default=_W.val_fraction)
@@ -108,7 +112,7 @@ def configs_from(args) -> RunConfig:
     elif getattr(args, "sparsity", None) is not None:
         target = args.sparsity
     return RunConfig(
-        read=ReadConfig(column=args.column, time_column=time_column, missing=args.missing),
+        read=ReadConfig(column=args.column, time_column=time_column, missing=args.missing, date_order=args.date_order),
         windows=WindowConfig(window=args.window, horizon=args.horizon, val_fraction=args.val_fraction,
                              test_fraction=args.test_fraction, log=args.log),
         model=ModelConfig(hidden=args.hidden, layers=args.layers, cell=args.cell),
@@ -168,6 +172,16 @@ def interrupted(written_to: list[str | None], rows: int) -> int:
     print(f"interrupted: {rows} finished row(s) written to {where}; the same command with --resume continues",
           file=sys.stderr, flush=True)
     return 130
+
+
+def load_data(args, read: ReadConfig, path=None) -> Series:
+    """The series of --data (or `path`), with what to read before training on stderr: a guessed date order, rows
+    dropped or re-sorted, extreme values (the same notes the app shows)."""
+    series = load_series(path or args.data, read)
+    if not getattr(args, "quiet", False):
+        for note in series.report.notes():
+            print(f"  note: {note}", file=sys.stderr, flush=True)
+    return series
 
 
 def progress_callbacks(quiet: bool, label: str = "epoch", should_stop=None) -> Callbacks:

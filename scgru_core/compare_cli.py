@@ -7,11 +7,10 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 
-from .cli_common import (add_common, add_executor, command, configs_from, executor_from, interrupted, previous_rows, progress_callbacks,
+from .cli_common import (add_common, load_data, add_executor, command, configs_from, executor_from, interrupted, previous_rows, progress_callbacks,
                          stop_on_interrupt, write_csv, write_json)
 from .cli_flags import other, table_list
 from .compare import CompareConfig, compare, known_methods, row_key
-from .data import load_series
 from .gradual import GradualPlan
 from .pruning import RULES
 from .windows import prepare
@@ -46,7 +45,7 @@ def cmd_compare(args) -> int:
         plan=GradualPlan(start_epochs=args.prune_start_epochs, end_fraction=args.prune_end_fraction,
                          frequency=args.prune_frequency),
         rewind_rule=args.rewind_rule, floor=args.floor, global_=args.global_)
-    data = prepare(load_series(args.data, run_config.read), run_config.windows)
+    data = prepare(load_data(args, run_config.read), run_config.windows)
     previous = previous_rows(args) if args.resume else []
 
     executor = executor_from(args)

@@ -26,8 +26,11 @@ from .errors import (
     FileTooLargeError,
     NoNumericColumnError,
     NonFiniteValuesError,
+    TimeColumnError,
     UnsupportedFileTypeError,
 )
+from .numbers import to_numeric as _to_numeric
+from .times import DATE_ORDERS, ORDER_TEXT, parse_times, to_datetime
 
 AUTO = "auto"
 MISSING_POLICIES = ("interpolate", "drop", "refuse")
@@ -46,15 +49,24 @@ class ReadConfig:
     missing: str = "interpolate"  # interpolate | drop | refuse
     max_bytes: int = 50 * 1024 * 1024
     max_rows: int = 2_000_000
+    date_order: str = "auto"  # auto: decided from the data (times.py); day | month: as chosen
 
     def __post_init__(self):
         if self.missing not in MISSING_POLICIES:
             raise ConfigError(f"missing-value policy must be one of {', '.join(MISSING_POLICIES)}, not {self.missing!r}.")
+        if self.date_order not in DATE_ORDERS:
+            raise ConfigError(f"date order must be one of {', '.join(DATE_ORDERS)}, not {self.date_order!r}.")
+
+
+def quoted(name: str) -> str:
+    """A name from a file, as plain text shows it; the app passes its own (a code span, never markdown)."""
+    return repr(str(name))
 
 
 @dataclass(frozen=True)
 class LoadReport:
-    """What was found and done while loading; shown to the user beside the series."""
+    """What was found and done while loading; shown to the user beside the series. `lines` is every fact, `notes`
+    the ones to read before training (said where the person looks: beside "Loaded", on stderr)."""
 
     rows_read: int
     column: str
@@ -74,29 +86,62 @@ class LoadReport:
     missing_steps: int = 0
     median_step: str | None = None
     sheet: tuple[str, int] | None = None  # (name, number of sheets) when a workbook has several
+    headerless: bool = False  # the first row was data, not names
+    date_order: str | None = None  # "day" or "month" where the time stamps could be read either way
+    date_order_why: str = ""
+    unparsed_example: str = ""
+    out_of_order: int = 0  # places where the time went back, before sorting
+    index_columns: tuple[str, ...] = ()  # numeric columns that only count up, passed over as the values
+    spikes: tuple[tuple[str, float], ...] = ()  # (where, value) of the first extreme values
+    spike_count: int = 0
 
-    def lines(self) -> list[str]:
-        """Human-readable summary, one fact per line."""
+    def lines(self, name=quoted) -> list[str]:
+        """Human-readable summary, one fact per line; `name` quotes a name from the file."""
         out = [f"{self.rows_read:,} rows read"
-               + (f" from sheet '{self.sheet[0]}' (the first with numbers, of {self.sheet[1]} sheets)" if self.sheet
-                  else "")
-               + f"; value column '{self.column}'"
-               + (f", time column '{self.time_column}'" if self.time_column else ", no time column")]
+               + (f" from sheet {name(self.sheet[0])} (the first with numbers, of {self.sheet[1]} sheets)"
+                  if self.sheet else "")
+               + f"; value column {name(self.column)}"
+               + (f", time column {name(self.time_column)}" if self.time_column else ", no time column")]
         bad = self.missing + self.non_numeric + self.non_finite
         if bad:
             out.append(f"{self.missing} empty, {self.non_numeric} non-numeric and {self.non_finite} infinite values: "
                        f"{self.interpolated} interpolated, {self.dropped} dropped ({self.policy})")
         else:
             out.append("no missing values")
+        if self.time_column and self.gaps:
+            out.append(f"{self.gaps} gaps in the time axis ({self.missing_steps} missing steps of {self.median_step})")
+        return out + self.notes(name)
+
+    def notes(self, name=quoted) -> list[str]:
+        """What to read before training: how the file was understood where it could have been misread, rows
+        dropped or moved, and values that look like errors."""
+        out = []
+        if self.headerless:
+            out.append("The file has no header row: its first row was read as data, and the columns are named "
+                       "column 1, column 2, ...")
+        if self.index_columns:
+            cols = ", ".join(name(c) for c in self.index_columns)
+            out.append(f"Column{'s' if len(self.index_columns) > 1 else ''} {cols} only count{'' if len(self.index_columns) > 1 else 's'} "
+                       f"up by a fixed step (a row number or an index), so {name(self.column)} was taken as the values.")
         if self.time_column:
+            if self.date_order and self.date_order_why != "as chosen":
+                out.append(f"Dates read {ORDER_TEXT[self.date_order]}: {self.date_order_why}.")
             if self.unparsed_times:
-                out.append(f"{self.unparsed_times} time stamps could not be parsed; those rows were dropped")
+                out.append(f"{self.unparsed_times:,} of {self.rows_read:,} time stamps could not be read (such as "
+                           f"{name(self.unparsed_example)}); those rows were dropped.")
             if self.was_unsorted:
-                out.append("rows were not in time order; sorted by time")
+                out.append(f"The rows were not in time order ({self.out_of_order:,} place"
+                           f"{'s' if self.out_of_order != 1 else ''} where the time goes back): they were sorted "
+                           "by time.")
             if self.duplicate_times:
-                out.append(f"{self.duplicate_times} duplicate time stamps; the first of each was kept")
-            if self.gaps:
-                out.append(f"{self.gaps} gaps in the time axis ({self.missing_steps} missing steps of {self.median_step})")
+                out.append(f"{self.duplicate_times:,} duplicate time stamps: the first of each was kept.")
+        if self.spike_count:
+            where = ", ".join(f"{w}: {v:,.6g}" for w, v in self.spikes)
+            out.append(f"{self.spike_count:,} extreme value{'s' if self.spike_count > 1 else ''}, more than "
+                       f"{SPIKE_SPREADS} times the spread of the middle half away from the median ({where}"
+                       f"{', ...' if self.spike_count > len(self.spikes) else ''}). Check "
+                       f"{'them' if self.spike_count > 1 else 'it'} before training: one spike can squash the "
+                       "scaling and dominate the error.")
         return out
 
 
@@ -167,7 +212,7 @@ def _refuse_other_formats(text: str) -> None:
                           "step), or as XLSX or Parquet.")
 
 
-def _read_csv(raw: bytes) -> pd.DataFrame:
+def _read_csv(raw: bytes, header: bool = True) -> pd.DataFrame:
     text = _decode(raw)
     if not text.strip():
         raise EmptyDataError("The file is empty. Upload a file with a header row and at least one column of numbers.")
@@ -182,7 +227,7 @@ def _read_csv(raw: bytes) -> pd.DataFrame:
             # index_col=False: rows with more fields than the header must not turn their first field into an
             # index (pandas' default), which shifts every value under the wrong column name without a word
             frame = pd.read_csv(io.StringIO(body), sep=sep, decimal=decimal, skipinitialspace=True,
-                                skip_blank_lines=False, index_col=False)
+                                skip_blank_lines=False, index_col=False, header=0 if header else None)
         if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
             header, first = list(csv.reader(body.splitlines()[:2], delimiter=sep))[:2]
             raise DecodeError(f"The header names {len(header)} column{'s' if len(header) != 1 else ''} but the rows "
@@ -231,7 +276,8 @@ def _excel_preflight(raw: bytes) -> None:
         wrote = list(ws_formulas.iter_rows(min_row=2, max_row=SAMPLE_ROWS + 1, values_only=True))
         columns = list(zip(*got)) if got else []
         written = list(zip(*wrote)) if wrote else []
-        numbers = any(isinstance(v, (int, float)) and not isinstance(v, bool) for col in columns for v in col)
+        numbers = any(any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in col)
+                      and not _counts_rows(pd.Series(col, dtype=object)) for col in columns)  # a row number is no data
         formula_only = [i for i, (col, src) in enumerate(zip(columns, written))
                         if all(v is None for v in col) and any(isinstance(f, str) and f.startswith("=") for f in src)]
         if formula_only and not numbers:
@@ -246,12 +292,12 @@ def _excel_preflight(raw: bytes) -> None:
                                    "numbers to read. Open and save it in Excel or LibreOffice, or export it as CSV.")
 
 
-def _read_excel(raw: bytes) -> pd.DataFrame:
+def _read_excel(raw: bytes, header: bool = True) -> pd.DataFrame:
     """The first sheet that holds a column of numbers (a workbook often opens on notes or a chart); which sheet
     was used is kept in the frame's attrs and reported."""
     _excel_preflight(raw)
     try:
-        sheets = pd.read_excel(io.BytesIO(raw), engine="openpyxl", sheet_name=None)
+        sheets = pd.read_excel(io.BytesIO(raw), engine="openpyxl", sheet_name=None, header=0 if header else None)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise DecodeError(f"The Excel file could not be read ({type(exc).__name__}). Save it as .xlsx or CSV.") from None
     if not sheets:
@@ -295,34 +341,35 @@ def read_table(source: str | pathlib.Path | bytes, filename: str | None = None,
         )
     if not raw.strip():
         raise EmptyDataError("The file is empty. Upload a file with a header row and at least one column of numbers.")
-    if suffix in EXCEL_SUFFIXES:
-        frame = _read_excel(raw)
-    elif suffix in PARQUET_SUFFIXES:
+    if suffix in PARQUET_SUFFIXES:
         frame = _read_parquet(raw)
     else:
-        frame = _read_csv(raw)
+        reader = _read_excel if suffix in EXCEL_SUFFIXES else _read_csv
+        frame = reader(raw)
+        if header_is_data(frame.columns):  # no header row: the first row is data, not names
+            frame = reader(raw, header=False)
+            frame.columns = [f"column {i + 1}" for i in range(frame.shape[1])]
+            frame.attrs["headerless"] = True
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise EmptyDataError("The file has a header but no data rows. Add the values below the header.")
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
+def header_is_data(names) -> bool:
+    """Whether a header row is really the first row of data: every name a number or a date, and one a number
+    ('100.00123015335748', or '01.02.2024 00:00' beside '200,0684'). Not 'Unnamed: 0' or a year alone."""
+    text = pd.Series([str(n).strip() for n in names], dtype=object)
+    if text.empty or (text == "").any():
+        return False
+    numbers = _to_numeric(text).notna()
+    dates = to_datetime(text[~numbers], dayfirst=False).notna() & text[~numbers].str.contains(r"\d[./:-]\d")
+    whole_years = len(text) == 1 and bool(text.str.fullmatch(r"\d{4}").all())  # a column named 2024
+    return bool(numbers.any()) and bool(numbers.sum() + dates.sum() == len(text)) and not whole_years
+
+
 def _too_large(size: int, cap: int) -> str:
     return f"The file is {size / 2**20:.1f} MB, over the {cap / 2**20:.0f} MB limit. Upload a shorter excerpt."
-
-
-def _to_numeric(col: pd.Series) -> pd.Series:
-    """Numbers stay numbers; text such as '1,5' or ' 12 ' becomes a float, anything else NaN."""
-    if pd.api.types.is_bool_dtype(col):
-        return pd.Series(np.nan, index=col.index)
-    if pd.api.types.is_numeric_dtype(col):
-        return col.astype("float64")
-    text = col.astype("string").str.strip()
-    out = pd.to_numeric(text, errors="coerce")
-    comma = text.str.fullmatch(r"-?\d+,\d+").fillna(False)
-    if comma.any():
-        out = out.where(~comma, pd.to_numeric(text.where(comma).str.replace(",", "."), errors="coerce"))
-    return out.astype("float64")
 
 
 def numeric_columns(frame: pd.DataFrame, exclude: str | None = None) -> list[str]:
@@ -338,7 +385,7 @@ def numeric_columns(frame: pd.DataFrame, exclude: str | None = None) -> list[str
     return names
 
 
-def _detect_time_column(frame: pd.DataFrame) -> str | None:
+def detect_time_column(frame: pd.DataFrame) -> str | None:
     for name in frame.columns:
         col = frame[name]
         if pd.api.types.is_datetime64_any_dtype(col):
@@ -346,18 +393,17 @@ def _detect_time_column(frame: pd.DataFrame) -> str | None:
         if pd.api.types.is_numeric_dtype(col):
             continue
         sample = col.dropna().astype(str).head(200)
-        if len(sample) and _parse_times(sample).notna().mean() > 0.9:
+        if len(sample) and to_datetime(sample, dayfirst=False).notna().mean() > 0.9:
             return name
     return None
 
 
-def _parse_times(col: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return col
-    try:
-        return pd.to_datetime(col, errors="coerce", format="mixed")
-    except (ValueError, TypeError):
-        return pd.Series(pd.NaT, index=col.index)
+UNPARSED_MAX_SHARE = 0.05
+"""Past this share of unreadable time stamps the time column is refused, not thinned: dropping the rows would leave
+a different series with holes (a column read 288 of 3,000 stamps and the app blamed the window)."""
+SPIKE_SPREADS = 50
+"""A value this many interquartile ranges from the median is noted as extreme. The shipped samples, bursty network
+traffic and sunspots included, stay within 4; a typing error (1e15 in a series of thousands) is far beyond."""
 
 
 def _time_report(times: pd.Series) -> dict:
@@ -372,52 +418,114 @@ def _time_report(times: pd.Series) -> dict:
     return {"gaps": int(len(big)), "missing_steps": missing_steps, "median_step": str(step)}
 
 
+def _counts_up(col: pd.Series) -> bool:
+    """A column of whole numbers that rise by one fixed step: a row number or an index, never a series to forecast."""
+    v = _to_numeric(col).to_numpy()
+    if len(v) < 3 or not np.isfinite(v).all() or not (v == np.round(v)).all():
+        return False
+    steps = np.diff(v)
+    return bool(steps[0] > 0 and (steps == steps[0]).all())
+
+
+def _counts_rows(col: pd.Series) -> bool:
+    """A column that numbers the rows: 0, 1, 2, ... or 1, 2, 3, ..."""
+    v = _to_numeric(col).to_numpy()
+    return _counts_up(col) and v[0] in (0, 1) and v[1] - v[0] == 1
+
+
+def _value_column(frame: pd.DataFrame, config: ReadConfig, numeric: list[str], time_col: str | None) -> str:
+    """The column the series is read from: the chosen one, else the first numeric column that does not just count
+    up (a row number or an index beside the data is not the data)."""
+    if config.column is not None:
+        if config.column not in frame.columns:
+            raise ColumnNotFoundError(f"There is no column {quoted(config.column)}. The columns are: "
+                                      f"{', '.join(map(str, frame.columns))}.")
+        if config.column == time_col:
+            raise ConfigError(f"Column {quoted(config.column)} is chosen as both the values and the time column: "
+                              "pick another time column, or none.")
+        if config.column not in numeric:
+            raise NoNumericColumnError(f"Column {quoted(config.column)} holds no numbers. Pick one of: "
+                                       f"{', '.join(map(str, numeric)) or '(none)'}.")
+        return config.column
+    data = [c for c in numeric if not _counts_up(frame[c])]
+    if data:
+        return data[0]
+    counters = [c for c in numeric if _counts_rows(frame[c])]
+    if numeric and len(counters) < len(numeric):
+        return next(c for c in numeric if c not in counters)  # an index alone (years, say): the best there is
+    empty = [str(c) for c in frame.columns if c != time_col and c not in numeric and frame[c].isna().all()]
+    beside = (f" Column{'s' if len(empty) > 1 else ''} {', '.join(map(quoted, empty))} "
+              f"{'have' if len(empty) > 1 else 'has'} no values at all (every cell is empty).") if empty else ""
+    if counters and not empty:
+        return counters[0]  # a file of nothing but a count: what was given
+    if counters:
+        raise NoNumericColumnError(f"Column {quoted(counters[0])} only numbers the rows (0, 1, 2, ... or 1, 2, 3, "
+                                   f"...), which is not a series to forecast, and no other column holds numbers."
+                                   f"{beside} Fill in the values, or upload the file they are in.")
+    if empty:
+        raise NoNumericColumnError(f"{beside.strip()} No other column holds numbers. Fill in the values, or upload "
+                                   "the file they are in.")
+    raise NoNumericColumnError("No column holds numbers. The series must be one column of numeric values "
+                               f"(found: {', '.join(map(str, frame.columns))}).")
+
+
+def _read_times(frame: pd.DataFrame, time_col: str, config: ReadConfig) -> tuple[pd.DataFrame, dict]:
+    """The rows with readable time stamps, in time order, first of each duplicate kept; what was done, counted.
+    Refuses a column too much of which is not time stamps (TimeColumnError) or whose day/month order is
+    ambiguous (AmbiguousDatesError)."""
+    parsed = parse_times(frame[time_col], config.date_order, time_col)
+    unreadable = parsed.times.isna()
+    unparsed = int(unreadable.sum())
+    example = str(frame[time_col][unreadable].iloc[0]) if unparsed else ""
+    if unparsed > UNPARSED_MAX_SHARE * len(frame):
+        row = unreadable.to_numpy().argmax() + 2
+        raise TimeColumnError(f"{unparsed:,} of {len(frame):,} cells of the time column {quoted(time_col)} "
+                              f"({unparsed / len(frame):.0%}) are not time stamps, such as {quoted(example)} in row "
+                              f"{row:,}. Choose another time column, or none (the rows are then taken in file "
+                              "order), or correct the file.")
+    frame = frame.assign(_t=parsed.times)[~unreadable]
+    went_back = int((frame["_t"].diff() < pd.Timedelta(0)).sum())
+    frame = frame.sort_values("_t", kind="stable")
+    dup = frame["_t"].duplicated(keep="first")
+    frame = frame[~dup]
+    return frame, {"unparsed_times": unparsed, "unparsed_example": example, "was_unsorted": went_back > 0,
+                   "out_of_order": went_back, "duplicate_times": int(dup.sum()), "date_order": parsed.order,
+                   "date_order_why": parsed.why, **_time_report(frame["_t"])}
+
+
+def _spikes(values: np.ndarray, where) -> dict:
+    """The values far out of the series' own range (`SPIKE_SPREADS`), with where they are (at most three)."""
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    spread = q3 - q1
+    if not spread > 0:
+        return {}
+    far = np.flatnonzero(np.abs(values - median) > SPIKE_SPREADS * spread)
+    if not len(far):
+        return {}
+    return {"spike_count": int(len(far)), "spikes": tuple((where(i), float(values[i])) for i in far[:3])}
+
+
 def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) -> Series:
     """Pick the value (and time) column, apply the missing-value policy, validate."""
     if len(frame) > config.max_rows:
         raise FileTooLargeError(f"The file has {len(frame):,} rows, over the {config.max_rows:,}-row limit. "
                                 "Upload a shorter excerpt or resample it.")
-    time_col = _detect_time_column(frame) if config.time_column == AUTO else config.time_column
+    time_col = detect_time_column(frame) if config.time_column == AUTO else config.time_column
     if time_col is not None and time_col not in frame.columns:
-        raise ColumnNotFoundError(f"There is no time column '{time_col}'. The columns are: {', '.join(frame.columns)}.")
+        raise ColumnNotFoundError(f"There is no time column {quoted(time_col)}. The columns are: "
+                                  f"{', '.join(map(str, frame.columns))}.")
     numeric = numeric_columns(frame, exclude=time_col)
-    if config.column is not None:
-        if config.column not in frame.columns:
-            raise ColumnNotFoundError(f"There is no column '{config.column}'. The columns are: {', '.join(frame.columns)}.")
-        if config.column == time_col:
-            raise ConfigError(f"Column '{config.column}' is chosen as both the values and the time column: pick "
-                              "another time column, or none.")
-        if config.column not in numeric:
-            raise NoNumericColumnError(f"Column '{config.column}' holds no numbers. Pick one of: {', '.join(numeric) or '(none)'}.")
-        column = config.column
-    elif numeric:
-        column = numeric[0]
-    else:
-        empty = [str(c) for c in frame.columns if c != time_col and frame[c].isna().all()]
-        if empty:
-            raise NoNumericColumnError(f"Column{'s' if len(empty) > 1 else ''} {', '.join(repr(c) for c in empty)} "
-                                       f"{'have' if len(empty) > 1 else 'has'} no values at all (every cell is empty), "
-                                       "and no other column holds numbers. Fill in the values, or upload the file "
-                                       "they are in.")
-        raise NoNumericColumnError("No column holds numbers. The series must be one column of numeric values "
-                                   f"(found: {', '.join(frame.columns)}).")
+    column = _value_column(frame, config, numeric, time_col)
 
     rows_read = len(frame)
-    sheet = frame.attrs.get("sheet")
+    extra = {"sheet": frame.attrs.get("sheet"), "headerless": bool(frame.attrs.get("headerless")),
+             "index_columns": tuple(c for c in numeric[:numeric.index(column)] if _counts_up(frame[c]))
+             if config.column is None and column in numeric else ()}
     all_columns = tuple(str(c) for c in frame.columns)
     frame = frame[[c for c in (time_col, column) if c is not None]].copy()
     time_info: dict = {}
-    times = None
     if time_col is not None:
-        parsed = _parse_times(frame[time_col])
-        unparsed = int(parsed.isna().sum())
-        frame = frame.assign(_t=parsed).dropna(subset=["_t"])
-        unsorted = not frame["_t"].is_monotonic_increasing
-        frame = frame.sort_values("_t", kind="stable")
-        dup = frame["_t"].duplicated(keep="first")
-        frame = frame[~dup]
-        time_info = {"unparsed_times": unparsed, "was_unsorted": bool(unsorted), "duplicate_times": int(dup.sum()),
-                     **_time_report(frame["_t"])}
+        frame, time_info = _read_times(frame, time_col, config)
 
     raw_col = frame[column]
     values = _to_numeric(raw_col)
@@ -429,12 +537,12 @@ def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) ->
     bad = values.isna().to_numpy()
     interpolated = dropped = 0
     if bad.all():
-        raise NonFiniteValuesError(f"Column '{column}' has no finite numbers. Pick another column.")
+        raise NonFiniteValuesError(f"Column {quoted(column)} has no finite numbers. Pick another column.")
     if bad.any():
         if config.missing == "refuse":
             raise NonFiniteValuesError(
-                f"Column '{column}' has {empty} empty, {non_numeric} non-numeric and {non_finite} infinite values, "
-                "and the missing-value policy is 'refuse'. Choose 'interpolate' or 'drop', or clean the file."
+                f"Column {quoted(column)} has {empty} empty, {non_numeric} non-numeric and {non_finite} infinite "
+                "values, and the missing-value policy is 'refuse'. Choose 'interpolate' or 'drop', or clean the file."
             )
         keep = np.ones(len(values), dtype=bool)
         if config.missing == "interpolate":
@@ -452,14 +560,15 @@ def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) ->
     if len(arr) == 0:
         raise EmptyDataError("No values are left after removing missing ones. Check the file.")
     if np.nanmax(arr) == np.nanmin(arr):
-        raise ConstantSeriesError(f"Column '{column}' is constant ({arr[0]:g}); there is nothing to forecast. "
+        raise ConstantSeriesError(f"Column {quoted(column)} is constant ({arr[0]:g}); there is nothing to forecast. "
                                   "Pick a column that varies.")
+    times = pd.DatetimeIndex(frame["_t"].to_numpy()) if time_col is not None else None
+    where = (lambda i: f"{times[i]:%Y-%m-%d %H:%M}") if times is not None else (
+        lambda i: f"row {int(frame.index[i]) + 2:,}")
     report = LoadReport(rows_read=rows_read, column=column, time_column=time_col, numeric_columns=tuple(numeric),
                         all_columns=all_columns, missing=empty,
                         non_numeric=non_numeric, non_finite=non_finite, policy=config.missing,
-                        interpolated=interpolated, dropped=dropped, sheet=sheet, **time_info)
-    if time_col is not None:
-        times = pd.DatetimeIndex(frame["_t"].to_numpy())
+                        interpolated=interpolated, dropped=dropped, **extra, **time_info, **_spikes(arr, where))
     return Series(values=arr, name=column, times=times, report=report)
 
 

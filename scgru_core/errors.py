@@ -46,6 +46,14 @@ class SeriesTooShortError(DataError):
     pass
 
 
+class AmbiguousDatesError(DataError):
+    """Dates that read day first or month first equally well: the person chooses the order."""
+
+
+class TimeColumnError(DataError):
+    """A time column too much of which is not time stamps."""
+
+
 class ConfigError(ScgruError, ValueError):
     """A setting is out of its valid range."""
 

@@ -11,7 +11,6 @@ Ray is an optional extra (requirements-ray.txt): only the "ray" executor imports
 from __future__ import annotations
 
 import multiprocessing
-import os
 import pickle
 import signal
 import threading

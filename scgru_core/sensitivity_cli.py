@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from .cli_common import add_common, command, configs_from, progress_callbacks, write_csv, write_json
+from .cli_common import add_common, load_data, command, configs_from, progress_callbacks, write_csv, write_json
 from .cli_flags import table_list
-from .data import load_series
 from .experiment import config_to_dict, resolve_prune_config, train_dense
 from .lab import PruningLab
 from .pruning import PruneConfig
@@ -43,7 +42,7 @@ def suggestion(lab: PruningLab, analysis, target: float, scope_config: PruneConf
 def cmd_sensitivity(args) -> int:
     run_config = configs_from(args)
     config = SensitivityConfig(sparsities=tuple(args.sparsities), by=args.by)
-    data = prepare(load_series(args.data, run_config.read), run_config.windows)
+    data = prepare(load_data(args, run_config.read), run_config.windows)
     model, _ = train_dense(data, run_config.model, run_config.train, progress_callbacks(args.quiet))
     lab = PruningLab(model, data)
 

@@ -154,3 +154,46 @@ def test_the_uploader_comes_back_empty_after_each_file_it_read():
     assert subheader(at).startswith("mine.csv")
     (uploader,) = at.get("file_uploader")
     assert uploader.key == "upload_2" and not uploader.value
+
+
+def test_a_day_first_upload_is_read_day_first_and_the_page_says_how(data_page):
+    at = data_page
+    times = pd.date_range("2024-01-01", periods=3000, freq="30min")
+    raw = ("Zeit;Wert\n" + "\n".join(f"{t:%d.%m.%Y %H:%M};{200 + (i % 48) / 2:.1f}".replace(".", ",")
+                                     .replace(",", ".", 2) for i, t in enumerate(times))).encode()
+    upload(at, "zaehler.csv", raw)
+    series = at.session_state["session"].series
+    assert series.times[743] == times[743] and not series.report.was_unsorted
+    assert any("Loaded `zaehler.csv`: 3,000 values of `Wert`" in s for s in texts(at.success))
+    assert any(w.startswith("Dates read day first") and "13 can only be a day" in w for w in texts(at.warning))
+    assert at.selectbox(key="f_dates").value == "auto"
+
+
+def test_dates_that_read_either_way_are_asked_and_the_choice_applies(data_page):
+    at = data_page
+    before = at.session_state["session"].data
+    months = pd.date_range("2020-01-01", periods=60, freq="MS")
+    raw = ("date,sales\n" + "\n".join(f"{t:%d/%m/%Y},{100 + (i * 7) % 11}" for i, t in enumerate(months))).encode()
+    upload(at, "sales.csv", raw)
+    (error,) = texts(at.error)
+    assert "cannot be used yet" in error and "day first or month first" in error and "Choose the date order" in error
+    assert at.session_state["session"].data is before
+    at.selectbox(key="f_dates").set_value("day")
+    at.number_input(key="f_window").set_value(6).run()
+    at.button(key="apply").click().run()
+    series = at.session_state["session"].series
+    assert not at.error and series.times[1] == pd.Timestamp("2020-02-01") and len(series) == 60
+
+
+def test_a_time_column_that_mostly_fails_is_named_as_the_cause(data_page):
+    at = data_page
+    stamps = pd.date_range("2024-01-01", periods=300, freq="h")
+    rows = ["time,value"] + [f"{stamps[h]:%Y-%m-%d %H:%M},{100 + h % 7}" if h < 300 else f"later,{100 + h % 7}"
+                             for h in range(3000)]
+    upload(at, "stamps.csv", "\n".join(rows).encode())
+    (error,) = texts(at.error)
+    assert "2,700 of 3,000 cells of the time column 'time' (90%) are not time stamps" in error
+    assert "window" not in error.split("cannot be used yet:")[1].split("Change the settings")[0]
+    at.selectbox(key="f_time").set_value("(no time column)").run()
+    at.button(key="apply").click().run()
+    assert not at.error and len(at.session_state["session"].series) == 3000

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from scgru_core.cli import build_parser, main
-from scgru_core.cli_flags import OTHER_LIMITS, cores
+from scgru_core.cli_flags import cores
 from scgru_core.settings import SETTINGS
 
 

@@ -326,8 +326,11 @@ def test_a_workbook_of_formulas_never_calculated_is_named_for_what_it_is():
                                           for h in range(300)])
     with pytest.raises(DataError, match=r"formulas \(such as =SIN\(ROW\(\)\)\*10\+0\) whose values were never calculated"):
         read_table(raw, filename="made_by_a_script.xlsx")
-    mixed = _workbook([["n", "twice"]] + [[i, f"=A{i + 2}*2"] for i in range(300)])
-    assert list(read_table(mixed, filename="mixed.xlsx")["n"][:3]) == [0, 1, 2]  # a column of numbers is still read
+    beside_row_numbers = _workbook([["t", "twice"]] + [[i + 1, f"=A{i + 2}*2"] for i in range(300)])
+    with pytest.raises(DataError, match=r"formulas \(such as =A2\*2\) whose values were never calculated"):
+        read_table(beside_row_numbers, filename="mixed.xlsx")  # the row numbers are not the data
+    values = _workbook([["n", "load", "twice"]] + [[i, 100 + (i * 7) % 13, f"=B{i + 2}*2"] for i in range(300)])
+    assert list(read_table(values, filename="values.xlsx")["load"][:3]) == [100, 107, 101]  # numbers beside: read
 
 
 def test_a_sheet_too_long_for_excel_is_refused_before_it_is_read(monkeypatch):

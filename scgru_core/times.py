@@ -1,0 +1,110 @@
+"""Time stamps read as they were written.
+
+'01.02.2024' is the 1st of February in Germany and the 2nd of January in the United States. Parsing each cell on
+its own (pandas' format="mixed") reads it month-first until a day above 12 forces the other order, so a day-first
+file came out with every month's first twelve days swapped and was silently re-sorted by those wrong dates. Here
+one order is decided for the whole column, from the data:
+1. a first field above 12 somewhere (and never a second one) means day first; a second field above 12, month first;
+2. otherwise, an order under which the steps are regular while the other's are not (file order, as written);
+3. otherwise dots or dashes between the fields ('01.02.2024', '01-02-2024'), which are written day first;
+4. otherwise the column is refused as ambiguous (`AmbiguousDatesError`), and the person chooses the order
+   (`ReadConfig.date_order`, the Data page's "Date order", the CLI's --date-order).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .errors import AmbiguousDatesError
+
+DATE_ORDERS = ("auto", "day", "month")
+ORDER_TEXT = {"day": "day first (day.month.year)", "month": "month first (month/day/year)"}
+NUMERIC_DATE = r"^\s*(\d{1,2})([./-])(\d{1,2})[./-]\d{2,4}(?:\D|$)"
+REGULAR, IRREGULAR = 0.9, 0.5  # shares of equal steps that count as regular, and as clearly not
+
+
+@dataclass(frozen=True)
+class ParsedTimes:
+    times: pd.Series  # datetime64 (NaT where a cell is not a time)
+    order: str | None = None  # "day" or "month" where the text could be read either way round
+    why: str = ""  # how the order was decided, for the report
+
+
+def to_datetime(text: pd.Series, dayfirst: bool) -> pd.Series:
+    """One format for the column, inferred from its first cell (fast, and consistent); cells it does not fit are
+    parsed one by one (a few, in a column that mixes 'T' and ' ', say)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "could not infer format": the fallback below handles it
+        try:
+            out = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
+        except (ValueError, TypeError, OverflowError):
+            out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        missed = out.isna() & text.notna()
+        if 0 < missed.sum() <= 50_000:
+            try:
+                out = out.where(~missed, pd.to_datetime(text[missed], errors="coerce", format="mixed",
+                                                        dayfirst=dayfirst))
+            except (ValueError, TypeError, OverflowError):
+                pass
+    return out
+
+
+def regularity(times: pd.Series) -> float:
+    """The share of steps (in file order) equal to the median step; 0 where the median does not go forward."""
+    steps = times.diff().dropna()
+    if steps.empty:
+        return 0.0
+    median = steps.median()
+    return float((steps == median).mean()) if median > pd.Timedelta(0) else 0.0
+
+
+def parse_times(col: pd.Series, order: str = "auto", name: str = "") -> ParsedTimes:
+    """The column as time stamps, with the day/month order decided as the module says (or as `order` chooses)."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return ParsedTimes(col)
+    if pd.api.types.is_numeric_dtype(col):
+        return ParsedTimes(pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]"))
+    text = col.astype("string").str.strip()
+    fields = text.str.extract(NUMERIC_DATE)
+    numeric = fields[0].notna()
+    if numeric.sum() < 0.5 * text.notna().sum() or not numeric.any():  # ISO dates, month names: no question
+        return ParsedTimes(to_datetime(text, dayfirst=False))
+    if order in ("day", "month"):
+        return ParsedTimes(to_datetime(text, dayfirst=order == "day"), order, "as chosen")
+    first, second = fields[0][numeric].astype(int), fields[2][numeric].astype(int)
+    day_only, month_only = first > 12, second > 12
+    where = f"'{name}'" if name else "the time column"
+    if day_only.any() and month_only.any():
+        d, m = day_only.idxmax(), month_only.idxmax()
+        raise AmbiguousDatesError(f"The dates in {where} mix two orders: row {_row(d)} reads {text[d]!r} (only day "
+                                  f"first) and row {_row(m)} reads {text[m]!r} (only month first). Choose the date "
+                                  "order, or correct the file.")
+    for only, key, values in ((day_only, "day", first), (month_only, "month", second)):
+        if only.any():
+            row = only.idxmax()
+            return ParsedTimes(to_datetime(text, dayfirst=key == "day"), key,
+                               f"row {_row(row)} reads {text[row]!r}, and {values[row]} can only be a day")
+    by_day, by_month = to_datetime(text, dayfirst=True), to_datetime(text, dayfirst=False)
+    r_day, r_month = regularity(by_day), regularity(by_month)
+    if r_day >= REGULAR > IRREGULAR >= r_month:
+        return ParsedTimes(by_day, "day", f"only day first gives regular steps ({r_day:.0%} equal, not {r_month:.0%})")
+    if r_month >= REGULAR > IRREGULAR >= r_day:
+        return ParsedTimes(by_month, "month",
+                           f"only month first gives regular steps ({r_month:.0%} equal, not {r_day:.0%})")
+    separator = fields[1][numeric].mode().iloc[0]
+    if separator in ".-":
+        return ParsedTimes(by_day, "day", f"the fields are separated by '{separator}', which is written day first")
+    example = text[numeric].iloc[0]
+    raise AmbiguousDatesError(f"The dates in {where} can be read day first or month first ({example!r} is "
+                              f"{by_day[numeric].iloc[0]:%d %B %Y} or {by_month[numeric].iloc[0]:%d %B %Y}): no day or "
+                              "month is above 12 and both orders give steps as regular. Choose the date order.")
+
+
+def _row(index) -> str:
+    """The file's row number of a frame index (the header is row 1)."""
+    try:
+        return f"{int(index) + 2:,}"
+    except (TypeError, ValueError):
+        return str(index)
