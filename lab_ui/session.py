@@ -10,6 +10,7 @@ same names and a new piece of state is one line in this class, not a new string 
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any, TypedDict
 
@@ -99,6 +100,7 @@ class Session:
     estimates: dict = field(default_factory=dict)  # seconds a training takes here, by (data, settings)
     prune_for: int | None = None  # the model version the Prune controls were last reset for
     # jobs and messages
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)  # who this session is to a shared training
     job: dict | None = None  # a fine-tune run in progress (survives a Stop, which interrupts the script)
     training: Following | None = None  # the dense training this session waits for (in the server's line)
     messages: dict = field(default_factory=dict)  # {page: [(kind, text)]} shown once on that page

@@ -195,8 +195,10 @@ def wait_for(ticket: sc.Ticket, model_config: sc.ModelConfig, train_config: sc.T
              after=None, made: str = "followed") -> None:
     """Make `ticket` the training this session waits for: its model is installed here when it ends (then
     `after()` runs), whichever run of this session sees it end."""
+    ticket.want(session.get().token)
     session.get().training = {"ticket": ticket, "page": page, "model_config": model_config,
                               "train_config": train_config, "data": session.get().data, "after": after, "made": made}
+
 
 
 def _train_job(ticket: sc.Ticket, cache, data: sc.Dataset, model_config: sc.ModelConfig,
@@ -241,6 +243,18 @@ def later(kind: str, text: str) -> None:
     session.get().alerts.append((kind, text))
 
 
+def stop_following(report=show) -> bool:
+    """This session's Stop for the training it waits for: the training stops unless other sessions still wait for
+    it (then this session alone stops waiting, and is told so). True when the training itself was stopped."""
+    job = session.get().training
+    left = job["ticket"].release(session.get().token)
+    if left:
+        session.get().take("training")
+        report("info", f"You stopped waiting for this training. It goes on for the {left} other session"
+                       f"{'s' if left > 1 else ''} that asked for the same model, and its model is shared once it "
+                       "ends: Train again to take it then.")
+    return not left
+
 def finish(report=show) -> bool:
     """The session's training has ended: install its model (a copy: other sessions may follow the same training),
     or say why not (`report(kind, text)`: now, or `later` at the top of the next run). A stopped training keeps its
@@ -283,7 +297,8 @@ def resume() -> None:
         return
     ticket = job["ticket"]
     if _should_stop():
-        ticket.stop.set()
+        if not stop_following():
+            return
         ticket.finished.wait(STOP_WAIT_S)
     if ticket.finished.is_set():
         finish()
@@ -293,7 +308,11 @@ def resume() -> None:
 
 @st.fragment(run_every=WATCH_INTERVAL_S)
 def watch(ticket: sc.Ticket) -> None:
-    """A training this session waits for, shown while the rest of the page works; the page again once it ends."""
+    """A training this session waits for, shown while the rest of the page works; the page again once it ends (or
+    once this session stopped waiting for it)."""
+    job = session.get().training
+    if job is None or job["ticket"] is not ticket:
+        st.rerun(scope="app")
     if ticket.finished.is_set():
         if session.get().training is not None and session.get().training["ticket"] is ticket:
             finish(later)
@@ -310,8 +329,9 @@ def watch(ticket: sc.Ticket) -> None:
         if ticket.losses:
             fig = _loss_figure(ticket, "Loss per epoch (MSE, scaled units)", height=220)
             chart.plotly_chart(fig, key="watch_loss", config=viz.PLOTLY_CONFIG, theme=None)
-        st.button("Stop this training", key="watch_stop", icon=":material/stop_circle:", on_click=ticket.stop.set,
-                  help="Stops it, for every page waiting for it; the best epoch so far is kept.")
+        st.button("Stop this training", key="watch_stop", icon=":material/stop_circle:", on_click=stop_following,
+                  args=(later,), help="Stops it, keeping its best epoch so far; a training other sessions also wait "
+                                      "for goes on for them, and only this page stops waiting.")
 
 
 def _model_config() -> sc.ModelConfig:

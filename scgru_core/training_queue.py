@@ -51,6 +51,23 @@ class Ticket:
     finished: threading.Event = field(default_factory=threading.Event)  # out of the line, outcome or error set
     batch: int = 0
     batches: int = 0
+    wanted_by: set = field(default_factory=set)  # who still waits for it (session tokens): see `release`
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def want(self, who: Hashable) -> None:
+        """`who` waits for this training (the one who started it, and everyone who followed it since)."""
+        with self._lock:
+            self.wanted_by.add(who)
+
+    def release(self, who: Hashable) -> int:
+        """`who` no longer wants this training (their Stop). It stops only when nobody else waits for it: one
+        student's Stop must not end the training another asked for too. Returns how many still wait."""
+        with self._lock:
+            self.wanted_by.discard(who)
+            left = len(self.wanted_by)
+            if not left:
+                self.stop.set()
+            return left
 
     @property
     def epoch(self) -> int:

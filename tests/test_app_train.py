@@ -123,3 +123,39 @@ def test_a_model_worse_than_naive_is_said_to_be_and_the_previous_one_can_come_ba
     assert back.model is good.model and back.dense.metrics.rmse == good.dense.metrics.rmse
     assert not [w for w in at.warning if "worse than the naive forecast" in w.value]
     assert at.session_state["session"].model_info["model_config"].hidden == 64
+
+
+def test_a_followers_stop_leaves_the_training_to_the_one_who_still_waits_and_the_last_stop_ends_it():
+    """Session C asked for the model session A is training (so it follows A's training) and pressed Stop: C stops
+    waiting and is told the training goes on for the other session; A's training runs on. A's own Stop, the last,
+    stops it, and A is told how many epochs it kept."""
+    import time
+
+    from lab_ui import training
+
+    a, c = page(new_app(), "train"), page(new_app(), "train")
+    one, other = a.session_state["session"], c.session_state["session"]
+    mc, tc = sc.ModelConfig(hidden=8), sc.TrainConfig(epochs=300, patience=0)
+    ticket = sc.TrainingQueue(slots=1).submit(
+        sc.Ticket(key="a shared training", label="Training", epochs=tc.epochs, estimate_s=60.0),
+        lambda t: training._train_job(t, sc.model_cache.ModelCache(), one.data, mc, tc))
+    for now, made in ((one, "trained"), (other, "followed")):
+        ticket.want(now.token)
+        now.training = {"ticket": ticket, "page": "train", "model_config": mc, "train_config": tc, "data": now.data,
+                        "after": None, "made": made}
+    while len(ticket.losses) < 1:
+        time.sleep(0.05)
+    c.run()
+    c.button(key="stop").click().run()  # the follower's Stop
+    assert other.training is None and not ticket.stop.is_set()
+    assert any("goes on for the 1 other session that asked for the same model" in i for i in texts(c.info))
+    epochs = len(ticket.losses)
+    while len(ticket.losses) < epochs + 1:  # still training, for A
+        time.sleep(0.05)
+    assert not ticket.finished.is_set() and one.training is not None
+    a.run()
+    a.button(key="stop").click().run()  # the last one waiting stops it
+    assert ticket.finished.is_set() and one.training is None
+    result = ticket.outcome[1]
+    assert result.cancelled and any(f"stopped after {len(result.history)} of 300 epochs" in w for w in texts(a.warning))
+    assert other.lab is None or other.model_info["made"] != "followed"  # C left it: nothing was installed there
