@@ -89,9 +89,12 @@ def request(new: LabState, model: bool = True, asked: bool = True, offer: bool =
 
 
 def model_matches(new: LabState) -> bool:
+    """The model in place is the one `new`'s settings train. Never a model loaded from a file: its weights are the
+    file's, whatever settings it names (Reset after loading a zip made with the defaults kept the zip's model)."""
     info = session.get().model_info
-    return bool(info) and session.get().lab is not None and info["model_config"] == new.model_config() \
-        and info["train_config"] == new.train_config() and session.get().windows == new.window_config()
+    return bool(info) and session.get().lab is not None and not info.get("origin") \
+        and info["model_config"] == new.model_config() and info["train_config"] == new.train_config() \
+        and session.get().windows == new.window_config()
 
 
 def restorable(new: LabState) -> bool:

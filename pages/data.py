@@ -1,4 +1,6 @@
 """Data: pick a sample or upload a file, look at the series, set the columns, window and split."""
+import dataclasses
+
 import streamlit as st
 
 import scgru_core as sc
@@ -45,7 +47,7 @@ def _read_upload() -> None:
     file = ss.get(uploader_key())
     had_model = session.get().lab is not None
     if file is not None:
-        with st.spinner(f"Reading {file.name} ({file.size / 2**20:.1f} MB) and checking its values…", show_time=True):
+        with st.spinner(f"Reading {file.name} ({file.size / 1e6:.1f} MB) and checking its values…", show_time=True):
             state.handle_upload(file)
         session.get().uploads += 1
     if had_model and session.get().lab is None:
@@ -71,6 +73,13 @@ def _form() -> tuple[sc.ReadConfig, sc.WindowConfig]:
     read = sc.ReadConfig(column=ss["f_column"], missing=ss["f_missing"], date_order=ss["f_dates"],
                          time_column=None if ss["f_time"] == state.TIME_NONE else ss["f_time"])
     return read, widgets.state(names=state.WINDOW_SETTINGS).window_config()
+
+
+def _in_force() -> sc.ReadConfig:
+    """The reading in force as the form shows it: the columns the data was read from, whether chosen or detected
+    (a fresh page's form equals it, so it offers nothing to apply)."""
+    read, report = session.get().read, session.get().series.report
+    return dataclasses.replace(read, column=report.column, time_column=report.time_column)
 
 
 st.title("Data")
@@ -135,7 +144,7 @@ with form_col, st.container(border=True, key="settings"):  # not a form: what is
     widgets.draw("val", c1)
     widgets.draw("test", c2)
     try:
-        changed = pending is not None or _form() != (session.get().read, session.get().windows)
+        changed = pending is not None or _form() != (_in_force(), session.get().windows)
     except sc.ScgruError:  # a combination the engine refuses: Apply says why
         changed = True
     c1, c2 = st.columns([1, 3], vertical_alignment="center")

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import torch
 
-from .data import ReadConfig, load_series
+from .data import READ_LIMITS, ReadConfig, load_series
 from .errors import CheckpointError, ScgruError
 from .io import file_sha256, load_run
 from .model import Forecaster, ModelConfig
@@ -89,7 +89,7 @@ def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None) ->
         raise CheckpointError(f"{d} is not the lab checkpoint of {sample}.")
     for part, current in (("windows", setup.windows), ("model", setup.model), ("train", setup.train),
                           ("read", ReadConfig())):
-        if _recorded(type(current), cfg.get(part)) != _jsonable(dataclasses.asdict(current)):
+        if _recorded(type(current), cfg.get(part)) != _jsonable(_settings(current)):
             raise CheckpointError(f"The {sample} checkpoint was trained with other {part} settings "
                                   f"({cfg.get(part)}) than the lab's defaults ({dataclasses.asdict(current)}). "
                                   "Run scripts/make_checkpoints.py again.")
@@ -110,11 +110,17 @@ def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None) ->
                       metrics=saved.metrics, setup=setup)
 
 
+def _settings(config) -> dict:
+    """What in a config makes the model: every field, but the size limits a read refuses files by (a cap changed
+    in units is no reason to retrain)."""
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in READ_LIMITS}
+
+
 def _recorded(cls, saved) -> dict | None:
     """A saved settings dict as the current dataclass reads it: a field added since (such as TrainConfig.precision)
     takes its default, which is what the run was made with. None when it does not fit the dataclass at all."""
     try:
-        return _jsonable(dataclasses.asdict(cls(**saved)))
+        return _jsonable(_settings(cls(**saved)))
     except (TypeError, ValueError, ScgruError):
         return None
 

@@ -33,6 +33,8 @@ from .numbers import to_numeric as _to_numeric
 from .times import DATE_ORDERS, ORDER_TEXT, parse_times, to_datetime
 
 AUTO = "auto"
+MB = 1_000_000  # the megabyte of the uploader, the browser and file managers: one unit for every size shown
+READ_LIMITS = ("max_bytes", "max_rows")  # ReadConfig's fields that refuse a file, never change how it is read
 MISSING_POLICIES = ("interpolate", "drop", "refuse")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 EXCEL_SUFFIXES = (".xlsx",)
@@ -47,7 +49,7 @@ class ReadConfig:
     column: str | None = None  # None: the first numeric column
     time_column: str | None = AUTO  # AUTO: detect; None: no time column
     missing: str = "interpolate"  # interpolate | drop | refuse
-    max_bytes: int = 50 * 1024 * 1024
+    max_bytes: int = 50 * MB  # the uploader's cap (Streamlit's server.maxUploadSize counts decimal megabytes)
     max_rows: int = 2_000_000
     date_order: str = "auto"  # auto: decided from the data (times.py); day | month: as chosen
 
@@ -369,7 +371,7 @@ def header_is_data(names) -> bool:
 
 
 def _too_large(size: int, cap: int) -> str:
-    return f"The file is {size / 2**20:.1f} MB, over the {cap / 2**20:.0f} MB limit. Upload a shorter excerpt."
+    return f"The file is {size / MB:.1f} MB, over the {cap / MB:.0f} MB limit. Upload a shorter excerpt."
 
 
 def numeric_columns(frame: pd.DataFrame, exclude: str | None = None) -> list[str]:

@@ -95,12 +95,12 @@ def test_settings_that_do_not_fit_are_refused_and_the_data_stays(data_page):
     at.selectbox(key="sample_pick").set_value("airline")
     at.button(key="load_sample").click().run()
     before = at.session_state["session"].data
-    at.number_input(key="f_window").set_value(500)
+    at.number_input(key="f_window").set_value(500).run()  # as a browser reruns on the change, enabling Apply
     at.button(key="apply").click().run()
     assert any("lower the window" in e for e in texts(at.error))
     assert at.session_state["session"].data is before
     at.number_input(key="f_window").set_value(12)
-    at.number_input(key="f_horizon").set_value(60)
+    at.number_input(key="f_horizon").set_value(60).run()
     at.button(key="apply").click().run()
     assert any("horizon 60" in e for e in texts(at.error))
     assert at.session_state["session"].data is before
@@ -111,7 +111,7 @@ def test_settings_apply_log_transform_horizon_and_split(data_page):
     at = data_page
     at.checkbox(key="f_log").check()
     at.number_input(key="f_horizon").set_value(4)
-    at.slider(key="f_test").set_value(20)
+    at.slider(key="f_test").set_value(20).run()
     at.button(key="apply").click().run()
     assert not at.error, texts(at.error)
     data = at.session_state["session"].data
@@ -197,3 +197,11 @@ def test_a_time_column_that_mostly_fails_is_named_as_the_cause(data_page):
     at.selectbox(key="f_time").set_value("(no time column)").run()
     at.button(key="apply").click().run()
     assert not at.error and len(at.session_state["session"].series) == 3000
+
+
+def test_a_fresh_data_page_has_nothing_to_apply(data_page):
+    at = data_page
+    assert at.button(key="apply").disabled
+    assert not any("Not applied yet" in c for c in texts(at.caption))
+    at.number_input(key="f_window").set_value(24).run()
+    assert not at.button(key="apply").disabled and any("Not applied yet" in c for c in texts(at.caption))

@@ -18,6 +18,11 @@ def saved_zip():
     """A tiny model trained on the power-load sample, pruned at s = 1, as the Prune page downloads it (caught
     on its way to st.download_button, as apptest_helpers.downloads does for one test)."""
     at = page(train_small(new_app(), hidden=8, epochs=1), "prune")
+    return prune_zip(at), at.session_state["session"].lab
+
+
+def prune_zip(at) -> bytes:
+    """The pruned-model zip the Prune page offers, caught on its way to st.download_button."""
     seen = {}
     original = DeltaGenerator.download_button
 
@@ -31,8 +36,7 @@ def saved_zip():
         at.run()
     finally:
         mp.undo()
-    raw = seen["dl_zip"]() if callable(seen["dl_zip"]) else seen["dl_zip"]
-    return raw, at.session_state["session"].lab
+    return seen["dl_zip"]() if callable(seen["dl_zip"]) else seen["dl_zip"]
 
 
 def upload_zip(at, name: str, raw: bytes):
@@ -97,3 +101,18 @@ def test_a_model_for_other_data_is_refused(saved_zip):
     errors = texts(at.error)
     assert len(errors) == 1 and ("reads windows of 48 values" in errors[0] or "trained on other data" in errors[0])
     assert at.session_state["session"].lab is None
+
+
+def test_reset_after_loading_a_zip_made_with_the_defaults_gives_a_fresh_sessions_model():
+    """The zip of a fresh session's Prune page names the default settings, but its weights are pruned: Reset must
+    put the shipped model back, not keep the file's because the settings look the same."""
+    at = page(new_app(), "prune")
+    raw, fresh = prune_zip(at), at.session_state["session"].lab.dense.metrics.rmse
+    upload_zip(page(at, "train"), "zip_good.zip", raw)
+    assert at.session_state["session"].model_info["origin"] == "zip_good.zip"
+    assert at.session_state["session"].lab.dense.metrics.rmse != fresh  # the pruned weights
+    at.button(key="reset_defaults").click().run()
+    assert not at.exception
+    now = at.session_state["session"]
+    assert now.lab.dense.metrics.rmse == fresh and not now.model_info["origin"]
+    assert "loaded from" not in " ".join(c.value for c in at.sidebar.caption if hasattr(c, "value"))

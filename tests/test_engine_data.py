@@ -3,6 +3,7 @@ and the awkward-but-valid files (BOM, UTF-16, decimal comma, XLSX, Parquet, unso
 from __future__ import annotations
 
 import io
+import pathlib
 import re
 
 import numpy as np
@@ -370,3 +371,18 @@ def test_a_workbook_is_read_in_a_process_of_its_own_with_the_same_frame_and_the_
         read_table_apart(csv_bytes([1.0, 2.0, 3.0]), "broken.xlsx")
     with pytest.raises(DataError, match="formulas"):
         read_table_apart(_workbook([["load"]] + [[f"=ROW()*{h}"] for h in range(50)]), "made_by_a_script.xlsx")
+
+
+def test_the_engine_refuses_exactly_what_the_uploader_refuses():
+    """Streamlit's uploader counts maxUploadSize in decimal megabytes (50 MB = 50,000,000 bytes): the engine and the
+    CLI use the same cap and say it in the same unit."""
+    import tomllib
+
+    from scgru_core.data import MB, ReadConfig
+
+    config = tomllib.loads((pathlib.Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert ReadConfig().max_bytes == config["server"]["maxUploadSize"] * MB == 50_000_000
+    line = b"1\n"
+    over = b"v\n" + line * ((50_000_001 - 2) // 2 + 1)
+    with pytest.raises(DataError, match=r"The file is 50.0 MB, over the 50 MB limit"):
+        read_table(over, filename="big.csv")
