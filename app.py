@@ -1,40 +1,51 @@
 """SCGRU Pruning Lab: the Streamlit entry point (`streamlit run app.py`).
 
-It runs on every rerun and frames every page: page config, the one-time process warm-up,
-the built-in sample on a session's first visit, the page list and the sidebar status.
+It runs on every rerun and frames every page (app_pages/): page config, the one-time process warm-up, the built-in
+sample on a session's first visit, the page list and the sidebar status.
+
+Streamlit runs this file as `__main__`. A process that multiprocessing starts from the server (a Compare pool,
+a workbook read apart) imports the parent's main file again as `__mp_main__`: everything happens under the guard
+at the bottom, so such a process imports nothing and runs nothing of the app (it ran the whole app in every child,
+with about 1,500 "missing ScriptRunContext" warnings per workbook read).
 """
-import streamlit as st
 
-from lab_ui import memory, prefetch, server, state, teaching, training, widgets
 
-st.set_page_config(page_title="SCGRU Pruning Lab", page_icon=":material/content_cut:", layout="wide")
-server.warm_up()
-prefetch.start()  # the shipped model's slider computed in the background, once per server
-st.html(state.CSS)
-memory.restore_widgets(state.PERSISTENT_WIDGETS)  # the values of widgets drawn on other pages, which Streamlit drops
-widgets.init_defaults()  # every setting's widget starts at the settings table's default
-state.recover_interrupted_job()
-training.resume()  # a training under way for this session (it outlives script runs): installed, or shown polled
-teaching.start_session()  # a shared link: its data, settings and lesson step
-state.ensure_dataset()
+def main() -> None:
+    import streamlit as st
 
-page = st.navigation({
-    "SCGRU Pruning Lab": [
-        st.Page(state.HOME, title="Home", icon=":material/home:", default=True),
-        st.Page(teaching.LESSON_PAGE, title="Lesson", icon=":material/school:", url_path="lesson"),
-        st.Page(state.DATA_PAGE, title="Data", icon=":material/table_chart:", url_path="data"),
-        st.Page(state.TRAIN_PAGE, title="Train", icon=":material/model_training:", url_path="train"),
-        st.Page(state.PRUNE_PAGE, title="Prune", icon=":material/content_cut:", url_path="prune"),
-        st.Page(state.TRADEOFFS_PAGE, title="Trade-offs", icon=":material/query_stats:", url_path="tradeoffs"),
-        st.Page(state.DEPLOY_PAGE, title="Deploy", icon=":material/rocket_launch:", url_path="deploy"),
-        st.Page(state.COMPARE_PAGE, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
-    ]
-})
-teaching.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
-with state.framing():
+    from lab_ui import memory, prefetch, server, state, teaching, training, widgets
+
+    st.set_page_config(page_title="SCGRU Pruning Lab", page_icon=":material/content_cut:", layout="wide")
+    server.warm_up()
+    prefetch.start()  # the shipped model's slider computed in the background, once per server
+    st.html(state.CSS)
+    memory.restore_widgets(state.PERSISTENT_WIDGETS)  # the values of widgets drawn on other pages, which Streamlit drops
+    widgets.init_defaults()  # every setting's widget starts at the settings table's default
+    state.recover_interrupted_job()
+    training.resume()  # a training under way for this session (it outlives script runs): installed, or shown polled
+    teaching.start_session()  # a shared link: its data, settings and lesson step
+    state.ensure_dataset()
+
+    page = st.navigation({
+        "SCGRU Pruning Lab": [
+            st.Page(state.HOME, title="Home", icon=":material/home:", default=True),
+            st.Page(teaching.LESSON_PAGE, title="Lesson", icon=":material/school:", url_path="lesson"),
+            st.Page(state.DATA_PAGE, title="Data", icon=":material/table_chart:", url_path="data"),
+            st.Page(state.TRAIN_PAGE, title="Train", icon=":material/model_training:", url_path="train"),
+            st.Page(state.PRUNE_PAGE, title="Prune", icon=":material/content_cut:", url_path="prune"),
+            st.Page(state.TRADEOFFS_PAGE, title="Trade-offs", icon=":material/query_stats:", url_path="tradeoffs"),
+            st.Page(state.DEPLOY_PAGE, title="Deploy", icon=":material/rocket_launch:", url_path="deploy"),
+            st.Page(state.COMPARE_PAGE, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+        ]
+    })
+    teaching.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
     page.run()
-with st.sidebar:  # drawn after the page, so it shows what the page just did
-    state.sidebar_status(pruning=page.url_path != "prune")  # the Prune page's sliders move faster than this
-    teaching.reset_control()
-teaching.sync_url()  # the address bar holds the state, so a copied link opens it
-memory.remember_widgets(state.PERSISTENT_WIDGETS)
+    with st.sidebar:  # drawn after the page, so it shows what the page just did
+        state.sidebar_status(pruning=page.url_path != "prune")  # the Prune page's sliders move faster than this
+        teaching.reset_control()
+    teaching.sync_url()  # the address bar holds the state, so a copied link opens it
+    memory.remember_widgets(state.PERSISTENT_WIDGETS)
+
+
+if __name__ == "__main__":
+    main()

@@ -27,9 +27,10 @@ def test_home_says_what_the_app_does_and_links_the_path():
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_loads_in_the_frame_of_app_py(name):
-    """Each run of each page goes through app.py: warm-up, data, sidebar status (also in legacy mode)."""
+    """Each run of each page goes through app.py: warm-up, data, sidebar status (the pages live in app_pages/, so
+    Streamlit never runs one alone in its legacy pages/ mode)."""
     at = page(new_app(), name)
-    at.run()  # a second run: streamlit starts AppTest runs (and fresh servers) in its legacy pages/ mode
+    at.run()  # a second run
     assert not at.exception
     side = sidebar_text(at)
     assert "Current data" in side and "Power load" in side and "Current model" in side
@@ -102,3 +103,18 @@ def test_the_app_keeps_its_own_state_under_one_key_and_widgets_under_theirs():
     assert own == [session.KEY], own
     assert isinstance(at.session_state[session.KEY], session.Session)
     assert len(own) <= 20
+
+
+def test_a_process_started_from_the_server_imports_app_py_without_running_the_app():
+    """multiprocessing's spawn and forkserver children import the parent's main file again, as `__mp_main__`: a
+    Compare pool or a workbook read apart ran the whole app in every child (about 1,500 "missing ScriptRunContext"
+    warnings per workbook read). app.py does its work under `if __name__ == "__main__"` only."""
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    code = ("import runpy, sys; runpy.run_path('app.py', run_name='__mp_main__'); "
+            "print([m for m in ('streamlit', 'lab_ui', 'torch') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "[]" and not done.stderr
