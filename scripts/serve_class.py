@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -45,9 +46,21 @@ def streamlit_command(port: int, address: str = "0.0.0.0") -> list[str]:
             "--server.port", str(port)]
 
 
+def backend_of(address: str, backends: int) -> int:
+    """Which of `backends` equal backends nginx's `hash $remote_addr` sends a client address to (its formula, in
+    ngx_http_upstream_hash_module: the CRC32 of the key, bits 16-30, modulo the total weight)."""
+    return ((zlib.crc32(address.encode()) >> 16) & 0x7FFF) % backends
+
+
 def nginx_config(port: int, backends: list[int], prefix: str) -> str:
     """nginx in front of Streamlit processes on `backends`: one student's address always to the same process,
-    websockets upgraded and kept open for a whole lesson."""
+    websockets upgraded and kept open for a whole lesson.
+
+    Sticky by `hash $remote_addr` (not `consistent`): nginx picks backend ((crc32(address) >> 16) & 0x7fff) % N,
+    which depends on the address alone. The consistent (ketama) variant places each backend by its own address,
+    port included, so with random ports 8 students sometimes all landed on one of two processes. Plain hashing
+    spreads a class's consecutive addresses evenly (`backend_of`: 30 over 2 backends 15/15, over 4 8/7/7/8; 60 over
+    2 and 4 exactly even; 192.168.1.10-69 the same)."""
     servers = "\n".join(f"        server 127.0.0.1:{p};" for p in backends)
     return f"""worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -62,7 +75,7 @@ http {{
     scgi_temp_path {prefix}/scgi;
     client_max_body_size 60m;
     upstream lab {{
-        hash $remote_addr consistent;
+        hash $remote_addr;
 {servers}
     }}
     server {{

@@ -80,3 +80,17 @@ def test_several_processes_serve_one_address_and_share_the_class():
         assert min(used) > 0.5, f"the students all went to one process (CPU seconds {used})"
     finally:
         serve_class.stop(procs)
+
+
+def test_the_stickiness_spreads_a_class_evenly_whatever_the_ports():
+    """nginx's `hash $remote_addr` maps an address to a backend by the address alone (serve_class.backend_of), so
+    the spread of a class is known in advance: even for 30 and 60 consecutive addresses over 2 and 4 processes."""
+    from class_load import client
+
+    for students, backends in ((8, 2), (30, 2), (30, 4), (60, 2), (60, 4)):
+        for addresses in ([client(i) for i in range(students)], [f"192.168.1.{10 + i}" for i in range(students)]):
+            counts = [0] * backends
+            for a in addresses:
+                counts[serve_class.backend_of(a, backends)] += 1
+            assert max(counts) - min(counts) <= 1, (students, backends, counts)
+    assert "hash $remote_addr;" in serve_class.nginx_config(8501, [8502, 8503], "/tmp/x")
