@@ -17,6 +17,8 @@ from scgru_core.model_cache import ModelCache
 from scgru_core.samples import SAMPLES
 from scgru_core.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
 
+from . import heap
+
 TORCH_THREADS = int(os.environ.get("SCGRU_TORCH_THREADS", "1"))
 
 
@@ -29,6 +31,7 @@ def warm_up() -> bool:
     an epoch 15x slower and a slider move 6x slower whenever anything else was running (measured).
     """
     sc.threads.pin(TORCH_THREADS)  # every session's work, training included, on this many threads
+    heap.give_back()  # what sessions free goes back to the system, not into per-thread arenas
     torch.optim.Adam(torch.nn.Linear(1, 1).parameters())
     gc.collect()
     gc.freeze()
