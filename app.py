@@ -1,12 +1,12 @@
 """SCGRU Pruning Lab: the Streamlit entry point (`streamlit run app.py`).
 
-It runs on every rerun and frames every page (app_pages/): page config, the one-time process warm-up, the built-in
-sample on a session's first visit, the page list and the sidebar status.
+It runs on every rerun and frames every page: page config, the one-time process warm-up,
+the built-in sample on a session's first visit, the page list and the sidebar status.
 
 Streamlit runs this file as `__main__`. A process that multiprocessing starts from the server (a Compare pool,
-a workbook read apart) imports the parent's main file again as `__mp_main__`: everything happens under the guard
-at the bottom, so such a process imports nothing and runs nothing of the app (it ran the whole app in every child,
-with about 1,500 "missing ScriptRunContext" warnings per workbook read).
+a workbook read apart) imports the parent's main file again, as `__mp_main__`: everything happens under the
+guard at the bottom, so such a process imports nothing and runs nothing of the app (it ran the whole app in every
+child: 781 "missing ScriptRunContext" warnings for one 20,000-row workbook read).
 """
 
 
@@ -39,7 +39,8 @@ def main() -> None:
         ]
     })
     teaching.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
-    page.run()
+    with state.framing():
+        page.run()
     with st.sidebar:  # drawn after the page, so it shows what the page just did
         state.sidebar_status(pruning=page.url_path != "prune")  # the Prune page's sliders move faster than this
         teaching.reset_control()

@@ -7,6 +7,7 @@ arenas for the whole process, and a trim of the free pages now and then, bring i
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
 import threading
@@ -37,8 +38,15 @@ def give_back() -> bool:
         while not _stop.wait(TRIM_EVERY_S):
             libc.malloc_trim(0)
 
-    threading.Thread(target=trim, name="heap trim", daemon=True).start()
+    thread = threading.Thread(target=trim, name="heap trim", daemon=True)
+    thread.start()
+    atexit.register(_end, thread)  # never inside malloc_trim while the interpreter tears down
     return True
+
+
+def _end(thread: threading.Thread) -> None:
+    _stop.set()
+    thread.join(timeout=2.0)
 
 
 def trim_now() -> bool:

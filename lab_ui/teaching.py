@@ -23,7 +23,7 @@ from scgru_core.settings import DEFAULTS, SETTINGS, LabState
 from scgru_core.urlstate import QUERY_KEYS, parse_query
 
 ss = st.session_state
-LESSON_PAGE = "app_pages/lesson.py"
+LESSON_PAGE = "pages/lesson.py"
 STEP = "lesson_step"
 UPLOAD = "upload"  # the `sample` of a state whose data is an uploaded file (a link cannot carry it)
 MODEL_WIDGETS = [n for n, s in SETTINGS.items() if s.group in ("model", "training")]

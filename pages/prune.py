@@ -6,6 +6,7 @@ from lab_ui import prune_view as pv
 from lab_ui import explain, memory, report, results, server, session, state, teaching, training, widgets
 from scgru_core import viz, viz_sensitivity
 
+state.require_entrypoint()
 
 ss = st.session_state
 TABS = ["Histograms", "Heatmaps", "Forecast", "Thresholds", "Cost", "Sensitivity"]

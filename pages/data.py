@@ -10,6 +10,7 @@ from scgru_core.data import MISSING_POLICIES, numeric_columns, span_text
 from scgru_core.times import DATE_ORDERS
 from scgru_core.samples import SAMPLES
 
+state.require_entrypoint()
 
 ss = st.session_state
 MISSING_LABELS = {"interpolate": "interpolate", "drop": "drop the rows", "refuse": "refuse the file"}

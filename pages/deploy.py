@@ -7,6 +7,7 @@ from lab_ui import results, state, training
 from scgru_core import viz, viz_deploy
 from scgru_core.export import LOADER
 
+state.require_entrypoint()
 
 ss = st.session_state
 

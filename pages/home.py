@@ -6,6 +6,7 @@ from scgru_core import lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.settings import LabState
 
+state.require_entrypoint()
 
 
 st.title("SCGRU Pruning Lab")
