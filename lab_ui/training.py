@@ -218,6 +218,7 @@ def follow(chart_key: str = "loss_live") -> bool:
     ticket, queue = session.get().training["ticket"], server.trainers()
     line, shown = st.empty(), _Progress("Training", chart_key)
     while not ticket.finished.wait(UI_INTERVAL_S):
+        ticket.want(session.get().token)  # still here
         if queue.position(ticket) > 0:
             line.info(place_text(queue, ticket), icon=":material/hourglass_top:")
         else:
@@ -313,6 +314,7 @@ def watch(ticket: sc.Ticket) -> None:
     job = session.get().training
     if job is None or job["ticket"] is not ticket:
         st.rerun(scope="app")
+    ticket.want(session.get().token)  # still here: a tab that stops polling stops counting (Ticket.release)
     if ticket.finished.is_set():
         if session.get().training is not None and session.get().training["ticket"] is ticket:
             finish(later)

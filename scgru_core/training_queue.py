@@ -26,6 +26,9 @@ from typing import Any, Callable, Hashable
 
 from .errors import ScgruError
 
+WANT_TTL_S = 15.0  # a page showing a training polls it every second; a tab silent this long has gone
+
+
 def default_slots(cores: int | None = None) -> int:
     """Trainings that may run at once: all cores but one (one for the slider moves and pages), at least one."""
     cores = cores if cores is not None else len(os.sched_getaffinity(0))
@@ -51,19 +54,23 @@ class Ticket:
     finished: threading.Event = field(default_factory=threading.Event)  # out of the line, outcome or error set
     batch: int = 0
     batches: int = 0
-    wanted_by: set = field(default_factory=set)  # who still waits for it (session tokens): see `release`
+    wanted_by: dict = field(default_factory=dict)  # who waits for it (session tokens), when they last said so
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def want(self, who: Hashable) -> None:
-        """`who` waits for this training (the one who started it, and everyone who followed it since)."""
+        """`who` waits for this training (the one who started it, and everyone who followed it since); said again
+        on every poll of a page showing it, so that a closed or reloaded tab stops counting after `WANT_TTL_S`."""
         with self._lock:
-            self.wanted_by.add(who)
+            self.wanted_by[who] = time.monotonic()
 
     def release(self, who: Hashable) -> int:
-        """`who` no longer wants this training (their Stop). It stops only when nobody else waits for it: one
-        student's Stop must not end the training another asked for too. Returns how many still wait."""
+        """`who` no longer wants this training (their Stop). It stops only when nobody else still waits for it: one
+        student's Stop must not end the training another asked for too; a tab closed or reloaded long enough ago
+        no longer counts. Returns how many still wait."""
         with self._lock:
-            self.wanted_by.discard(who)
+            self.wanted_by.pop(who, None)
+            now = time.monotonic()
+            self.wanted_by = {w: seen for w, seen in self.wanted_by.items() if now - seen <= WANT_TTL_S}
             left = len(self.wanted_by)
             if not left:
                 self.stop.set()

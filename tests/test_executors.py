@@ -9,6 +9,7 @@ import operator
 import os
 import pickle
 import socket
+import subprocess
 import sys
 import time
 
@@ -183,3 +184,21 @@ def test_a_process_pool_copies_tensors_instead_of_handing_over_descriptors():
     got = dict(ProcessPool(2).map(_doubled, [(t,) for t in tensors]))
     assert all(torch.equal(got[i], t * 2) for i, t in enumerate(tensors))
     assert resource_sharer._resource_sharer._listener is None  # no descriptor was ever offered to a worker
+
+
+@pytest.mark.parametrize("how", ["unreachable address", "failing init"])
+def test_the_command_line_refuses_a_ray_that_cannot_start_in_one_line_within_30_s(tmp_path, how):
+    require_ray()
+    data = tmp_path / "series.csv"
+    data.write_text("value\n" + "\n".join(str(10 + (i * 7) % 13) for i in range(300)))
+    argv = [sys.executable, "-m", "scgru_core", "compare", "--data", str(data), "--window", "8", "--hidden", "4",
+            "--epochs", "1", "--methods", "magnitude", "--sparsities", "0.5", "--executor", "ray", "--quiet"]
+    env = {**os.environ, "RAY_ADDRESS": "auto"} if how == "failing init" else dict(os.environ)
+    if how == "unreachable address":
+        argv += ["--ray-address", "127.0.0.1:1"]
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    assert time.monotonic() - started < 30
+    assert done.returncode == 2 and "Traceback" not in done.stderr + done.stdout
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: Ray at ") and ("cannot be reached" in line or "could not start" in line)

@@ -58,5 +58,5 @@ def test_the_cli_takes_threads_and_refuses_zero(tmp_path, capsys):
     data.write_bytes(csv_bytes(sine_values(240)))
     tiny = ["--data", str(data), "--window", "8", "--hidden", "4", "--epochs", "1", "--finetune-epochs", "0", "--quiet"]
     assert main(["run", *tiny, "--threads", "1"]) == 0
-    assert main(["run", *tiny, "--threads", "0"]) == 2 and "threads must be at least 1" in capsys.readouterr().err
+    assert main(["run", *tiny, "--threads", "0"]) == 2 and "--threads: 0 is outside [1, " in capsys.readouterr().err
     assert threads.pinned() is None and torch.get_num_threads() == 1  # nothing leaks out of a command

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_support import ARTIFACTS, chromium, require_browser, streamlit_server, wait_for_app
+from scgru_core.training_queue import WANT_TTL_S
 
 VIEW = {"width": 1600, "height": 1000}
 UNDER_WAY = re.compile("under way on this server")
@@ -43,7 +44,7 @@ def test_a_reload_during_training_shows_it_with_stop_and_the_next_training_waits
         bob.locator(".st-key-link_train button").click()
         expect(bob.get_by_text(re.compile("1st in line")).first).to_be_visible(timeout=30_000)
 
-        t0 = time.perf_counter()
+        t0 = reloaded = time.perf_counter()
         alice.reload()  # Streamlit stops the page's script run; the training goes on in the server's line
         alice.get_by_text(UNDER_WAY).first.wait_for(timeout=60_000)
         times["reload_to_progress_s"] = time.perf_counter() - t0
@@ -56,13 +57,18 @@ def test_a_reload_during_training_shows_it_with_stop_and_the_next_training_waits
         carol.goto(alice.url)
         carol.get_by_text(UNDER_WAY).first.wait_for(timeout=60_000)
 
+        # Alice's tab from before the reload stops counting once it has been silent WANT_TTL_S; Carol still waits
+        alice.wait_for_timeout(max(0.0, WANT_TTL_S + 1 - (time.perf_counter() - reloaded)) * 1000)
         alice.locator(".st-key-watch_stop button").first.click()
         expect(alice.get_by_text(UNDER_WAY)).to_have_count(0, timeout=60_000)
         wait_for_app(alice)
-        expect(alice.get_by_test_id("stAlertContentWarning").first).to_contain_text("was stopped after")
-        expect(alice.get_by_test_id("stSidebar")).to_contain_text("trained on this server for this link")  # its best epoch
+        expect(alice.get_by_test_id("stAlertContentInfo").first).to_contain_text("goes on for the 1 other session")
+        expect(carol.get_by_text(UNDER_WAY).first).to_be_visible()  # a follower's Stop left it to Carol
+        carol.locator(".st-key-watch_stop button").first.click()  # the last one waiting: it stops
         expect(carol.get_by_text(UNDER_WAY)).to_have_count(0, timeout=60_000)
-        expect(carol.get_by_test_id("stSidebar")).to_contain_text("test RMSE")  # and in the other browser
+        wait_for_app(carol)
+        expect(carol.get_by_test_id("stAlertContentWarning").first).to_contain_text("was stopped after")
+        expect(carol.get_by_test_id("stSidebar")).to_contain_text("trained on this server for this link")  # best epoch
 
         t0 = time.perf_counter()
         expect(bob.get_by_text("Test results of the dense model")).to_be_visible(timeout=120_000)

@@ -164,3 +164,17 @@ def test_a_submitted_training_stopped_in_line_never_runs():
     assert "nothing was trained" in str(waiting.error)
     release.set()
     assert running.finished.wait(10)
+
+
+def test_a_training_stops_when_the_last_one_waiting_for_it_lets_go_and_a_silent_tab_does_not_count():
+    import time as clock
+
+    from scgru_core.training_queue import WANT_TTL_S, Ticket
+
+    t = Ticket(key="k", label="Training", epochs=3, estimate_s=1.0)
+    t.want("alice")
+    t.want("carol")
+    assert t.release("carol") == 1 and not t.stop.is_set()  # a follower's Stop leaves it for Alice
+    t.want("ghost")
+    t.wanted_by["ghost"] = clock.monotonic() - WANT_TTL_S - 1  # a tab closed (or reloaded) long enough ago
+    assert t.release("alice") == 0 and t.stop.is_set()  # the last one still there: it stops
