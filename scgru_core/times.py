@@ -96,10 +96,11 @@ def parse_times(col: pd.Series, order: str = "auto", name: str = "") -> ParsedTi
     separator = fields[1][numeric].mode().iloc[0]
     if separator in ".-":
         return ParsedTimes(by_day, "day", f"the fields are separated by '{separator}', which is written day first")
-    example = text[numeric].iloc[0]
-    raise AmbiguousDatesError(f"The dates in {where} can be read day first or month first ({example!r} is "
-                              f"{by_day[numeric].iloc[0]:%d %B %Y} or {by_month[numeric].iloc[0]:%d %B %Y}): no day or "
-                              "month is above 12 and both orders give steps as regular. Choose the date order.")
+    differ = numeric & (fields[0] != fields[2])  # a cell that reads differently either way round, if any
+    at = differ.idxmax() if differ.any() else numeric.idxmax()
+    raise AmbiguousDatesError(f"The dates in {where} can be read day first or month first ({text[at]!r} is "
+                              f"{by_day[at]:%d %B %Y} or {by_month[at]:%d %B %Y}): no day or month is above 12 and "
+                              "both orders give steps as regular. Choose the date order.")
 
 
 def _row(index) -> str:

@@ -50,7 +50,7 @@ def monthly_with_slashes() -> bytes:
 
 
 def test_dates_that_read_either_way_are_refused_until_the_order_is_chosen():
-    with pytest.raises(AmbiguousDatesError, match=r"'date' can be read day first or month first \('01/01/2020'.*"
+    with pytest.raises(AmbiguousDatesError, match=r"'date' can be read day first or month first \('01/02/2020' is 01 February 2020 or 02 January 2020.*"
                                                    r"Choose the date order"):
         load(monthly_with_slashes())
     series = load(monthly_with_slashes(), date_order="day")
