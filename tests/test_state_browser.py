@@ -179,6 +179,9 @@ def test_reset_gives_what_a_fresh_session_has(browser, server):
     go(page, "Prune")
     mine = (query(page), value(page, "s"), metrics(page), sidebar(page))
     other = fresh(browser, server, "/prune")
+    from playwright.sync_api import expect
+
+    expect(other.get_by_test_id("stMetricValue")).to_have_count(len(mine[2]), timeout=90_000)  # its model in place
     theirs = (query(other), value(other, "s"), metrics(other), sidebar(other))
     assert mine == theirs
     page.context.close()
