@@ -25,7 +25,7 @@ from .windows import prepare
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m scgru_core",
-                                     description="Train, prune (SCGRU and baselines), fine-tune and cost a GRU forecaster.")
+                    description="Train, prune (SCGRU and baselines), fine-tune and cost a GRU forecaster.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="train, prune once, fine-tune once; print a summary")
     add_common(p)

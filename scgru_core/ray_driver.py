@@ -228,11 +228,8 @@ class RayDriver:
         False when it did not answer in time (the driver is then closed)."""
         try:
             self.send(("stop",))
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                message = self.receive(POLL_S)
-                if message is not None and message[0] == "idle":
-                    return True
+            if _await_idle(self, timeout):
+                return True
         except ExecutorError:
             return False
         self.close()
@@ -286,8 +283,9 @@ def run_batch(driver: RayDriver, jobs: list[tuple[int, Any, tuple]], should_stop
             driver.settle()
 
 
-def _await_idle(driver: RayDriver) -> bool:
-    deadline = time.monotonic() + QUIT_TIMEOUT_S
+def _await_idle(driver: RayDriver, timeout: float = QUIT_TIMEOUT_S) -> bool:
+    """Wait until the child says its batch has ended; False after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         message = driver.receive(POLL_S)
         if message is not None and message[0] == "idle":
