@@ -149,12 +149,13 @@ def test_an_unreachable_ray_is_refused_in_seconds_without_starting_anything():
     assert time.monotonic() - started < 30
 
 
-def test_a_ray_that_fails_or_never_answers_is_an_error_here_never_the_end_of_this_process(monkeypatch):
+def test_a_ray_that_fails_or_never_answers_is_an_error_here_never_the_end_of_this_process(monkeypatch, tmp_path):
     """Ray's driver exits its process when a GCS never answers ("The program will terminate"); in the server that
     ended every student's session. Here it runs in a child: a failing init and a GCS that accepts connections but
     never answers are both ExecutorErrors in this process, within the start timeout."""
     require_ray()
-    monkeypatch.setenv("RAY_ADDRESS", "auto")  # no Ray runs here: ray.init raises in the child at once
+    monkeypatch.setenv("RAY_ADDRESS", "auto")  # no Ray to be found: ray.init raises in the child at once
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))  # where "auto" looks: empty, whatever else runs on the machine
     with pytest.raises(ExecutorError, match="could not start: ConnectionError"):
         make_executor("ray", 1).start()
     monkeypatch.setenv("SCGRU_RAY_START_TIMEOUT_S", "6")
@@ -193,7 +194,9 @@ def test_the_command_line_refuses_a_ray_that_cannot_start_in_one_line_within_30_
     data.write_text("value\n" + "\n".join(str(10 + (i * 7) % 13) for i in range(300)))
     argv = [sys.executable, "-m", "scgru_core", "compare", "--data", str(data), "--window", "8", "--hidden", "4",
             "--epochs", "1", "--methods", "magnitude", "--sparsities", "0.5", "--executor", "ray", "--quiet"]
-    env = {**os.environ, "RAY_ADDRESS": "auto"} if how == "failing init" else dict(os.environ)
+    env = dict(os.environ)
+    if how == "failing init":  # "auto" finds no Ray: its directory is empty, whatever else runs on the machine
+        env.update(RAY_ADDRESS="auto", RAY_TMPDIR=str(tmp_path))
     if how == "unreachable address":
         argv += ["--ray-address", "127.0.0.1:1"]
     started = time.monotonic()
