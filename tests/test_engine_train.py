@@ -197,3 +197,30 @@ def test_bf16_trains_where_the_cpu_has_it_and_falls_back_to_fp32_elsewhere():
         assert b.history[-1].val_loss == pytest.approx(a.history[-1].val_loss, rel=0.2)
     with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
         TrainConfig(precision="fp16")
+
+
+def test_a_validation_pass_holds_a_bounded_batch_and_gives_the_same_loss(data):
+    """loss_on splits its windows so a batch holds at most EVAL_FLOATS hidden values per layer (a long window at a
+    large hidden size took gigabytes); the loss is the same however it is split."""
+    import scgru_core.train as train_module
+    from scgru_core import ModelConfig, build_model
+
+    model = build_model(ModelConfig(hidden=8), horizon=data.horizon, seed=0)
+    whole = train_module.loss_on(model, data.val)
+    seen = []
+    original = model.forward
+
+    def forward(X):
+        seen.append(len(X))
+        return original(X)
+
+    model.forward = forward
+    tiny = data.val.X.shape[1] * 8 * 5  # room for 5 windows a batch
+    mp = pytest.MonkeyPatch()
+    mp.setattr(train_module, "EVAL_FLOATS", tiny)
+    try:
+        split = train_module.loss_on(model, data.val)
+    finally:
+        mp.undo()
+    assert max(seen) == 5 and sum(seen) == len(data.val)
+    assert split == pytest.approx(whole, rel=1e-6)
