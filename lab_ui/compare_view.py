@@ -64,11 +64,6 @@ class RayCheck:
     state: str = "unchecked"  # unchecked, ok, failed
     reason: str = ""
 
-    @staticmethod
-    def installed() -> bool:
-        import importlib.util
-        return importlib.util.find_spec("ray") is not None
-
     @classmethod
     def run(cls) -> None:
         with cls.lock:
@@ -87,7 +82,7 @@ def executors() -> list[str]:
 
 def ray_offer() -> None:
     """Where Ray is installed but not yet offered: why, and a button that checks whether it starts here."""
-    if not RayCheck.installed() or RayCheck.state == "ok":
+    if not ray_driver.installed() or RayCheck.state == "ok":
         return
     if RayCheck.state == "failed":
         st.warning(f"Ray is not offered on this server: {RayCheck.reason}", icon=":material/cloud_off:")

@@ -49,10 +49,4 @@ def _end(thread: threading.Thread) -> None:
     thread.join(timeout=2.0)
 
 
-def trim_now() -> bool:
-    """Return the free pages to the system now (tests and benchmarks)."""
-    libc = _libc()
-    return bool(libc is not None and libc.malloc_trim(0) >= 0)
-
-
 _stop = threading.Event()

@@ -174,10 +174,10 @@ def interrupted(written_to: list[str | None], rows: int) -> int:
     return 130
 
 
-def load_data(args, read: ReadConfig, path=None) -> Series:
-    """The series of --data (or `path`), with what to read before training on stderr: a guessed date order, rows
-    dropped or re-sorted, extreme values (the same notes the app shows)."""
-    series = load_series(path or args.data, read)
+def load_data(args, read: ReadConfig) -> Series:
+    """The series of --data, with what to read before training on stderr: a guessed date order, rows dropped or
+    re-sorted, extreme values (the same notes the app shows)."""
+    series = load_series(args.data, read)
     if not getattr(args, "quiet", False):
         for note in series.report.notes():
             print(f"  note: {note}", file=sys.stderr, flush=True)

@@ -30,7 +30,7 @@ from .errors import (
     UnsupportedFileTypeError,
 )
 from .numbers import to_numeric as _to_numeric
-from .times import DATE_ORDERS, ORDER_TEXT, parse_times, to_datetime
+from .times import DATE_ORDERS, ORDER_TEXT, file_row, parse_times, to_datetime
 
 AUTO = "auto"
 MB = 1_000_000  # the megabyte of the uploader, the browser and file managers: one unit for every size shown
@@ -279,7 +279,8 @@ def _excel_preflight(raw: bytes) -> None:
         columns = list(zip(*got)) if got else []
         written = list(zip(*wrote)) if wrote else []
         numbers = any(any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in col)
-                      and not _counts_rows(pd.Series(col, dtype=object)) for col in columns)  # a row number is no data
+                      and not _counts_rows(_to_numeric(pd.Series(col, dtype=object)).to_numpy())
+                      for col in columns)  # a row number is no data
         formula_only = [i for i, (col, src) in enumerate(zip(columns, written))
                         if all(v is None for v in col) and any(isinstance(f, str) and f.startswith("=") for f in src)]
         if formula_only and not numbers:
@@ -420,24 +421,23 @@ def _time_report(times: pd.Series) -> dict:
     return {"gaps": int(len(big)), "missing_steps": missing_steps, "median_step": str(step)}
 
 
-def _counts_up(col: pd.Series) -> bool:
-    """A column of whole numbers that rise by one fixed step: a row number or an index, never a series to forecast."""
-    v = _to_numeric(col).to_numpy()
+def _counts_up(v: np.ndarray) -> bool:
+    """Whole numbers that rise by one fixed step: a row number or an index, never a series to forecast."""
     if len(v) < 3 or not np.isfinite(v).all() or not (v == np.round(v)).all():
         return False
     steps = np.diff(v)
     return bool(steps[0] > 0 and (steps == steps[0]).all())
 
 
-def _counts_rows(col: pd.Series) -> bool:
-    """A column that numbers the rows: 0, 1, 2, ... or 1, 2, 3, ..."""
-    v = _to_numeric(col).to_numpy()
-    return _counts_up(col) and v[0] in (0, 1) and v[1] - v[0] == 1
+def _counts_rows(v: np.ndarray) -> bool:
+    """Numbers of the rows: 0, 1, 2, ... or 1, 2, 3, ..."""
+    return _counts_up(v) and v[0] in (0, 1) and v[1] - v[0] == 1
 
 
-def _value_column(frame: pd.DataFrame, config: ReadConfig, numeric: list[str], time_col: str | None) -> str:
+def _value_column(frame: pd.DataFrame, config: ReadConfig, numeric: list[str],
+                  time_col: str | None) -> tuple[str, tuple[str, ...]]:
     """The column the series is read from: the chosen one, else the first numeric column that does not just count
-    up (a row number or an index beside the data is not the data)."""
+    up (a row number or an index beside the data is not the data); and the counting columns passed over for it."""
     if config.column is not None:
         if config.column not in frame.columns:
             raise ColumnNotFoundError(f"There is no column {quoted(config.column)}. The columns are: "
@@ -448,18 +448,20 @@ def _value_column(frame: pd.DataFrame, config: ReadConfig, numeric: list[str], t
         if config.column not in numeric:
             raise NoNumericColumnError(f"Column {quoted(config.column)} holds no numbers. Pick one of: "
                                        f"{', '.join(map(str, numeric)) or '(none)'}.")
-        return config.column
-    data = [c for c in numeric if not _counts_up(frame[c])]
+        return config.column, ()
+    values = {c: _to_numeric(frame[c]).to_numpy() for c in numeric}
+    data = [c for c in numeric if not _counts_up(values[c])]
     if data:
-        return data[0]
-    counters = [c for c in numeric if _counts_rows(frame[c])]
+        return data[0], tuple(numeric[:numeric.index(data[0])])  # every column before it counts up
+    counters = [c for c in numeric if _counts_rows(values[c])]
     if numeric and len(counters) < len(numeric):
-        return next(c for c in numeric if c not in counters)  # an index alone (years, say): the best there is
+        index = next(c for c in numeric if c not in counters)  # an index alone (years, say): the best there is
+        return index, tuple(numeric[:numeric.index(index)])
     empty = [str(c) for c in frame.columns if c != time_col and c not in numeric and frame[c].isna().all()]
     beside = (f" Column{'s' if len(empty) > 1 else ''} {', '.join(map(quoted, empty))} "
               f"{'have' if len(empty) > 1 else 'has'} no values at all (every cell is empty).") if empty else ""
     if counters and not empty:
-        return counters[0]  # a file of nothing but a count: what was given
+        return counters[0], ()  # a file of nothing but a count: what was given
     if counters:
         raise NoNumericColumnError(f"Column {quoted(counters[0])} only numbers the rows (0, 1, 2, ... or 1, 2, 3, "
                                    f"...), which is not a series to forecast, and no other column holds numbers."
@@ -480,10 +482,10 @@ def _read_times(frame: pd.DataFrame, time_col: str, config: ReadConfig) -> tuple
     unparsed = int(unreadable.sum())
     example = str(frame[time_col][unreadable].iloc[0]) if unparsed else ""
     if unparsed > UNPARSED_MAX_SHARE * len(frame):
-        row = unreadable.to_numpy().argmax() + 2
+        row = file_row(frame.index[unreadable.to_numpy().argmax()])
         raise TimeColumnError(f"{unparsed:,} of {len(frame):,} cells of the time column {quoted(time_col)} "
                               f"({unparsed / len(frame):.0%}) are not time stamps, such as {quoted(example)} in row "
-                              f"{row:,}. Choose another time column, or none (the rows are then taken in file "
+                              f"{row}. Choose another time column, or none (the rows are then taken in file "
                               "order), or correct the file.")
     frame = frame.assign(_t=parsed.times)[~unreadable]
     went_back = int((frame["_t"].diff() < pd.Timedelta(0)).sum())
@@ -517,12 +519,11 @@ def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) ->
         raise ColumnNotFoundError(f"There is no time column {quoted(time_col)}. The columns are: "
                                   f"{', '.join(map(str, frame.columns))}.")
     numeric = numeric_columns(frame, exclude=time_col)
-    column = _value_column(frame, config, numeric, time_col)
+    column, passed_over = _value_column(frame, config, numeric, time_col)
 
     rows_read = len(frame)
     extra = {"sheet": frame.attrs.get("sheet"), "headerless": bool(frame.attrs.get("headerless")),
-             "index_columns": tuple(c for c in numeric[:numeric.index(column)] if _counts_up(frame[c]))
-             if config.column is None and column in numeric else ()}
+             "index_columns": passed_over}
     all_columns = tuple(str(c) for c in frame.columns)
     frame = frame[[c for c in (time_col, column) if c is not None]].copy()
     time_info: dict = {}
@@ -566,7 +567,7 @@ def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) ->
                                   "Pick a column that varies.")
     times = pd.DatetimeIndex(frame["_t"].to_numpy()) if time_col is not None else None
     where = (lambda i: f"{times[i]:%Y-%m-%d %H:%M}") if times is not None else (
-        lambda i: f"row {int(frame.index[i]) + 2:,}")
+        lambda i: f"row {file_row(frame.index[i])}")
     report = LoadReport(rows_read=rows_read, column=column, time_column=time_col, numeric_columns=tuple(numeric),
                         all_columns=all_columns, missing=empty,
                         non_numeric=non_numeric, non_finite=non_finite, policy=config.missing,

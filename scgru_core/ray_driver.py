@@ -47,9 +47,19 @@ def start_timeout(address: str | None) -> float:
     return CLUSTER_START_TIMEOUT_S if address and address != "auto" else LOCAL_START_TIMEOUT_S
 
 
+def installed() -> bool:
+    """Whether Ray (the optional extra) can be imported here; found, not imported (it costs seconds)."""
+    import importlib.util
+    return importlib.util.find_spec("ray") is not None
+
+
 def resolve_address(address: str | None) -> str | None:
-    """The cluster to reach (`address`, else RAY_ADDRESS), or None for a local Ray; raises ExecutorError at once for
-    an address Ray's driver cannot use or a cluster that does not accept a connection."""
+    """The cluster to reach (`address`, else RAY_ADDRESS), or None for a local Ray; raises ExecutorError at once when
+    Ray is not installed, for an address Ray's driver cannot use, or for a cluster that does not accept a
+    connection."""
+    if not installed():
+        raise ExecutorError("the ray executor needs Ray: pip install -r requirements-ray.txt (or choose the process "
+                            "executor).")
     address = (address or os.environ.get("RAY_ADDRESS") or "").strip() or None
     if address is None or address == "auto":
         return address
@@ -99,10 +109,7 @@ def _drive(conn, address: str | None, workers: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's: it stops the batch, then says quit
     try:
         import ray
-    except ImportError:
-        conn.send(("failed", "Ray is not installed here (pip install -r requirements-ray.txt)."))
-        return
-    try:
+
         kwargs = {"address": address} if address else {"num_cpus": workers, "include_dashboard": False}
         ray.init(logging_level="ERROR", log_to_driver=False, **kwargs)
     except BaseException as exc:  # SystemExit too: Ray exits when it gives up on its GCS

@@ -78,14 +78,14 @@ def parse_times(col: pd.Series, order: str = "auto", name: str = "") -> ParsedTi
     where = f"'{name}'" if name else "the time column"
     if day_only.any() and month_only.any():
         d, m = day_only.idxmax(), month_only.idxmax()
-        raise AmbiguousDatesError(f"The dates in {where} mix two orders: row {_row(d)} reads {text[d]!r} (only day "
-                                  f"first) and row {_row(m)} reads {text[m]!r} (only month first). Choose the date "
+        raise AmbiguousDatesError(f"The dates in {where} mix two orders: row {file_row(d)} reads {text[d]!r} (only day "
+                                  f"first) and row {file_row(m)} reads {text[m]!r} (only month first). Choose the date "
                                   "order, or correct the file.")
     for only, key, values in ((day_only, "day", first), (month_only, "month", second)):
         if only.any():
             row = only.idxmax()
             return ParsedTimes(to_datetime(text, dayfirst=key == "day"), key,
-                               f"row {_row(row)} reads {text[row]!r}, and {values[row]} can only be a day")
+                               f"row {file_row(row)} reads {text[row]!r}, and {values[row]} can only be a day")
     by_day, by_month = to_datetime(text, dayfirst=True), to_datetime(text, dayfirst=False)
     r_day, r_month = regularity(by_day), regularity(by_month)
     if r_day >= REGULAR > IRREGULAR >= r_month:
@@ -103,8 +103,8 @@ def parse_times(col: pd.Series, order: str = "auto", name: str = "") -> ParsedTi
                               "both orders give steps as regular. Choose the date order.")
 
 
-def _row(index) -> str:
-    """The file's row number of a frame index (the header is row 1)."""
+def file_row(index) -> str:
+    """The row number a person sees in the file for a frame index (the header is row 1)."""
     try:
         return f"{int(index) + 2:,}"
     except (TypeError, ValueError):
