@@ -59,7 +59,8 @@ def cmd_run(args) -> int:
         require_onnx()
     if args.structured_units is not None:
         return structured_run(args, config)
-    result = run(args.data, config, callbacks=progress_callbacks(args.quiet), series=load_data(args, config.read))
+    series = load_data(args, config.read, config.windows)
+    result = run(args.data, config, callbacks=progress_callbacks(args.quiet), series=series)
     payload = result.to_json()
     c = result.cost
     print(f"{result.series.name}: {len(result.series)} values, window {config.windows.window}, "
@@ -92,7 +93,7 @@ def structured_run(args, config) -> int:
     """`run --structured-units P`: train dense, then the structured recipe instead of weight masks."""
     unit_config = UnitConfig(method="unit_norm", fraction=args.structured_units)
     unit_config.check_for(config.model.hidden)  # refuse before training
-    data = prepare(load_data(args, config.read), config.windows)
+    data = prepare(load_data(args, config.read, config.windows), config.windows)
     model, _ = train_dense(data, config.model, config.train, progress_callbacks(args.quiet))
     return shrink_cli.structured(args, model, data, unit_config, config.train,
                                  extra={"config": config_to_dict(config)})
@@ -106,7 +107,7 @@ def _num(value) -> float | None:
 @command
 def cmd_sweep(args) -> int:
     config = configs_from(args)
-    series = load_data(args, config.read)
+    series = load_data(args, config.read, config.windows)
     data = prepare(series, config.windows)
     by = "sensitivity" if args.sensitivities is not None else "target_sparsity"  # what names a point
     previous = previous_rows(args) if args.resume else []

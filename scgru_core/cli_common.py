@@ -19,7 +19,7 @@ from .model import CELLS, ModelConfig
 from .pruning import RULES, PruneConfig, Scope
 from .times import DATE_ORDERS
 from .train import PRECISIONS, Callbacks, EpochLog, TrainConfig, FINETUNE_LR
-from .windows import WindowConfig
+from .windows import WindowConfig, few_windows
 
 COMMANDS = {}
 
@@ -174,12 +174,13 @@ def interrupted(written_to: list[str | None], rows: int) -> int:
     return 130
 
 
-def load_data(args, read: ReadConfig) -> Series:
+def load_data(args, read: ReadConfig, windows: WindowConfig) -> Series:
     """The series of --data, with what to read before training on stderr: a guessed date order, rows dropped or
-    re-sorted, extreme values (the same notes the app shows)."""
+    re-sorted, extreme values, too few validation or test windows (the notes the app shows)."""
     series = load_series(args.data, read)
+    few = few_windows(len(series), windows)
     if not getattr(args, "quiet", False):
-        for note in series.report.notes():
+        for note in series.report.notes() + ([few] if few else []):
             print(f"  note: {note}", file=sys.stderr, flush=True)
     return series
 

@@ -45,7 +45,7 @@ def cmd_compare(args) -> int:
         plan=GradualPlan(start_epochs=args.prune_start_epochs, end_fraction=args.prune_end_fraction,
                          frequency=args.prune_frequency),
         rewind_rule=args.rewind_rule, floor=args.floor, global_=args.global_)
-    data = prepare(load_data(args, run_config.read), run_config.windows)
+    data = prepare(load_data(args, run_config.read, run_config.windows), run_config.windows)
     previous = previous_rows(args) if args.resume else []
 
     executor = executor_from(args)

@@ -30,7 +30,7 @@ from .errors import (
     UnsupportedFileTypeError,
 )
 from .numbers import to_numeric as _to_numeric
-from .times import DATE_ORDERS, ORDER_TEXT, file_row, parse_times, to_datetime
+from .times import DATE_ORDERS, ORDER_TEXT, ParsedTimes, are_years, counts_time, file_row, parse_times, to_datetime, whole_numbers
 
 AUTO = "auto"
 MB = 1_000_000  # the megabyte of the uploader, the browser and file managers: one unit for every size shown
@@ -65,6 +65,9 @@ def quoted(name: str) -> str:
     return repr(str(name))
 
 
+UNIT_TEXT = {"dates": "", "years": " (whole years)", "index": " (a period index: its numbers are the time axis)"}
+
+
 @dataclass(frozen=True)
 class LoadReport:
     """What was found and done while loading; shown to the user beside the series. `lines` is every fact, `notes`
@@ -91,6 +94,7 @@ class LoadReport:
     headerless: bool = False  # the first row was data, not names
     date_order: str | None = None  # "day" or "month" where the time stamps could be read either way
     date_order_why: str = ""
+    time_unit: str = "dates"  # "dates", "years" (whole years read as years) or "index" (a period index)
     unparsed_example: str = ""
     out_of_order: int = 0  # places where the time went back, before sorting
     index_columns: tuple[str, ...] = ()  # numeric columns that only count up, passed over as the values
@@ -103,7 +107,8 @@ class LoadReport:
                + (f" from sheet {name(self.sheet[0])} (the first with numbers, of {self.sheet[1]} sheets)"
                   if self.sheet else "")
                + f"; value column {name(self.column)}"
-               + (f", time column {name(self.time_column)}" if self.time_column else ", no time column")]
+               + (f", time column {name(self.time_column)}{UNIT_TEXT[self.time_unit]}" if self.time_column
+                  else ", no time column")]
         bad = self.missing + self.non_numeric + self.non_finite
         if bad:
             out.append(f"{self.missing} empty, {self.non_numeric} non-numeric and {self.non_finite} infinite values: "
@@ -153,7 +158,7 @@ class Series:
 
     values: np.ndarray
     name: str
-    times: pd.DatetimeIndex | None
+    times: pd.Index | None  # a DatetimeIndex, or whole numbers (a period index) named after their column
     report: LoadReport
 
     def __len__(self) -> int:
@@ -214,11 +219,27 @@ def _refuse_other_formats(text: str) -> None:
                           "step), or as XLSX or Parquet.")
 
 
+MAX_COLUMNS = 1_000
+"""A series is one column of values (beside a time column), so a file with more columns than this is not one: it is
+refused from its first row, before it is parsed. A one-line CSV of a million numbers (5 MB) held the server's
+interpreter for 1.5-5 minutes while pandas made a million columns of it."""
+
+
+def _refuse_wide(columns: int, where: str) -> None:
+    if columns > MAX_COLUMNS:
+        raise FileTooLargeError(
+            f"{where} has {columns:,} columns; at most {MAX_COLUMNS:,} are read. A series is one column of values, "
+            "one row per time step: if the values run along a row, transpose the table (in a spreadsheet: copy, "
+            "then Paste Special > Transpose) and save it again.")
+
+
 def _read_csv(raw: bytes, header: bool = True) -> pd.DataFrame:
     text = _decode(raw)
     if not text.strip():
         raise EmptyDataError("The file is empty. Upload a file with a header row and at least one column of numbers.")
     _refuse_other_formats(text)
+    first = text.lstrip("\ufeff\r\n").split("\n", 1)[0]
+    _refuse_wide(1 + max(first.count(sep) for sep in ",;\t|"), "The file's first row")
     sep = _sniff_delimiter(text)
     decimal = "," if sep in ";\t|" and _looks_decimal_comma(text, sep) else "."
     try:
@@ -270,6 +291,7 @@ def _excel_preflight(raw: bytes) -> None:
         raise DecodeError(f"The Excel file could not be read ({type(exc).__name__}). Save it as .xlsx or CSV.") from None
     uncalculated = []
     for ws_values, ws_formulas in zip(values.worksheets, formulas.worksheets):
+        _refuse_wide(ws_values.max_column or 0, f"Sheet '{ws_values.title}'")
         if (ws_values.max_row or 0) > EXCEL_MAX_ROWS:
             raise FileTooLargeError(f"Sheet '{ws_values.title}' has {ws_values.max_row:,} rows; Excel files over "
                                     f"{EXCEL_MAX_ROWS:,} rows take minutes to read. Save it as CSV (millions of rows "
@@ -315,8 +337,12 @@ def _read_excel(raw: bytes, header: bool = True) -> pd.DataFrame:
 
 
 def _read_parquet(raw: bytes) -> pd.DataFrame:
+    import pyarrow.parquet as pq
     try:
+        _refuse_wide(len(pq.read_schema(io.BytesIO(raw)).names), "The Parquet file")
         return pd.read_parquet(io.BytesIO(raw))
+    except FileTooLargeError:
+        raise
     except Exception as exc:  # pyarrow raises ArrowInvalid and friends
         raise DecodeError(f"The Parquet file could not be read ({type(exc).__name__}). Export it again or use CSV.") from None
 
@@ -372,7 +398,9 @@ def header_is_data(names) -> bool:
 
 
 def _too_large(size: int, cap: int) -> str:
-    return f"The file is {size / MB:.1f} MB, over the {cap / MB:.0f} MB limit. Upload a shorter excerpt."
+    """Said in the uploader's megabytes, with the binary ones beside: a file manager that lists 49 MB counts MiB."""
+    return (f"The file is {size / MB:.1f} MB ({size / 2**20:.1f} MiB, which some systems list as MB), over the "
+            f"{cap / MB:.0f} MB limit ({cap:,} bytes). Upload a shorter excerpt, or save it as Parquet (smaller).")
 
 
 def numeric_columns(frame: pd.DataFrame, exclude: str | None = None) -> list[str]:
@@ -394,6 +422,8 @@ def detect_time_column(frame: pd.DataFrame) -> str | None:
         if pd.api.types.is_datetime64_any_dtype(col):
             return name
         if pd.api.types.is_numeric_dtype(col):
+            if counts_time(col, name):  # integer years, or a period index named as time
+                return name
             continue
         sample = col.dropna().astype(str).head(200)
         if len(sample) and to_datetime(sample, dayfirst=False).notna().mean() > 0.9:
@@ -410,11 +440,12 @@ traffic and sunspots included, stay within 4; a typing error (1e15 in a series o
 
 
 def _time_report(times: pd.Series) -> dict:
+    """Gaps in the time axis (time stamps or a period index): steps over 1.5 times the median step."""
     diffs = times.diff().dropna()
     if diffs.empty:
         return {}
     step = diffs.median()
-    if step <= pd.Timedelta(0):
+    if step <= 0 * step:
         return {}
     big = diffs[diffs > 1.5 * step]
     missing_steps = int(sum(round(d / step) - 1 for d in big))
@@ -422,16 +453,20 @@ def _time_report(times: pd.Series) -> dict:
 
 
 def _counts_up(v: np.ndarray) -> bool:
-    """Whole numbers that rise by one fixed step: a row number or an index, never a series to forecast."""
+    """Whole numbers that rise by one fixed step, staying put or starting again from their lowest in between: a row
+    number, an index, the year beside monthly data (1949 twelve times, then 1950) or the month beside it (1 to 12,
+    then 1 again); never a series to forecast."""
     if len(v) < 3 or not np.isfinite(v).all() or not (v == np.round(v)).all():
         return False
     steps = np.diff(v)
-    return bool(steps[0] > 0 and (steps == steps[0]).all())
+    rises = steps[steps > 0]
+    restarts = (steps < 0) & (v[1:] == v.min())
+    return bool(len(rises) and (rises == rises[0]).all() and ((steps >= 0) | restarts).all())
 
 
 def _counts_rows(v: np.ndarray) -> bool:
     """Numbers of the rows: 0, 1, 2, ... or 1, 2, 3, ..."""
-    return _counts_up(v) and v[0] in (0, 1) and v[1] - v[0] == 1
+    return len(v) >= 3 and v[0] in (0, 1) and bool((np.diff(v) == 1).all())
 
 
 def _value_column(frame: pd.DataFrame, config: ReadConfig, numeric: list[str],
@@ -477,7 +512,11 @@ def _read_times(frame: pd.DataFrame, time_col: str, config: ReadConfig) -> tuple
     """The rows with readable time stamps, in time order, first of each duplicate kept; what was done, counted.
     Refuses a column too much of which is not time stamps (TimeColumnError) or whose day/month order is
     ambiguous (AmbiguousDatesError)."""
-    parsed = parse_times(frame[time_col], config.date_order, time_col)
+    column = frame[time_col]
+    index = whole_numbers(column) if not are_years(column) else None
+    parsed = parse_times(column, config.date_order, time_col)
+    if index is not None:  # a period index (1, 2, 3, ...): the numbers are the time axis, in their own unit
+        parsed = ParsedTimes(pd.Series(index.astype(np.int64), index=column.index), unit="index")
     unreadable = parsed.times.isna()
     unparsed = int(unreadable.sum())
     example = str(frame[time_col][unreadable].iloc[0]) if unparsed else ""
@@ -488,13 +527,13 @@ def _read_times(frame: pd.DataFrame, time_col: str, config: ReadConfig) -> tuple
                               f"{row}. Choose another time column, or none (the rows are then taken in file "
                               "order), or correct the file.")
     frame = frame.assign(_t=parsed.times)[~unreadable]
-    went_back = int((frame["_t"].diff() < pd.Timedelta(0)).sum())
+    went_back = int((frame["_t"].shift() > frame["_t"]).sum())
     frame = frame.sort_values("_t", kind="stable")
     dup = frame["_t"].duplicated(keep="first")
     frame = frame[~dup]
     return frame, {"unparsed_times": unparsed, "unparsed_example": example, "was_unsorted": went_back > 0,
                    "out_of_order": went_back, "duplicate_times": int(dup.sum()), "date_order": parsed.order,
-                   "date_order_why": parsed.why, **_time_report(frame["_t"])}
+                   "date_order_why": parsed.why, "time_unit": parsed.unit, **_time_report(frame["_t"])}
 
 
 def _spikes(values: np.ndarray, where) -> dict:
@@ -507,6 +546,16 @@ def _spikes(values: np.ndarray, where) -> dict:
     if not len(far):
         return {}
     return {"spike_count": int(len(far)), "spikes": tuple((where(i), float(values[i])) for i in far[:3])}
+
+
+def detected_columns(frame: pd.DataFrame) -> tuple[str | None, str | None]:
+    """The value and time columns a file is read with when nothing is chosen (None where there is none): what the
+    Data page's form proposes for a file that cannot be used yet."""
+    time_col = detect_time_column(frame)
+    try:
+        return _value_column(frame, ReadConfig(), numeric_columns(frame, exclude=time_col), time_col)[0], time_col
+    except DataError:
+        return None, time_col
 
 
 def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) -> Series:
@@ -565,14 +614,33 @@ def series_from_frame(frame: pd.DataFrame, config: ReadConfig = ReadConfig()) ->
     if np.nanmax(arr) == np.nanmin(arr):
         raise ConstantSeriesError(f"Column {quoted(column)} is constant ({arr[0]:g}); there is nothing to forecast. "
                                   "Pick a column that varies.")
-    times = pd.DatetimeIndex(frame["_t"].to_numpy()) if time_col is not None else None
-    where = (lambda i: f"{times[i]:%Y-%m-%d %H:%M}") if times is not None else (
-        lambda i: f"row {file_row(frame.index[i])}")
+    times = time_axis(frame["_t"], time_col) if time_col is not None else None
+    where = (lambda i: f"row {file_row(frame.index[i])}") if times is None else (lambda i: stamp(times, i))
     report = LoadReport(rows_read=rows_read, column=column, time_column=time_col, numeric_columns=tuple(numeric),
                         all_columns=all_columns, missing=empty,
                         non_numeric=non_numeric, non_finite=non_finite, policy=config.missing,
                         interpolated=interpolated, dropped=dropped, **extra, **time_info, **_spikes(arr, where))
     return Series(values=arr, name=column, times=times, report=report)
+
+
+def time_axis(values: pd.Series, name: str) -> pd.Index:
+    """The series' time axis: a DatetimeIndex, or a period index of whole numbers (named after its column)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.DatetimeIndex(values.to_numpy())
+    return pd.Index(values.to_numpy(dtype=np.int64), name=str(name))
+
+
+def yearly(times) -> bool:
+    """Time stamps one year apart (each the 1st of January, as whole years are read)."""
+    return (isinstance(times, pd.DatetimeIndex) and len(times) > 1 and bool((times.day_of_year == 1).all())
+            and bool((times.hour == 0).all()) and pd.Series(times).diff().median() >= pd.Timedelta(days=365))
+
+
+def stamp(times: pd.Index, i: int) -> str:
+    """Where in the series step i is, in the axis's own unit: '1913', '2024-02-01 06:00', 'period 12'."""
+    if not isinstance(times, pd.DatetimeIndex):
+        return f"{times.name} {times[i]}"
+    return f"{times[i]:%Y}" if yearly(times) else f"{times[i]:%Y-%m-%d %H:%M}"
 
 
 def load_series(source: str | pathlib.Path | bytes, config: ReadConfig = ReadConfig(),
@@ -586,7 +654,7 @@ def span_text(times, steps: int) -> str | None:
     """What `steps` steps of this series cover, in words ("1 day of 30-minute steps"), from its median time step;
     None without time stamps. The Data page's window hint, which must fit the data (48 is a day of half-hours, not
     of 5-minute steps)."""
-    if times is None or len(times) < 2:
+    if times is None or len(times) < 2 or not isinstance(pd.Index(times), pd.DatetimeIndex):  # a period index
         return None
     step = pd.Series(pd.to_datetime(times)).diff().median()
     if pd.isna(step) or step <= pd.Timedelta(0):

@@ -41,7 +41,7 @@ def _context():
 def read_table_apart(raw: bytes, filename: str | None, max_bytes: int = ReadConfig.max_bytes) -> pd.DataFrame:
     """`read_table(raw, filename, max_bytes)`, in a child process when `reads_apart` says so, else in place.
     The same typed errors as read_table; DecodeError when the child dies (out of memory, killed)."""
-    if not reads_apart(filename, len(raw)):
+    if len(raw) > max_bytes or not reads_apart(filename, len(raw)):  # refused in place, with no process started
         return read_table(raw, filename=filename, max_bytes=max_bytes)
     with ProcessPoolExecutor(1, mp_context=_context()) as pool:
         try:

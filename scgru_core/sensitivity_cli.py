@@ -42,7 +42,7 @@ def suggestion(lab: PruningLab, analysis, target: float, scope_config: PruneConf
 def cmd_sensitivity(args) -> int:
     run_config = configs_from(args)
     config = SensitivityConfig(sparsities=tuple(args.sparsities), by=args.by)
-    data = prepare(load_data(args, run_config.read), run_config.windows)
+    data = prepare(load_data(args, run_config.read, run_config.windows), run_config.windows)
     model, _ = train_dense(data, run_config.model, run_config.train, progress_callbacks(args.quiet))
     lab = PruningLab(model, data)
 

@@ -12,9 +12,11 @@ one order is decided for the whole column, from the data:
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .errors import AmbiguousDatesError
@@ -23,6 +25,30 @@ DATE_ORDERS = ("auto", "day", "month")
 ORDER_TEXT = {"day": "day first (day.month.year)", "month": "month first (month/day/year)"}
 NUMERIC_DATE = r"^\s*(\d{1,2})([./-])(\d{1,2})[./-]\d{2,4}(?:\D|$)"
 REGULAR, IRREGULAR = 0.9, 0.5  # shares of equal steps that count as regular, and as clearly not
+YEARS = (1000, 2999)  # whole numbers in a time column within this range are years (pandas read 1871 as nanoseconds)
+TIME_NAME = re.compile(r"(?i)^\s*(year|yr|jahr|ann[ée]e|a[ñn]o|anno|period[e]?|t|time|zeit|step|week|month|"
+                       r"quarter|day|hour|epoch)s?\s*$")  # an integer column with such a name counts time
+
+
+def whole_numbers(col: pd.Series) -> np.ndarray | None:
+    """The column's values if every one is a finite whole number (a year, a period index), else None."""
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col) or col.isna().any():
+        return None
+    v = col.to_numpy(dtype=np.float64)
+    return v if len(v) and np.isfinite(v).all() and (v == np.round(v)).all() else None
+
+
+def are_years(col: pd.Series) -> bool:
+    v = whole_numbers(col)
+    return v is not None and bool(((v >= YEARS[0]) & (v <= YEARS[1])).all())
+
+
+def counts_time(col: pd.Series, name: str) -> bool:
+    """An integer column that is a time axis: whole numbers rising at every row, which are years or are named as
+    time ('year', 'period', 't', ...). A row number named 'Unnamed: 0' or 'row' is not (it is passed over)."""
+    v = whole_numbers(col)
+    return (v is not None and len(v) >= 3 and bool((np.diff(v) > 0).all())
+            and (are_years(col) or bool(TIME_NAME.match(str(name)))))
 
 
 @dataclass(frozen=True)
@@ -30,6 +56,7 @@ class ParsedTimes:
     times: pd.Series  # datetime64 (NaT where a cell is not a time)
     order: str | None = None  # "day" or "month" where the text could be read either way round
     why: str = ""  # how the order was decided, for the report
+    unit: str = "dates"  # "dates", "years" (whole years) or "index" (a period index: 1, 2, 3, ...)
 
 
 def to_datetime(text: pd.Series, dayfirst: bool) -> pd.Series:
@@ -64,7 +91,9 @@ def parse_times(col: pd.Series, order: str = "auto", name: str = "") -> ParsedTi
     """The column as time stamps, with the day/month order decided as the module says (or as `order` chooses)."""
     if pd.api.types.is_datetime64_any_dtype(col):
         return ParsedTimes(col)
-    if pd.api.types.is_numeric_dtype(col):
+    if pd.api.types.is_numeric_dtype(col):  # years as the 1st of January; other numbers are no dates
+        if are_years(col):
+            return ParsedTimes(pd.to_datetime(col.astype("int64").astype(str), format="%Y"), unit="years")
         return ParsedTimes(pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]"))
     text = col.astype("string").str.strip()
     fields = text.str.extract(NUMERIC_DATE)

@@ -7,7 +7,7 @@ window straddles a split boundary.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -123,7 +123,7 @@ class Dataset:
         return np.repeat(last[:, None], self.horizon, axis=1)
 
 
-FINGERPRINT_ROWS = 65_536  # windows hashed at a time (the digest is that of all the bytes in order)
+FINGERPRINT_BYTES = 16 * 2**20  # window bytes copied out at a time to be hashed (the digest is of all bytes in order)
 
 
 def data_fingerprint(data: Dataset) -> str:
@@ -135,8 +135,9 @@ def data_fingerprint(data: Dataset) -> str:
         w = getattr(data, part)
         for tensor in (w.X, w.y):  # row blocks, so a view of the series is never copied out whole
             rows = tensor.numpy()
-            for i in range(0, len(rows), FINGERPRINT_ROWS):
-                h.update(np.ascontiguousarray(rows[i:i + FINGERPRINT_ROWS]).tobytes())
+            block = max(1, FINGERPRINT_BYTES // max(1, rows[:1].nbytes))  # windows of 2,000 steps: 2,097 at a time
+            for i in range(0, len(rows), block):
+                h.update(np.ascontiguousarray(rows[i:i + block]).tobytes())
     return h.hexdigest()
 
 
@@ -156,24 +157,52 @@ def _windows(z: np.ndarray, start: int, stop: int, window: int, horizon: int) ->
     return Windows(X=frames[:, :window], y=frames[:, window:], target_start=np.arange(len(frames)) + start + window)
 
 
-def minimum_length(config: WindowConfig, min_train_windows: int = 8) -> int:
-    """The shortest series these settings accept (every part needs whole windows)."""
+MIN_EVAL_WINDOWS = 10
+"""Fewer validation or test windows than this are accepted, with a warning: an RMSE over one or two windows is one
+or two errors, noise that early stopping and every comparison would then follow. The refusal of a series too short
+suggests a window that leaves at least this many."""
+
+
+def part_windows(n: int, config: WindowConfig) -> dict[str, int]:
+    """How many windows each part of a series of n values holds with these settings."""
+    span = config.window + config.horizon
+    return {part: max(0, stop - start - span + 1) for part, (start, stop) in asdict(split_points(n, config)).items()}
+
+
+def minimum_length(config: WindowConfig, min_train_windows: int = 8, min_eval_windows: int = 1) -> int:
+    """The shortest series these settings accept (every part needs whole windows; validation and test
+    `min_eval_windows` each)."""
     span = config.window + config.horizon
     n = span + min_train_windows
     while True:
-        s = split_points(n, config)
-        if (s.test[1] - s.test[0] >= span and s.val[1] - s.val[0] >= span
-                and s.train[1] - s.train[0] >= span + min_train_windows - 1):
+        counts = part_windows(n, config)
+        if counts["train"] >= min_train_windows and min(counts["val"], counts["test"]) >= min_eval_windows:
             return n
         n += 1
 
 
-def largest_window(n: int, config: WindowConfig) -> int:
-    """The longest window a series of n values accepts with the other settings of `config` (0: none)."""
+def few_windows(n: int, config: WindowConfig) -> str | None:
+    """A warning when the validation or test part of a series of n values holds fewer than MIN_EVAL_WINDOWS windows,
+    with the counts and what to change; None otherwise."""
+    counts = part_windows(n, config)
+    if min(counts["val"], counts["test"]) >= MIN_EVAL_WINDOWS:
+        return None
+    largest = largest_window(n, config, MIN_EVAL_WINDOWS)
+    fix = (f"lower the window to {largest} or less" if largest else
+           f"use a series of at least {minimum_length(replace(config, window=1), min_eval_windows=MIN_EVAL_WINDOWS):,} "
+           "values")
+    return (f"Only {counts['val']:,} validation and {counts['test']:,} test window(s): errors measured on fewer than "
+            f"{MIN_EVAL_WINDOWS} windows are noise (early stopping and every comparison would follow it). To have "
+            f"{MIN_EVAL_WINDOWS} or more, {fix}, or raise the validation and test shares.")
+
+
+def largest_window(n: int, config: WindowConfig, min_eval_windows: int = 1) -> int:
+    """The longest window a series of n values accepts with the other settings of `config`, leaving validation and
+    test `min_eval_windows` each (0: none)."""
     lo, hi = 0, max(config.window, n)
     while lo < hi:  # minimum_length grows with the window, so bisect
         mid = (lo + hi + 1) // 2
-        if n >= minimum_length(replace(config, window=mid)):
+        if n >= minimum_length(replace(config, window=mid), min_eval_windows=min_eval_windows):
             lo = mid
         else:
             hi = mid - 1
@@ -185,7 +214,7 @@ def prepare(series: Series, config: WindowConfig = WindowConfig()) -> Dataset:
     n = len(series)
     need = minimum_length(config)
     if n < need:
-        largest = largest_window(n, config)
+        largest = largest_window(n, config, MIN_EVAL_WINDOWS)  # a suggestion never leads below the floor
         hint = f"lower the window to {largest} or less" if largest else "use a longer series"
         raise SeriesTooShortError(
             f"The series has {n} values but window {config.window} + horizon {config.horizon} with "

@@ -18,7 +18,7 @@ from scgru_core import (ColumnNotFoundError, ConstantSeriesError, DataError, Dec
                         SeriesTooShortError, UnsupportedFileTypeError, WindowConfig, load_series, prepare)
 from scgru_core.data import read_table
 from scgru_core.errors import ConfigError
-from scgru_core.windows import minimum_length
+from scgru_core.windows import MIN_EVAL_WINDOWS, few_windows, minimum_length, part_windows
 
 
 def load(raw: bytes, filename: str = "data.csv", **cfg):
@@ -55,16 +55,28 @@ def test_missing_column_is_refused_and_lists_the_columns():
         load(csv_bytes([1.0, 2.0, 3.0]), time_column="when")
 
 
-def test_series_too_short_names_a_window_that_works():
-    series = sine_series(60)
+def test_series_too_short_names_a_window_that_leaves_enough_windows_to_measure():
+    """The suggestion is the largest window that leaves MIN_EVAL_WINDOWS validation and test windows, never one that
+    is accepted with one window in each (whose errors are noise), and the warning is silent there."""
+    series = sine_series(200)
     with pytest.raises(SeriesTooShortError) as info:
-        prepare(series, WindowConfig(window=48))
-    assert "60 values" in str(info.value)
+        prepare(series, WindowConfig(window=90))
+    assert "200 values" in str(info.value)
     workable = int(re.search(r"lower the window to (\d+)", str(info.value)).group(1))
     data = prepare(series, WindowConfig(window=workable))  # the suggestion works ...
-    assert len(data.train) > 0 and len(data.val) > 0 and len(data.test) > 0
-    with pytest.raises(SeriesTooShortError):  # ... and is the largest that does
-        prepare(series, WindowConfig(window=workable + 1))
+    assert min(len(data.val), len(data.test)) >= MIN_EVAL_WINDOWS
+    assert few_windows(len(series), WindowConfig(window=workable)) is None
+    assert min(part_windows(200, WindowConfig(window=workable + 1)).values()) < MIN_EVAL_WINDOWS  # ... the largest
+
+
+def test_few_validation_or_test_windows_are_accepted_with_the_counts_and_the_fix():
+    config = WindowConfig(window=48)
+    n = minimum_length(config)  # one validation and one test window
+    assert len(prepare(sine_series(n), config).test) == 1
+    warning = few_windows(n, config)
+    assert warning.startswith("Only 1 validation and 1 test window(s)") and "fewer than 10 windows" in warning
+    shorter = int(re.search(r"lower the window to (\d+)", warning).group(1))
+    assert min(part_windows(n, WindowConfig(window=shorter)).values()) >= MIN_EVAL_WINDOWS
 
 
 def test_series_too_short_for_any_window_says_so():
@@ -373,16 +385,18 @@ def test_a_workbook_is_read_in_a_process_of_its_own_with_the_same_frame_and_the_
         read_table_apart(_workbook([["load"]] + [[f"=ROW()*{h}"] for h in range(50)]), "made_by_a_script.xlsx")
 
 
-def test_the_engine_refuses_exactly_what_the_uploader_refuses():
-    """Streamlit's uploader counts maxUploadSize in decimal megabytes (50 MB = 50,000,000 bytes): the engine and the
-    CLI use the same cap and say it in the same unit."""
+def test_a_file_just_over_the_cap_reaches_the_engine_which_says_why_in_the_uploaders_units():
+    """Streamlit's uploader counts maxUploadSize in decimal megabytes and refuses a larger file with an icon: it lets
+    through twice the engine's cap, so a file just over 50 MB (50,000,000 bytes) is refused in words, in the
+    uploader's unit and in MiB (what a file manager listing '49 MB' counts)."""
     import tomllib
 
     from scgru_core.data import MB, ReadConfig
 
     config = tomllib.loads((pathlib.Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
-    assert ReadConfig().max_bytes == config["server"]["maxUploadSize"] * MB == 50_000_000
+    assert config["server"]["maxUploadSize"] * MB == 2 * ReadConfig().max_bytes == 100_000_000
     line = b"1\n"
-    over = b"v\n" + line * ((50_000_001 - 2) // 2 + 1)
-    with pytest.raises(DataError, match=r"The file is 50.0 MB, over the 50 MB limit"):
+    over = b"v\n" + line * ((51_400_000 - 2) // 2 + 1)
+    with pytest.raises(DataError, match=r"The file is 51.4 MB \(49.0 MiB, which some systems list as MB\), over the "
+                                        r"50 MB limit \(50,000,000 bytes\)"):
         read_table(over, filename="big.csv")

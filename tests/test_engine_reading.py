@@ -134,8 +134,8 @@ def test_a_row_number_column_is_never_taken_as_the_values():
     assert series.name == "load" and series.report.index_columns == ("n",)
     years = ("year,flow\n" + "\n".join(f"{1871 + i},{1000 + (i * 37) % 300}" for i in range(100))).encode()
     assert load(years, time_column=None).name == "flow"  # an index of years beside the data is not the data
-    with pytest.raises(Exception, match=r"'t' only numbers the rows .* 'v' has no values at all"):
-        load(("t,v\n" + "\n".join(f"{i + 1}," for i in range(300))).encode())
+    with pytest.raises(Exception, match=r"'n' only numbers the rows .* 'v' has no values at all"):
+        load(("n,v\n" + "\n".join(f"{i + 1}," for i in range(300))).encode())
 
 
 def test_an_extreme_spike_is_noted_with_where_it_is():
@@ -171,3 +171,65 @@ def test_the_command_line_says_the_notes_and_refuses_what_the_app_refuses(tmp_pa
     assert main(["run", "--data", str(unreadable), *tiny]) == 2
     err = capsys.readouterr().err
     assert "2,712 of 3,000 cells of the time column 'Zeit'" in err and "window" not in err
+
+
+# The Nile at Aswan, annual flow 1871-1970 in 10^8 m^3 (Cobb 1978, as in R's datasets::Nile): a real yearly series.
+NILE = [1120, 1160, 963, 1210, 1160, 1160, 813, 1230, 1370, 1140, 995, 935, 1110, 994, 1020, 960, 1180, 799, 958,
+        1140, 1100, 1210, 1150, 1250, 1260, 1220, 1030, 1100, 774, 840, 874, 694, 940, 833, 701, 916, 692, 1020, 1050,
+        969, 831, 726, 456, 824, 702, 1120, 1100, 832, 764, 821, 768, 845, 864, 862, 698, 845, 744, 796, 1040, 759,
+        781, 865, 845, 944, 984, 897, 822, 1010, 771, 676, 649, 846, 812, 742, 801, 1040, 860, 874, 848, 890, 744,
+        749, 838, 1050, 918, 986, 797, 923, 975, 815, 1020, 906, 901, 1170, 912, 746, 919, 718, 714, 740]
+
+
+def nile_csv() -> bytes:
+    return ("year,flow\n" + "\n".join(f"{1871 + i},{v}" for i, v in enumerate(NILE))).encode()
+
+
+def test_integer_years_are_the_time_axis_and_the_flow_the_values():
+    """pandas reads 1871 as 1871 nanoseconds after 1970: every stamp was '00:00:00 Jan 1, 1970' and the series a
+    vertical line. Whole numbers in a time column within YEARS are years; the value column is the flow."""
+    from scgru_core.data import span_text, stamp, yearly
+    from scgru_core.viz import series_figure
+
+    series = load(nile_csv(), "nile_annual_flow.csv")
+    assert series.name == "flow" and series.report.time_column == "year" and series.report.time_unit == "years"
+    assert series.times[0] == pd.Timestamp("1871-01-01") and series.times[-1] == pd.Timestamp("1970-01-01")
+    assert yearly(series.times) and stamp(series.times, 42) == "1913" and series.values[42] == 456
+    assert span_text(series.times, 10) == "10 years of yearly steps"
+    assert "time column 'year' (whole years)" in series.report.lines()[0]
+    axis = series_figure(series.values, series.times, name=series.name).layout.xaxis
+    assert (axis.title.text, axis.tickformat, axis.hoverformat) == ("year", "%Y", "%Y")
+    chosen = load(nile_csv(), time_column="year")  # chosen by hand: the same years
+    assert chosen.times.equals(series.times)
+
+
+def test_a_period_index_is_the_time_axis_in_its_own_unit():
+    raw = ("period,demand\n" + "\n".join(f"{i + 1},{20 + 5 * np.sin(i / 3):.3f}" for i in range(200))).encode()
+    series = load(raw)
+    assert series.report.time_column == "period" and series.report.time_unit == "index" and series.name == "demand"
+    assert list(series.times[:3]) == [1, 2, 3] and series.times.name == "period"
+    from scgru_core.viz import series_figure
+    assert series_figure(series.values, series.times, name=series.name).layout.xaxis.title.text == "period"
+
+
+def test_calendar_fields_beside_monthly_data_are_never_the_values():
+    """Year and month as two integer columns (1949 twelve times; 1 to 12, then 1 again): the passengers are the
+    series, whatever the order of the columns."""
+    airline = [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118] * 6
+    rows = [f"{1949 + i // 12},{i % 12 + 1},{v + i}" for i, v in enumerate(airline)]
+    series = load(("year,month,passengers\n" + "\n".join(rows)).encode())
+    assert series.name == "passengers" and set(series.report.index_columns) == {"year", "month"}
+
+
+def test_monthly_and_weekly_dates_without_times_are_labelled_in_their_unit():
+    from scgru_core.viz import series_figure
+    months = pd.date_range("1949-01-01", periods=144, freq="MS")
+    raw = ("Month,Passengers\n" + "\n".join(f"{t:%Y-%m},{100 + i % 12 * 9}" for i, t in enumerate(months))).encode()
+    series = load(raw)
+    assert series.times[0] == pd.Timestamp("1949-01-01") and series.name == "Passengers"
+    assert series_figure(series.values, series.times).layout.xaxis.tickformat == "%b %Y"
+    weeks = pd.date_range("2020-01-06", periods=150, freq="W-MON")
+    raw = ("week,sales\n" + "\n".join(f"{t:%Y-%m-%d},{50 + i % 7}" for i, t in enumerate(weeks))).encode()
+    series = load(raw)
+    assert series.report.time_column == "week" and series.report.median_step == "7 days 00:00:00"
+    assert series_figure(series.values, series.times).layout.xaxis.hoverformat == "%d %b %Y"
