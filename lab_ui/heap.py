@@ -7,10 +7,11 @@ arenas for the whole process, and a trim of the free pages now and then, bring i
 """
 from __future__ import annotations
 
-import atexit
 import ctypes
 import ctypes.util
 import threading
+
+from scgru_core import background
 
 M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
 ARENAS = 2
@@ -34,19 +35,9 @@ def give_back() -> bool:
         return False
     libc.mallopt(M_ARENA_MAX, ARENAS)
 
-    def trim() -> None:
-        while not _stop.wait(TRIM_EVERY_S):
+    def trim(stop: threading.Event) -> None:
+        while not stop.wait(TRIM_EVERY_S):
             libc.malloc_trim(0)
 
-    thread = threading.Thread(target=trim, name="heap trim", daemon=True)
-    thread.start()
-    atexit.register(_end, thread)  # never inside malloc_trim while the interpreter tears down
+    background.start(trim, "heap trim")  # ended at exit: never inside malloc_trim while the interpreter tears down
     return True
-
-
-def _end(thread: threading.Thread) -> None:
-    _stop.set()
-    thread.join(timeout=2.0)
-
-
-_stop = threading.Event()

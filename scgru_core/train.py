@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .budget import check_memory, eval_batch
 from .errors import ConfigError, TrainingDivergedError
 from .model import Forecaster
 from .pruning import MaskSet
@@ -127,19 +128,11 @@ def _mask_grads(model: nn.Module, masks: MaskSet | None) -> None:
             params[name].grad.mul_(mask)
 
 
-EVAL_FLOATS = 1 << 25
-"""How many hidden-state values one batch of a validation pass may hold per layer (128 MB in fp32). A GRU keeps
-every step's state of its batch: 4,096 windows of 200 steps at hidden 256 (3 layers) at once made the estimate of
-one training (which a link can ask for) peak at 5.7 GB; with this budget, 2.3 GB. Below it the batch is the same
-4,096 as before, so every model up to window 128 at hidden 64 (every shipped checkpoint) gives the same numbers."""
-
-
 @torch.inference_mode()
 def loss_on(model: nn.Module, windows: Windows, batch: int = 4096) -> float:
     """Mean squared error (scaled units) over all windows, in batches that fit `EVAL_FLOATS`."""
     model.eval()
-    hidden = getattr(getattr(model, "config", None), "hidden", 1)
-    batch = max(1, min(batch, EVAL_FLOATS // max(1, windows.X.shape[1] * hidden)))
+    batch = eval_batch(windows.X.shape[1], getattr(getattr(model, "config", None), "hidden", 1), batch)
     total = 0.0
     for i in range(0, len(windows), batch):
         pred = model(windows.X[i:i + batch])
@@ -161,6 +154,7 @@ def fit(model: Forecaster, data: Dataset, config: TrainConfig = TrainConfig(), m
 
     Raises TrainingDivergedError (model left at its last good weights) when the loss stops being finite.
     """
+    check_memory(model.config, config, data.window)  # before anything is allocated
     with threads_for(model.config.hidden):  # one thread for small GRUs, the free cores for wide ones
         return _fit(model, data, config, masks, callbacks, mask_update)
 
@@ -236,26 +230,3 @@ def _fit(model: Forecaster, data: Dataset, config: TrainConfig, masks: MaskSet |
         model.load_state_dict(best_state)
     result.seconds = time.perf_counter() - start
     return result
-
-
-def estimate_seconds(model: Forecaster, data: Dataset, config: TrainConfig, steps: int = 3) -> float:
-    """About how long `fit(model, data, config)` can take on this machine: every epoch run (early stopping
-    can only make it shorter), timed from `steps` real training steps and one validation pass on a copy of
-    the model. For telling a person what a training costs before they start it."""
-    twin = copy.deepcopy(model)
-    with threads_for(twin.config.hidden):
-        optimizer = torch.optim.Adam(twin.parameters(), lr=config.lr)
-        X, y = data.train.X[:config.batch_size], data.train.y[:config.batch_size]
-        times = []
-        for _ in range(steps + 1):  # the first step warms up (allocations, kernel choice) and is not counted
-            t0 = time.perf_counter()
-            twin.train()
-            optimizer.zero_grad(set_to_none=True)
-            nn.functional.mse_loss(twin(X), y).backward()
-            optimizer.step()
-            times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        loss_on(twin, data.val)
-        val_seconds = time.perf_counter() - t0
-    batches = math.ceil(len(data.train) / config.batch_size)
-    return config.epochs * (batches * sorted(times[1:])[len(times[1:]) // 2] + val_seconds)

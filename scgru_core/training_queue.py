@@ -21,9 +21,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
+from . import background
 from .errors import ScgruError
 
 WANT_TTL_S = 15.0  # a page showing a training polls it every second; a tab silent this long has gone
@@ -55,6 +57,7 @@ class Ticket:
     batch: int = 0
     batches: int = 0
     wanted_by: dict = field(default_factory=dict)  # who waits for it (session tokens), when they last said so
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])  # what a page's link names while it follows this
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def want(self, who: Hashable) -> None:
@@ -129,6 +132,11 @@ class TrainingQueue:
                 ahead.sort()
             return ahead[0]
 
+    def by_id(self, ticket_id: str) -> Ticket | None:
+        """The ticket in line (running or waiting) with this id, else None (ended, or never: a hand-edited link)."""
+        with self._cond:
+            return next((ticket for ticket in self._line if ticket.id == ticket_id), None)
+
     def find(self, key: Hashable) -> Ticket | None:
         """The ticket training `key` now (running or in line), else None."""
         with self._cond:
@@ -149,7 +157,8 @@ class TrainingQueue:
             if same is not None:
                 return same
             self._line.append(ticket)
-        threading.Thread(target=self._work, args=(ticket, work), name=f"training: {ticket.label}", daemon=True).start()
+        # ticket.stop is set at exit too: the training ends at its next batch before the interpreter tears down
+        background.start(lambda _stop: self._work(ticket, work), f"training: {ticket.label}", stop=ticket.stop)
         return ticket
 
     def _work(self, ticket: Ticket, work: Callable[[Ticket], Any]) -> None:

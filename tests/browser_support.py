@@ -44,6 +44,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVERS: dict = {}  # url -> the server's process, while it runs (its CPU and memory are read from /proc)
+
+
 @contextlib.contextmanager
 def streamlit_server(name: str, env: dict | None = None, app: str = "app.py"):
     """A fresh streamlit server (a cold start); yields its URL once its health check answers."""
@@ -55,6 +58,7 @@ def streamlit_server(name: str, env: dict | None = None, app: str = "app.py"):
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
+    SERVERS[url] = proc
     try:
         deadline = time.time() + 90
         while True:
@@ -68,6 +72,7 @@ def streamlit_server(name: str, env: dict | None = None, app: str = "app.py"):
             time.sleep(0.2)
         yield url
     finally:
+        SERVERS.pop(url, None)
         log.close()
         proc.terminate()
         try:

@@ -171,15 +171,46 @@ def test_a_sweep_stopped_during_fine_tuning_keeps_only_finished_points():
 
 
 
-def test_the_training_estimate_trains_a_copy_and_counts_every_epoch():
-    from scgru_core.train import estimate_seconds
+def test_the_training_estimate_comes_from_the_models_size_and_counts_every_epoch():
+    """No model is built at the size asked for: the estimate scales a rate measured once on small models, so it
+    grows with the epochs and the windows, and costs the same for the largest model the widgets allow."""
+    import time
+
+    from scgru_core.budget import calibration, training_seconds
+    calibration("gru")  # once per process
+    one = training_seconds(ModelConfig(hidden=16), TrainConfig(epochs=1), 12, 400, 60)
+    assert 0 < one < 60 and math.isfinite(one)
+    assert training_seconds(ModelConfig(hidden=16), TrainConfig(epochs=3), 12, 400, 60) == pytest.approx(3 * one)
+    assert training_seconds(ModelConfig(hidden=16), TrainConfig(epochs=1), 12, 800, 60) > one
+    assert training_seconds(ModelConfig(hidden=16), TrainConfig(epochs=0), 12, 400, 60) == 0.0  # nothing to wait for
+    t0 = time.process_time()
+    big = training_seconds(ModelConfig(hidden=256, layers=3), TrainConfig(epochs=500, batch_size=256), 2000, 10_000,
+                           8_000)
+    assert big > 3600 and time.process_time() - t0 < 0.5  # hours, said in well under a second of CPU
+
+
+def test_a_training_over_the_memory_budget_is_refused_before_anything_is_allocated(monkeypatch):
+    """The largest training the widgets allow (batch 256, window 2000, hidden 256 x 3) grew a server past 17.8 GB:
+    it is refused by its size, naming the budget and a value of each setting that fits; `fit` itself checks."""
+    import re
+
+    from scgru_core.budget import MemoryBudgetError, check_memory, training_bytes
+    model, train = ModelConfig(hidden=256, layers=3), TrainConfig(batch_size=256)
+    with pytest.raises(MemoryBudgetError, match=r"about 20.4 GB .* over the 1.0 GB one training may use here") as info:
+        check_memory(model, train, 2000)
+    for name, value in re.findall(r"(batch|window|hidden) ([\d,]+) or less", str(info.value)):
+        fits = {"batch": (model, TrainConfig(batch_size=int(value)), 2000),
+                "window": (model, train, int(value)),
+                "hidden": (ModelConfig(hidden=int(value), layers=3), train, 2000)}[name]
+        check_memory(*fits)  # each suggestion alone fits ...
+        assert training_bytes(fits[0], fits[1].batch_size, fits[2]) <= 1e9
+    monkeypatch.setenv("SCGRU_TRAINING_MEMORY_MB", "0.001")
     data = tiny_data(400, window=12)
     model = tiny_model(hidden=16)
     before = state_of(model)
-    guess = estimate_seconds(model, data, TrainConfig(epochs=3, seed=0))
-    assert same_state(before, state_of(model))  # the steps it timed trained a copy
-    assert 0 < guess < 600 and math.isfinite(guess)
-    assert estimate_seconds(model, data, TrainConfig(epochs=0)) == 0.0  # nothing to train, nothing to wait for
+    with pytest.raises(MemoryBudgetError):
+        fit(model, data, TrainConfig(epochs=1))
+    assert same_state(before, state_of(model))
 
 
 def test_bf16_trains_where_the_cpu_has_it_and_falls_back_to_fp32_elsewhere():
@@ -202,6 +233,7 @@ def test_bf16_trains_where_the_cpu_has_it_and_falls_back_to_fp32_elsewhere():
 def test_a_validation_pass_holds_a_bounded_batch_and_gives_the_same_loss(data):
     """loss_on splits its windows so a batch holds at most EVAL_FLOATS hidden values per layer (a long window at a
     large hidden size took gigabytes); the loss is the same however it is split."""
+    import scgru_core.budget as budget_module
     import scgru_core.train as train_module
     from scgru_core import ModelConfig, build_model
 
@@ -217,7 +249,7 @@ def test_a_validation_pass_holds_a_bounded_batch_and_gives_the_same_loss(data):
     model.forward = forward
     tiny = data.val.X.shape[1] * 8 * 5  # room for 5 windows a batch
     mp = pytest.MonkeyPatch()
-    mp.setattr(train_module, "EVAL_FLOATS", tiny)
+    mp.setattr(budget_module, "EVAL_FLOATS", tiny)
     try:
         split = train_module.loss_on(model, data.val)
     finally:
