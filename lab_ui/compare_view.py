@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core import ray_driver
+from scgru_core import budget, ray_driver
 from scgru_core.compare import known_methods, method_kind, row_key
 from scgru_core.curves import BarGroup, Curve
 from scgru_core.gradual import GRADUAL
@@ -145,6 +145,7 @@ def configs() -> list[sc.CompareConfig]:
     """One CompareConfig per chosen scope; raises ConfigError (an engine refusal) for a bad choice."""
     hidden, layers, epochs, ft, batch, lr = settings()
     train = sc.TrainConfig(epochs=epochs, batch_size=batch, lr=lr, patience=0)  # the same budget for every method
+    budget.check_memory(sc.ModelConfig(hidden=hidden, layers=layers), train, session.get().data.window)
     return [sc.CompareConfig(methods=tuple(ss["cmp_methods"]), sparsities=tuple(sorted(ss["cmp_sparsities"])),
                              seeds=tuple(range(int(ss["cmp_seeds"]))), scope=sc.Scope.parse(scope),
                              model=sc.ModelConfig(hidden=hidden, layers=layers), train=train, finetune_epochs=ft)

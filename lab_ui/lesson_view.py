@@ -106,7 +106,7 @@ def step_task(step, current) -> None:
                        delta_color="off", delta_arrow="off")
     split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
     fig = viz.series_figure(data.series.values, data.series.times, name=data.series.name,
-                            units=session.get().source.get("units") or data.series.name, split=split)
+                            units=state.axis_units(), split=split)
     chart(fig, "lesson_series", "series")
 
 
@@ -188,7 +188,7 @@ def step_finetune(step, current) -> None:
         results.metric_row(ft["evaluation"].metrics, snap.evaluation.metrics, "vs pruned", label_prefix="Fine-tuned ")
         forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
     fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
-                              units=session.get().source.get("units") or current.data.series.name)
+                              units=state.axis_units())
     chart(fig, "lesson_forecast", "forecast_pruned")
 
 

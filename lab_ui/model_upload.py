@@ -32,7 +32,7 @@ def upload_control(page: str = "train") -> None:
         train = sc.TrainConfig(**(saved.config.get("train") or {}))
     except (sc.ScgruError, TypeError) as exc:
         # the reason can quote the file's own contents (a member's name): shown literally as well
-        st.error(f"{name} was not loaded: {results.literal(str(exc))} The current model is kept.",
+        st.error(f"{name} was not loaded: {results.plain(exc)} The current model is kept.",
                  icon=":material/error:")
         return
     state.install_model(saved.model, saved.model.config, train, sc.TrainResult(), origin=file.name)

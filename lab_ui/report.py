@@ -8,7 +8,7 @@ from scgru_core import lesson, viz
 from scgru_core.viz_report import report_html
 
 from . import prune_view as pv
-from . import results, session, teaching
+from . import results, session, state, teaching
 
 
 
@@ -23,7 +23,7 @@ def report_inputs(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = N
     except Exception:  # noqa: BLE001 - the link is a convenience
         pass
     return {"current": current, "snap": snap, "ft": ft, "state": now, "label": source.get("label", now.sample),
-            "units": source.get("units") or current.data.series.name, "training": session.get().model_info["training"],
+            "units": state.axis_units(), "training": session.get().model_info["training"],
             "latency": lat, "link": link}
 
 

@@ -1,6 +1,8 @@
 """Small display helpers shared by the Train and Prune pages: metric rows and the test part's x axis."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import streamlit as st
 
@@ -15,6 +17,20 @@ def literal(text: str) -> str:
     directive. Backslash escapes are not enough: the renderer still autolinks a bare URL whose ':' and '/' are
     escaped (seen in Chromium). Backticks inside become U+02CB so they cannot close the span; line breaks spaces."""
     return "`" + " ".join(text.replace("`", "\u02cb").split()) + "`"
+
+
+_MARKDOWN = re.compile(r"([\\`*\[\]<>~$|]|(?<![^\W_])_|_(?![^\W_]))")  # an intraword _ emphasises nothing
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|www)(?=[:.])|@")
+
+
+def plain(text: object) -> str:
+    """Running text (an engine message that may quote a file's names) shown as written inside Streamlit's markdown:
+    the characters that make links, images, emphasis, code, HTML, maths, strike-through and tables backslash-escaped
+    (CommonMark allows it for any ASCII punctuation), and a word joiner (U+2060, invisible) after a URL's scheme,
+    'www' and '@', which the renderer would otherwise make a link even escaped (seen in Chromium). For a short name,
+    `literal` reads better."""
+    text = _AUTOLINK.sub(lambda m: m.group(0) + "\u2060", str(text))
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def fmt(value: float, unit: str = "", signed: bool = False) -> str:

@@ -18,24 +18,20 @@ import time
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core import viz
+from scgru_core import budget, viz
 
-from . import server, session, state
+from . import results, server, session, state
 
+LINK_KEY = "training"  # the address's parameter naming the training a page follows, while it runs
 UI_INTERVAL_S = 0.2  # progress updates at most this often (each one is a message to the browser)
 WATCH_INTERVAL_S = 1.0  # a training followed from another run is polled this often
 STOP_WAIT_S = 10.0  # a stopped training ends within one batch: the run after a Stop waits this long for it
 
 
 def estimate(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig) -> float:
-    """Seconds a training of these settings can take here (every epoch; early stopping only shortens it), timed
-    from three real training steps on the data in force, once per session and setting."""
-    store = session.get().estimates
-    key = (id(data), model_config, train_config)
-    if key not in store:
-        model = sc.build_model(model_config, horizon=data.horizon, seed=train_config.seed)
-        store[key] = sc.train.estimate_seconds(model, data, train_config)
-    return store[key]
+    """Seconds a training of these settings can take here (every epoch; early stopping only shortens it), from the
+    model's size and this machine's measured rate: no model is built, whatever size a link asks for."""
+    return budget.training_seconds(model_config, train_config, data.window, len(data.train), len(data.val))
 
 
 def model_label(model_config: sc.ModelConfig, train_config: sc.TrainConfig) -> str:
@@ -167,7 +163,7 @@ def _as_job(job: dict, bar, work, kept: str):
     except sc.ScgruError as exc:
         session.get().take("job")
         bar.empty()
-        st.error(f"{exc} {kept}")
+        st.error(f"{results.plain(exc)} {kept}")
         return None
     session.get().take("job")
     return done
@@ -182,12 +178,18 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
     if (hit := cache.get(data, model_config, train_config)) is not None:
         state.install_model(hit.model, model_config, train_config, hit.training, made="shared")
         return True
+    try:
+        budget.check_memory(model_config, train_config, data.window)
+    except budget.MemoryBudgetError as exc:
+        show("error", f"{results.plain(exc)} The previous model (if any) is kept.")
+        return False
     ticket = sc.Ticket(key=cache.key(data, model_config, train_config), epochs=train_config.epochs,
                        label=f"Training {model_label(model_config, train_config)}",
                        estimate_s=estimate(data, model_config, train_config))
     mine = ticket
     ticket = server.trainers().submit(ticket, lambda t: _train_job(t, cache, data, model_config, train_config))
     wait_for(ticket, model_config, train_config, page, made="trained" if ticket is mine else "followed")
+    st.query_params[LINK_KEY] = ticket.id  # now, not at the end of this run: a reload during it follows it again
     return follow(chart_key)
 
 
@@ -268,7 +270,7 @@ def finish(report=show) -> bool:
             raise error  # a bug, not a refusal: Streamlit shows it
         # a Stop before its turn is the person's choice, not a failure
         report("info" if isinstance(error, sc.TrainingCancelled) else "error",
-               f"{error} The previous model (if any) is kept.")
+               f"{results.plain(error)} The previous model (if any) is kept.")
         return False
     if job["data"] is not session.get().data:
         report("warning", "A training finished on data that is no longer the data in force: not installed.")

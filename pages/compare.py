@@ -61,14 +61,14 @@ with st.container(border=True):
                f"(Data page) · {len(cv.results()['rows'])} row(s) done, {len(todo)} to run{left} (timed from a few "
                "training steps on this data). Stop keeps the rows done; Run again resumes.")
     if refusal:
-        st.error(f"This comparison cannot run: {refusal}")
+        st.error(f"This comparison cannot run: {results.plain(refusal)}")
     elif not cfgs:
         st.info("Choose at least one method, one final sparsity and one scope.")
     if go:
         try:
             cv.run(cfgs)
         except sc.ScgruError as exc:
-            st.error(f"The comparison stopped: {exc} The rows done so far are kept.")
+            st.error(f"The comparison stopped: {results.plain(exc)} The rows done so far are kept.")
         else:
             st.rerun()  # redraw the counts and buttons above with the new rows
 

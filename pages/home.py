@@ -1,7 +1,7 @@
 """Home: what the lab does, the path through it, and a one-click demo."""
 import streamlit as st
 
-from lab_ui import server, session, state, teaching
+from lab_ui import results, server, session, state, teaching
 from scgru_core import lesson, viz
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.settings import LabState
@@ -68,5 +68,5 @@ data = session.get().data
 if data is not None:
     src = session.get().source
     where = "a built-in sample" if src["kind"] == "sample" else "your uploaded file"
-    st.caption(f"Now on {where}: {src['label']}, {len(data.series):,} values. Everything stays in this browser "
-               "session; nothing you upload is visible to anyone else.")
+    st.caption(f"Now on {where}: {results.plain(src['label'])}, {len(data.series):,} values. An upload is seen only by "
+               "whoever opens this page's address (it carries the file's digest).")

@@ -73,7 +73,7 @@ def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
     labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
     if ft:
         forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
-    units = session.get().source.get("units") or current.data.series.name
+    units = state.axis_units()
 
     def draw():
         return viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
@@ -124,7 +124,7 @@ def tab_sensitivity(snap: sc.Snapshot) -> None:
     except sc.ScgruError as exc:
         st.error(str(exc))
         return
-    units = session.get().source.get("units") or current.data.series.name
+    units = state.axis_units()
     st.plotly_chart(viz_sensitivity.sensitivity_figure(current.analysis(), view["allocation"], units=units),
                     key="sensitivity", config=CFG, theme=None)
     m1, m2, m3 = st.columns([1, 1, 1.2], vertical_alignment="center")

@@ -60,7 +60,7 @@ if current is not None:
         if timed:
             tv.run_sweeps(current, methods, base, latency=True)
     except sc.ScgruError as exc:
-        st.error(f"The curves cannot be computed: {exc}")
+        st.error(f"The curves cannot be computed: {results.plain(exc)}")
         methods = []
 
     with st.container(border=True):
@@ -81,7 +81,7 @@ if current is not None:
             try:
                 tv.run_sweeps(current, methods, base, ft_epochs)
             except sc.ScgruError as exc:
-                st.error(f"Fine-tuning stopped: {exc}")
+                st.error(f"Fine-tuning stopped: {results.plain(exc)}")
             else:
                 st.rerun()
 

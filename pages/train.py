@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import explain, model_upload, results, session, state, training, widgets
-from scgru_core import viz
+from scgru_core import budget, viz
 
 state.require_entrypoint()
 
@@ -36,17 +36,26 @@ with train_col.container(border=True):
     widgets.draw("lr", c1)
     widgets.draw("seed", c2)
     st.caption(f"On {len(data.train):,} training windows of {data.window} steps "
-               f"({session.get().source['label']}).")
+               f"({results.plain(session.get().source['label'])}).")
 
 chosen = widgets.state()
 model_config, train_config = chosen.model_config(), chosen.train_config()
+try:
+    budget.check_memory(model_config, train_config, data.window)
+    too_big = None
+except budget.MemoryBudgetError as exc:
+    too_big = exc
 c1, c2, _ = st.columns([1, 1, 4])
-start = c1.button("Train", type="primary", key="train", icon=":material/play_arrow:", width="stretch")
+start = c1.button("Train", type="primary", key="train", icon=":material/play_arrow:", width="stretch",
+                  disabled=too_big is not None)
 with c2:
     training.stop_button()
-st.caption(f"About **{training.duration(training.estimate(data, model_config, train_config))}** here at most "
-           f"({train_config.epochs} epochs, timed from three training steps on these {len(data.train):,} windows; "
-           "early stopping can end it sooner).")
+if too_big is not None:
+    st.error(results.plain(too_big), icon=":material/memory:")
+else:
+    st.caption(f"About **{training.duration(training.estimate(data, model_config, train_config))}** here at most "
+               f"({train_config.epochs} epochs on these {len(data.train):,} windows, from the model's size and this "
+               "machine's measured speed; early stopping can end it sooner).")
 with st.expander("Or load a saved model (.zip)", icon=":material/upload_file:"):
     model_upload.upload_control()
 if start and training.train(data, model_config, train_config, page="train"):
@@ -90,7 +99,7 @@ else:
     with fc_col:
         fig = viz.forecast_figure(results.test_x(current.data), current.dense.actual,
                                   {"dense": current.dense.forecast, "naive": current.naive.forecast},
-                                  units=session.get().source.get("units") or data.series.name,
+                                  units=state.axis_units(),
                                   labels={"dense": "GRU forecast", "naive": "naive forecast"})
         st.plotly_chart(fig, key="forecast_test", config=viz.PLOTLY_CONFIG, theme=None)
         explain.explain("forecast")

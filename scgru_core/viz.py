@@ -12,7 +12,10 @@ import math
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
+
+from .data import yearly
 
 if TYPE_CHECKING:
     from .cost import Cost
@@ -48,6 +51,13 @@ MAX_LINE_POINTS = 20_000  # longer series are decimated for display only (two po
 FORECAST_COLUMNS = 600  # a forecast chart is about 1,100-1,300 px wide: two points per 2 px column at most
 LOG_TICKS = {"dtick": "D2"}  # a log axis labels 1, 2 and 5 of each decade, not every digit (they crowded)
 FORECAST_RECENT = 400  # a longer test part opens zoomed on its last this many points (8 days of half-hours)
+
+
+def plain(text: str) -> str:
+    """A name from a user's file shown as written in a figure: plotly renders a few HTML tags in titles, legends and
+    axis labels (`<a href>` a live link among them) and decodes entities, so '&', '<' and '>' are written as
+    entities."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _look(height: int, title: str | None, legend: bool, subplot_titles: int) -> dict:
@@ -99,6 +109,24 @@ def _x_axis(times, n: int):
     return np.arange(n) if times is None else np.asarray(times)
 
 
+def time_axis(times) -> dict:
+    """An x axis in the series' own unit: years labelled as years ('1913', never 'Jan 1, 1913' or, read as
+    nanoseconds, '00:00:00 Jan 1, 1970'), months as 'Mar 1958', a period index under its column's name."""
+    if times is None:
+        return dict(title_text="index")
+    index = pd.Index(times)
+    if not isinstance(index, pd.DatetimeIndex):
+        return dict(title_text=plain(index.name or "index"))
+    step = pd.Series(index).diff().median() if len(index) > 1 else pd.NaT
+    if yearly(index):
+        return dict(title_text="year", tickformat="%Y", hoverformat="%Y")
+    if pd.notna(step) and pd.Timedelta(days=27) <= step <= pd.Timedelta(days=32):
+        return dict(title_text="time", tickformat="%b %Y", hoverformat="%b %Y")
+    if pd.notna(step) and step >= pd.Timedelta(days=1) and (index.normalize() == index).all():
+        return dict(title_text="time", hoverformat="%d %b %Y")
+    return dict(title_text="time")
+
+
 def decimate(x: np.ndarray, y: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
     """At most two points per column for a line drawn `columns` columns wide: each column's minimum and maximum,
     in their order, so every peak and trough the full line shows is still drawn where it was (taking every
@@ -124,7 +152,7 @@ def series_figure(values: np.ndarray, times=None, name: str = "value", units: st
                   split: Mapping[str, tuple[int, int]] | None = None, title: str | None = None,
                   height: int = 380, max_points: int = MAX_LINE_POINTS) -> go.Figure:
     """The series as a line; with `split` ({part: (start, stop)} index ranges), each part shaded and labelled."""
-    values = np.asarray(values, dtype=np.float64)
+    values, name, units = np.asarray(values, dtype=np.float64), plain(name), plain(units)
     x = _x_axis(times, len(values))
     xs, ys = decimate(x, values, max_points // 2)
     label = name + (f" ({len(ys):,} of {len(values):,} points: each column's lowest and highest)"
@@ -143,7 +171,7 @@ def series_figure(values: np.ndarray, times=None, name: str = "value", units: st
                           annotation_position="top right" if part == "test" else "top left",  # val and test: apart
                           annotation_font=dict(size=FONT_SIZE - 1, color=COLORS.get(part, "#57606a")))
     fig.update_yaxes(title_text=units or name)
-    fig.update_xaxes(title_text="time" if times is not None else "index")
+    fig.update_xaxes(**time_axis(times))
     return _style(fig, height, title, legend=False)
 
 
@@ -186,7 +214,7 @@ def forecast_figure(x, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], 
         xe, ye = decimate(x[:cut], values[:cut], columns)
         return np.concatenate([xe, x[cut:]]), np.concatenate([ye, values[cut:]])
 
-    labels, x, truth = labels or {}, np.asarray(x), first(actual)
+    labels, x, truth, units = labels or {}, np.asarray(x), first(actual), plain(units)
     cut = max(0, len(x) - recent)
     dashes = {"pruned": "dash", "finetuned": "dot", "naive": "dot"}
     data = []
@@ -202,7 +230,8 @@ def forecast_figure(x, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], 
     xs, ys = line(truth)
     data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name="actual", legendrank=1,
                      line=dict(color=COLORS["actual"], width=1.8)))
-    layout = dict(hovermode="x unified", xaxis=dict(range=[x[cut], x[-1]]) if cut else {},
+    formats = {k: v for k, v in time_axis(x).items() if k != "title_text"}  # the dates speak for themselves
+    layout = dict(hovermode="x unified", xaxis=dict(formats, **(dict(range=[x[cut], x[-1]]) if cut else {})),
                   yaxis=dict(title_text=units or "value"))
     if errors:
         layout = _merged(layout, dict(

@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 from .metrics import METRIC_LABELS
 from .sensitivity_analysis import SensitivityAnalysis, interpolate
-from .viz import COLORS, _style
+from .viz import COLORS, _style, plain
 
 
 def _matrix_title(name: str) -> str:
@@ -18,7 +18,7 @@ def _matrix_title(name: str) -> str:
 
 def sensitivity_figure(analysis: SensitivityAnalysis, suggested: dict[str, float] | None = None, metric: str = "rmse",
                        units: str = "", title: str | None = None) -> go.Figure:
-    matrices = list(dict.fromkeys(p.matrix for p in analysis.parts))
+    matrices, units = list(dict.fromkeys(p.matrix for p in analysis.parts)), plain(units)
     gates = list(dict.fromkeys(p.gate for p in analysis.parts))
     titles = [f"{_matrix_title(m)}{f' · {g}' if g else ''}" for m in matrices for g in gates]
     fig = make_subplots(rows=len(matrices), cols=len(gates), shared_xaxes=True, shared_yaxes=True,

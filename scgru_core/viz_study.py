@@ -8,12 +8,13 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .viz import COLORS, METHOD_COLORS, TEMPLATE
+from .viz import COLORS, METHOD_COLORS, TEMPLATE, plain
 
 
 def study_figure(cells: Sequence[dict], scopes: Sequence[str], dense: float | None, naive: float | None,
                  title: str, units: str = "") -> go.Figure:
     """`cells`: dicts with method, scope, target, mean, half (one stage, one task)."""
+    units = plain(units)
     fig = make_subplots(rows=1, cols=len(scopes), shared_yaxes=True, horizontal_spacing=0.03,
                         subplot_titles=[f"scope {s}" for s in scopes])
     methods = list(dict.fromkeys(c["method"] for c in cells))

@@ -205,3 +205,24 @@ def test_a_fresh_data_page_has_nothing_to_apply(data_page):
     assert not any("Not applied yet" in c for c in texts(at.caption))
     at.number_input(key="f_window").set_value(24).run()
     assert not at.button(key="apply").disabled and any("Not applied yet" in c for c in texts(at.caption))
+
+
+def test_names_from_a_file_are_never_rendered_as_markdown():
+    """A column named like a link and an image, in a file named like one: every place that shows them (heading,
+    messages, sidebar, Train page) escapes them, so nothing becomes a link, an image, bold or HTML
+    (tests/test_uploads_browser.py checks what the browser then renders)."""
+    import re
+
+    from apptest_helpers import csv_bytes, page, train_small, upload, wave
+
+    evil = "![x](http://127.0.0.1:9/p.png)<img src=x>[click](http://evil.example) **b**"
+    at = page(new_app(), "data")
+    upload(at, "[click](https:evil.example)<b>x</b>.csv", csv_bytes(wave(600), header=evil))
+    train_small(at)
+    shown = [e.value for kind in ("markdown", "caption", "success", "warning", "error", "info", "subheader")
+             for e in at.get(kind) if isinstance(getattr(e, "value", None), str)]
+    shown += [n.value for n in at.sidebar if isinstance(getattr(n, "value", None), str)]
+    assert any("evil" in text for text in shown)
+    for text in shown:
+        outside_code = re.sub(r"`[^`]*`", "", text)
+        assert not re.search(r"(?<!\\)\]\(|(?<!\\)<(img|b)\b|(?<!\\)\*\*b\b|http://", outside_code), text
