@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "benchmarks"), str(ROOT / "tests")]
 
 from browser_support import CHROMIUM, BROWSER_ARGS, wait_for_app, wait_for_charts  # noqa: E402
-from class_load import cpu_seconds  # noqa: E402
+from class_load import cpu_seconds, rss_mb  # noqa: E402
 from serve_class import start, stop  # noqa: E402
 
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES  # noqa: E402
@@ -55,16 +55,11 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--points", type=int, default=17_520)
-    p.add_argument("--moves", type=int, default=20)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--port", type=int, default=8671)
-    args = p.parse_args()
+def measure(args, csv: pathlib.Path, fill: bool) -> dict:
+    """One server (the background fill on or off), one browser: upload, train, open Prune, then the moves."""
     from playwright.sync_api import expect, sync_playwright
 
-    csv = year_of_half_hours(args.points, pathlib.Path(tempfile.mkdtemp()) / "year_of_half_hours.csv")
+    os.environ["SCGRU_PREFETCH"] = "1" if fill else "0"  # the server started below inherits it
     procs = start(args.port, 1, quiet=True)
     pid = procs[0].pid
     try:
@@ -89,6 +84,13 @@ def main() -> None:
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Prune", exact=True).click()
             wait_for_app(page)
             wait_for_charts(page)
+            t_fill, cpu_fill, rss_fill = time.perf_counter(), cpu_seconds(pid), rss_mb(pid)
+            while True:  # the fill of this model's slider (with it on), until the server is idle
+                last = cpu_seconds(pid)
+                page.wait_for_timeout(1000)
+                if cpu_seconds(pid) - last < 0.1:
+                    break
+            fill_figures = (time.perf_counter() - t_fill - 1.0, cpu_seconds(pid) - cpu_fill, rss_mb(pid) - rss_fill)
             idle0 = cpu_seconds(pid)
             page.wait_for_timeout(3000)
             idle_ms = (cpu_seconds(pid) - idle0) / 3 * 1000
@@ -109,22 +111,36 @@ def main() -> None:
                 key_to_chart.append(1000 * (drawn - t0))
                 served.append(1000 * (max(f for f in frames if f < drawn) - t0) if frames else float("nan"))
                 cpu.append(1000 * (cpu_seconds(pid) - cpu0))
-            # the first also warms the browser's plotly path
-            key_to_chart, cpu, served = key_to_chart[1:], cpu[1:], served[1:]
-            windows = page.get_by_test_id("stSidebar").inner_text()
             browser.close()
     finally:
         stop(procs)
+    # the first also warms the browser's plotly path
+    return {"key_to_chart": key_to_chart[1:], "cpu": cpu[1:], "served": served[1:], "idle_ms": idle_ms,
+            "fill": fill_figures}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--points", type=int, default=17_520)
+    p.add_argument("--moves", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--port", type=int, default=8671)
+    args = p.parse_args()
+    csv = year_of_half_hours(args.points, pathlib.Path(tempfile.mkdtemp()) / "year_of_half_hours.csv")
+    runs = {fill: measure(args, csv, fill) for fill in (False, True)}
     print(f"{args.points:,}-point upload, default model ({args.epochs} epoch), {args.moves} moves of s; "
           f"load average {os.getloadavg()[0]:.2f}")
-    print(f"  key press to sparsity and histogram redrawn: median {statistics.median(key_to_chart):.0f} ms, "
-          f"p90 {pct(key_to_chart, 90):.0f} ms")
-    print(f"  of which until the server's last message before the redraw: median {statistics.median(served):.0f} ms "
-          "(the rest is the browser drawing)")
-    print(f"  server CPU per move (includes the server's idle work during the wait): median "
-          f"{statistics.median(cpu):.0f} ms, p90 {pct(cpu, 90):.0f} ms")
-    print(f"  the server idle on the Prune page before the moves: {idle_ms:.0f} ms of CPU a second")
-    print("  sidebar: " + " | ".join(line for line in windows.splitlines() if "test" in line.lower())[:200])
+    for fill, r in runs.items():
+        print(f"  {'with the fill (after it completed)' if fill else 'without the fill'}:")
+        print(f"    key press to sparsity and histogram redrawn: median {statistics.median(r['key_to_chart']):.0f} ms, "
+              f"p90 {pct(r['key_to_chart'], 90):.0f} ms")
+        print(f"    of which until the server's last message before the redraw: median "
+              f"{statistics.median(r['served']):.0f} ms (the rest is the browser drawing)")
+        print(f"    server CPU per move: median {statistics.median(r['cpu']):.0f} ms, p90 {pct(r['cpu'], 90):.0f} ms")
+        print(f"    the server idle on the Prune page before the moves: {r['idle_ms']:.0f} ms of CPU a second")
+        if fill:
+            seconds, cpu_s, rss = r["fill"]
+            print(f"    the fill of this model's slider: {seconds:.1f} s, {cpu_s:.1f} s of CPU, {rss:+.0f} MB of memory")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from scgru_core.model_cache import DEFAULT_ENTRIES as MODEL_ENTRIES
 from scgru_core.model_cache import ModelCache
 from scgru_core.samples import SAMPLES
 from scgru_core.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
+from scgru_core.upload_store import UploadStore
 
 from . import heap
 
@@ -72,6 +73,13 @@ def model_cache() -> ModelCache:
     to every session that asks for the same (a class on one link trains once). Keyed by the data's digest and the
     settings; SCGRU_MODEL_CACHE_ENTRIES bounds it."""
     return ModelCache(int(os.environ.get("SCGRU_MODEL_CACHE_ENTRIES", MODEL_ENTRIES)))
+
+
+@st.cache_resource(show_spinner=False)
+def uploads() -> UploadStore:
+    """One per server (the folder is shared by every process of `make class PROCESSES=N`): the uploads a reload or a
+    link finds again, bounded in count and bytes (SCGRU_UPLOAD_DIR chooses the folder)."""
+    return UploadStore()
 
 
 @st.cache_resource(show_spinner=False, max_entries=len(SAMPLES))

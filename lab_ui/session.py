@@ -28,6 +28,7 @@ class Source(TypedDict, total=False):
     units: str
     key: str  # the sample's key (samples only)
     filename: str  # the upload's file name (uploads only)
+    digest: str  # where the server keeps the upload (server.uploads(); uploads only): a link carries it
 
 
 class ModelInfo(TypedDict):
@@ -97,8 +98,8 @@ class Session:
     sweeps: dict = field(default_factory=dict)  # Trade-offs: {(version, method, ...): [rows]}
     deploy: dict | None = None  # {"version", "config": UnitConfig, "masks_from", "result", "report"}
     compare: dict | None = None  # {"data": Dataset, "cache": trained models, "runs": {settings: results}}
-    estimates: dict = field(default_factory=dict)  # seconds a training takes here, by (data, settings)
     prune_for: int | None = None  # the model version the Prune controls were last reset for
+    lab_config: sc.PruneConfig | None = None  # the Prune settings as of this session's last run (the fill follows)
     # jobs and messages
     token: str = field(default_factory=lambda: uuid.uuid4().hex)  # who this session is to a shared training
     job: dict | None = None  # a fine-tune run in progress (survives a Stop, which interrupts the script)
@@ -109,6 +110,8 @@ class Session:
     started: bool = False  # the session's first run has put a link's state (or the defaults) in place
     pending_model: tuple | None = None  # (LabState, asked, offer): the model a link, Reset or a step asked for
     link_offer: tuple | None = None  # a link's model that would need training: (state, model version then, seconds)
+    link_upload: tuple | None = None  # a link's upload the server no longer holds: (digest, LabState, ReadConfig)
+    follow_training: str | None = None  # the id of the training a reloaded page's link was following
     notes: list = field(default_factory=list)  # notes about a link, shown once above the page
     lesson_moved: set = field(default_factory=set)  # the lesson steps whose control the student moved
     lesson_latency: dict = field(default_factory=dict)  # measured latencies, by (version, config)

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core.data import detect_time_column, numeric_columns
+from scgru_core.data import detected_columns
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 
 from scgru_core.settings import SETTINGS, LabState
@@ -37,7 +37,10 @@ WINDOW_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.config == "windows")
 CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 3rem; }
 [data-testid="stMetricValue"] { font-size: 2rem; }
+[class*="st-key-upload_"] [data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
 </style>"""
+# The Data page's uploader lets through twice the engine's cap, so that a file just over it is refused in words; its
+# own "100MB per file" line would contradict the label, which states the cap (50 MB) and the file types.
 
 
 _FRAME = threading.local()  # per script-run thread: whether app.py is framing the page that runs now
@@ -83,9 +86,9 @@ def show_messages(page: str) -> None:
 def data_form_defaults(frame: pd.DataFrame, read: sc.ReadConfig, windows: sc.WindowConfig,
                        report: sc.LoadReport | None) -> None:
     """Point the Data page's settings widgets at `frame` and these settings (call before they are drawn)."""
-    numeric = list(report.numeric_columns) if report else numeric_columns(frame)
-    memory.set_widget("f_column", report.column if report else (numeric[0] if numeric else None))
-    memory.set_widget("f_time", (report.time_column if report else detect_time_column(frame)) or TIME_NONE)
+    column, time_col = (report.column, report.time_column) if report else detected_columns(frame)
+    memory.set_widget("f_column", column)
+    memory.set_widget("f_time", time_col or TIME_NONE)
     memory.set_widget("f_missing", read.missing)
     memory.set_widget("f_dates", read.date_order)
     widgets.write(LabState.from_configs(windows=windows), WINDOW_SETTINGS)
@@ -97,7 +100,7 @@ def use_table(frame: pd.DataFrame, source: dict, read: sc.ReadConfig, windows: s
     data = sc.prepare(series, windows)
     now = session.get()
     now.table, now.source, now.read, now.windows, now.series, now.data = frame, source, read, windows, series, data
-    now.pending = None
+    now.pending = now.link_offer = None  # an offer made for the data before is out of date
     data_form_defaults(frame, read, windows, series.report)
     clear_model()
 
@@ -123,25 +126,37 @@ def handle_upload(file) -> None:
     try:
         frame = sc.read_table_apart(raw, file.name)
     except sc.ScgruError as exc:
-        say("data", "error", f"**{file.name}** was not loaded: {exc} The previous data is kept.")
+        say("data", "error", f"{results.literal(file.name)} was not loaded: {results.plain(exc)} The previous data is kept.")
         return
-    source = {"kind": "upload", "filename": file.name, "label": file.name, "units": ""}
+    source = upload_source(file.name, server.uploads().put(raw, file.name))
     windows = session.get().windows or sc.WindowConfig()
     try:
         use_table(frame, source, sc.ReadConfig(), windows)
     except sc.FileTooLargeError as exc:  # no setting below can make it fit: not offered as pending
-        say("data", "error", f"**{file.name}** was not loaded: {exc} The previous data is kept.")
+        say("data", "error", f"{results.literal(file.name)} was not loaded: {results.plain(exc)} The previous data is kept.")
         return
     except sc.ScgruError as exc:
         session.get().pending = {"frame": frame, "source": source}
         data_form_defaults(frame, sc.ReadConfig(), windows, None)
-        say("data", "error", f"**{file.name}** was read but cannot be used yet: {exc} "
+        say("data", "error", f"{results.literal(file.name)} was read but cannot be used yet: {results.plain(exc)} "
                              "Change the settings below and press Apply; until then the previous data is kept.")
         return
     series = session.get().series
     say("data", "success", f"Loaded {results.literal(file.name)}: {len(series):,} values of "
                            f"{results.literal(series.name)}.")
     say_notes(series)
+
+
+def axis_units() -> str:
+    """What the series' values are in, for a chart's axis: a sample's units, else the name of the file's column
+    (figure builders show it as written)."""
+    now = session.get()
+    return (now.source or {}).get("units") or now.data.series.name
+
+
+def upload_source(filename: str, digest: str) -> dict:
+    """The source of an uploaded file kept by the server under `digest` (the link carries it)."""
+    return {"kind": "upload", "filename": filename, "label": filename, "units": "", "digest": digest}
 
 
 def say_notes(series: sc.Series) -> None:
@@ -241,7 +256,7 @@ def sidebar_status(pruning: bool = True) -> None:
     else:
         src = session.get().source
         kind = "built-in sample" if src["kind"] == "sample" else "uploaded file"
-        st.markdown(f"**{src['label']}**  \n{kind} · column `{data.series.name}`")
+        st.markdown(f"**{results.plain(src['label'])}**  \n{kind} · column {results.literal(data.series.name)}")
         st.caption(f"{len(data.series):,} values · window {data.window} · horizon {data.horizon}  \n"
                    f"windows: {len(data.train):,} train / {len(data.val):,} val / {len(data.test):,} test")
     st.markdown("#### Current model")

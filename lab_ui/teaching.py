@@ -16,16 +16,17 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import memory, results, server, session, state, training, widgets
-from scgru_core import checkpoints
-from scgru_core.samples import SAMPLES
+from lab_ui import memory, results, server, session, state, training, uploads, widgets
+from scgru_core import budget, checkpoints
+from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.settings import DEFAULTS, SETTINGS, LabState
 from scgru_core.urlstate import QUERY_KEYS, parse_query
 
 ss = st.session_state
 LESSON_PAGE = "pages/lesson.py"
 STEP = "lesson_step"
-UPLOAD = "upload"  # the `sample` of a state whose data is an uploaded file (a link cannot carry it)
+UPLOAD = "upload"  # the `sample` of a state whose data is an uploaded file (the link carries its digest: uploads.py)
+TRAINING = training.LINK_KEY
 MODEL_WIDGETS = [n for n, s in SETTINGS.items() if s.group in ("model", "training")]
 PRUNE_WIDGETS = [n for n, s in SETTINGS.items() if s.group == "pruning"]
 
@@ -78,7 +79,7 @@ def request(new: LabState, model: bool = True, asked: bool = True, offer: bool =
                                                                 "label": sample.label, "units": sample.units},
                                 sc.ReadConfig(), windows)
             except sc.ScgruError as exc:
-                note(f"The data of this state could not be prepared: {exc}")
+                note(f"The data of this state could not be prepared: {results.plain(exc)}")
                 return
         widgets.write(new, ["sample"])
     widgets.write(new, MODEL_WIDGETS)
@@ -130,7 +131,7 @@ def ensure_model(new: LabState, page: str) -> bool:
         try:
             ckpt = checkpoints.load_checkpoint(new.sample)
         except sc.CheckpointError as exc:
-            note(f"The shipped checkpoint was not used ({exc}); training instead.")
+            note(f"The shipped checkpoint was not used ({results.plain(exc)}); training instead.")
         else:
             server.model_cache().put(session.get().data, mc, tc, ckpt.model, ckpt.training)
             state.install_model(ckpt.model, mc, tc, ckpt.training, made="shipped")
@@ -161,13 +162,44 @@ def start_session() -> None:
         request(LabState(), model=True, asked=False, offer=False)
         return
     new, ignored = parse_query(query)
+    now.follow_training = query.get(TRAINING)
+    upload = uploads.digest_of(query) is not None
     for message in ignored:
-        if message.startswith(f"sample='{UPLOAD}'"):
-            note("This link was made with an uploaded file, which a link cannot carry: the default sample is "
-                 "loaded instead. Upload the file on the Data page to continue.")
-        else:
+        if not (upload and message.startswith(f"sample='{UPLOAD}'")):
             note(f"Ignored from the link: {results.literal(message)}.")  # link values are data, not markdown
+    if not upload:
+        if new.sample == DEFAULT_SAMPLE and query.get("sample") == UPLOAD:  # a link from before uploads were kept
+            note("This link was made with an uploaded file it does not carry: the default sample is loaded instead. "
+                 "Upload the file on the Data page to continue.")
+        request(new, model=True, asked=False)
+        return
+    new = dataclasses.replace(new, sample=UPLOAD)
+    why = uploads.restore(query, new.window_config())
+    if why is None:
+        request(new, model=True, asked=False)  # the upload is the data in force: the model it names, if any
+        return
+    now.link_upload = (uploads.digest_of(query), new, uploads.read_config(query)[0])
+    note(f"This link was made with an uploaded file, and {results.plain(why)}: the default sample and model are "
+         "loaded instead. Upload the same file on the Data page: the link's settings are then applied to it.")
+    request(LabState(), model=True, asked=False, offer=False)
+
+
+def after_upload() -> bool:
+    """The file just uploaded is the one a link was made with (whose copy the server no longer kept): the link's
+    reading, windows and settings are applied to it, and its model offered (never the sample's). True if so."""
+    now = session.get()
+    source = now.source or {}
+    if now.link_upload is None or source.get("kind") != "upload" or source.get("digest") != now.link_upload[0]:
+        return False
+    _, new, read = now.take("link_upload")
+    try:
+        state.use_table(now.table, source, read, new.window_config())
+    except sc.ScgruError as exc:
+        state.say("data", "warning", f"The link's settings could not be applied to this file: {results.plain(exc)}")
+        return False
     request(new, model=True, asked=False)
+    state.say("data", "success", "This is the file the link was made with: its reading and settings are applied.")
+    return True
 
 
 def complete_pending(page: str = "home") -> None:
@@ -176,7 +208,14 @@ def complete_pending(page: str = "home") -> None:
     pending = session.get().take("pending_model")
     if pending is not None and session.get().data is not None:
         new, asked, offer = pending
-        if asked or restorable(new):
+        if (ticket := _followed(new)) is not None:  # a reload during the training it was waiting for
+            session.get().link_offer = None
+            training.wait_for(ticket, new.model_config(), new.train_config(), page, after=lambda: _controls_for(new))
+            st.rerun()  # shown where every run shows it (training.resume, at the top)
+        elif not restorable(new) and (refusal := too_big(new)) is not None:  # said before anything is allocated
+            note(f"This link's model cannot be trained here: {results.plain(refusal)} The link's other settings are in "
+                 "place.")
+        elif asked or restorable(new):
             session.get().link_offer = None
             progress = st.empty()  # above the page's title while it trains; gone once the model is in place
             with progress.container():
@@ -188,6 +227,23 @@ def complete_pending(page: str = "home") -> None:
     offer_link_training()
     for text in session.get().take("notes"):
         st.warning(text, icon=":material/link:")
+
+
+def _followed(new: LabState) -> sc.Ticket | None:
+    """The training under way that this page's link was following, if it trains `new`'s model on the data in force."""
+    wanted = session.get().take("follow_training")
+    ticket = server.trainers().by_id(wanted) if wanted else None
+    key = server.model_cache().key(session.get().data, new.model_config(), new.train_config())
+    return ticket if ticket is not None and ticket.key == key and not ticket.done else None
+
+
+def too_big(new: LabState) -> sc.ScgruError | None:
+    """Why `new`'s model may not be trained here (its memory would pass the budget), or None."""
+    try:
+        budget.check_memory(new.model_config(), new.train_config(), new.window)
+    except budget.MemoryBudgetError as exc:
+        return exc
+    return None
 
 
 def offer_link_training() -> None:
@@ -209,8 +265,8 @@ def offer_link_training() -> None:
     with st.container(border=True):
         st.markdown(f"**This link's model is not trained on this server yet**: {training.model_label(mc, tc)}. "
                     f"Training it would take up to about **{training.duration(seconds)}** here "
-                    "(timed from three training steps; early stopping can end it sooner). The link's other settings "
-                    "are in place.")
+                    "(from the model's size and this machine's measured speed; early stopping can end it sooner). "
+                    "The link's other settings are in place.")
         st.button("Train the link's model", key="link_train", icon=":material/model_training:",
                   on_click=lambda: (request(new, model=True, asked=True), setattr(session.get(), "link_offer", None)))
 
@@ -231,9 +287,12 @@ def _write_query(want: dict[str, str]) -> None:
 
 
 def sync_url() -> None:
-    """Write the session's state into the address bar, so a reload or a copied link reopens it."""
-    if session.get().data is not None:
-        _write_query(current_state().to_link())
+    """Write the session's state into the address bar, so a reload or a copied link reopens it: its settings, its
+    upload (uploads.link_params) and, while it runs, the training it waits for."""
+    now = session.get()
+    if now.data is not None:
+        following = {TRAINING: now.training["ticket"].id} if now.training is not None else {}
+        _write_query({**current_state().to_link(), **uploads.link_params(), **following})
 
 
 def reset_to_defaults() -> None:

@@ -4,10 +4,11 @@ import dataclasses
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import explain, results, session, state, widgets
+from lab_ui import explain, results, session, state, teaching, widgets
 from scgru_core import viz
-from scgru_core.data import MISSING_POLICIES, numeric_columns, span_text
+from scgru_core.data import MB, MISSING_POLICIES, numeric_columns, span_text
 from scgru_core.times import DATE_ORDERS
+from scgru_core.windows import few_windows
 from scgru_core.samples import SAMPLES
 
 state.require_entrypoint()
@@ -23,7 +24,7 @@ def _load_sample() -> None:
     try:
         state.load_sample(key)
     except sc.ScgruError as exc:  # a sample that does not fit the settings: say so, keep the data
-        state.say("data", "error", f"The sample could not be loaded: {exc}")
+        state.say("data", "error", f"The sample could not be loaded: {results.plain(exc)}")
         return
     state.say("data", "success", f"Loaded the sample **{SAMPLES[key].label}**."
               + (" The trained model was for the previous data, so it was discarded." if had_model else ""))
@@ -47,9 +48,11 @@ def _read_upload() -> None:
     file = ss.get(uploader_key())
     had_model = session.get().lab is not None
     if file is not None:
-        with st.spinner(f"Reading {file.name} ({file.size / 1e6:.1f} MB) and checking its values…", show_time=True):
+        with st.spinner(f"Reading {results.literal(file.name)} ({file.size / 1e6:.1f} MB) and checking its values…", show_time=True):
             state.handle_upload(file)
         session.get().uploads += 1
+        if teaching.after_upload():  # the file a link was made with: its model is asked for in the next run
+            st.rerun()
     if had_model and session.get().lab is None:
         state.say("data", "info", "The trained model was for the previous data, so it was discarded.")
 
@@ -62,7 +65,7 @@ def _apply() -> None:
         read, windows = _form()
         state.use_table(frame, source, read, windows)
     except sc.ScgruError as exc:
-        state.say("data", "error", f"The settings were not applied: {exc} The previous data is kept.")
+        state.say("data", "error", f"The settings were not applied: {results.plain(exc)} The previous data is kept.")
         return
     state.say("data", "success", "Settings applied." + (" The trained model was discarded: train again." if had_model else ""))
     state.say_notes(session.get().series)
@@ -84,7 +87,7 @@ def _in_force() -> sc.ReadConfig:
 
 st.title("Data")
 st.caption("Start from a built-in sample or your own series: one column of numbers, optionally with time stamps. "
-           "Everything you load stays in this browser session.")
+           "An upload is seen by whoever opens this page's address, and by nobody else.")
 if session.get().take("upload_waiting"):
     _read_upload()
 state.show_messages("data")
@@ -95,22 +98,28 @@ with left.container(border=True):
     st.caption(SAMPLES[widgets.value("sample")].description)
     st.button("Load sample", key="load_sample", on_click=_load_sample, icon=":material/download:")
 with right.container(border=True):
-    st.file_uploader(f"Upload a file: CSV, XLSX or Parquet, up to {st.get_option('server.maxUploadSize')} MB",
+    st.file_uploader(f"Upload a file: CSV, XLSX or Parquet, up to {sc.ReadConfig.max_bytes / MB:.0f} MB "
+                     f"({sc.ReadConfig.max_bytes:,} bytes)",
                      key=uploader_key(), on_change=_on_upload,
                      type=["csv", "txt", "tsv", "xlsx", "parquet", "pq"],
                      help="One row per time step. The first numeric column is used unless you pick another below; "
                           "a date/time column is detected. Decimal commas and UTF-16 files are understood.")
+    st.caption("The server keeps recent uploads so that a reload keeps your data: the page's address carries it, so "
+               "whoever you send the address to sees this data too.", help="Kept on the server's disk, found by a "
+               "digest of the file's contents that only its address holds; the least recently used go first.")
 
 data: sc.Dataset = session.get().data
 series, source, windows = data.series, session.get().source, session.get().windows
-st.subheader(f"{source['label']} · {series.name}")
+st.subheader(f"{results.plain(source['label'])} · {results.plain(series.name)}", anchor=False)
 split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
-fig = viz.series_figure(series.values, series.times, name=series.name, units=source.get("units") or series.name,
+fig = viz.series_figure(series.values, series.times, name=series.name, units=state.axis_units(),
                         split=split)
 st.plotly_chart(fig, key="series_plot", config=viz.PLOTLY_CONFIG, theme=None)
 st.caption(f"Shaded: the chronological split. The scaler is fitted on the training part only; windows of "
            f"{data.window} values predict the next {data.horizon}: {len(data.train):,} training, "
            f"{len(data.val):,} validation and {len(data.test):,} test windows.")
+if (few := few_windows(len(series), windows)) is not None:
+    st.warning(few, icon=":material/straighten:")
 explain.explain("series", caption=False)
 
 report_col, form_col = st.columns([2, 3], gap="large")
@@ -124,7 +133,7 @@ pending = session.get().pending
 frame = pending["frame"] if pending else session.get().table
 columns = numeric_columns(frame) if pending else list(series.report.numeric_columns)
 with form_col, st.container(border=True, key="settings"):  # not a form: what is typed survives a page switch
-    st.markdown("##### Settings" + (f" for the uploaded file **{pending['source']['label']}**" if pending else ""))
+    st.markdown("##### Settings" + (f" for the uploaded file {results.literal(pending['source']['label'])}" if pending else ""))
     c1, c2, c3, c4 = st.columns(4)
     c1.selectbox("Value column", columns or [None], key="f_column")
     c2.selectbox("Time column", [state.TIME_NONE] + list(frame.columns), key="f_time")

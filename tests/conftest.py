@@ -39,3 +39,18 @@ def fresh_model_cache():
     if server is not None:
         server.model_cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def uploads_kept_apart(tmp_path_factory):
+    """The suite's uploads (AppTest sessions and the servers it starts) are kept in a folder of its own, not in the
+    machine's shared one."""
+    import os
+
+    before = os.environ.get("SCGRU_UPLOAD_DIR")
+    os.environ["SCGRU_UPLOAD_DIR"] = str(tmp_path_factory.mktemp("uploads"))
+    yield
+    if before is None:
+        os.environ.pop("SCGRU_UPLOAD_DIR", None)
+    else:
+        os.environ["SCGRU_UPLOAD_DIR"] = before

@@ -198,7 +198,7 @@ def test_the_class_demo_opens_prune_at_once(browser, server):
     page.context.close()
 
 
-def test_two_sessions_share_a_trained_model_but_never_an_upload(browser, server, tmp_path):
+def test_two_sessions_share_a_trained_model_and_an_upload_only_through_its_link(browser, server, tmp_path):
     alice, bob = fresh(browser, server, "/train"), fresh(browser, server, "/train")
     for page in (alice, bob):
         page.locator(".st-key-m_hidden").get_by_role("slider").focus()
@@ -228,9 +228,13 @@ def test_two_sessions_share_a_trained_model_but_never_an_upload(browser, server,
         go(bob, {"/data": "Data", "/train": "Train", "/prune": "Prune", "/compare": "Compare"}[path])
         text = bob.locator("body").inner_text()
         assert "alice_private" not in text and "alice_secret_column" not in text, path
-    carol = fresh(browser, alice_link)  # Alice's link cannot carry her file: Carol is told, and gets the sample
-    text = carol.locator("body").inner_text()
+    carol = fresh(browser, alice_link)  # Alice sent Carol her link: it carries the file's digest
+    carol.get_by_role("heading", name=re.compile("alice_private_readings.csv")).wait_for()
+    assert "alice_secret_column" in sidebar(carol)
+    digest = re.search(r"data=([0-9a-f]{32})", alice_link).group(1)
+    dave = fresh(browser, alice_link.replace(digest, "0" * 32))  # an edited digest opens nothing
+    text = dave.locator("body").inner_text()
     assert "alice_secret_column" not in text and "alice_private" not in text
-    assert "uploaded file, which a link cannot carry" in text
-    for page in (alice, bob, carol):
+    assert "no longer keeps it" in text
+    for page in (alice, bob, carol, dave):
         page.context.close()
