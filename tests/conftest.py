@@ -54,3 +54,13 @@ def uploads_kept_apart(tmp_path_factory):
         os.environ.pop("SCGRU_UPLOAD_DIR", None)
     else:
         os.environ["SCGRU_UPLOAD_DIR"] = before
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium for one test module's real-browser journeys (skipped, or failed under CI, without it)."""
+    from browser_support import chromium, require_browser
+
+    require_browser()
+    with chromium() as b:
+        yield b

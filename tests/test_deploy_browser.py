@@ -14,18 +14,10 @@ import io
 import json
 import zipfile
 
-import pytest
 import torch
 from safetensors.torch import load as st_load
 
-from browser_support import ARTIFACTS, chromium, require_browser, streamlit_server, wait_for_app, wait_for_charts
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    with chromium() as b:
-        yield b
+from browser_support import ARTIFACTS, streamlit_server, wait_for_app, wait_for_charts
 
 
 def sidebar_link(page, name: str):

@@ -7,16 +7,8 @@ from __future__ import annotations
 
 import urllib.parse
 
-import pytest
 
-from browser_support import chromium, require_browser, streamlit_server, wait_for_app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    with chromium() as b:
-        yield b
+from browser_support import streamlit_server, wait_for_app
 
 
 def test_link_values_are_shown_as_text_and_fetch_nothing(browser):

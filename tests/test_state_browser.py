@@ -13,18 +13,11 @@ import time
 import pandas as pd
 import pytest
 
-from browser_support import ARTIFACTS, chromium, require_browser, streamlit_server, wait_for_app
+from browser_support import ARTIFACTS, streamlit_server, wait_for_app
 from scgru_core import lesson
 
 VIEW = {"width": 1600, "height": 1000}
 TIMES: dict[str, float] = {}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,9 @@ import time
 import urllib.parse
 import urllib.request
 
-import pytest
 
 from scgru_core.settings import LabState
-from browser_support import ARTIFACTS, chromium, require_browser, streamlit_server, wait_for_app, wait_for_charts
+from browser_support import ARTIFACTS, streamlit_server, wait_for_app, wait_for_charts
 from scgru_core import lesson
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -33,13 +32,6 @@ TARGETS = {"checkpoint": 10.0, "scratch": 30.0}
 
 def server(env: dict | None = None, name: str = "lesson"):
     return streamlit_server(name, env=env, app=APP)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    with chromium() as b:
-        yield b
 
 
 def query(page) -> dict:

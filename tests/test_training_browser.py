@@ -9,21 +9,13 @@ import json
 import re
 import time
 
-import pytest
 from playwright.sync_api import expect
 
-from browser_support import ARTIFACTS, chromium, require_browser, streamlit_server, wait_for_app
+from browser_support import ARTIFACTS, streamlit_server, wait_for_app
 from scgru_core.training_queue import WANT_TTL_S
 
 VIEW = {"width": 1600, "height": 1000}
 UNDER_WAY = re.compile("under way on this server")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    with chromium() as b:
-        yield b
 
 
 def open_train(browser, url: str, query: str):

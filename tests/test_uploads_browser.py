@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from browser_support import ARTIFACTS, chromium, require_browser, streamlit_server, wait_for_app
+from browser_support import ARTIFACTS, streamlit_server, wait_for_app
 from scgru_core.training_queue import WANT_TTL_S
 from test_engine_reading import NILE
 
@@ -22,13 +22,6 @@ SHOTS = ARTIFACTS / "screenshots"
 PROJECTOR, LAPTOP = {"width": 1600, "height": 1000}, {"width": 1280, "height": 800}
 EVIL_COLUMN = "![x](http://127.0.0.1:9/p.png)<img src=http://127.0.0.1:9/q.png>[click](http://evil.example)"
 EVIL_FILE = "[click](https:evil.example)<b>x</b>.csv"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
