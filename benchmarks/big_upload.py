@@ -1,4 +1,5 @@
-"""One user on a large upload: key press to redrawn chart, and the server's CPU per slider move.
+"""One user on a large upload (or the shipped model, --shipped): key press to redrawn chart, and the server's CPU per slider
+move, without the background fill and after it completed.
 
     .venv/bin/python benchmarks/big_upload.py [--points 17520] [--moves 20] [--epochs 1]
 
@@ -55,8 +56,9 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def measure(args, csv: pathlib.Path, fill: bool) -> dict:
-    """One server (the background fill on or off), one browser: upload, train, open Prune, then the moves."""
+def measure(args, csv: pathlib.Path | None, fill: bool) -> dict:
+    """One server (the background fill on or off), one browser: upload `csv` and train (None: the shipped model a
+    fresh session opens on), open Prune, then the moves."""
     from playwright.sync_api import expect, sync_playwright
 
     os.environ["SCGRU_PREFETCH"] = "1" if fill else "0"  # the server started below inherits it
@@ -69,20 +71,22 @@ def measure(args, csv: pathlib.Path, fill: bool) -> dict:
             frames: list[float] = []  # arrival times of the server's messages
             page.on("websocket", lambda ws: ws.on("framereceived", lambda _: frames.append(time.perf_counter())))
             page.set_default_timeout(300_000)
-            page.goto(f"http://127.0.0.1:{args.port}/data")
+            page.goto(f"http://127.0.0.1:{args.port}/{'data' if csv else 'prune'}")
             wait_for_app(page)
-            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
-            expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"{args.points:,} values", timeout=120_000)
-            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train", exact=True).click()
-            wait_for_app(page)
-            field = page.locator(".st-key-t_epochs input")
-            field.fill(str(args.epochs))
-            field.press("Enter")
-            wait_for_app(page)
-            page.locator(".st-key-train button").click()
-            expect(page.get_by_text("Test results of the dense model")).to_be_visible(timeout=600_000)
-            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Prune", exact=True).click()
-            wait_for_app(page)
+            if csv is not None:
+                page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
+                expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"{args.points:,} values",
+                                                                                     timeout=120_000)
+                page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train", exact=True).click()
+                wait_for_app(page)
+                field = page.locator(".st-key-t_epochs input")
+                field.fill(str(args.epochs))
+                field.press("Enter")
+                wait_for_app(page)
+                page.locator(".st-key-train button").click()
+                expect(page.get_by_text("Test results of the dense model")).to_be_visible(timeout=600_000)
+                page.get_by_test_id("stSidebarNav").get_by_role("link", name="Prune", exact=True).click()
+                wait_for_app(page)
             wait_for_charts(page)
             t_fill, cpu_fill, rss_fill = time.perf_counter(), cpu_seconds(pid), rss_mb(pid)
             while True:  # the fill of this model's slider (with it on), until the server is idle
@@ -125,11 +129,13 @@ def main() -> None:
     p.add_argument("--moves", type=int, default=20)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--port", type=int, default=8671)
+    p.add_argument("--shipped", action="store_true", help="the shipped model a fresh session opens on, no upload")
     args = p.parse_args()
-    csv = year_of_half_hours(args.points, pathlib.Path(tempfile.mkdtemp()) / "year_of_half_hours.csv")
+    csv = None if args.shipped else year_of_half_hours(args.points,
+                                                       pathlib.Path(tempfile.mkdtemp()) / "year_of_half_hours.csv")
     runs = {fill: measure(args, csv, fill) for fill in (False, True)}
-    print(f"{args.points:,}-point upload, default model ({args.epochs} epoch), {args.moves} moves of s; "
-          f"load average {os.getloadavg()[0]:.2f}")
+    what = "the shipped model" if args.shipped else f"{args.points:,}-point upload, default model ({args.epochs} epoch)"
+    print(f"{what}, {args.moves} moves of s; load average {os.getloadavg()[0]:.2f}")
     for fill, r in runs.items():
         print(f"  {'with the fill (after it completed)' if fill else 'without the fill'}:")
         print(f"    key press to sparsity and histogram redrawn: median {statistics.median(r['key_to_chart']):.0f} ms, "

@@ -32,7 +32,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from scgru_core.settings import LabState  # noqa: E402
-from serve_class import start, stop  # noqa: E402  (the servers exactly as `make class` starts them)
+from serve_class import backend_of, start, stop  # noqa: E402  (the servers exactly as `make class` starts them)
 
 LINK = "&".join(f"{k}={v}" for k, v in LabState().to_link().items())
 
@@ -190,11 +190,16 @@ async def main(args) -> None:
         print(f"{args.sessions} sessions opened the link on /prune ({args.processes} server process"
               f"{'es' if args.processes > 1 else ''}); load average {load:.2f}")
         print("  " + summary("time to the model's metrics on screen", results["open"]))
+        if args.processes > 1:
+            counts = [0] * args.processes
+            for i in range(args.sessions):
+                counts[backend_of(client(i), args.processes)] += 1
+            print(f"  sessions per process (nginx's hash of each address): {counts}")
         print(f"  server CPU {cpu_open:.1f} s in all, {cpu_open / args.sessions * 1000:,.0f} ms a session; "
               f"RSS {rss():,.0f} MB (+{(rss() - base_rss) / args.sessions:.1f} MB a session beyond each process's first)")
         for label, trainings in (("without trainings", 0), (f"while {args.trainings} sessions train", args.trainings)):
             lat: list[float] = []
-            cpu0 = cpu()
+            cpu0, each0 = cpu(), [cpu_seconds(p.pid) for p in procs]
             jobs = [asyncio.create_task(train(port, 1000 + i, client(args.sessions + i))) for i in range(trainings)]
             if jobs:
                 await asyncio.sleep(3)  # the trainings under way
@@ -210,6 +215,9 @@ async def main(args) -> None:
                       f"(one at a time in the training line; server CPU includes them: {used:.0f} s)")
             else:
                 print(f"  server CPU {used / len(lat) * 1000:.1f} ms a move")
+            if args.processes > 1:
+                each = [cpu_seconds(p.pid) - c for p, c in zip(procs, each0)][:args.processes]
+                print(f"  server CPU per process during the moves: {', '.join(f'{c:.1f} s' for c in each)}")
         print(f"server RSS at the end {rss():,.0f} MB (started at {base_rss:,.0f} MB); "
               f"errors: {sum(s.errors for s in sessions)}")
         for s in sessions:

@@ -20,7 +20,7 @@ from lab_ui import memory, results, server, session, state, training, uploads, w
 from scgru_core import budget, checkpoints
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.settings import DEFAULTS, SETTINGS, LabState
-from scgru_core.urlstate import QUERY_KEYS, parse_query
+from scgru_core.urlstate import QUERY_KEYS, parse_query, query_value
 
 ss = st.session_state
 LESSON_PAGE = "pages/lesson.py"
@@ -162,23 +162,26 @@ def start_session() -> None:
         request(LabState(), model=True, asked=False, offer=False)
         return
     new, ignored = parse_query(query)
-    now.follow_training = query.get(TRAINING)
+    now.follow_training = query_value(query, TRAINING)
     upload = uploads.digest_of(query) is not None
     for message in ignored:
         if not (upload and message.startswith(f"sample='{UPLOAD}'")):
             note(f"Ignored from the link: {results.literal(message)}.")  # link values are data, not markdown
     if not upload:
-        if new.sample == DEFAULT_SAMPLE and query.get("sample") == UPLOAD:  # a link from before uploads were kept
+        if new.sample == DEFAULT_SAMPLE and query_value(query, "sample") == UPLOAD:  # a link from before uploads were kept
             note("This link was made with an uploaded file it does not carry: the default sample is loaded instead. "
                  "Upload the file on the Data page to continue.")
         request(new, model=True, asked=False)
         return
     new = dataclasses.replace(new, sample=UPLOAD)
-    why = uploads.restore(query, new.window_config())
+    read, bad = uploads.read_config(query)
+    for message in bad:
+        note(f"Ignored from the link: {results.literal(message)}.")
+    why = uploads.restore(query, read, new.window_config())
     if why is None:
         request(new, model=True, asked=False)  # the upload is the data in force: the model it names, if any
         return
-    now.link_upload = (uploads.digest_of(query), new, uploads.read_config(query)[0])
+    now.link_upload = (uploads.digest_of(query), new, read)
     note(f"This link was made with an uploaded file, and {results.plain(why)}: the default sample and model are "
          "loaded instead. Upload the same file on the Data page: the link's settings are then applied to it.")
     request(LabState(), model=True, asked=False, offer=False)

@@ -42,7 +42,7 @@ def echo(text: str) -> str:
     return repr(text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…")
 
 
-def _raw(query: Mapping, key: str) -> str | None:
+def query_value(query: Mapping, key: str) -> str | None:
     """One value from a query mapping: plain dicts, dicts of lists, or st.query_params."""
     try:
         if hasattr(query, "get_all"):  # st.query_params: the last of repeated keys
@@ -109,14 +109,14 @@ def _scope_selects(state: LabState) -> bool:
 def parse_query(query: Mapping) -> tuple[LabState, list[str]]:
     """The state a query describes, and a message for each value that was ignored. Never raises."""
     ignored: list[str] = []
-    sample = _raw(query, "sample")
+    sample = query_value(query, "sample")
     if sample is not None and sample.strip().lower() not in SAMPLES:
         ignored.append(f"sample={echo(sample)} (not a shipped sample; using {DEFAULT_SAMPLE})")
         sample = None
     base = LabState.for_sample(sample.strip().lower() if sample else DEFAULT_SAMPLE)
     values: dict[str, Any] = {}
     for name, setting in SETTINGS.items():
-        text = _raw(query, setting.url)
+        text = query_value(query, setting.url)
         if text is None or name == "sample":
             continue
         try:

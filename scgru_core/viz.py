@@ -53,11 +53,15 @@ LOG_TICKS = {"dtick": "D2"}  # a log axis labels 1, 2 and 5 of each decade, not 
 FORECAST_RECENT = 400  # a longer test part opens zoomed on its last this many points (8 days of half-hours)
 
 
+NAME_CHARS = 40  # a name from a file is cut to this in a figure (an axis title runs off the chart past it)
+
+
 def plain(text: str) -> str:
-    """A name from a user's file shown as written in a figure: plotly renders a few HTML tags in titles, legends and
-    axis labels (`<a href>` a live link among them) and decodes entities, so '&', '<' and '>' are written as
-    entities."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """A name from a user's file shown as written in a figure, cut to NAME_CHARS: plotly renders a few HTML tags in
+    titles, legends and axis labels (`<a href>` a live link among them) and decodes entities, so '&', '<' and '>'
+    are written as entities."""
+    text = str(text) if len(str(text)) <= NAME_CHARS else str(text)[:NAME_CHARS - 1] + "…"
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _look(height: int, title: str | None, legend: bool, subplot_titles: int) -> dict:

@@ -89,3 +89,15 @@ def test_a_reload_during_an_uploads_training_shows_that_training_with_stop():
         ticket.stop.set()
         gate.set()
         ticket.finished.wait(10)
+
+
+def test_a_hand_edited_upload_link_keeps_what_it_can_and_says_what_it_ignored():
+    at = page(new_app(), "data")
+    upload(at, "my_readings.csv", FILE)
+    at.query_params["missing"] = "drop table"
+    at.query_params["column"] = "no such column"
+    visitor = reload(at)
+    notes = " ".join(w.value for w in visitor.warning)
+    assert "missing='drop table'" in notes  # said, and the default used
+    assert "could not be read with the link's settings" in notes and "no such column" in notes
+    assert visitor.session_state["session"].source["key"] == "power_load"  # the defaults, nothing broken
