@@ -17,7 +17,7 @@ import streamlit as st
 import scgru_core as sc
 from lab_ui import prune_view as pv
 from lab_ui import memory, results, server, session, state, training, uploads, widgets
-from scgru_core import budget, checkpoints
+from scgru_core import checkpoints
 from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.settings import DEFAULTS, SETTINGS, LabState
 from scgru_core.urlstate import QUERY_KEYS, parse_query, query_value
@@ -215,7 +215,8 @@ def complete_pending(page: str = "home") -> None:
             session.get().link_offer = None
             training.wait_for(ticket, new.model_config(), new.train_config(), page, after=lambda: _controls_for(new))
             st.rerun()  # shown where every run shows it (training.resume, at the top)
-        elif not restorable(new) and (refusal := too_big(new)) is not None:  # said before anything is allocated
+        elif not restorable(new) and (refusal := training.over_budget(new.model_config(), new.train_config(),
+                                                                       new.window)) is not None:
             note(f"This link's model cannot be trained here: {results.plain(refusal)} The link's other settings are in "
                  "place.")
         elif asked or restorable(new):
@@ -238,15 +239,6 @@ def _followed(new: LabState) -> sc.Ticket | None:
     ticket = server.trainers().by_id(wanted) if wanted else None
     key = server.model_cache().key(session.get().data, new.model_config(), new.train_config())
     return ticket if ticket is not None and ticket.key == key and not ticket.done else None
-
-
-def too_big(new: LabState) -> sc.ScgruError | None:
-    """Why `new`'s model may not be trained here (its memory would pass the budget), or None."""
-    try:
-        budget.check_memory(new.model_config(), new.train_config(), new.window)
-    except budget.MemoryBudgetError as exc:
-        return exc
-    return None
 
 
 def offer_link_training() -> None:

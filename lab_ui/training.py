@@ -34,6 +34,17 @@ def estimate(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Tr
     return budget.training_seconds(model_config, train_config, data.window, len(data.train), len(data.val))
 
 
+def over_budget(model_config: sc.ModelConfig, train_config: sc.TrainConfig,
+                window: int) -> budget.MemoryBudgetError | None:
+    """Why a training of these settings may not run here (its memory would pass the budget), or None: for a page
+    to say before anything starts (the engine's `fit` refuses it too)."""
+    try:
+        budget.check_memory(model_config, train_config, window)
+    except budget.MemoryBudgetError as exc:
+        return exc
+    return None
+
+
 def model_label(model_config: sc.ModelConfig, train_config: sc.TrainConfig) -> str:
     """'GRU, hidden 64 × 1 layer, 15 epochs, batch 64, learning rate 0.003'."""
     mc, tc = model_config, train_config
@@ -178,10 +189,8 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
     if (hit := cache.get(data, model_config, train_config)) is not None:
         state.install_model(hit.model, model_config, train_config, hit.training, made="shared")
         return True
-    try:
-        budget.check_memory(model_config, train_config, data.window)
-    except budget.MemoryBudgetError as exc:
-        show("error", f"{results.plain(exc)} The previous model (if any) is kept.")
+    if (refusal := over_budget(model_config, train_config, data.window)) is not None:
+        show("error", f"{results.plain(refusal)} The previous model (if any) is kept.")
         return False
     ticket = sc.Ticket(key=cache.key(data, model_config, train_config), epochs=train_config.epochs,
                        label=f"Training {model_label(model_config, train_config)}",

@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import explain, model_upload, results, session, state, training, widgets
-from scgru_core import budget, viz
+from scgru_core import viz
 
 state.require_entrypoint()
 
@@ -40,11 +40,7 @@ with train_col.container(border=True):
 
 chosen = widgets.state()
 model_config, train_config = chosen.model_config(), chosen.train_config()
-try:
-    budget.check_memory(model_config, train_config, data.window)
-    too_big = None
-except budget.MemoryBudgetError as exc:
-    too_big = exc
+too_big = training.over_budget(model_config, train_config, data.window)  # said, and Train disabled
 c1, c2, _ = st.columns([1, 1, 4])
 start = c1.button("Train", type="primary", key="train", icon=":material/play_arrow:", width="stretch",
                   disabled=too_big is not None)
