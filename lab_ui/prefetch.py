@@ -84,6 +84,7 @@ class Fills:
     def __init__(self):
         self._fills: dict[tuple, Fill] = {}
         self._kept: list = []  # holders held for the server's life (weakly held otherwise)
+        self._computing = False  # a setting taken from the line is being computed
         self._cond = threading.Condition()
         self.stop = background.start(self._run, "scgru-fill")
 
@@ -109,6 +110,17 @@ class Fills:
         with self._cond:
             return [f for f in self._fills.values() if f.todo and f.wanted()]
 
+    @property
+    def computing(self) -> bool:
+        """A setting taken from the line is being computed (once `stop` is set, the last one)."""
+        with self._cond:
+            return self._computing
+
+    def idle(self) -> bool:
+        """Nothing left to compute and nothing being computed: every wanted grid is in the caches."""
+        with self._cond:  # one look (the condition's lock is re-entrant): no setting taken between the two checks
+            return not self._computing and not self.active()
+
     def _next(self) -> tuple[Fill, sc.PruneConfig] | None:
         with self._cond:
             for key, fill in list(self._fills.items()):
@@ -118,6 +130,7 @@ class Fills:
             if not waiting:
                 return None
             fill = waiting[-1]  # the newest model first: its sessions are the ones waiting
+            self._computing = True
             return fill, fill.todo.pop(0)
 
     def _run(self, stop: threading.Event) -> None:
@@ -136,6 +149,9 @@ class Fills:
                 fill_one(fill.lab, config)
             except Exception:  # noqa: BLE001 - one setting the engine refuses must not end the fill of every model
                 log.exception("A setting of the slider's fill failed: %s", config)
+            finally:
+                with self._cond:
+                    self._computing = False
 
 
 def fill_one(lab: sc.PruningLab, config: sc.PruneConfig) -> None:

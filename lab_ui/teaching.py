@@ -237,8 +237,10 @@ def _followed(new: LabState) -> sc.Ticket | None:
     """The training under way that this page's link was following, if it trains `new`'s model on the data in force."""
     wanted = session.get().take("follow_training")
     ticket = server.trainers().by_id(wanted) if wanted else None
-    key = server.model_cache().key(session.get().data, new.model_config(), new.train_config())
-    return ticket if ticket is not None and ticket.key == key and not ticket.done else None
+    if ticket is None or ticket.done:  # the usual case: no digest of the data to compute (it hashes every window)
+        return None
+    return ticket if ticket.key == server.model_cache().key(session.get().data, new.model_config(),
+                                                            new.train_config()) else None
 
 
 def offer_link_training() -> None:

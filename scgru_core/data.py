@@ -513,10 +513,11 @@ def _read_times(frame: pd.DataFrame, time_col: str, config: ReadConfig) -> tuple
     Refuses a column too much of which is not time stamps (TimeColumnError) or whose day/month order is
     ambiguous (AmbiguousDatesError)."""
     column = frame[time_col]
-    index = whole_numbers(column) if not are_years(column) else None
-    parsed = parse_times(column, config.date_order, time_col)
+    index = None if are_years(column) else whole_numbers(column)
     if index is not None:  # a period index (1, 2, 3, ...): the numbers are the time axis, in their own unit
         parsed = ParsedTimes(pd.Series(index.astype(np.int64), index=column.index), unit="index")
+    else:
+        parsed = parse_times(column, config.date_order, time_col)
     unreadable = parsed.times.isna()
     unparsed = int(unreadable.sum())
     example = str(frame[time_col][unreadable].iloc[0]) if unparsed else ""

@@ -7,7 +7,7 @@ window straddles a split boundary.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -165,8 +165,10 @@ suggests a window that leaves at least this many."""
 
 def part_windows(n: int, config: WindowConfig) -> dict[str, int]:
     """How many windows each part of a series of n values holds with these settings."""
-    span = config.window + config.horizon
-    return {part: max(0, stop - start - span + 1) for part, (start, stop) in asdict(split_points(n, config)).items()}
+    span, split = config.window + config.horizon, split_points(n, config)
+    # the fields by name: dataclasses.asdict copies deeply, and minimum_length calls this once per length it tries
+    return {part: max(0, stop - start - span + 1)
+            for part, (start, stop) in (("train", split.train), ("val", split.val), ("test", split.test))}
 
 
 def minimum_length(config: WindowConfig, min_train_windows: int = 8, min_eval_windows: int = 1) -> int:

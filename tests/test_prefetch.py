@@ -40,13 +40,14 @@ def _fresh(prefetch, server) -> None:
 
 
 def _moves_find_the_fill(at, stop) -> None:
-    from lab_ui import server
+    from lab_ui import prefetch, server
 
     deadline = time.monotonic() + 120
     while len(server.figure_cache()._items) < 5 and time.monotonic() < deadline:
         time.sleep(0.2)
     stop.set()  # the first five thresholds are in: 1.0, 0.99, 1.01, 0.98, 1.02
-    time.sleep(1.0)  # let a setting being computed finish
+    while prefetch.fills().computing and time.monotonic() < deadline:  # the setting under way finishes
+        time.sleep(0.05)
     at = page(at, "prune")
     snapshots, figures = server.snapshot_cache(), server.figure_cache()
     for s in (1.01, 0.98):
@@ -80,10 +81,9 @@ def test_an_uploads_model_gets_its_slider_filled_and_the_fill_ends_when_nobody_i
         left = [abs(c.sensitivity - 1.0) for c in list(mine.todo)]
         assert left == sorted(left)  # nearest the session's s (1.0) first
         deadline = time.monotonic() + 120
-        while line.active() and time.monotonic() < deadline:  # the upload's grid, and the shipped model's
-            time.sleep(0.2)
-        assert not line.active(), "the grids were not filled in 120 s"
-        time.sleep(0.5)  # the last setting taken is being computed
+        while not line.idle() and time.monotonic() < deadline:  # the upload's grid, the shipped model's, the last
+            time.sleep(0.2)                                         # setting taken included
+        assert line.idle(), "the grids were not filled in 120 s"
         snapshots, figures = server.snapshot_cache(), server.figure_cache()
         for s in (0.5, 1.07, 0.03):
             misses = snapshots.misses, figures.misses
