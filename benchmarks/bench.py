@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from scgru_core import (Callbacks, ModelConfig, PruneConfig, PruningLab, TrainConfig, WindowConfig,  # noqa: E402
                         build_model, fit, load_series, measure_latency, model_cost, prepare, series_from_frame,
                         sweep, sweep_configs)
-from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES  # noqa: E402
+from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES  # noqa: E402
 
 CONFIGS = {"default": dict(hidden=64, window=48, batch=32), "reference": dict(hidden=350, window=100, batch=32)}
 

@@ -32,7 +32,7 @@ from browser_support import CHROMIUM, BROWSER_ARGS, wait_for_app, wait_for_chart
 from class_load import cpu_seconds, rss_mb  # noqa: E402
 from serve_class import start, stop  # noqa: E402
 
-from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES  # noqa: E402
+from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES  # noqa: E402
 
 # the sparsity metric's text and the histogram's paths: both change when a move has been drawn
 SIGNATURE_JS = """() => {

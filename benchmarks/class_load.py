@@ -31,7 +31,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-from scgru_core.settings import LabState  # noqa: E402
+from scgru_core.teach.settings import LabState  # noqa: E402
 from serve_class import backend_of, start, stop  # noqa: E402  (the servers exactly as `make class` starts them)
 
 LINK = "&".join(f"{k}={v}" for k, v in LabState().to_link().items())

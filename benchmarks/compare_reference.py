@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from scgru_core import (Callbacks, CompareConfig, GradualPlan, ModelConfig, Scope, TrainConfig,  # noqa: E402
                         WindowConfig, compare, load_series, prepare)
 import scgru_core as sc  # noqa: E402
-from scgru_core.samples import SAMPLES  # noqa: E402
+from scgru_core.data.samples import SAMPLES  # noqa: E402
 
 
 def parse_args(argv=None):

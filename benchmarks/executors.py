@@ -19,7 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import scgru_core as sc  # noqa: E402
-from scgru_core.samples import SAMPLES  # noqa: E402
+from scgru_core.data.samples import SAMPLES  # noqa: E402
 
 
 def nothing(i: int, callbacks=None) -> int:

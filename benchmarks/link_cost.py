@@ -5,7 +5,7 @@
 The link (network traffic, window 2000, 40% validation and 40% test, hidden 256 x 3, batch 256, 500 epochs) grew a
 server past 17.8 GB in 4 minutes before its page showed: its training estimate ran three training steps of that
 model. Now the estimate is computed from the model's size and the memory it would need is refused before anything
-is allocated (scgru_core.budget). Clients are light websockets (benchmarks/class_load.py's Session), not browsers,
+is allocated (scgru_core.net.budget). Clients are light websockets (benchmarks/class_load.py's Session), not browsers,
 so the figures are the server's. Printed: server CPU seconds per link, the server's memory before and after, the
 slowest page, errors, and the load average.
 """

@@ -27,9 +27,10 @@ import plotly.io as pio  # noqa: E402
 import torch  # noqa: E402
 
 import scgru_core as sc  # noqa: E402
-from scgru_core import checkpoints, viz  # noqa: E402
-from scgru_core.evaluate import predict_scaled  # noqa: E402
-from scgru_core.samples import DEFAULT_SAMPLE  # noqa: E402
+from scgru_core.store import checkpoints
+from scgru_core import viz  # noqa: E402
+from scgru_core.net.evaluate import predict_scaled  # noqa: E402
+from scgru_core.data.samples import DEFAULT_SAMPLE  # noqa: E402
 
 
 def median_ms(f, n: int) -> float:

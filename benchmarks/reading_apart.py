@@ -21,8 +21,8 @@ import pandas as pd
 import torch
 
 import scgru_core as sc
-from scgru_core import checkpoints
-from scgru_core.samples import DEFAULT_SAMPLE
+from scgru_core.store import checkpoints
+from scgru_core.data.samples import DEFAULT_SAMPLE
 
 
 def workbook(rows: int) -> bytes:

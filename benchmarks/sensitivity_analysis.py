@@ -11,9 +11,9 @@ import os
 import time
 
 import scgru_core as sc
-from scgru_core.checkpoints import load_checkpoint
-from scgru_core.experiment import resolve_prune_config
-from scgru_core.sensitivity_analysis import SensitivityConfig, analyse
+from scgru_core.store.checkpoints import load_checkpoint
+from scgru_core.study.experiment import resolve_prune_config
+from scgru_core.pruning.sensitivity_analysis import SensitivityConfig, analyse
 
 
 def main() -> None:

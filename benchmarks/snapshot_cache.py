@@ -20,9 +20,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import scgru_core as sc  # noqa: E402
-from scgru_core.checkpoints import load_checkpoint  # noqa: E402
-from scgru_core.snapshot_cache import SnapshotCache, model_digest  # noqa: E402
-from scgru_core.windows import data_fingerprint  # noqa: E402
+from scgru_core.store.checkpoints import load_checkpoint  # noqa: E402
+from scgru_core.serve.snapshot_cache import SnapshotCache, model_digest  # noqa: E402
+from scgru_core.data.windows import data_fingerprint  # noqa: E402
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from scgru_core import (ModelConfig, PruneConfig, PruningLab, Scope, TrainConfig, WindowConfig,  # noqa: E402
                         FINETUNE_LR, finetune_config, load_series, prepare, sweep, sweep_configs, train_dense)
-from scgru_core.samples import SAMPLES  # noqa: E402
+from scgru_core.data.samples import SAMPLES  # noqa: E402
 
 SIZES = {"default": dict(hidden=64, window=48, epochs=30), "reference": dict(hidden=350, window=100, epochs=5)}
 SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.98)

@@ -24,11 +24,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import scgru_core as sc  # noqa: E402
-from scgru_core.deploy import measure_deployment  # noqa: E402
-from scgru_core.samples import SAMPLES  # noqa: E402
-from scgru_core.shrink import shrink_and_finetune  # noqa: E402
-from scgru_core.sparse_exec import SPARSE, compare_latency  # noqa: E402
-from scgru_core.units import UnitConfig  # noqa: E402
+from scgru_core.deploy.measure import measure_deployment  # noqa: E402
+from scgru_core.data.samples import SAMPLES  # noqa: E402
+from scgru_core.deploy.shrink import shrink_and_finetune  # noqa: E402
+from scgru_core.deploy.sparse_exec import SPARSE, compare_latency  # noqa: E402
+from scgru_core.deploy.units import UnitConfig  # noqa: E402
 
 
 def load() -> str:

@@ -19,9 +19,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import scgru_core as sc  # noqa: E402
-from scgru_core.quantize import bf16_native  # noqa: E402
-from scgru_core.samples import SAMPLES  # noqa: E402
-from scgru_core.stats import mean_interval  # noqa: E402
+from scgru_core.net.quantize import bf16_native  # noqa: E402
+from scgru_core.data.samples import SAMPLES  # noqa: E402
+from scgru_core.study.stats import mean_interval  # noqa: E402
 
 
 def train_one(data, hidden: int, epochs: int, seed: int, precision: str, callbacks=None) -> dict:

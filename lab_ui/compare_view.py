@@ -17,10 +17,11 @@ import pandas as pd
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core import budget, ray_driver
-from scgru_core.compare import known_methods, method_kind, row_key
-from scgru_core.curves import BarGroup, Curve
-from scgru_core.gradual import GRADUAL
+from scgru_core.net import budget
+from scgru_core.study import ray_driver
+from scgru_core.study.compare import known_methods, method_kind, row_key
+from scgru_core.study.curves import BarGroup, Curve
+from scgru_core.pruning.gradual import GRADUAL
 
 from . import memory, session, training, widgets
 from .prune_view import short_rule_label

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core.export import export_zip, onnx_available
+from scgru_core.deploy.export import export_zip, onnx_available
 
 from . import memory, session, training
 
@@ -36,7 +36,7 @@ def unit_config() -> sc.UnitConfig:
                          floor=float(ss["d_floor"]))
 
 
-def starting_masks(current: sc.PruningLab, config_rule: str) -> tuple[sc.pruning.MaskSet | None, str]:
+def starting_masks(current: sc.PruningLab, config_rule: str) -> tuple[sc.net.masks.MaskSet | None, str]:
     """What the removal starts from, and a label. The dead-unit rule is defined by the Prune page's masks
     (when they belong to this model); the other rules remove units from the trained dense model."""
     if not sc.UNIT_RULES[config_rule].exact:

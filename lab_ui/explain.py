@@ -6,9 +6,10 @@ import dataclasses
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core import codegen, lesson
-from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.settings import LabState
+from scgru_core.teach import reproduce
+from scgru_core.teach import maths
+from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.teach.settings import LabState
 
 from . import session, teaching
 
@@ -17,9 +18,9 @@ from . import session, teaching
 def explain(kind: str, caption: bool = True) -> None:
     """Under a chart: a one-line caption on how to read it, and its maths in an expander."""
     if caption:
-        st.caption(lesson.CAPTIONS[kind])
+        st.caption(maths.CAPTIONS[kind])
     with st.expander("The maths", icon=":material/function:"):
-        st.latex(lesson.MATHS[kind])
+        st.latex(maths.MATHS[kind])
 
 
 def show_code(current: LabState | None = None) -> None:
@@ -35,6 +36,6 @@ def show_code(current: LabState | None = None) -> None:
             upload = ((now.source or {}).get("filename", "your_file.csv"), now.read or sc.ReadConfig())
             current = dataclasses.replace(current, sample=DEFAULT_SAMPLE)
         api, torch_tab = st.tabs(["scgru_core", "torch.nn.utils.prune"])
-        api.code(codegen.python_code(current, upload), language="python")
+        api.code(reproduce.python_code(current, upload), language="python")
         torch_tab.caption("Continues the code on the first tab (it needs `model` and `data`).")
-        torch_tab.code(codegen.prune_code(current), language="python")
+        torch_tab.code(reproduce.prune_code(current), language="python")

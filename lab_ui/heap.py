@@ -11,7 +11,7 @@ import ctypes
 import ctypes.util
 import threading
 
-from scgru_core import background
+from scgru_core.serve import background
 
 M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
 ARENAS = 2

@@ -14,9 +14,11 @@ import scgru_core as sc
 from lab_ui import prune_view as pv
 from lab_ui import explain, report, results, session, state, training, widgets
 from lab_ui import tradeoffs_view as tv
-from scgru_core import lesson, viz, viz_lesson
-from scgru_core.sparse_exec import compare_latency
-from scgru_core.settings import SETTINGS
+from scgru_core.teach import lesson
+from scgru_core import viz
+from scgru_core.viz import lesson as viz_lesson
+from scgru_core.deploy.sparse_exec import compare_latency
+from scgru_core.teach.settings import SETTINGS
 
 ss = st.session_state
 CFG = viz.PLOTLY_CONFIG
@@ -137,7 +139,7 @@ def step_train(step, current) -> None:
     name = pv.default_matrix(current.model)
     w = dict(model.named_parameters())[name].detach().numpy()
     panels = [sc.GatePanel(g, w[sl], w[sl] == w[sl], title=pv.GATE_LABELS[g])
-              for g, sl in sc.model.gate_blocks(model, name).items()]
+              for g, sl in sc.net.model.gate_blocks(model, name).items()]
     chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}"), "lesson_hist_train", "weights")
     results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")
     tr = info["training"]
@@ -201,7 +203,7 @@ def step_cost(step, current) -> None:
     m = st.columns(4)
     m[0].metric("Non-zero parameters", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off", delta_arrow="off")
     m[1].metric("MACs per forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off",
-                delta_arrow="off", help=f"Multiply-accumulates, {sc.cost.MACS_NOTE}.")
+                delta_arrow="off", help=f"Multiply-accumulates, {sc.net.cost.MACS_NOTE}.")
     m[2].metric("CSR bytes", f"{c.bytes_csr:,}", delta=f"dense {d.bytes_dense:,}", delta_color="off", delta_arrow="off")
     m[3].metric("Bitmask bytes", f"{c.bytes_bitmask:,}", delta=f"{c.compression:.2f}× best", delta_color="off", delta_arrow="off")
     chart(viz.cost_figure(c),
@@ -228,7 +230,7 @@ def payoff(current) -> None:
     key = ("payoff", session.get().version)
     if st.button("Measure: when does removing units pay?", key="lesson_units", icon=":material/speed:"):
         with st.spinner("Removing units and timing each smaller GRU against the dense one…"):
-            store[key] = sc.deploy.unit_payoff(current.model, current.data.window)
+            store[key] = sc.deploy.measure.unit_payoff(current.model, current.data.window)
     if key not in store:
         return
     pay = store[key]
@@ -237,7 +239,7 @@ def payoff(current) -> None:
         pays = pay.pays_from(b)
         curves.append({"label": f"batch {b}", "x": pay.fractions, "y": speedup, "pays": pays})
         notes.append(f"batch {b} (dense {pay.dense_ms[b]:.3g} ms): " + (
-            f"pays from {pays:.0%} of the units removed (at least {sc.deploy.PAYS:.1f}× dense from there on)"
+            f"pays from {pays:.0%} of the units removed (at least {sc.deploy.measure.PAYS:.1f}× dense from there on)"
             if pays is not None else "does not pay at this size (the time is per-step overhead, not arithmetic)"))
     chart(viz_lesson.payoff_figure(curves), "lesson_payoff", "payoff")
     st.caption(f"{pay.note.capitalize()}, {pay.threads} torch thread(s): " + "; ".join(notes) + ".")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core.archive import load_run_zip
-from scgru_core.io import check_fits
+from scgru_core.store.archive import load_run_zip
+from scgru_core.store.runs import check_fits
 
 from . import results, session, state
 

@@ -21,9 +21,10 @@ import weakref
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core import background, checkpoints
-from scgru_core.samples import DEFAULT_SAMPLE
-from scgru_core.settings import DEFAULTS, SETTINGS
+from scgru_core.serve import background
+from scgru_core.store import checkpoints
+from scgru_core.data.samples import DEFAULT_SAMPLE
+from scgru_core.teach.settings import DEFAULTS, SETTINGS
 
 from . import prune_view as pv
 from . import server, session

@@ -15,8 +15,8 @@ import streamlit as st
 
 import scgru_core as sc
 from scgru_core import viz
-from scgru_core.experiment import RunConfig, config_to_dict
-from scgru_core.settings import DEFAULTS, SETTINGS
+from scgru_core.study.experiment import RunConfig, config_to_dict
+from scgru_core.teach.settings import DEFAULTS, SETTINGS
 
 from . import memory, server, session, state, widgets
 
@@ -198,7 +198,7 @@ def downloads(current: sc.PruningLab, snap: sc.Snapshot) -> tuple:
 
     They run later in another thread, without session_state, so everything they need is taken now.
     """
-    from scgru_core.archive import run_zip
+    from scgru_core.store.archive import run_zip
 
     record, ft = run_record(current, snap), finetuned_for(snap)
     model = ft["model"] if ft else current.model  # the fine-tuned twin when it belongs to this setting
@@ -210,7 +210,7 @@ def downloads(current: sc.PruningLab, snap: sc.Snapshot) -> tuple:
 def sensitivity_comparison(current: sc.PruningLab, config: sc.PruneConfig) -> dict:
     """At the target slider's sparsity and this scope: the analysis's suggested per-part sparsities, and the test
     errors (pruned only) of pruning with them and of uniform SCGRU, both from the engine."""
-    from scgru_core.experiment import resolve_prune_config
+    from scgru_core.study.experiment import resolve_prune_config
     target = widgets.value("sparsity")
     per_part = sc.PruneConfig(method="per_matrix", sparsity=target, scope=config.scope)
     suggested = current.at(per_part)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core import lesson, viz
-from scgru_core.viz_report import report_html
+from scgru_core.teach import maths
+from scgru_core import viz
+from scgru_core.viz.report import report_html
 
 from . import prune_view as pv
 from . import results, session, state, teaching
@@ -58,7 +59,7 @@ def report(inputs: dict) -> str:
     if inputs["latency"] is not None:
         notes.append("Latency, " + inputs["latency"].summary())
     return report_html(settings, metrics, cost, {k.capitalize(): f for k, f in figures.items()},
-                       captions={k.capitalize(): lesson.CAPTIONS[k] for k in figures}, notes=notes,
+                       captions={k.capitalize(): maths.CAPTIONS[k] for k in figures}, notes=notes,
                        link=inputs["link"])
 
 

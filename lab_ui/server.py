@@ -12,11 +12,11 @@ import streamlit as st
 import torch
 
 import scgru_core as sc
-from scgru_core.model_cache import DEFAULT_ENTRIES as MODEL_ENTRIES
-from scgru_core.model_cache import ModelCache
-from scgru_core.samples import SAMPLES
-from scgru_core.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
-from scgru_core.upload_store import UploadStore
+from scgru_core.serve.model_cache import DEFAULT_ENTRIES as MODEL_ENTRIES
+from scgru_core.serve.model_cache import ModelCache
+from scgru_core.data.samples import SAMPLES
+from scgru_core.serve.snapshot_cache import DEFAULT_ENTRIES, SnapshotCache
+from scgru_core.store.uploads import UploadStore
 
 from . import heap
 

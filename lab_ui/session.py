@@ -1,6 +1,6 @@
 """What one browser session holds, as one typed object under one session-state key.
 
-Widgets keep their own values under their keys (the settings table's in scgru_core/settings.py, the pages' view
+Widgets keep their own values under their keys (the settings table's in scgru_core/teach/settings.py, the pages' view
 controls beside them); everything else the app keeps for a session is a field here, so every page reads the
 same names and a new piece of state is one line in this class, not a new string key.
 

@@ -12,10 +12,10 @@ import pandas as pd
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core.data import detected_columns
-from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.data.reading import detected_columns
+from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
 
-from scgru_core.settings import SETTINGS, LabState
+from scgru_core.teach.settings import SETTINGS, LabState
 
 from . import memory, results, server, session, widgets
 

@@ -17,10 +17,10 @@ import streamlit as st
 import scgru_core as sc
 from lab_ui import prune_view as pv
 from lab_ui import memory, results, server, session, state, training, uploads, widgets
-from scgru_core import checkpoints
-from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.settings import DEFAULTS, SETTINGS, LabState
-from scgru_core.urlstate import QUERY_KEYS, parse_query, query_value
+from scgru_core.store import checkpoints
+from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState
+from scgru_core.teach.links import QUERY_KEYS, parse_query, query_value
 
 ss = st.session_state
 LESSON_PAGE = "pages/lesson.py"

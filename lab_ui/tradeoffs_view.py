@@ -12,8 +12,8 @@ import streamlit as st
 import scgru_core as sc
 
 from . import session, training
-from scgru_core.curves import Curve, Point
-from scgru_core.units import leaves_a_unit
+from scgru_core.study.curves import Curve, Point
+from scgru_core.deploy.units import leaves_a_unit
 
 from .prune_view import DRIVABLE, short_rule_label
 

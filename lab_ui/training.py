@@ -18,7 +18,8 @@ import time
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core import budget, viz
+from scgru_core.net import budget
+from scgru_core import viz
 
 from . import results, server, session, state
 
@@ -368,7 +369,7 @@ def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_c
             "masks": snapshot.result.masks, "evaluation": sc.evaluate(twin, current.data), "training": result}
 
 
-def shrink(current: sc.PruningLab, config: sc.UnitConfig, masks: sc.pruning.MaskSet | None, epochs: int,
+def shrink(current: sc.PruningLab, config: sc.UnitConfig, masks: sc.net.masks.MaskSet | None, epochs: int,
            train_config: sc.TrainConfig, chart_key: str = "shrink_loss_live",
            page: str = "deploy") -> sc.ShrinkResult | None:
     """Remove units and fine-tune the smaller model once (engine `shrink_and_finetune`) with live progress;

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Mapping
 
 import scgru_core as sc
-from scgru_core.data import AUTO, MISSING_POLICIES
-from scgru_core.times import DATE_ORDERS
-from scgru_core.urlstate import echo, query_value
+from scgru_core.data.reading import AUTO, MISSING_POLICIES
+from scgru_core.data.times import DATE_ORDERS
+from scgru_core.teach.links import echo, query_value
 
 from . import server, session, state
 

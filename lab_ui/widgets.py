@@ -1,5 +1,5 @@
 """The settings table's widgets: drawn, read and written through these functions, so no page spells a setting's
-key, bounds, label or default (they are in scgru_core/settings.py, which the URL and the engine configs read too).
+key, bounds, label or default (they are in scgru_core/teach/settings.py, which the URL and the engine configs read too).
 
 Widget values are kept in session state in the widget's units (shares in whole percent); `state()` reads them
 back as a `LabState`, and `write(state)` sets them (before they are drawn: callbacks and the app's start).
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scgru_core.model import GATES
-from scgru_core.pruning import KINDS
-from scgru_core.settings import DEFAULTS, SETTINGS, LabState, Setting
+from scgru_core.net.model import GATES
+from scgru_core.pruning.rules import KINDS
+from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState, Setting
 
 from .memory import set_widget
 

@@ -92,7 +92,7 @@ def show(df) -> None:
                                             "(non-zero weights)", y_title, title="Error against operations"),
                         key="cmp_macs", **CHART)
         st.caption("Further left is cheaper to compute; the best methods sit low and to the left. Operations count only "
-                   f"non-zero weights: what a sparse kernel could save ({sc.cost.MACS_NOTE}).")
+                   f"non-zero weights: what a sparse kernel could save ({sc.net.cost.MACS_NOTE}).")
 
     left, right = st.columns(2, gap="medium")
     with left:

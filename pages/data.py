@@ -6,10 +6,12 @@ import streamlit as st
 import scgru_core as sc
 from lab_ui import explain, results, session, state, teaching, widgets
 from scgru_core import viz
-from scgru_core.data import MB, MISSING_POLICIES, numeric_columns, span_text
-from scgru_core.times import DATE_ORDERS
-from scgru_core.windows import few_windows
-from scgru_core.samples import SAMPLES
+from scgru_core.data.reading import MISSING_POLICIES
+from scgru_core.data.times import span_text
+from scgru_core.data.tables import MB, numeric_columns
+from scgru_core.data.times import DATE_ORDERS
+from scgru_core.data.windows import few_windows
+from scgru_core.data.samples import SAMPLES
 
 state.require_entrypoint()
 

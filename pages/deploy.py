@@ -4,8 +4,9 @@ import streamlit as st
 import scgru_core as sc
 from lab_ui import deploy_view as dv
 from lab_ui import results, state, training
-from scgru_core import viz, viz_deploy
-from scgru_core.export import LOADER
+from scgru_core import viz
+from scgru_core.viz import deploy as viz_deploy
+from scgru_core.deploy.export import LOADER
 
 state.require_entrypoint()
 
@@ -103,7 +104,7 @@ if current is not None:
                         key="d_speed", config=viz.PLOTLY_CONFIG, theme=None)
         st.dataframe(dv.table(report), key="d_table", hide_index=True, column_config=dv.column_config(report))
         for variant, why in report.skipped.items():
-            st.caption(f"Not measured, {sc.deploy.VARIANTS[variant]}: {why}")
+            st.caption(f"Not measured, {sc.deploy.measure.VARIANTS[variant]}: {why}")
         st.caption("Masked and CSR rows carry the same weights as the shrunk model at full size (the removed units as "
                    "zeros), so their errors match it: only the way of running differs. Small models at batch 1 "
                    "spend their time on per-step overhead, so removing units pays most on wide layers and large "

@@ -2,9 +2,10 @@
 import streamlit as st
 
 from lab_ui import results, server, session, state, teaching
-from scgru_core import lesson, viz
-from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.settings import LabState
+from scgru_core.teach import maths
+from scgru_core import viz
+from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.teach.settings import LabState
 
 state.require_entrypoint()
 
@@ -18,7 +19,7 @@ st.markdown(
     "Trade-off curves then compare pruning methods, before and after fine-tuning, against the naive forecast."
 )
 with st.expander("The SCGRU rule, per weight matrix W (Tang et al. 2022)", icon=":material/function:"):
-    st.latex(lesson.SCGRU_RULE)
+    st.latex(maths.SCGRU_RULE)
 state.show_messages("home")
 
 st.subheader("The path")

@@ -5,7 +5,7 @@ import streamlit as st
 from lab_ui import lesson_view as lv
 from lab_ui import prune_view as pv
 from lab_ui import explain, memory, report, state, teaching
-from scgru_core import lesson
+from scgru_core.teach import lesson, maths
 
 state.require_entrypoint()
 ss = st.session_state
@@ -51,7 +51,7 @@ with text_col:
 with chart_col:
     if current is not None or step.key == "task":
         lv.RENDER[step.key](step, current)
-extra = [m for m in step.maths if m != lesson.MATHS[step.chart]]  # the chart's own maths is under the chart
+extra = [m for m in step.maths if m != maths.MATHS[step.chart]]  # the chart's own maths is under the chart
 if extra:
     with st.expander("The maths of this step", icon=":material/function:"):
         for formula in extra:

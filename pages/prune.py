@@ -4,7 +4,8 @@ import streamlit as st
 import scgru_core as sc
 from lab_ui import prune_view as pv
 from lab_ui import explain, memory, report, results, server, session, state, teaching, training, widgets
-from scgru_core import viz, viz_sensitivity
+from scgru_core import viz
+from scgru_core.viz import sensitivity as viz_sensitivity
 
 state.require_entrypoint()
 
@@ -98,7 +99,7 @@ def tab_cost(snap: sc.Snapshot) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Non-zero params", f"{c.params_nonzero:,}", delta=f"of {c.params_total:,}", delta_color="off", delta_arrow="off")
     c2.metric("MACs / forecast", f"{c.macs_nonzero:,}", delta=f"dense {c.macs_dense:,}", delta_color="off", delta_arrow="off",
-              help=f"Multiply-accumulates for one forecast, counting only non-zero weights ({sc.cost.MACS_NOTE}).")
+              help=f"Multiply-accumulates for one forecast, counting only non-zero weights ({sc.net.cost.MACS_NOTE}).")
     c3.metric("Compression", f"{c.compression:.2f}×", help="Dense fp32 bytes over the cheapest format (CSR or bitmask).")
     c4.metric("Sparsity, all params", f"{c.sparsity:.1%}", help="Including biases and the head, which are not cut.")
     fig = server.figure(current, snap, ("cost",), lambda: viz.cost_figure(c))
@@ -200,7 +201,7 @@ def panel() -> None:
                          "metrics": snap.evaluation.metrics.to_dict(), "cost": snap.cost.to_dict()}
     setting = f"s = {config.sensitivity:.2f}" if config.rule.control == "sensitivity" else config.rule.label
     results.vs_dense_row(snap.evaluation.metrics, current.dense.metrics, snap, setting)
-    kept, total = sc.pruning.input_reach(current.model, snap.result)
+    kept, total = sc.pruning.rules.input_reach(current.model, snap.result)
     if kept < current.model.config.hidden:
         st.warning(f"Only {kept} of the {total} input weights are left, fewer than one per hidden unit: the series "
                    f"reaches the network's {current.model.config.hidden} units through {kept} weights. They are "
@@ -224,8 +225,8 @@ def panel() -> None:
                        icon=":material/description:")
     d2.download_button("Pruned model (zip)", data=model_zip, file_name="scgru_pruned_run.zip",
                        mime="application/zip", key="dl_zip", on_click="ignore", icon=":material/folder_zip:",
-                       help="A run directory (config, weights, masks, metrics) that scgru_core.archive.load_run_zip "
-                            "or scgru_core.io.load_run (after unzipping) can load.")
+                       help="A run directory (config, weights, masks, metrics) that scgru_core.store.archive.load_run_zip "
+                            "or scgru_core.store.runs.load_run (after unzipping) can load.")
     with d3:
         report.report_button(current, snap, ft)
     explain.show_code()

@@ -7,7 +7,7 @@ from lab_ui import explain, memory, results, session, state, training
 from lab_ui import tradeoffs_view as tv
 from lab_ui.prune_view import DRIVABLE
 from scgru_core import viz
-from scgru_core.curves import Reference
+from scgru_core.study.curves import Reference
 
 state.require_entrypoint()
 
@@ -115,7 +115,7 @@ if current is not None:
         st.caption("Solid: prune only. Dashed: pruned, then fine-tuned with the pruned weights held at zero. "
                    "Dotted grey: the naive forecast (repeat the last value). Star: the Prune page's setting. "
                    f"Operations and bytes count only non-zero weights: what a sparse format could save. "
-                   f"Operations are {sc.cost.MACS_NOTE}.")
+                   f"Operations are {sc.net.cost.MACS_NOTE}.")
         explain.explain("tradeoff", caption=False)
         frame = tv.table(methods, base, ft_epochs, latency=timed)
         st.download_button("Curve points (CSV)", data=frame.to_csv(index=False).encode(), file_name="scgru_tradeoffs.csv",

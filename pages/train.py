@@ -25,7 +25,7 @@ with model_col.container(border=True):
     chosen = widgets.state()
     preview = sc.model_cost(sc.build_model(chosen.model_config(), horizon=data.horizon), None, data.window)
     st.caption(f"{preview.params_total:,} parameters · {preview.macs_dense:,} multiply-accumulates per forecast",
-               help=f"MACs: {sc.cost.MACS_NOTE}.")
+               help=f"MACs: {sc.net.cost.MACS_NOTE}.")
 with train_col.container(border=True):
     st.markdown("##### Training")
     c1, c2, c3 = st.columns(3)

@@ -35,7 +35,7 @@ def pin(n: int | None) -> None:
     """Use exactly `n` threads from now on (None: back to the rule); sets torch's count at once."""
     global _pinned
     if n is not None and n < 1:
-        from .errors import ConfigError
+        from scgru_core.errors import ConfigError
         raise ConfigError(f"threads must be at least 1, not {n}.")
     _pinned = n
     if n is not None:

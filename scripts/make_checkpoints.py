@@ -1,6 +1,6 @@
 """Train and save the dense checkpoints shipped for the samples (checkpoints/<sample>/).
 
-Each checkpoint is the default setup of its sample (scgru_core.checkpoints.default_setup: the engine's defaults):
+Each checkpoint is the default setup of its sample (scgru_core.store.checkpoints.default_setup: the engine's defaults):
 hidden 64, one GRU layer, the sample's window, the lab's training defaults, seed 0. Training
 runs on one CPU thread with a fixed seed, so running this again gives the same weights bit for
 bit (only the mean epoch time recorded in metrics.json differs). `--check` retrains and compares with
@@ -20,16 +20,16 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from scgru_core.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, default_setup, load_checkpoint, settings_for, training_record,  # noqa: E402
+from scgru_core.store.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, default_setup, load_checkpoint, settings_for, training_record,  # noqa: E402
                                     weights_equal)
 from scgru_core import threads  # noqa: E402
-from scgru_core.cost import model_cost  # noqa: E402
-from scgru_core.data import load_series  # noqa: E402
-from scgru_core.evaluate import evaluate, evaluate_naive  # noqa: E402
-from scgru_core.experiment import train_dense  # noqa: E402
-from scgru_core.io import save_run  # noqa: E402
-from scgru_core.samples import SAMPLES  # noqa: E402
-from scgru_core.windows import prepare  # noqa: E402
+from scgru_core.net.cost import model_cost  # noqa: E402
+from scgru_core.data.reading import load_series  # noqa: E402
+from scgru_core.net.evaluate import evaluate, evaluate_naive  # noqa: E402
+from scgru_core.study.experiment import train_dense  # noqa: E402
+from scgru_core.store.runs import save_run  # noqa: E402
+from scgru_core.data.samples import SAMPLES  # noqa: E402
+from scgru_core.data.windows import prepare  # noqa: E402
 
 
 def train(sample: str):

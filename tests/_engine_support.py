@@ -65,7 +65,7 @@ def require_onnx_extras() -> None:
     a test that needs them is skipped without them locally, and fails under CI, which must run it."""
     import pytest
 
-    from scgru_core.export import ONNX_MISSING, onnx_available
+    from scgru_core.deploy.export import ONNX_MISSING, onnx_available
     if not onnx_available():
         if os.environ.get("CI"):
             pytest.fail(ONNX_MISSING)

@@ -17,7 +17,7 @@ KEYS = {"cmp_sparsity", "cmp_macs", "cmp_schedule", "cmp_scope", "cmp_time"}
 
 
 def engine():
-    return sys.modules["scgru_core.compare"]  # the package's `compare` attribute is the function
+    return sys.modules["scgru_core.study.compare"]  # the package's `compare` attribute is the function
 
 
 @pytest.fixture

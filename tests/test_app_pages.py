@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from scgru_core.checkpoints import load_checkpoint, weights_equal
-from scgru_core.samples import DEFAULT_SAMPLE
-from scgru_core.settings import LabState
+from scgru_core.store.checkpoints import load_checkpoint, weights_equal
+from scgru_core.data.samples import DEFAULT_SAMPLE
+from scgru_core.teach.settings import LabState
 
 from apptest_helpers import (csv_bytes, new_app, page, restore_torch_threads, sidebar_text, texts, upload,
                              wave)

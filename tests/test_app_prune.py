@@ -186,7 +186,7 @@ def test_fine_tuning_shows_before_and_after(at):
 
 
 def test_the_run_and_the_pruned_model_download(at, downloads):
-    from scgru_core.archive import load_run_zip
+    from scgru_core.store.archive import load_run_zip
 
     at.slider(key="s").set_value(1.8).run()
     name, raw = downloads["dl_json"]
@@ -260,7 +260,7 @@ def test_cutting_the_input_weights_below_one_per_unit_is_said_plainly(at):
     at.number_input(key="target").set_value(50).run()
     assert not any("input weights are left" in w for w in texts(at.warning))
     at.slider(key="s").set_value(4.0).run()  # scope both: the input matrix is cut towards its floor
-    kept, total = sc.pruning.input_reach(at.session_state["session"].lab.model,
+    kept, total = sc.pruning.rules.input_reach(at.session_state["session"].lab.model,
                                          at.session_state["session"].lab.at(sc.PruneConfig(sensitivity=4.0)).result)
     assert kept < 16
     assert any(f"Only {kept} of the {total} input weights are left" in w for w in texts(at.warning))

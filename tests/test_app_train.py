@@ -86,7 +86,7 @@ def test_a_training_outlives_the_run_that_started_it_and_stop_keeps_its_best_epo
     mc, tc = sc.ModelConfig(hidden=8), sc.TrainConfig(epochs=300, patience=0)
     ticket = sc.TrainingQueue(slots=1).submit(
         sc.Ticket(key="a long training", label="Training", epochs=tc.epochs, estimate_s=60.0),
-        lambda t: training._train_job(t, sc.model_cache.ModelCache(), now.data, mc, tc))
+        lambda t: training._train_job(t, sc.serve.model_cache.ModelCache(), now.data, mc, tc))
     now.training = {"ticket": ticket, "page": "train", "model_config": mc, "train_config": tc, "data": now.data,
                     "after": None, "made": "trained"}
     while len(ticket.losses) < 2:  # as if the run that started it was interrupted after two epochs
@@ -138,7 +138,7 @@ def test_a_followers_stop_leaves_the_training_to_the_one_who_still_waits_and_the
     mc, tc = sc.ModelConfig(hidden=8), sc.TrainConfig(epochs=300, patience=0)
     ticket = sc.TrainingQueue(slots=1).submit(
         sc.Ticket(key="a shared training", label="Training", epochs=tc.epochs, estimate_s=60.0),
-        lambda t: training._train_job(t, sc.model_cache.ModelCache(), one.data, mc, tc))
+        lambda t: training._train_job(t, sc.serve.model_cache.ModelCache(), one.data, mc, tc))
     for now, made in ((one, "trained"), (other, "followed")):
         ticket.want(now.token)
         now.training = {"ticket": ticket, "page": "train", "model_config": mc, "train_config": tc, "data": now.data,

@@ -1,4 +1,4 @@
-"""A saved run as one zip (scgru_core.archive): what the Prune page downloads, loaded back safely."""
+"""A saved run as one zip (scgru_core.store.archive): what the Prune page downloads, loaded back safely."""
 from __future__ import annotations
 
 import copy
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import scgru_core as sc
-from scgru_core.archive import RUN_FILES, load_run_zip, run_zip
-from scgru_core.pruning import masked_state
+from scgru_core.store.archive import RUN_FILES, load_run_zip, run_zip
+from scgru_core.net.masks import masked_state
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 A daemon thread inside torch when the interpreter finalises aborts the process ("terminate called without an
 active exception", exit 134): a script running the app under AppTest with the slider's fill on could end that way.
-Every background thread is started through scgru_core.background, which stops and joins them at exit."""
+Every background thread is started through scgru_core.serve.background, which stops and joins them at exit."""
 from __future__ import annotations
 
 import os

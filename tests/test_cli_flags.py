@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from scgru_core.cli import build_parser, main
-from scgru_core.cli_flags import cores
-from scgru_core.settings import SETTINGS
+from scgru_core.cli.main import build_parser, main
+from scgru_core.cli.flags import cores
+from scgru_core.teach.settings import SETTINGS
 
 
 def numeric_flags():

@@ -15,12 +15,12 @@ import torch
 from _engine_support import tiny_data, tiny_model
 from scgru_core import (RULES, Callbacks, CompareConfig, ConfigError, ModelConfig, PruneConfig, PruningLab, Scope,
                         TrainConfig, build_model, compare, prune, rewind, taylor_scores)
-from scgru_core.cli import main
-from scgru_core.cost import Cost
-from scgru_core.metrics import METRIC_NAMES
-from scgru_core.pruning import masked_state
+from scgru_core.cli.main import main
+from scgru_core.net.cost import Cost
+from scgru_core.net.metrics import METRIC_NAMES
+from scgru_core.net.masks import masked_state
 
-compare_module = importlib.import_module("scgru_core.compare")  # the package re-exports the function as `compare`
+compare_module = importlib.import_module("scgru_core.study.compare")  # the package re-exports the function as `compare`
 
 
 @pytest.fixture(scope="module")

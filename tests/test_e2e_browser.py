@@ -68,7 +68,7 @@ SIGNATURE_JS = """() => {
 def test_upload_train_stop_prune_slide_download(app_url, tmp_path):
     from playwright.sync_api import expect
 
-    from scgru_core.archive import load_run_zip
+    from scgru_core.store.archive import load_run_zip
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:

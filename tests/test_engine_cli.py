@@ -13,7 +13,7 @@ import pytest
 
 from _engine_support import csv_bytes, sine_values
 from scgru_core import load_run
-from scgru_core.cli import main
+from scgru_core.cli.main import main
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 METRICS = ("rmse", "mae", "smape", "mase")
@@ -150,7 +150,7 @@ def test_every_bad_input_is_one_error_line_with_exit_2(series_csv, tmp_path, cap
 def test_diverged_training_exits_1_with_one_line(series_csv, capsys, monkeypatch):
     """A learning rate that diverges is past the flag's limits (refused, exit 2), so the divergence is the engine's
     own refusal, raised where the training would be."""
-    import scgru_core.experiment as experiment
+    import scgru_core.study.experiment as experiment
     from scgru_core.errors import TrainingDivergedError
 
     def diverge(*args, **kwargs):
@@ -168,3 +168,15 @@ def test_an_unreachable_target_sparsity_exits_2_naming_the_reachable_maximum(ser
     p = cli("run", "--data", series_csv, *TINY, "--sparsity", "0.995")
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "cannot be reached with the floor k = 0.01" in p.stderr and "the most this model and scope reach is" in p.stderr
+
+
+def test_the_command_line_imports_neither_plotly_nor_streamlit():
+    """`python -m scgru_core run --help` answers without the UI's libraries: a server or a CI job that only trains
+    and prunes never pays for them (plotly is imported only by the commands that draw a figure)."""
+    code = ("import sys, runpy; sys.argv = ['scgru_core', 'run', '--help']\n"
+            "try:\n    runpy.run_module('scgru_core', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('plotly', 'streamlit', 'kaleido') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=pathlib.Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from _engine_support import tiny_model
 from scgru_core import ModelConfig, PruneConfig, Scope, build_model, measure_latency, model_cost, prune
-from scgru_core.cost import bitmask_bytes, csr_bytes
-from scgru_core.model import Forecaster
+from scgru_core.net.cost import bitmask_bytes, csr_bytes
+from scgru_core.net.model import Forecaster
 
 
 def gru_params(H: int, I: int = 1, O: int = 1, layers: int = 1) -> int:

@@ -16,9 +16,9 @@ from _engine_support import csv_bytes, frame_bytes, sine_series, sine_values
 from scgru_core import (ColumnNotFoundError, ConstantSeriesError, DataError, DecodeError, EmptyDataError,
                         FileTooLargeError, NoNumericColumnError, NonFiniteValuesError, ReadConfig, ScgruError,
                         SeriesTooShortError, UnsupportedFileTypeError, WindowConfig, load_series, prepare)
-from scgru_core.data import read_table
+from scgru_core.data.tables import read_table
 from scgru_core.errors import ConfigError
-from scgru_core.windows import MIN_EVAL_WINDOWS, few_windows, minimum_length, part_windows
+from scgru_core.data.windows import MIN_EVAL_WINDOWS, few_windows, minimum_length, part_windows
 
 
 def load(raw: bytes, filename: str = "data.csv", **cfg):
@@ -347,7 +347,7 @@ def test_a_workbook_of_formulas_never_calculated_is_named_for_what_it_is():
 
 
 def test_a_sheet_too_long_for_excel_is_refused_before_it_is_read(monkeypatch):
-    import scgru_core.data as data_module
+    import scgru_core.data.tables as data_module
     monkeypatch.setattr(data_module, "EXCEL_MAX_ROWS", 1_000)
     with pytest.raises(DataError, match="has 1,201 rows; Excel files over 1,000 rows take minutes to read. Save it as CSV"):
         read_table(_workbook([["v"]] + [[i] for i in range(1_200)]), filename="long.xlsx")
@@ -357,7 +357,7 @@ def test_a_sheet_too_long_for_excel_is_refused_before_it_is_read(monkeypatch):
                                                ("5min", 48, "4 hours of 5-minute steps"),
                                                ("MS", 12, "1 year of monthly steps"), ("h", 36, "1.5 days of 1-hour steps")])
 def test_a_window_is_described_in_the_series_own_time_steps(freq, steps, says):
-    from scgru_core.data import span_text
+    from scgru_core.data.times import span_text
 
     assert span_text(pd.date_range("2024-01-01", periods=100, freq=freq), steps) == says
     assert span_text(None, steps) is None
@@ -391,7 +391,8 @@ def test_a_file_just_over_the_cap_reaches_the_engine_which_says_why_in_the_uploa
     uploader's unit and in MiB (what a file manager listing '49 MB' counts)."""
     import tomllib
 
-    from scgru_core.data import MB, ReadConfig
+    from scgru_core.data.reading import ReadConfig
+    from scgru_core.data.tables import MB
 
     config = tomllib.loads((pathlib.Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] * MB == 2 * ReadConfig().max_bytes == 100_000_000

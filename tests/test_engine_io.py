@@ -12,7 +12,7 @@ from safetensors.torch import save as st_save
 
 from _engine_support import same_state, state_of, tiny_data, tiny_model
 from scgru_core import CheckpointError, PruneConfig, evaluate, load_run, prune, save_run
-from scgru_core.io import CONFIG, MASKS, METRICS, WEIGHTS, _digest, run_bytes
+from scgru_core.store.runs import CONFIG, MASKS, METRICS, WEIGHTS, _digest, run_bytes
 
 
 @pytest.fixture()

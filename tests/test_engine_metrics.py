@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from _engine_support import series_of, tiny_data, tiny_model
 from scgru_core import METRIC_NAMES, WindowConfig, evaluate, evaluate_naive, prepare
-from scgru_core.metrics import compute, mase, smape
+from scgru_core.net.metrics import compute, mase, smape
 
 
 def test_metrics_by_hand():

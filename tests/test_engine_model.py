@@ -6,7 +6,7 @@ import torch
 
 from _engine_support import same_state, state_of, tiny_model
 from scgru_core import CELLS, GATES, ConfigError, ModelConfig, build_model, weight_names
-from scgru_core.model import gate_blocks
+from scgru_core.net.model import gate_blocks
 
 
 def test_same_seed_same_weights_and_the_global_rng_is_untouched():

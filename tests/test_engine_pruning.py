@@ -16,8 +16,8 @@ from torch.nn.utils import prune as tprune
 from _engine_support import same_state, state_of, tiny_data, tiny_model
 from scgru_core import (ConfigError, PruneConfig, PruningLab, Scope, SensitivityUnstructured, evaluate, model_cost,
                         prune, sensitivity_for_sparsity)
-from scgru_core.model import GATES, gate_blocks, weight_names
-from scgru_core.pruning import KINDS
+from scgru_core.net.model import GATES, gate_blocks, weight_names
+from scgru_core.pruning.rules import KINDS
 
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -411,7 +411,7 @@ def test_lab_snapshot_is_the_masked_model_evaluated_and_costed():
 
 @pytest.mark.parametrize("floor", [0.01, 0.05, 0.2])
 def test_a_target_beyond_the_floor_is_refused_with_the_largest_reachable_sparsity(floor):
-    from scgru_core.pruning import max_reachable_sparsity
+    from scgru_core.pruning.rules import max_reachable_sparsity
     model = tiny_model(hidden=16, seed=3)
     config = PruneConfig(floor=floor)
     top = max_reachable_sparsity(model, config)

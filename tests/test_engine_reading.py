@@ -151,7 +151,7 @@ def test_an_extreme_spike_is_noted_with_where_it_is():
 
 
 def test_the_command_line_says_the_notes_and_refuses_what_the_app_refuses(tmp_path, capsys):
-    from scgru_core.cli import main
+    from scgru_core.cli.main import main
 
     day_first = tmp_path / "zaehler.csv"
     day_first.write_bytes(german(n=800)[0])
@@ -188,7 +188,7 @@ def nile_csv() -> bytes:
 def test_integer_years_are_the_time_axis_and_the_flow_the_values():
     """pandas reads 1871 as 1871 nanoseconds after 1970: every stamp was '00:00:00 Jan 1, 1970' and the series a
     vertical line. Whole numbers in a time column within YEARS are years; the value column is the flow."""
-    from scgru_core.data import span_text, stamp, yearly
+    from scgru_core.data.times import span_text, stamp, yearly
     from scgru_core.viz import series_figure
 
     series = load(nile_csv(), "nile_annual_flow.csv")

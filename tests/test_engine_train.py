@@ -12,8 +12,8 @@ import torch
 from _engine_support import same_state, state_of, tiny_data, tiny_model
 from scgru_core import (Callbacks, ConfigError, PruneConfig, TrainConfig, TrainingDivergedError, finetune, fit, prune,
                         train_dense)
-from scgru_core.model import ModelConfig
-from scgru_core.train import loss_on
+from scgru_core.net.model import ModelConfig
+from scgru_core.net.train import loss_on
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +176,7 @@ def test_the_training_estimate_comes_from_the_models_size_and_counts_every_epoch
     grows with the epochs and the windows, and costs the same for the largest model the widgets allow."""
     import time
 
-    from scgru_core.budget import calibration, training_seconds
+    from scgru_core.net.budget import calibration, training_seconds
     calibration("gru")  # once per process
     one = training_seconds(ModelConfig(hidden=16), TrainConfig(epochs=1), 12, 400, 60)
     assert 0 < one < 60 and math.isfinite(one)
@@ -194,7 +194,7 @@ def test_a_training_over_the_memory_budget_is_refused_before_anything_is_allocat
     it is refused by its size, naming the budget and a value of each setting that fits; `fit` itself checks."""
     import re
 
-    from scgru_core.budget import MemoryBudgetError, check_memory, training_bytes
+    from scgru_core.net.budget import MemoryBudgetError, check_memory, training_bytes
     model, train = ModelConfig(hidden=256, layers=3), TrainConfig(batch_size=256)
     with pytest.raises(MemoryBudgetError, match=r"about 20.4 GB .* over the 1.0 GB one training may use here") as info:
         check_memory(model, train, 2000)
@@ -214,7 +214,7 @@ def test_a_training_over_the_memory_budget_is_refused_before_anything_is_allocat
 
 
 def test_bf16_trains_where_the_cpu_has_it_and_falls_back_to_fp32_elsewhere():
-    from scgru_core.quantize import bf16_native
+    from scgru_core.net.quantize import bf16_native
     data = tiny_data(n=400, window=12)
     plain, low = tiny_model(hidden=8), tiny_model(hidden=8)
     a = fit(plain, data, TrainConfig(epochs=2, patience=0))
@@ -233,8 +233,8 @@ def test_bf16_trains_where_the_cpu_has_it_and_falls_back_to_fp32_elsewhere():
 def test_a_validation_pass_holds_a_bounded_batch_and_gives_the_same_loss(data):
     """loss_on splits its windows so a batch holds at most EVAL_FLOATS hidden values per layer (a long window at a
     large hidden size took gigabytes); the loss is the same however it is split."""
-    import scgru_core.budget as budget_module
-    import scgru_core.train as train_module
+    import scgru_core.net.budget as budget_module
+    import scgru_core.net.train as train_module
     from scgru_core import ModelConfig, build_model
 
     model = build_model(ModelConfig(hidden=8), horizon=data.horizon, seed=0)

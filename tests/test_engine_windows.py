@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from _engine_support import series_of, sine_values
 from scgru_core import ConfigError, DataError, WindowConfig, evaluate_naive, prepare
-from scgru_core.windows import Scaler, minimum_length
+from scgru_core.data.windows import Scaler, minimum_length
 
 PROPS = settings(max_examples=40, deadline=None)
 

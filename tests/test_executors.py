@@ -19,9 +19,9 @@ from _engine_support import tiny_data
 from scgru_core import (CompareConfig, ConfigError, ModelConfig, PruneConfig, PruningLab, Scope, TrainConfig, compare,
                         sweep, sweep_configs)
 from scgru_core.errors import ExecutorError, TrainingDivergedError
-from scgru_core.executors import Local, ProcessPool, make_executor
-from scgru_core.experiment import train_dense
-from scgru_core.train import Callbacks
+from scgru_core.study.executors import Local, ProcessPool, make_executor
+from scgru_core.study.experiment import train_dense
+from scgru_core.net.train import Callbacks
 
 TIMING = {"seconds"}  # the only column that may differ between executors
 
@@ -179,7 +179,7 @@ def test_a_process_pool_copies_tensors_instead_of_handing_over_descriptors():
     import torch
     from multiprocessing import resource_sharer
 
-    from scgru_core.executors import ProcessPool
+    from scgru_core.study.executors import ProcessPool
 
     tensors = [torch.arange(20_000, dtype=torch.float32) + i for i in range(3)]
     got = dict(ProcessPool(2).map(_doubled, [(t,) for t in tensors]))

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 import scgru_core as sc
 from _engine_support import require_onnx_extras, tiny_data, tiny_model
-from scgru_core import export as ex
+from scgru_core.deploy import export as ex
 
 
 @pytest.mark.parametrize("layers,horizon", [(1, 1), (2, 3), (3, 2)])

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from _engine_support import tiny_data, tiny_model
 from scgru_core import AgpPruner, AgpSchedule, Callbacks, GradualPlan, NarangPruner, NarangSchedule, Scope, TrainConfig
 from scgru_core.errors import ConfigError
-from scgru_core.gradual import agp_curve, gradual_fit, narang_curve, scope_quantiles, steps_per_epoch
-from scgru_core.model import weight_names
+from scgru_core.pruning.gradual import agp_curve, gradual_fit, narang_curve, scope_quantiles, steps_per_epoch
+from scgru_core.net.model import weight_names
 
 # ---- AGP schedule ---------------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ import torch
 
 import scgru_core as sc
 from _engine_support import tiny_data
-from scgru_core.checkpoints import weights_equal
-from scgru_core.model_cache import ModelCache
+from scgru_core.store.checkpoints import weights_equal
+from scgru_core.serve.model_cache import ModelCache
 
 MC, TC = sc.ModelConfig(hidden=8), sc.TrainConfig(epochs=1, seed=0)
 

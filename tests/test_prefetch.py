@@ -106,8 +106,8 @@ def test_a_fill_leaves_the_line_once_no_session_is_on_its_model():
     from _engine_support import tiny_data, tiny_model
     from lab_ui import prefetch
     from scgru_core import PruningLab
-    from scgru_core.settings import DEFAULTS
-    from scgru_core.snapshot_cache import SnapshotCache
+    from scgru_core.teach.settings import DEFAULTS
+    from scgru_core.serve.snapshot_cache import SnapshotCache
 
     @dataclasses.dataclass(eq=False)
     class Holder:

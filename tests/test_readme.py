@@ -36,5 +36,5 @@ def test_structured_example_runs_and_writes_a_plain_export(capsys, tmp_path, mon
 
 
 def test_the_readme_loader_is_the_one_every_export_ships():
-    from scgru_core.export import LOADER
+    from scgru_core.deploy.export import LOADER
     assert LOADER in python_blocks()

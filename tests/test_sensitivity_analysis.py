@@ -12,12 +12,12 @@ import torch
 
 import scgru_core as sc
 from _engine_support import tiny_data, tiny_model
-from scgru_core.checkpoints import load_checkpoint
-from scgru_core.cli import main
+from scgru_core.store.checkpoints import load_checkpoint
+from scgru_core.cli.main import main
 from scgru_core.errors import ConfigError
-from scgru_core.evaluate import evaluate
-from scgru_core.experiment import resolve_prune_config
-from scgru_core.sensitivity_analysis import (Part, SensitivityAnalysis, SensitivityConfig, allocate, analyse,
+from scgru_core.net.evaluate import evaluate
+from scgru_core.study.experiment import resolve_prune_config
+from scgru_core.pruning.sensitivity_analysis import (Part, SensitivityAnalysis, SensitivityConfig, allocate, analyse,
                                              keys_in_scope, parts_of)
 
 

@@ -8,10 +8,10 @@ import math
 import pytest
 
 import scgru_core as sc
-from scgru_core import checkpoints
-from scgru_core.cli_common import add_common
-from scgru_core.settings import DEFAULTS, SETTINGS, LabState, check_state
-from scgru_core.urlstate import parse_query
+from scgru_core.store import checkpoints
+from scgru_core.cli.common import add_common
+from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState, check_state
+from scgru_core.teach.links import parse_query
 
 NAMES = [n for n in SETTINGS if n != "sample"]
 
@@ -87,7 +87,7 @@ def test_one_set_of_defaults_engine_checkpoint_cli_and_app():
     mc, tc, wc, pc = sc.ModelConfig(), sc.TrainConfig(), sc.WindowConfig(), sc.PruneConfig()
     assert (DEFAULTS.model_config(), DEFAULTS.train_config(), DEFAULTS.window_config()) == (mc, tc, wc)
     assert DEFAULTS.prune_config() == pc
-    for key in sc.samples.SAMPLES:
+    for key in sc.data.samples.SAMPLES:
         setup = checkpoints.default_setup(key)
         state = LabState.for_sample(key)
         assert setup == checkpoints.Setup(state.window_config(), state.model_config(), state.train_config())

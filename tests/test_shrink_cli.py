@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from _engine_support import csv_bytes, require_onnx_extras, sine_values
-from scgru_core.cli import main
-from scgru_core.export import load_export
+from scgru_core.cli.main import main
+from scgru_core.deploy.export import load_export
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["--window", "8", "--hidden", "8", "--epochs", "1", "--finetune-epochs", "1", "--quiet"]

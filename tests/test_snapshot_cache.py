@@ -8,7 +8,7 @@ import numpy as np
 
 import scgru_core as sc
 from _engine_support import sine_series, tiny_data, tiny_model
-from scgru_core.snapshot_cache import SnapshotCache
+from scgru_core.serve.snapshot_cache import SnapshotCache
 
 CONFIGS = [sc.PruneConfig(sensitivity=s) for s in (0.5, 1.0, 2.0)] + [sc.PruneConfig(method="magnitude", sparsity=0.7),
                                                                       sc.PruneConfig(method="taylor", sparsity=0.5)]

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from browser_support import ARTIFACTS, streamlit_server, wait_for_app
-from scgru_core import lesson
+from scgru_core.teach import lesson
 
 VIEW = {"width": 1600, "height": 1000}
 TIMES: dict[str, float] = {}

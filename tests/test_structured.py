@@ -9,11 +9,11 @@ import torch
 
 import scgru_core as sc
 from _engine_support import tiny_data, tiny_model
-from scgru_core.deploy import VARIANTS, measure_deployment
-from scgru_core.pruning import masked_state
-from scgru_core.quantize import int8_dynamic
-from scgru_core.shrink import expand, shrink, shrink_and_finetune, unit_masks
-from scgru_core.units import UNIT_RULES, UnitConfig, live_units, select_units, unit_norms
+from scgru_core.deploy.measure import VARIANTS, measure_deployment
+from scgru_core.net.masks import masked_state
+from scgru_core.net.quantize import int8_dynamic
+from scgru_core.deploy.shrink import expand, shrink, shrink_and_finetune, unit_masks
+from scgru_core.deploy.units import UNIT_RULES, UnitConfig, live_units, select_units, unit_norms
 
 
 def numbered(hidden: int, layers: int, horizon: int = 2) -> sc.Forecaster:
@@ -37,7 +37,7 @@ def test_a_units_rows_and_columns_leave_every_matrix_that_holds_it(layers):
     H = 6
     model = numbered(H, layers)
     keep = [torch.tensor([0, 2, 5]), torch.tensor([1, 2, 3]), torch.tensor([0, 4, 5])][:layers]
-    sel = sc.units.UnitSelection(UnitConfig(), tuple(keep), (3,) * layers, tuple(torch.ones(H) for _ in keep), H)
+    sel = sc.deploy.units.UnitSelection(UnitConfig(), tuple(keep), (3,) * layers, tuple(torch.ones(H) for _ in keep), H)
     small, _ = shrink(model, sel)
     big, got = model.state_dict(), small.state_dict()
     assert small.config.hidden == 3 and isinstance(small.rnn, torch.nn.GRU)
@@ -244,7 +244,7 @@ def test_the_deployment_report_measures_the_same_model_every_way():
 
 
 def test_removing_units_pays_from_the_first_share_after_which_every_point_is_faster():
-    from scgru_core.deploy import pays_from
+    from scgru_core.deploy.measure import pays_from
     fractions = [0.0, 0.25, 0.5, 0.75, 0.9]
     assert pays_from(fractions, [1.0, 1.02, 1.3, 2.0, 3.1]) == 0.5
     assert pays_from(fractions, [1.0, 1.2, 1.05, 2.0, 3.1]) == 0.75  # a dip after 25 %: it pays only from 75 %
@@ -253,7 +253,7 @@ def test_removing_units_pays_from_the_first_share_after_which_every_point_is_fas
 
 
 def test_the_payoff_of_removing_units_is_timed_against_the_dense_model_for_every_share():
-    from scgru_core.deploy import unit_payoff
+    from scgru_core.deploy.measure import unit_payoff
     model = tiny_model(hidden=20, horizon=1, seed=0)
     pay = unit_payoff(model, window=12, fractions=(0.0, 0.5, 0.95, 1.0), batches=(1, 8), repeats=3)
     assert pay.fractions == (0.0, 0.5, 0.95)  # 100 % would remove every unit: left out

@@ -10,13 +10,13 @@ import pathlib
 
 import pytest
 
-from scgru_core.cli import main
+from scgru_core.cli.main import main
 from scgru_core.errors import ConfigError
-from scgru_core.executors import ProcessPool
-from scgru_core.stats import mean_interval, t_quantile
-from scgru_core.study import StudyConfig, read_rows, run_study
-from scgru_core.study_report import cells, references
-from scgru_core.train import Callbacks
+from scgru_core.study.executors import ProcessPool
+from scgru_core.study.stats import mean_interval, t_quantile
+from scgru_core.study.study import StudyConfig, read_rows, run_study
+from scgru_core.study.report import cells, references
+from scgru_core.net.train import Callbacks
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

@@ -24,10 +24,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab_ui import report, session, teaching, widgets
-from scgru_core import lesson
-from scgru_core.codegen import python_code
-from scgru_core.settings import LabState
-from scgru_core.urlstate import parse_query
+from scgru_core.teach import lesson, maths
+from scgru_core.teach.reproduce import python_code
+from scgru_core.teach.settings import LabState
+from scgru_core.teach.links import parse_query
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 APP = os.environ.get("SCGRU_TEST_APP", str(ROOT / "app.py"))
@@ -111,8 +111,8 @@ def test_every_lesson_step(lesson_app, step):
     assert at.query_params.get("step") == str(step.number)  # the link follows
     assert any(step.text[:40] in m.value for m in at.markdown)
     assert charts(at), "the step draws its live chart"
-    assert lesson.CAPTIONS[step.chart] in captions(at)  # how to read the chart
-    assert lesson.MATHS[step.chart].strip() in latex(at)  # and its maths
+    assert maths.CAPTIONS[step.chart] in captions(at)  # how to read the chart
+    assert maths.MATHS[step.chart].strip() in latex(at)  # and its maths
     assert all(m.strip() in latex(at) for m in step.maths)
     # predict first: nothing is revealed until the control moves
     at.radio(key=f"q_{step.key}").set_value(step.answer).run()
@@ -141,7 +141,7 @@ def test_every_lesson_step(lesson_app, step):
         payoff = next(spec for spec in charts(at) if spec["layout"]["title"]["text"].startswith("Removing whole units"))
         assert [t["name"] for t in payoff["data"]] == ["batch 1", "batch 256"]
         assert all(min(t["y"]) > 0 and t["x"][0] == 0.0 for t in payoff["data"])
-        assert lesson.CAPTIONS["payoff"] in captions(at)
+        assert maths.CAPTIONS["payoff"] in captions(at)
         assert any("batch 1 (dense " in c and "batch 256 (dense " in c for c in captions(at))
     if step.key == "compare":
         assert any(t.get("name", "").startswith("Random") for t in charts(at)[0]["data"])
@@ -277,9 +277,9 @@ def test_dashboard_charts_have_a_caption_and_their_maths(lesson_app, page, kinds
     at.switch_page(page).run()
     ok(at)
     for kind in kinds:
-        assert lesson.MATHS[kind].strip() in latex(at), (page, kind)
+        assert maths.MATHS[kind].strip() in latex(at), (page, kind)
     if page == "pages/prune.py":
-        assert lesson.CAPTIONS["histogram"] in captions(at)
+        assert maths.CAPTIONS["histogram"] in captions(at)
         assert any("sc.train_dense(" in c.value for c in open_show_code(at).code)  # Show code
         assert any(b.label == "Report (HTML)" for b in at.get("download_button"))
 
@@ -298,4 +298,4 @@ def test_the_report_of_a_lesson_state(lesson_app):
     assert f"{snap.evaluation.metrics.rmse:,.1f}" in html or f"{snap.evaluation.metrics.rmse:,.4f}".rstrip("0") in html
     assert html.count('class="plotly-graph-div"') == 6 and "http://x/lesson?s=1" in html
     for kind in ("series", "loss", "histogram", "heatmap", "forecast", "cost"):
-        assert html_escape(lesson.CAPTIONS[kind]) in html
+        assert html_escape(maths.CAPTIONS[kind]) in html

@@ -21,9 +21,9 @@ import urllib.parse
 import urllib.request
 
 
-from scgru_core.settings import LabState
+from scgru_core.teach.settings import LabState
 from browser_support import ARTIFACTS, streamlit_server, wait_for_app, wait_for_charts
-from scgru_core import lesson
+from scgru_core.teach import lesson
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 APP = os.environ.get("SCGRU_TEST_APP", "app.py")  # the entrypoint, relative to the repository

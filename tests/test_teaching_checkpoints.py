@@ -10,12 +10,12 @@ import shutil
 import pytest
 
 import scgru_core as sc
-from scgru_core.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, Setup, available, data_fingerprint, default_setup, load_checkpoint,
+from scgru_core.store.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, Setup, available, data_fingerprint, default_setup, load_checkpoint,
                                     matches, settings_for, weights_equal)
-from scgru_core.io import save_run
+from scgru_core.store.runs import save_run
 from scgru_core.errors import CheckpointError
-from scgru_core.samples import SAMPLES
-from scgru_core.settings import LabState
+from scgru_core.data.samples import SAMPLES
+from scgru_core.teach.settings import LabState
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ def test_checkpoint_loads_matches_its_config_and_gives_the_recorded_metrics(key)
     history = ckpt.training.history
     assert len(history) == len(recorded["training"]["history"]) >= 1
     assert ckpt.training.best_epoch == recorded["training"]["best_epoch"]
-    assert min(h.val_loss for h in history) == pytest.approx(sc.train.loss_on(ckpt.model, ckpt.data.val), rel=1e-5)
+    assert min(h.val_loss for h in history) == pytest.approx(sc.net.train.loss_on(ckpt.model, ckpt.data.val), rel=1e-5)
 
 
 def _matches(state: LabState) -> bool:

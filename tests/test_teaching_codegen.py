@@ -14,9 +14,9 @@ import pytest
 import torch
 
 import scgru_core as sc
-from scgru_core.codegen import prune_code, python_code
-from scgru_core.samples import SAMPLES
-from scgru_core.urlstate import LabState
+from scgru_core.teach.reproduce import prune_code, python_code
+from scgru_core.data.samples import SAMPLES
+from scgru_core.teach.links import LabState
 
 TINY = dict(hidden=8, epochs=2, finetune_epochs=1)  # airline: 144 values, trains in a blink
 

@@ -8,9 +8,9 @@ from dataclasses import fields
 import pytest
 
 import scgru_core as sc
-from scgru_core import lesson
-from scgru_core.checkpoints import load_checkpoint
-from scgru_core.urlstate import N_LESSON_STEPS, LabState
+from scgru_core.teach import lesson, maths
+from scgru_core.store.checkpoints import load_checkpoint
+from scgru_core.teach.links import N_LESSON_STEPS, LabState
 
 REQUIRED_CHARTS = ("histogram", "heatmap", "forecast", "cost", "tradeoff", "loss", "series")
 STATE_FIELDS = {f.name for f in fields(LabState)}
@@ -40,7 +40,7 @@ def test_every_step_is_complete(s):
     assert 3 <= len(s.choices) <= 4 and len(set(s.choices)) == len(s.choices)
     assert 0 <= s.answer < len(s.choices) and s.is_correct(s.answer) and s.is_correct(s.choices[s.answer])
     assert not s.is_correct(None) and not s.is_correct((s.answer + 1) % len(s.choices))
-    assert s.explanation and s.chart in lesson.CAPTIONS and s.control in lesson.CONTROLS
+    assert s.explanation and s.chart in maths.CAPTIONS and s.control in lesson.CONTROLS
     assert s.maths and all(balanced(m) for m in s.maths)
     assert set(s.overrides) <= STATE_FIELDS
     state = LabState().updated(**s.overrides)  # the set-up button gives a valid state with those values
@@ -48,18 +48,18 @@ def test_every_step_is_complete(s):
 
 
 def test_captions_and_maths_for_every_chart_kind():
-    assert set(REQUIRED_CHARTS) <= set(lesson.CAPTIONS) == set(lesson.MATHS) == set(lesson.CHART_KINDS)
-    for kind, caption in lesson.CAPTIONS.items():
+    assert set(REQUIRED_CHARTS) <= set(maths.CAPTIONS) == set(maths.MATHS) == set(maths.CHART_KINDS)
+    for kind, caption in maths.CAPTIONS.items():
         assert "\n" not in caption and 20 < len(caption) < 200, kind  # one line
-        assert balanced(lesson.MATHS[kind]), kind
+        assert balanced(maths.MATHS[kind]), kind
 
 
 def test_the_maths_is_pytorchs_gru_and_the_scgru_rule():
-    eq = lesson.GRU_EQUATIONS
+    eq = maths.GRU_EQUATIONS
     assert r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}" in eq
     assert r"r_t \odot \left(W_{hn} h_{t-1} + b_{hn}\right)" in eq  # reset applied after the product
-    assert r"s \cdot \operatorname{std}\big(|W|\big)" in lesson.SCGRU_RULE and "0.99" in lesson.SCGRU_RULE
-    assert "3H(I + H)" in lesson.MACS and "4(R+1)" in lesson.BYTES
+    assert r"s \cdot \operatorname{std}\big(|W|\big)" in maths.SCGRU_RULE and "0.99" in maths.SCGRU_RULE
+    assert "3H(I + H)" in maths.MACS and "4(R+1)" in maths.BYTES
 
 
 @pytest.mark.parametrize("cell,expected", [("gru", 6), ("gru1", 4), ("gru2", 4), ("gru3", 2)])

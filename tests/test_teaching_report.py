@@ -8,8 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 import scgru_core as sc
-from scgru_core import lesson, viz_lesson
-from scgru_core.viz_report import report_html
+from scgru_core.teach import lesson
+from scgru_core.viz import lesson as viz_lesson
+from scgru_core.viz.report import report_html
 
 
 def figure(name):

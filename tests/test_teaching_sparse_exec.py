@@ -9,8 +9,8 @@ import torch
 
 import scgru_core as sc
 from scgru_core.errors import ConfigError
-from scgru_core.pruning import masked_state
-from scgru_core.sparse_exec import DENSE_FUSED, DENSE_LOOP, MEASURED_ON, SPARSE, SparseGRU, compare_latency
+from scgru_core.net.masks import masked_state
+from scgru_core.deploy.sparse_exec import DENSE_FUSED, DENSE_LOOP, MEASURED_ON, SPARSE, SparseGRU, compare_latency
 
 
 def dense_masked(model, masks):
@@ -52,7 +52,7 @@ def test_weights_are_stored_as_csr_with_only_the_non_zeros():
 
 
 def test_on_the_shipped_model_at_the_lesson_setting():
-    from scgru_core.checkpoints import load_checkpoint
+    from scgru_core.store.checkpoints import load_checkpoint
 
     ckpt = load_checkpoint("power_load")
     masks = sc.prune(ckpt.model, sc.PruneConfig(sensitivity=2.0)).masks

@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scgru_core as sc
-from scgru_core import lesson
-from scgru_core.pruning import RULES, Scope
-from scgru_core.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.urlstate import (DEFAULTS, N_LESSON_STEPS, QUERY_KEYS, LabState, defaults, from_query, parse_query,
+from scgru_core.teach import lesson
+from scgru_core.pruning.rules import RULES, Scope
+from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.teach.links import (DEFAULTS, N_LESSON_STEPS, QUERY_KEYS, LabState, defaults, from_query, parse_query,
                                  sample_length)
-from scgru_core.windows import minimum_length
+from scgru_core.data.windows import minimum_length
 
 
 class FakeQueryParams(dict):

@@ -53,7 +53,7 @@ def test_a_pin_wins_over_the_rule_until_it_is_lifted():
 
 def test_the_cli_takes_threads_and_refuses_zero(tmp_path, capsys):
     from _engine_support import csv_bytes, sine_values
-    from scgru_core.cli import main
+    from scgru_core.cli.main import main
     data = tmp_path / "s.csv"
     data.write_bytes(csv_bytes(sine_values(240)))
     tiny = ["--data", str(data), "--window", "8", "--hidden", "4", "--epochs", "1", "--finetune-epochs", "0", "--quiet"]

@@ -12,7 +12,7 @@ import time
 from playwright.sync_api import expect
 
 from browser_support import ARTIFACTS, streamlit_server, wait_for_app
-from scgru_core.training_queue import WANT_TTL_S
+from scgru_core.serve.training_queue import WANT_TTL_S
 
 VIEW = {"width": 1600, "height": 1000}
 UNDER_WAY = re.compile("under way on this server")

@@ -8,7 +8,7 @@ import time
 import pytest
 
 import scgru_core as sc
-from scgru_core.training_queue import default_slots
+from scgru_core.serve.training_queue import default_slots
 
 
 def ticket(name: str, estimate_s: float = 10.0) -> sc.Ticket:
@@ -169,7 +169,7 @@ def test_a_submitted_training_stopped_in_line_never_runs():
 def test_a_training_stops_when_the_last_one_waiting_for_it_lets_go_and_a_silent_tab_does_not_count():
     import time as clock
 
-    from scgru_core.training_queue import WANT_TTL_S, Ticket
+    from scgru_core.serve.training_queue import WANT_TTL_S, Ticket
 
     t = Ticket(key="k", label="Training", epochs=3, estimate_s=1.0)
     t.want("alice")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from scgru_core.upload_store import UploadStore, digest
+from scgru_core.store.uploads import UploadStore, digest
 
 
 def test_an_upload_is_found_by_its_digest_with_its_name(tmp_path):

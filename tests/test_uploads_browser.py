@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from browser_support import ARTIFACTS, streamlit_server, wait_for_app
-from scgru_core.training_queue import WANT_TTL_S
+from scgru_core.serve.training_queue import WANT_TTL_S
 from test_engine_reading import NILE
 
 SHOTS = ARTIFACTS / "screenshots"

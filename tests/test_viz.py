@@ -12,7 +12,7 @@ import pytest
 
 import scgru_core as sc
 from scgru_core import viz
-from scgru_core.lab import GatePanel
+from scgru_core.pruning.lab import GatePanel
 
 RNG = np.random.default_rng(0)
 

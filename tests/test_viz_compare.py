@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from scgru_core import viz
-from scgru_core.curves import BarGroup, Curve
+from scgru_core.study.curves import BarGroup, Curve
 
 
 def test_grouped_bar_figure_puts_one_coloured_group_per_scope():

@@ -1,0 +1,2 @@
+"""What is kept on disk: run directories and their zip, the shipped dense checkpoints, and the server's uploaded
+files."""

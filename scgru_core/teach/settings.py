@@ -1,0 +1,307 @@
+"""Every setting a person can change, declared once: field, type, default, bounds or choices, widget key, URL key,
+label and help.
+
+The app's widgets (lab_ui/widgets.py), the address bar (urlstate.py), Reset, the engine configs (`LabState`
+below), Show code and the lesson's set-up buttons all read this table, so they cannot disagree: a value a link
+may carry is a value a widget can show, and a default is the same on every page, in the CLI and in the shipped
+checkpoints. Defaults come from the engine's own config dataclasses (TrainConfig, ModelConfig, WindowConfig,
+PruneConfig), so there is one set of them.
+
+    SETTINGS["lr"].choices          # what the learning-rate slider offers and a link may say
+    LabState().train_config()       # the engine's TrainConfig for the defaults
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, make_dataclass, replace
+from typing import Any
+
+from scgru_core.errors import ConfigError, ScgruError
+from scgru_core.study.experiment import RUN_FINETUNE_EPOCHS
+from scgru_core.data.reading import ReadConfig
+from scgru_core.net.model import CELLS, ModelConfig
+from scgru_core.pruning.rules import RULES, PruneConfig, Scope
+from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
+from scgru_core.net.train import TrainConfig, finetune_config
+from scgru_core.data.windows import WindowConfig
+
+N_LESSON_STEPS = 7
+# Rules a slider can drive (a threshold or a sparsity); the gradual ones run on the Compare page.
+DRIVABLE = tuple(name for name, spec in RULES.items() if spec.control in ("sensitivity", "sparsity"))
+CELL_LABELS = {"gru": "GRU (standard, PyTorch)", "gru1": "GRU1: gates without input weights",
+               "gru2": "GRU2: gates without input weights or bias", "gru3": "GRU3: gates are learned constants"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One user-visible setting. `config`/`attr` name where the engine keeps it (None: the lab's own);
+    `scale` turns the value into what its widget shows (shares as whole percent)."""
+
+    name: str  # field of LabState
+    type: type  # int, float, bool or str
+    default: Any
+    url: str  # query-parameter key
+    widget: str | None  # session-state key of its widget (None: set by buttons, not a widget)
+    label: str
+    help: str = ""
+    kind: str = "number"  # number, slider, select, select_slider, checkbox, scope
+    bounds: tuple | None = None  # (low, high) in field units, both included
+    choices: tuple | None = None
+    step: float | None = None  # the widget's step, in widget units
+    scale: int = 1  # widget value = round(field value × scale)
+    config: str | None = None  # "windows", "model", "train" or "prune"
+    attr: str | None = None  # field in that config (default: name)
+    group: str = ""  # data, model, training, pruning, lesson
+    labels: Any = None  # {choice: label} for a choice's display text (default: the value itself)
+    cli: tuple | None = None  # (low, high) the command line accepts, where wider than the widget's bounds or choices
+
+    @property
+    def limits(self) -> tuple:
+        """(low, high), both included, that a value may take outside the app (the command line): `cli`, else the
+        widget's bounds, else the extent of its choices."""
+        if self.cli is not None:
+            return self.cli
+        return self.bounds if self.bounds is not None else (min(self.choices), max(self.choices))
+
+    def label_of(self, value) -> str:
+        if self.labels is not None and value in self.labels:
+            return self.labels[value]
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def to_widget(self, value):
+        return int(round(value * self.scale)) if self.scale != 1 else value
+
+    def from_widget(self, value):
+        if self.scale != 1:
+            return round(float(value) / self.scale, 6)
+        return self.type(value) if self.type in (int, float, bool) else value
+
+    def check(self, value) -> Any:
+        """`value` as this setting holds it, or ValueError if a widget could not show it."""
+        if self.type is bool:
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if self.type is str:
+            value = str(value)
+        elif self.type is int:
+            if isinstance(value, bool) or not float(value).is_integer():
+                raise ValueError
+            value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise ValueError
+            if self.scale != 1:  # a share the percent slider can show: a whole percent
+                value = round(value * self.scale) / self.scale
+        if self.choices is not None:
+            match = [c for c in self.choices
+                     if (c == value if isinstance(c, str) else math.isclose(c, value, rel_tol=1e-9))]
+            if not match:
+                raise ValueError
+            return match[0]
+        if self.bounds is not None and not self.bounds[0] <= value <= self.bounds[1]:
+            raise ValueError
+        return value
+
+
+def _d(config, attr: str):
+    """The engine's default: one set of defaults for the app, the CLI and the shipped checkpoints."""
+    return getattr(config(), attr)
+
+
+_W, _M, _T, _P = WindowConfig, ModelConfig, TrainConfig, PruneConfig
+SETTINGS: dict[str, Setting] = {s.name: s for s in (
+    # data: the sample and how its windows are cut
+    Setting("sample", str, DEFAULT_SAMPLE, "sample", "sample_pick", "Built-in sample", kind="select",
+            choices=tuple(SAMPLES), group="data", labels={k: s.label for k, s in SAMPLES.items()}),
+    Setting("window", int, _d(_W, "window"), "window", "f_window", "Window (input steps)",
+            "How many past values the model sees for each forecast.", bounds=(1, 2000), step=1,
+            config="windows", group="data"),
+    Setting("horizon", int, _d(_W, "horizon"), "horizon", "f_horizon", "Horizon (steps ahead)",
+            "How far ahead the model forecasts; the error is measured over all of these steps.", bounds=(1, 500),
+            step=1, config="windows", group="data"),
+    Setting("log", bool, _d(_W, "log"), "log", "f_log", "Log transform",
+            "For positive series whose swings grow with their level.", kind="checkbox", config="windows",
+            group="data"),
+    Setting("val", float, _d(_W, "val_fraction"), "val", "f_val", "Validation share (%)",
+            "The part after training that early stopping and the sensitivity analysis read.", kind="slider",
+            bounds=(0.05, 0.40), step=1, scale=100, config="windows", attr="val_fraction", group="data"),
+    Setting("test", float, _d(_W, "test_fraction"), "test", "f_test", "Test share (%)",
+            "The last part of the series: every reported error is measured on it.", kind="slider",
+            bounds=(0.05, 0.40), step=1, scale=100, config="windows", attr="test_fraction", group="data"),
+    # model
+    Setting("hidden", int, _d(_M, "hidden"), "hidden", "m_hidden", "Hidden size",
+            "Units per GRU layer. The matrices to prune are 3H×I (input) and 3H×H (hidden).", kind="select_slider",
+            choices=(8, 16, 32, 64, 128, 256), config="model", group="model", cli=(1, 4096)),
+    Setting("layers", int, _d(_M, "layers"), "layers", "m_layers", "Layers", kind="select", choices=(1, 2, 3),
+            config="model", group="model", cli=(1, 8)),
+    Setting("cell", str, _d(_M, "cell"), "cell", "m_cell", "Cell",
+            "GRU1-3 are Dey & Salem's gate variants, baselines with fewer parameters.", kind="select",
+            choices=CELLS, config="model", group="model", labels=CELL_LABELS),
+    # training
+    Setting("epochs", int, _d(_T, "epochs"), "epochs", "t_epochs", "Epochs", bounds=(1, 500), step=1,
+            config="train", group="training"),
+    Setting("batch", int, _d(_T, "batch_size"), "batch", "t_batch", "Batch size", kind="select",
+            choices=(16, 32, 64, 128, 256), config="train", attr="batch_size", group="training", cli=(1, 65_536)),
+    Setting("lr", float, _d(_T, "lr"), "lr", "t_lr", "Learning rate", "Adam's step size.", kind="select_slider",
+            choices=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), config="train", group="training",
+            cli=(1e-7, 10.0)),
+    Setting("patience", int, _d(_T, "patience"), "patience", "t_patience", "Patience",
+            "Stop after this many epochs without a better validation loss (0: never stop early).", bounds=(0, 100),
+            step=1, config="train", group="training"),
+    Setting("seed", int, _d(_T, "seed"), "seed", "t_seed", "Seed",
+            "The initial weights and the batch order: the same seed gives the same model.", bounds=(0, 2**31 - 1),
+            step=1, config="train", group="training"),
+    # pruning
+    Setting("method", str, _d(_P, "method"), "method", "p_method", "Method",
+            "\n\n".join(f"**{RULES[n].label}**: {RULES[n].description}" for n in DRIVABLE), kind="select",
+            choices=DRIVABLE, config="prune", group="pruning",
+            labels={n: RULES[n].label.split(" (")[0] for n in DRIVABLE}),  # short: the full label is in the help
+    Setting("sensitivity", float, _d(_P, "sensitivity"), "s", "s", "Threshold s (× std |W|)",
+            "The SCGRU sensitivity: larger s cuts more weights. Arrow keys move it by 0.01.", kind="slider",
+            bounds=(0.0, 5.0), step=0.01, config="prune", group="pruning"),
+    Setting("sparsity", float, _d(_P, "sparsity"), "sparsity", "target", "Target sparsity (%)",
+            "The share of in-scope weights to prune; for the threshold rule the s that reaches it is found, up to "
+            "the most the floor k lets it cut.", kind="slider", bounds=(0.0, 0.99), step=1, scale=100,
+            config="prune", group="pruning", cli=(0.0, 0.999)),
+    Setting("scope", str, "both", "scope", "p_scope", "Scope",
+            "Which weights may be cut: both matrices, only the input-to-hidden W_ih, only the hidden-to-hidden "
+            "W_hh, or chosen gate blocks (reset r, update z, candidate n) of either.", kind="scope",
+            config="prune", group="pruning"),
+    Setting("floor", float, _d(_P, "floor"), "k", "p_floor", "Floor k (keep at least this fraction of each matrix)",
+            kind="number", bounds=(0.001, 1.0), step=0.005, config="prune", group="pruning"),
+    Setting("global_", bool, _d(_P, "global_"), "global", "p_global", "One global ranking over all matrices",
+            kind="checkbox", config="prune", group="pruning"),
+    Setting("prune_seed", int, _d(_P, "seed"), "pseed", "p_seed", "Random seed (random rule)", bounds=(0, 10_000),
+            step=1, config="prune", attr="seed", group="pruning"),
+    Setting("finetune_epochs", int, RUN_FINETUNE_EPOCHS, "ft", "ft_epochs", "Fine-tune epochs",
+            "Epochs of training with the pruned weights held at zero.", bounds=(1, 100), step=1, group="pruning",
+            cli=(0, 100)),  # the command line's 0: prune without fine-tuning
+    # lesson
+    Setting("step", int, 1, "step", None, "Lesson step", bounds=(1, N_LESSON_STEPS), group="lesson"),
+)}
+URL_KEYS = tuple(s.url for s in SETTINGS.values())
+WIDGET_KEYS = tuple(s.widget for s in SETTINGS.values() if s.widget)
+TRAINING_GROUPS = ("data", "model", "training")  # what the dense model's weights depend on
+
+
+class _Configs:
+    """The engine's configs for a state, each built from the table's `config`/`attr` columns."""
+
+    def _config(self, name: str, cls, **extra):
+        values = {s.attr or s.name: getattr(self, s.name) for s in SETTINGS.values() if s.config == name}
+        return cls(**values, **extra)
+
+    @property
+    def control(self) -> str:
+        """'sensitivity' or 'sparsity': which value the method's slider moves."""
+        return RULES[self.method].control
+
+    def window_config(self) -> WindowConfig:
+        return self._config("windows", WindowConfig)
+
+    def model_config(self) -> ModelConfig:
+        return self._config("model", ModelConfig)
+
+    def train_config(self) -> TrainConfig:
+        return self._config("train", TrainConfig)
+
+    def finetune_config(self) -> TrainConfig:
+        """Fine-tuning: the same settings as training, for `finetune_epochs` epochs (a fresh Adam)."""
+        return finetune_config(self.train_config(), self.finetune_epochs)
+
+    def prune_config(self) -> PruneConfig:
+        values = {s.attr or s.name: getattr(self, s.name) for s in SETTINGS.values() if s.config == "prune"}
+        return PruneConfig(**{**values, "scope": Scope.parse(self.scope)})
+
+    def training_key(self) -> tuple:
+        """What the dense model depends on: equal keys mean the same trained model."""
+        return (self.sample, self.window_config(), self.model_config(), self.train_config())
+
+    def __post_init__(self):
+        try:  # one spelling per scope, so equal states compare equal ("hh:update,hh:reset" -> "hh:reset,hh:update")
+            object.__setattr__(self, "scope", Scope.parse(self.scope).to_text())
+        except ScgruError:
+            pass  # left as given; the URL parser never produces an invalid scope
+
+    @property
+    def slider_value(self) -> float:
+        return self.sensitivity if self.control == "sensitivity" else self.sparsity
+
+    def read_config(self) -> ReadConfig:
+        return ReadConfig()
+
+    def with_sample(self, sample: str):
+        """Switch data set: the window follows the new sample, everything else is kept."""
+        return replace(self, sample=sample, window=SAMPLES[sample].window)
+
+    def updated(self, **changes):
+        """A copy with `changes` applied; a value no widget could show is ignored (as a link's would be)."""
+        good = {}
+        for name, value in changes.items():
+            try:
+                good[name] = _checked(SETTINGS[name], value)
+            except (ValueError, TypeError, ScgruError):
+                continue
+        return replace(self, **good)
+
+    def to_query(self, changed_only: bool = False) -> dict[str, str]:
+        """The state as query parameters: all of them, or only those that differ from the sample's defaults
+        (the sample is always included)."""
+        base = type(self).for_sample(self.sample)
+        return {SETTINGS[f.name].url: as_text(getattr(self, f.name)) for f in fields(self)
+                if not changed_only or f.name == "sample" or getattr(self, f.name) != getattr(base, f.name)}
+
+    def to_link(self) -> dict[str, str]:
+        """The state as a link writes it: every setting, so a link opens the same model even after the lab's
+        defaults change; all but the slider the method is not driven by, which is not part of the state."""
+        unused = SETTINGS["sparsity" if self.control == "sensitivity" else "sensitivity"].url
+        return {k: v for k, v in self.to_query().items() if k != unused}
+
+    @classmethod
+    def for_sample(cls, sample: str = DEFAULT_SAMPLE, **changes):
+        """The defaults for a sample (its own window), with `changes` applied."""
+        key = sample if sample in SAMPLES else DEFAULT_SAMPLE
+        return replace(cls(sample=key, window=SAMPLES[key].window), **changes)
+
+    @classmethod
+    def from_configs(cls, base=None, **configs):
+        """`base` (default: the defaults) with the settings that these engine configs hold, e.g.
+        `LabState.from_configs(windows=WindowConfig(...), model=..., train=...)`."""
+        values = {}
+        for s in SETTINGS.values():
+            if s.config in configs and configs[s.config] is not None:
+                value = getattr(configs[s.config], s.attr or s.name)
+                values[s.name] = value.to_text() if isinstance(value, Scope) else value
+        return replace(base if base is not None else cls(), **values)
+
+
+def as_text(value: Any) -> str:
+    """A value as a link writes it."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back as the same float
+    return str(value)
+
+
+def _checked(setting: Setting, value):
+    return Scope.parse(str(value)).to_text() if setting.kind == "scope" else setting.check(value)
+
+
+LabState = make_dataclass(
+    "LabState", [(s.name, s.type, field(default=s.default)) for s in SETTINGS.values()], bases=(_Configs,),
+    frozen=True, namespace={"__doc__": "Everything needed to rebuild what the app shows: one field per setting "
+                                       "of the table (scgru_core.teach.settings.SETTINGS)."})
+LabState.__module__ = __name__
+DEFAULTS = LabState()
+
+
+def check_state(state) -> None:
+    """Raise ConfigError unless every field holds a value its widget can show (tests and the app's writes)."""
+    for s in SETTINGS.values():
+        try:
+            _checked(s, getattr(state, s.name))
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{s.label}: {getattr(state, s.name)!r} is not a value the app offers.") from exc

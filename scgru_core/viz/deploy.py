@@ -1,0 +1,35 @@
+"""Figures of what deployment saves: speed-up over the dense model per variant, at each batch size.
+
+Takes the engine's `DeploymentReport` (deploy.py); no Streamlit here.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from scgru_core.deploy.measure import DeploymentReport
+from scgru_core.viz.style import COLORS, styled
+
+
+def speedup_figure(report: DeploymentReport, title: str | None = None, height: int = 330) -> go.Figure:
+    """One panel per batch size: horizontal bars of dense time / variant time (right of 1: faster than dense),
+    labelled with the speed-up and the milliseconds; the hover adds the test RMSE. A log axis, because one
+    runtime can be tens of times faster than the rest and would flatten them."""
+    batches = report.batches
+    fig = make_subplots(rows=1, cols=len(batches), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[f"batch {b} (ms per call)" for b in batches])
+    labels = [r.label for r in report.rows]
+    for i, b in enumerate(batches, start=1):
+        x = [report.speedup(r.variant, b) for r in report.rows]
+        fig.add_trace(go.Bar(
+            x=x, y=labels, orientation="h", showlegend=False,
+            marker_color=[COLORS["before"] if r.variant == "dense" else COLORS["finetuned"] if s > 1.05 else
+                          COLORS["pruned"] if s < 0.95 else COLORS["naive"] for r, s in zip(report.rows, x)],
+            text=[f"{s:.2f}× · {r.ms[b]:.3g} ms" for r, s in zip(report.rows, x)], textposition="auto",
+            customdata=[[r.rmse, r.params] for r in report.rows],
+            hovertemplate="%{y}<br>%{x:.2f}× dense speed<br>test RMSE %{customdata[0]:,.4g}"
+                          "<br>%{customdata[1]:,} parameters<extra></extra>"), row=1, col=i)
+        fig.add_vline(x=1.0, line=dict(color=COLORS["actual"], width=1.5, dash="dot"), row=1, col=i)
+        fig.update_xaxes(title_text="speed-up over dense (×, log)", type="log", row=1, col=i)
+    fig.update_yaxes(autorange="reversed")
+    return styled(fig, height, title, legend=False, subplot_titles=1)

@@ -1,0 +1,105 @@
+"""Figures of a series over time: the data with its parts, the training's loss, the forecasts against the actual values."""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from scgru_core.viz.style import (COLORS, FONT_SIZE, FORECAST_COLUMNS, FORECAST_RECENT, LOG_TICKS, MAX_LINE_POINTS,
+                                  PART_FILL, PART_LABEL, decimate, figure, merged, plain, styled, time_axis, x_axis)
+
+
+def series_figure(values: np.ndarray, times=None, name: str = "value", units: str = "",
+                  split: Mapping[str, tuple[int, int]] | None = None, title: str | None = None,
+                  height: int = 380, max_points: int = MAX_LINE_POINTS) -> go.Figure:
+    """The series as a line; with `split` ({part: (start, stop)} index ranges), each part shaded and labelled."""
+    values, name, units = np.asarray(values, dtype=np.float64), plain(name), plain(units)
+    x = x_axis(times, len(values))
+    xs, ys = decimate(x, values, max_points // 2)
+    label = name + (f" ({len(ys):,} of {len(values):,} points: each column's lowest and highest)"
+                    if len(ys) < len(values) else "")
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", name=label, line=dict(color=COLORS["actual"], width=1.2),
+                               hovertemplate="%{x}<br>%{y:,.4g}<extra></extra>"))
+    if split:
+        n = len(values)
+        for part, (start, stop) in split.items():
+            if stop <= start:
+                continue
+            x0, x1 = x[start], x[min(stop, n) - 1]
+            share = (stop - start) / n
+            fig.add_vrect(x0=x0, x1=x1, fillcolor=PART_FILL.get(part, "rgba(0,0,0,0.05)"), line_width=0, layer="below",
+                          annotation_text=f"{PART_LABEL.get(part, part)} {share:.0%}",
+                          annotation_position="top right" if part == "test" else "top left",  # val and test: apart
+                          annotation_font=dict(size=FONT_SIZE - 1, color=COLORS.get(part, "#57606a")))
+    fig.update_yaxes(title_text=units or name)
+    fig.update_xaxes(**time_axis(times))
+    return styled(fig, height, title, legend=False)
+
+
+def loss_figure(train_loss: Sequence[float], val_loss: Sequence[float], best_epoch: int | None = None,
+                title: str = "Loss per epoch (MSE, scaled units)", height: int = 340) -> go.Figure:
+    """Training and validation loss per epoch on a log axis, the best epoch marked."""
+    epochs = np.arange(1, len(train_loss) + 1)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=epochs, y=list(train_loss), mode="lines+markers", name="train",
+                             line=dict(color=COLORS["train"])))
+    fig.add_trace(go.Scatter(x=epochs, y=list(val_loss), mode="lines+markers", name="validation",
+                             line=dict(color=COLORS["val"])))
+    if best_epoch:
+        fig.add_vline(x=best_epoch, line=dict(color="#57606a", dash="dot"), annotation_text="best",
+                      annotation_position="top")
+    fig.update_yaxes(type="log", title_text="loss", **LOG_TICKS)
+    fig.update_xaxes(title_text="epoch", rangemode="tozero" if len(epochs) < 2 else None, tickformat="d",
+                     dtick=max(1, math.ceil(len(epochs) / 10)))  # whole epochs: never 0.2 or 1.5
+    return styled(fig, height, title)
+
+
+def forecast_figure(x, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], units: str = "",
+                    labels: Mapping[str, str] | None = None, title: str = "Test part: forecast versus actual",
+                    height: int = 440, columns: int = FORECAST_COLUMNS, recent: int = FORECAST_RECENT,
+                    errors: bool = True) -> go.Figure:
+    """Actual values and one line per forecast, keyed by kind ("dense", "pruned", "finetuned", "naive" or any
+    other name), with each forecast's error (forecast − actual) in a panel below. Arrays may be (N,) or (N,
+    horizon): the first step ahead is drawn.
+
+    A long test part opens on its last `recent` points, drawn whole (2,500 points in one view hid the actual line
+    under the forecasts and made a model 82% worse than naive look like the dense one); the rest is decimated to
+    `columns` (each column's lowest and highest point), a double click shows it all. The actual line is drawn
+    last, on top."""
+    def first(a):
+        a = np.asarray(a, dtype=np.float64)
+        return a[:, 0] if a.ndim == 2 else a
+
+    def line(values):
+        """The earlier part decimated, the recent part whole."""
+        xe, ye = decimate(x[:cut], values[:cut], columns)
+        return np.concatenate([xe, x[cut:]]), np.concatenate([ye, values[cut:]])
+
+    labels, x, truth, units = labels or {}, np.asarray(x), first(actual), plain(units)
+    cut = max(0, len(x) - recent)
+    dashes = {"pruned": "dash", "finetuned": "dot", "naive": "dot"}
+    data = []
+    for kind, values in forecasts.items():
+        xs, ys = line(first(values))
+        style = dict(color=COLORS.get(kind), width=1.6, dash=dashes.get(kind, "solid"))
+        data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=labels.get(kind, kind), line=style,
+                         legendgroup=kind, legendrank=2))
+        if errors:
+            xs, ys = line(first(values) - truth)
+            data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=labels.get(kind, kind), legendgroup=kind,
+                             showlegend=False, line=dict(style, width=1.2), yaxis="y2", hovertemplate="%{y:,.4g}"))
+    xs, ys = line(truth)
+    data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name="actual", legendrank=1,
+                     line=dict(color=COLORS["actual"], width=1.8)))
+    formats = {k: v for k, v in time_axis(x).items() if k != "title_text"}  # the dates speak for themselves
+    layout = dict(hovermode="x unified", xaxis=dict(formats, **(dict(range=[x[cut], x[-1]]) if cut else {})),
+                  yaxis=dict(title_text=units or "value"))
+    if errors:
+        layout = merged(layout, dict(
+            xaxis=dict(anchor="y2"),  # the time labels under the lower panel
+            yaxis=dict(domain=[0.34, 1.0]),
+            yaxis2=dict(domain=[0.0, 0.25], anchor="x", title_text=f"error{f' ({units})' if units else ''}",
+                        zeroline=True, zerolinecolor="#57606a")))
+    return figure(data, layout, height, title)
