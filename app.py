@@ -40,8 +40,7 @@ def main() -> None:
     })
     teaching.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
     prefetch.follow()  # whatever model is in place: its slider computed in the background
-    with state.framing():
-        page.run()
+    page.run()
     with st.sidebar:  # drawn after the page, so it shows what the page just did
         state.sidebar_status(pruning=page.url_path != "prune")  # the Prune page's sliders move faster than this
         teaching.reset_control()

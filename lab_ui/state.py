@@ -3,10 +3,6 @@ sidebar status. What one server process shares between sessions (caches, the tra
 """
 from __future__ import annotations
 
-import contextlib
-import pathlib
-import runpy
-import threading
 
 import pandas as pd
 import streamlit as st
@@ -21,8 +17,8 @@ from . import memory, results, server, session, widgets
 
 # Page scripts, as registered with st.navigation in app.py.
 HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PAGE = (
-    "pages/home.py", "pages/data.py", "pages/train.py", "pages/prune.py", "pages/tradeoffs.py", "pages/compare.py",
-    "pages/deploy.py")
+    "app_pages/home.py", "app_pages/data.py", "app_pages/train.py", "app_pages/prune.py", "app_pages/tradeoffs.py", "app_pages/compare.py",
+    "app_pages/deploy.py")
 
 # Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
 PERSISTENT_WIDGETS = widgets.KEYS + ("lesson_step",  # the settings table's, then the Data form's others and the pages' views
@@ -41,33 +37,6 @@ CSS = """<style>
 </style>"""
 # The Data page's uploader lets through twice the engine's cap, so that a file just over it is refused in words; its
 # own "100MB per file" line would contradict the label, which states the cap (50 MB) and the file types.
-
-
-_FRAME = threading.local()  # per script-run thread: whether app.py is framing the page that runs now
-APP = pathlib.Path(__file__).resolve().parent.parent / "app.py"
-
-
-@contextlib.contextmanager
-def framing():
-    """app.py runs its page inside this, so the page knows it is framed."""
-    _FRAME.active = True
-    try:
-        yield
-    finally:
-        _FRAME.active = False
-
-
-def require_entrypoint() -> None:
-    """The first line of every page script: make sure app.py frames this run.
-
-    Streamlit keeps its legacy `pages/` discovery until some run calls st.navigation, so the very first request
-    for /data on a freshly started server runs pages/data.py alone, without app.py (no data loaded). Then run
-    app.py here: its st.navigation (the supported API) ends that mode for the server and runs this page inside
-    the frame; this outer copy stops. tests/test_app_pages.py checks a fresh server.
-    """
-    if not getattr(_FRAME, "active", False):
-        runpy.run_path(str(APP), run_name="__main__")
-        st.stop()
 
 
 def say(page: str, kind: str, text: str) -> None:

@@ -23,7 +23,7 @@ from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState
 from scgru_core.teach.links import QUERY_KEYS, parse_query, query_value
 
 ss = st.session_state
-LESSON_PAGE = "pages/lesson.py"
+LESSON_PAGE = "app_pages/lesson.py"
 STEP = "lesson_step"
 UPLOAD = "upload"  # the `sample` of a state whose data is an uploaded file (the link carries its digest: uploads.py)
 TRAINING = training.LINK_KEY

@@ -63,7 +63,7 @@ def new_app() -> AppTest:
 
 
 def page(at: AppTest, name: str) -> AppTest:
-    at.switch_page(f"pages/{name}.py").run()
+    at.switch_page(f"app_pages/{name}.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
@@ -127,3 +127,12 @@ def wave(n: int = 600, seed: int = 0) -> np.ndarray:
     """A noisy daily cycle, easy to forecast."""
     t = np.arange(n)
     return (100 + 30 * np.sin(2 * np.pi * t / 48) + np.random.default_rng(seed).normal(0, 2, n)).round(3)
+
+
+def choose_tab(at: AppTest, label: str) -> None:
+    """Open a Prune tab as a click does. The tabs are bound to the address bar (`?tab=`), and a click in a browser
+    changes the URL with the widget; a bound widget reads the URL on every run, so setting only the session state
+    (AppTest has no tab click) is overwritten by the address from the run before."""
+    from lab_ui.prune_view import TAB_KEY
+    at.query_params[TAB_KEY] = label
+    at.session_state[TAB_KEY] = label

@@ -7,7 +7,7 @@ from scgru_core.store.checkpoints import load_checkpoint, weights_equal
 from scgru_core.data.samples import DEFAULT_SAMPLE
 from scgru_core.teach.settings import LabState
 
-from apptest_helpers import (csv_bytes, new_app, page, restore_torch_threads, sidebar_text, texts, upload,
+from apptest_helpers import (choose_tab, csv_bytes, new_app, page, restore_torch_threads, sidebar_text, texts, upload,
                              wave)
 
 __all__ = ["restore_torch_threads"]
@@ -27,9 +27,9 @@ def test_home_says_what_the_app_does_and_links_the_path():
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_loads_in_the_frame_of_app_py(name):
-    """Each run of each page goes through app.py: warm-up, data, sidebar status (also in legacy mode)."""
+    """Each run of each page goes through app.py: warm-up, data, sidebar status, on the first run and the next."""
     at = page(new_app(), name)
-    at.run()  # a second run: streamlit starts AppTest runs (and fresh servers) in its legacy pages/ mode
+    at.run()  # a second run of the same page
     assert not at.exception
     side = sidebar_text(at)
     assert "Current data" in side and "Power load" in side and "Current model" in side
@@ -89,7 +89,7 @@ def test_the_app_keeps_its_own_state_under_one_key_and_widgets_under_theirs():
     for name in ("data", "train", "prune", "tradeoffs", "deploy", "compare", "lesson", "home"):
         visit(name)
     for tab in ("Heatmaps", "Forecast", "Thresholds", "Cost"):
-        at.session_state["tab"] = tab
+        choose_tab(at, tab)
         visit("prune")
     visit("lesson")
     at.radio(key="lesson_step").set_value(5).run()

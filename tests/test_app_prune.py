@@ -7,7 +7,7 @@ import math
 import pytest
 
 import scgru_core as sc
-from apptest_helpers import without_model, charts, downloads, new_app, page, restore_torch_threads, texts, train_small
+from apptest_helpers import choose_tab, without_model, charts, downloads, new_app, page, restore_torch_threads, texts, train_small
 
 __all__ = ["downloads", "restore_torch_threads"]
 
@@ -23,7 +23,7 @@ def at(session):
     """The module's session, put back to the default setting before each test."""
     session.selectbox(key="p_method").set_value("sensitivity")
     session.selectbox(key="p_scope").set_value("both")
-    session.session_state["tab"] = "Histograms"
+    choose_tab(session, "Histograms")
     session.run()
     session.slider(key="s").set_value(1.0).run()
     assert not session.exception
@@ -102,7 +102,7 @@ def test_saliency_rules_prune_to_the_target_without_a_weight_cut_line(at, method
 
 def test_scope_hidden_only_leaves_the_input_weights_whole(at):
     at.selectbox(key="p_scope").set_value("hh").run()
-    at.session_state["tab"] = "Thresholds"
+    choose_tab(at, "Thresholds")
     at.run()
     table = at.dataframe[0].value
     ih = table[table["matrix"].str.contains("W_ih")].iloc[0]
@@ -122,7 +122,7 @@ def test_choosing_no_gate_is_refused_with_a_message(at):
 
 
 def test_heatmaps_show_kept_and_signed_weights(at):
-    at.session_state["tab"] = "Heatmaps"
+    choose_tab(at, "Heatmaps")
     at.run()
     spec = charts(at)["heat"][0]
     assert [t["type"] for t in spec["data"]] == ["heatmap"] * 3  # one per gate of W_hh
@@ -136,14 +136,14 @@ def test_heatmaps_show_kept_and_signed_weights(at):
 
 def test_forecast_and_cost_panels(at):
     at.slider(key="s").set_value(1.5).run()
-    at.session_state["tab"] = "Forecast"
+    choose_tab(at, "Forecast")
     at.run()
     lines = [t for t in charts(at)["forecast"][0]["data"] if t.get("yaxis", "y") == "y"]
     names = [t["name"] for t in lines]
     assert names[0] == "dense model" and names[1].startswith("pruned") and names[-1] == "actual"  # actual on top
     errors = [t["name"] for t in charts(at)["forecast"][0]["data"] if t.get("yaxis") == "y2"]
     assert errors == names[:-1]  # each forecast's error in the panel below
-    at.session_state["tab"] = "Cost"
+    choose_tab(at, "Cost")
     at.run()
     cost = at.session_state["session"].current["cost"]
     shown = {m.label: m.value for m in at.metric}
@@ -206,7 +206,7 @@ def test_the_run_and_the_pruned_model_download(at, downloads):
 
 def test_every_chart_has_a_key_and_the_png_button(at):
     for view in ("Histograms", "Heatmaps", "Forecast", "Cost"):
-        at.session_state["tab"] = view
+        choose_tab(at, view)
         at.run()
         for key, (spec, config) in charts(at).items():
             assert key and config["displayModeBar"] and config["toImageButtonOptions"]["format"] == "png"
@@ -240,7 +240,7 @@ def test_gates_the_cell_lacks_are_refused_with_a_message():
 
 def test_the_sensitivity_tab_draws_a_curve_per_block_and_applies_its_suggestion(at):
     at.number_input(key="target").set_value(80).run()
-    at.session_state["tab"] = "Sensitivity"
+    choose_tab(at, "Sensitivity")
     at.run()
     assert not at.exception
     fig = charts(at)["sensitivity"][0]

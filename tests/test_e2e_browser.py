@@ -74,7 +74,7 @@ def test_upload_train_stop_prune_slide_download(app_url, tmp_path):
     with chromium() as browser:
         page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(60_000)
-        # The first request of a fresh server goes straight to /data (streamlit's legacy pages/ mode).
+        # The first request of a fresh server goes straight to /data: app.py frames it (st.navigation, app_pages/).
         page.goto(app_url + "/data")
         wait_for_app(page)
         expect(page.get_by_role("heading", name="Power load")).to_be_visible()

@@ -45,5 +45,5 @@ def test_the_worst_link_says_what_it_would_need_and_what_to_lower():
     now = at.session_state["session"]
     assert now.model_info is None and now.link_offer is None and now.training is None  # nothing trained, offered
     assert now.windows.window == 2000  # the link's other settings are in place
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert at.button(key="train").disabled and "about 20.4 GB" in at.error[0].value

@@ -80,7 +80,7 @@ def _probe(at: AppTest) -> LabState:
 @pytest.fixture(scope="module")
 def lesson_app():
     at = ok(app())
-    at.switch_page("pages/lesson.py").run()
+    at.switch_page("app_pages/lesson.py").run()
     return ok(at)
 
 
@@ -230,7 +230,7 @@ def test_a_link_value_is_echoed_as_short_literal_text_never_as_markdown(value):
 
 def test_the_code_shown_reproduces_what_the_app_shows():
     at = from_link(TINY_LINK)
-    at.switch_page("pages/lesson.py").run()
+    at.switch_page("app_pages/lesson.py").run()
     ok(at)
     shown = at.session_state["session"].current  # what the lesson's metrics and charts show
     at.button(key="lesson_finetune").click().run()
@@ -255,7 +255,7 @@ def test_the_code_shown_reproduces_what_the_app_shows():
 
 def test_reset_to_defaults():
     at = from_link(TINY_LINK)  # a linked state: the airline sample, a tiny model, magnitude pruning, step 5
-    at.switch_page("pages/lesson.py").run()
+    at.switch_page("app_pages/lesson.py").run()
     at.radio(key="q_finetune").set_value(1).run()
     assert _probe(at) != LabState()
     at.sidebar.button(key="reset_defaults").click().run()
@@ -270,15 +270,15 @@ def test_reset_to_defaults():
     assert _probe(ok(at)) == LabState()
 
 
-@pytest.mark.parametrize("page,kinds", [("pages/data.py", ["series"]), ("pages/train.py", ["loss", "forecast"]),
-                                        ("pages/prune.py", ["histogram"]), ("pages/tradeoffs.py", ["tradeoff"])])
+@pytest.mark.parametrize("page,kinds", [("app_pages/data.py", ["series"]), ("app_pages/train.py", ["loss", "forecast"]),
+                                        ("app_pages/prune.py", ["histogram"]), ("app_pages/tradeoffs.py", ["tradeoff"])])
 def test_dashboard_charts_have_a_caption_and_their_maths(lesson_app, page, kinds):
     at = lesson_app
     at.switch_page(page).run()
     ok(at)
     for kind in kinds:
         assert maths.MATHS[kind].strip() in latex(at), (page, kind)
-    if page == "pages/prune.py":
+    if page == "app_pages/prune.py":
         assert maths.CAPTIONS["histogram"] in captions(at)
         assert any("sc.train_dense(" in c.value for c in open_show_code(at).code)  # Show code
         assert any(b.label == "Report (HTML)" for b in at.get("download_button"))
@@ -287,7 +287,7 @@ def test_dashboard_charts_have_a_caption_and_their_maths(lesson_app, page, kinds
 def test_the_report_of_a_lesson_state(lesson_app):
     """The download's callable builds the report from what the run captured (no session access)."""
     at = lesson_app
-    at.switch_page("pages/lesson.py").run()
+    at.switch_page("app_pages/lesson.py").run()
     ss = at.session_state
     current = ss["session"].lab
     snap = current.at(ss["session"].current["config"])

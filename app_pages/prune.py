@@ -7,7 +7,6 @@ from lab_ui import explain, memory, report, results, server, session, state, tea
 from scgru_core import viz
 from scgru_core.viz import sensitivity as viz_sensitivity
 
-state.require_entrypoint()
 
 ss = st.session_state
 TABS = ["Histograms", "Heatmaps", "Forecast", "Thresholds", "Cost", "Sensitivity"]

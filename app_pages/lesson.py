@@ -7,7 +7,6 @@ from lab_ui import prune_view as pv
 from lab_ui import explain, memory, report, state, teaching
 from scgru_core.teach import lesson, maths
 
-state.require_entrypoint()
 ss = st.session_state
 N = len(lesson.STEPS)
 if ss.get(teaching.STEP) not in range(1, N + 1):

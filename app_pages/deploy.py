@@ -8,7 +8,6 @@ from scgru_core import viz
 from scgru_core.viz import deploy as viz_deploy
 from scgru_core.deploy.export import LOADER
 
-state.require_entrypoint()
 
 ss = st.session_state
 

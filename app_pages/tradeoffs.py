@@ -9,7 +9,6 @@ from lab_ui.prune_view import DRIVABLE
 from scgru_core import viz
 from scgru_core.study.curves import Reference
 
-state.require_entrypoint()
 
 ss = st.session_state
 BYTES = {"bytes_csr": "CSR", "bytes_bitmask": "bitmask", "bytes_dense": "dense fp32"}

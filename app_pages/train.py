@@ -5,7 +5,6 @@ import scgru_core as sc
 from lab_ui import explain, model_upload, results, session, state, training, widgets
 from scgru_core import viz
 
-state.require_entrypoint()
 
 ss = st.session_state
 

@@ -7,7 +7,6 @@ from scgru_core import viz
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.teach.settings import LabState
 
-state.require_entrypoint()
 
 
 st.title("SCGRU Pruning Lab")

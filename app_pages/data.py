@@ -13,7 +13,6 @@ from scgru_core.data.times import DATE_ORDERS
 from scgru_core.data.windows import few_windows
 from scgru_core.data.samples import SAMPLES
 
-state.require_entrypoint()
 
 ss = st.session_state
 MISSING_LABELS = {"interpolate": "interpolate", "drop": "drop the rows", "refuse": "refuse the file"}

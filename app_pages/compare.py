@@ -6,7 +6,6 @@ from lab_ui import compare_view as cv
 from lab_ui import explain, results, session, state, training
 from scgru_core import viz
 
-state.require_entrypoint()
 
 ss = st.session_state
 CHART = {"config": viz.PLOTLY_CONFIG, "theme": None}
