@@ -19,8 +19,8 @@ from lab_ui import prune_view as pv
 from lab_ui import memory, results, server, session, state, training, uploads, widgets
 from scgru_core.store import checkpoints
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState
-from scgru_core.teach.links import QUERY_KEYS, parse_query, query_value
+from scgru_core.teach.settings import DEFAULTS, SETTINGS, URL_KEYS, LabState
+from scgru_core.teach.links import parse_query, query_value
 
 ss = st.session_state
 LESSON_PAGE = "app_pages/lesson.py"
@@ -158,7 +158,7 @@ def start_session() -> None:
         return
     now.started = True
     query = st.query_params
-    if not any(k in query for k in QUERY_KEYS):  # a plain visit: the default sample and its shipped model
+    if not any(k in query for k in URL_KEYS):  # a plain visit: the default sample and its shipped model
         request(LabState(), model=True, asked=False, offer=False)
         return
     new, ignored = parse_query(query)

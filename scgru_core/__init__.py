@@ -37,7 +37,7 @@ from scgru_core.pruning.lab import GatePanel, PruningLab, Snapshot
 from scgru_core.net.metrics import METRIC_LABELS, METRIC_NAMES, Metrics
 from scgru_core.net.model import CELLS, GATES, Forecaster, ModelConfig, build_model, weight_names
 from scgru_core.pruning.rules import (RULES, PruneConfig, PruneResult, Scope, SensitivityUnstructured,
-                                      TaylorUnstructured, gate_views, prune, sensitivity_for_sparsity)
+                                      TaylorUnstructured, prune, sensitivity_for_sparsity)
 from scgru_core.pruning.saliency import taylor_scores
 from scgru_core.study.sweep import UNITS, structured_sweep, sweep, sweep_configs
 from scgru_core.serve.training_queue import Ticket, TrainingCancelled, TrainingQueue

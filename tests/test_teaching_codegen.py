@@ -16,7 +16,7 @@ import torch
 import scgru_core as sc
 from scgru_core.teach.reproduce import prune_code, python_code
 from scgru_core.data.samples import SAMPLES
-from scgru_core.teach.links import LabState
+from scgru_core.teach.settings import LabState
 
 TINY = dict(hidden=8, epochs=2, finetune_epochs=1)  # airline: 144 values, trains in a blink
 
@@ -48,7 +48,7 @@ def run(code: str, namespace: dict) -> dict:
 
 def engine(state: LabState):
     """What the app computes for a state, straight from the engine."""
-    data = sc.prepare(sc.load_series(SAMPLES[state.sample].path, state.read_config()), state.window_config())
+    data = sc.prepare(sc.load_series(SAMPLES[state.sample].path, sc.ReadConfig()), state.window_config())
     model, _ = sc.train_dense(data, state.model_config(), state.train_config())
     lab = sc.PruningLab(model, data)
     snap = lab.at(state.prune_config())

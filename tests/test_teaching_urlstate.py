@@ -11,8 +11,13 @@ import scgru_core as sc
 from scgru_core.teach import lesson
 from scgru_core.pruning.rules import RULES, Scope
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.teach.links import (DEFAULTS, N_LESSON_STEPS, QUERY_KEYS, LabState, defaults, from_query, parse_query,
-                                 sample_length)
+from scgru_core.teach.links import parse_query, sample_length
+from scgru_core.teach.settings import DEFAULTS, SETTINGS, URL_KEYS, LabState
+
+
+def from_query(query) -> LabState:
+    """The state a link opens (what it ignored is the other half of parse_query's answer)."""
+    return parse_query(query)[0]
 from scgru_core.data.windows import minimum_length
 
 
@@ -30,12 +35,12 @@ class FakeQueryParams(dict):
 
 
 def test_defaults_match_the_default_sample_and_engine_defaults():
-    assert DEFAULTS == defaults() == LabState.for_sample(DEFAULT_SAMPLE)
+    assert DEFAULTS == LabState.for_sample(DEFAULT_SAMPLE)
     assert DEFAULTS.window == SAMPLES[DEFAULT_SAMPLE].window
     assert (DEFAULTS.hidden, DEFAULTS.layers, DEFAULTS.cell) == (64, 1, "gru")
     assert DEFAULTS.prune_config().method == "sensitivity"
     assert DEFAULTS.step == 1
-    assert len(lesson.STEPS) == N_LESSON_STEPS
+    assert SETTINGS["step"].bounds == (1, len(lesson.STEPS))
 
 
 @pytest.mark.parametrize("key", list(SAMPLES))
@@ -43,7 +48,7 @@ def test_every_sample_round_trips_with_its_own_window(key):
     state = LabState.for_sample(key)
     assert state.window == SAMPLES[key].window
     query = state.to_query()
-    assert set(query) == set(QUERY_KEYS) and all(isinstance(v, str) for v in query.values())
+    assert set(query) == set(URL_KEYS) and all(isinstance(v, str) for v in query.values())
     back, ignored = parse_query(query)
     assert back == state and ignored == []
 
@@ -115,13 +120,7 @@ def test_configs_follow_the_state():
     assert s.window_config() == sc.WindowConfig(window=12, val_fraction=0.2, test_fraction=0.1, log=True)
     p = s.prune_config()
     assert (p.method, p.sparsity, p.global_, p.seed) == ("random", 0.4, True, 7)
-    assert s.control == "sparsity" and s.slider_value == 0.4
-    assert DEFAULTS.control == "sensitivity" and DEFAULTS.slider_value == DEFAULTS.sensitivity
-
-
-def test_with_sample_moves_the_window_and_keeps_the_rest():
-    s = DEFAULTS.updated(hidden=32, sensitivity=2.0).with_sample("airline")
-    assert (s.sample, s.window, s.hidden, s.sensitivity) == ("airline", SAMPLES["airline"].window, 32, 2.0)
+    assert s.control == "sparsity" and DEFAULTS.control == "sensitivity"
 
 
 def test_updated_ignores_bad_changes():
@@ -141,7 +140,7 @@ text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.sampled_from(QUERY_KEYS + ("x",)),
+@given(st.dictionaries(st.sampled_from(URL_KEYS + ("x",)),
                        st.one_of(text, st.integers(-10**6, 10**6).map(str),
                                  st.floats(allow_nan=True, allow_infinity=True).map(repr),
                                  st.sampled_from(list(RULES) + list(SAMPLES) + ["hh", "ih:new", "1", "0", "both"]))))
@@ -153,9 +152,9 @@ def test_any_hand_edited_query_gives_a_usable_state(query):
     state.window_config(), state.model_config(), state.train_config(), state.finetune_config()
     state.prune_config()
     assert minimum_length(state.window_config()) <= sample_length(state.sample)
-    assert 1 <= state.step <= N_LESSON_STEPS
+    assert 1 <= state.step <= len(lesson.STEPS)
     assert from_query(state.to_query()) == state  # and it is a fixed point
 
 
 def test_every_field_has_a_query_key():
-    assert len(QUERY_KEYS) == len(fields(LabState)) == len(set(QUERY_KEYS))
+    assert len(URL_KEYS) == len(fields(LabState)) == len(set(URL_KEYS))

@@ -10,8 +10,6 @@ from scgru_core.net import metrics
 from scgru_core.net.metrics import Metrics
 from scgru_core.data.windows import Dataset
 
-PARTS = ("train", "val", "test")
-
 
 @dataclass(frozen=True)
 class Evaluation:

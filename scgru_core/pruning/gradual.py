@@ -194,10 +194,6 @@ class GradualResult:
     result: PruneResult  # the final masks, with the last thresholds
     sparsity_by_step: list[float]  # achieved in-scope sparsity after step t, t = 0..steps run
 
-    def curve(self) -> list[tuple[int, float]]:
-        """(step, achieved sparsity), for plotting beside the schedule."""
-        return list(enumerate(self.sparsity_by_step))
-
 
 def gradual_fit(model: Forecaster, data: Dataset, config: TrainConfig, pruner: GradualPruner,
                 callbacks: Callbacks = Callbacks()) -> GradualResult:

@@ -380,8 +380,3 @@ def sensitivity_for_sparsity(model: Forecaster, target: float, config: PruneConf
         if hi - lo < tol * max(hi, 1e-6):
             break
     return hi
-
-
-def gate_views(model: Forecaster, name: str, tensor: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The per-gate blocks (reset, update, new) of a matrix-shaped tensor (weights or mask)."""
-    return {g: tensor[sl] for g, sl in gate_blocks(model, name).items()}

@@ -62,10 +62,6 @@ def matches(sample: str, setup: Setup) -> bool:
             and (CHECKPOINT_DIR / sample / "config.json").is_file())
 
 
-def available() -> list[str]:
-    return [key for key in SAMPLES if (CHECKPOINT_DIR / key / "config.json").is_file()]
-
-
 def settings_for(sample: str, setup: Setup, data: Dataset) -> dict:
     """What the checkpoint's config records about how its data and model were made."""
     entry = SAMPLES[sample]

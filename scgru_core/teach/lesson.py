@@ -60,7 +60,6 @@ class LessonStep:
     explanation: str
     maths: tuple[str, ...] = ()  # LaTeX for the step's "The maths" expander
     overrides: dict = field(default_factory=dict)  # LabState changes the "Set up this step" button applies
-    link: str | None = None  # a page the step points to (url path)
 
     @property
     def number(self) -> int:
@@ -231,7 +230,7 @@ STEPS: tuple[LessonStep, ...] = (
             "each matrix loses: SCGRU's threshold follows each matrix's spread), so they keep the weights "
             "that matter. Random pruning removes large weights as often as small ones and hurts most, "
             "until at extreme sparsity every one-shot method breaks down without fine-tuning."),
-        maths=(TRADEOFF,), overrides={"method": "magnitude", "sparsity": 0.8, "global_": False}, link="tradeoffs"),
+        maths=(TRADEOFF,), overrides={"method": "magnitude", "sparsity": 0.8, "global_": False}),
 )
 
 STEP_KEYS = tuple(s.key for s in STEPS)

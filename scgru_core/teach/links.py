@@ -23,15 +23,10 @@ from scgru_core.data.reading import load_series
 from scgru_core.errors import ScgruError
 from scgru_core.pruning.rules import RULES, Scope
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.teach.settings import DEFAULTS, N_LESSON_STEPS, SETTINGS, URL_KEYS, LabState, as_text  # noqa: F401 - re-exported
+from scgru_core.teach.settings import SETTINGS, LabState, as_text
 from scgru_core.data.windows import minimum_length
 
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-QUERY_KEYS = URL_KEYS
-
-
-def defaults(sample: str = DEFAULT_SAMPLE) -> LabState:
-    return LabState.for_sample(sample)
 
 
 ECHO_CHARS = 40  # the most of a link's value a message quotes back
@@ -146,8 +141,3 @@ def parse_query(query: Mapping) -> tuple[LabState, list[str]]:
                        f"(too long for {state.sample}; using its defaults)")
         state = replace(state, window=base.window, horizon=base.horizon, val=base.val, test=base.test)
     return state, ignored
-
-
-def from_query(query: Mapping) -> LabState:
-    """The state a query describes; bad or unknown values fall back to the defaults. Never raises."""
-    return parse_query(query)[0]

@@ -18,14 +18,13 @@ from typing import Any
 
 from scgru_core.errors import ConfigError, ScgruError
 from scgru_core.study.experiment import RUN_FINETUNE_EPOCHS
-from scgru_core.data.reading import ReadConfig
 from scgru_core.net.model import CELLS, ModelConfig
 from scgru_core.pruning.rules import RULES, PruneConfig, Scope
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.net.train import TrainConfig, finetune_config
 from scgru_core.data.windows import WindowConfig
+from scgru_core.teach.lesson import STEPS
 
-N_LESSON_STEPS = 7
 # Rules a slider can drive (a threshold or a sparsity); the gradual ones run on the Compare page.
 DRIVABLE = tuple(name for name, spec in RULES.items() if spec.control in ("sensitivity", "sparsity"))
 CELL_LABELS = {"gru": "GRU (standard, PyTorch)", "gru1": "GRU1: gates without input weights",
@@ -179,7 +178,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "Epochs of training with the pruned weights held at zero.", bounds=(1, 100), step=1, group="pruning",
             cli=(0, 100)),  # the command line's 0: prune without fine-tuning
     # lesson
-    Setting("step", int, 1, "step", None, "Lesson step", bounds=(1, N_LESSON_STEPS), group="lesson"),
+    Setting("step", int, 1, "step", None, "Lesson step", bounds=(1, len(STEPS)), group="lesson"),
 )}
 URL_KEYS = tuple(s.url for s in SETTINGS.values())
 WIDGET_KEYS = tuple(s.widget for s in SETTINGS.values() if s.widget)
@@ -224,17 +223,6 @@ class _Configs:
             object.__setattr__(self, "scope", Scope.parse(self.scope).to_text())
         except ScgruError:
             pass  # left as given; the URL parser never produces an invalid scope
-
-    @property
-    def slider_value(self) -> float:
-        return self.sensitivity if self.control == "sensitivity" else self.sparsity
-
-    def read_config(self) -> ReadConfig:
-        return ReadConfig()
-
-    def with_sample(self, sample: str):
-        """Switch data set: the window follows the new sample, everything else is kept."""
-        return replace(self, sample=sample, window=SAMPLES[sample].window)
 
     def updated(self, **changes):
         """A copy with `changes` applied; a value no widget could show is ignored (as a link's would be)."""
