@@ -22,7 +22,7 @@ hidden, layers = cv.model_settings()
 
 with st.container(border=True):
     c1, c2 = st.columns([2.2, 1.3], gap="medium")
-    c1.multiselect("Methods", cv.methods(), format_func=cv.label, key="cmp_methods", help=cv.method_help())
+    c1.multiselect("Methods", cv.methods(), format_func=cv.label, key="cmp_methods", help=cv.methods_help())
     c2.multiselect("Final sparsities", cv.SPARSITIES, format_func=lambda p: f"{p:.0%}", key="cmp_sparsities",
                    help="The share of in-scope weights each method ends with (ignored by the unpruned models).")
     c3, c4, c5, c6 = st.columns([2.2, 1, 1, 1], gap="medium")

@@ -29,7 +29,7 @@ if current is not None:
     dv.init_controls()
     unit = dv.units_suffix()
     c1, c2, c3, c4 = st.columns([1.7, 2.2, 0.9, 0.9], gap="medium", vertical_alignment="bottom")
-    c1.selectbox("Which units go", dv.RULES, format_func=lambda n: sc.UNIT_RULES[n].label, key="d_rule",
+    c1.selectbox("Which units go", list(sc.UNIT_RULES), format_func=lambda n: sc.UNIT_RULES[n].label, key="d_rule",
                  help="\n\n".join(f"**{r.label}**: {r.description}" for r in sc.UNIT_RULES.values()))
     rule = sc.UNIT_RULES[ss["d_rule"]]
     masks, masks_label = dv.starting_masks(current, ss["d_rule"])

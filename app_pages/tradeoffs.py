@@ -5,7 +5,7 @@ import torch
 import scgru_core as sc
 from lab_ui import explain, memory, results, session, state, training
 from lab_ui import tradeoffs_view as tv
-from lab_ui.prune_view import DRIVABLE
+from lab_ui.prune_view import drivable
 from scgru_core import viz
 from scgru_core.study.curves import Reference
 
@@ -29,14 +29,14 @@ if current is not None:
     memory.default("to_units", True)
     memory.default("to_latency", False)
     memory.default("to_latency_batch", tv.LATENCY_BATCHES[-1])
-    if any(m not in DRIVABLE for m in ss["to_methods"]):
-        memory.set_widget("to_methods", [m for m in ss["to_methods"] if m in DRIVABLE])
+    if any(m not in drivable() for m in ss["to_methods"]):
+        memory.set_widget("to_methods", [m for m in ss["to_methods"] if m in drivable()])
     base = tv.base_config()
     structured = current.model.config.cell == "gru"  # whole units come out of the standard GRU only
 
     c1, c2, c3, c4 = st.columns([2.4, 1, 1, 0.8], gap="medium", vertical_alignment="bottom")
-    chosen = c1.multiselect("Methods", DRIVABLE, format_func=tv.short_label, key="to_methods",
-                            help="\n\n".join(f"**{sc.RULES[n].label}**: {sc.RULES[n].description}" for n in DRIVABLE))
+    chosen = c1.multiselect("Methods", drivable(), format_func=tv.short_label, key="to_methods",
+                            help="\n\n".join(f"**{sc.RULES[n].label}**: {sc.RULES[n].description}" for n in drivable()))
     metric = c2.selectbox("Error", sc.METRIC_NAMES, format_func=sc.METRIC_LABELS.get, key="to_metric")
     bytes_key = c3.selectbox("Storage format", list(BYTES), format_func=BYTES.get, key="to_bytes")
     log_y = c4.checkbox("Log scale", key="to_logy", help="A logarithmic error axis, to see the low-error end.")

@@ -19,12 +19,11 @@ import streamlit as st
 import scgru_core as sc
 from scgru_core.net import budget
 from scgru_core.study import ray_driver
-from scgru_core.study.compare import known_methods, method_kind, row_key
+from scgru_core.study.compare import row_key
+from scgru_core.study.methods import known_methods, method_help, method_kind, method_label
 from scgru_core.study.curves import BarGroup, Curve
-from scgru_core.pruning.gradual import GRADUAL
 
 from . import memory, session, training, widgets
-from .prune_view import short_rule_label
 
 ss = st.session_state
 SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -33,13 +32,6 @@ DEFAULTS = {"cmp_methods": ["sensitivity", "magnitude", "agp"], "cmp_sparsities"
             "cmp_epochs": 3, "cmp_ft": 1, "cmp_seeds": 1, "cmp_metric": "rmse", "cmp_executor": "local"}
 EXECUTOR_LABELS = {"local": "this server process (one row at a time)", "process": "a process pool (the free cores)",
                    "ray": "Ray (RAY_ADDRESS, or a local Ray)"}
-OTHER_LABELS = {"agp": "AGP", "narang": "Narang", "rewind": "Lottery-ticket rewind", "dense": "Dense GRU (no pruning)",
-                "gru1": "GRU1 (Dey & Salem)", "gru2": "GRU2 (Dey & Salem)", "gru3": "GRU3 (Dey & Salem)"}
-OTHER_HELP = {"rewind": "The mask of magnitude pruning on the dense model, then retrained from the initial weights.",
-              "dense": "The standard GRU trained for the whole budget, never pruned: the reference.",
-              "gru1": "Gates from the hidden state and bias only (no input): fewer parameters, never pruned.",
-              "gru2": "Gates from the hidden state only (no input, no bias), never pruned.",
-              "gru3": "Gates from a bias only, never pruned."}
 TABLE = {"method": "method", "scope": "scope", "target_sparsity": "target", "seed": "seed", "sparsity": "sparsity",
          "rmse": "RMSE", "mae": "MAE", "smape": "sMAPE (%)", "mase": "MASE", "params_nonzero": "non-zero params",
          "macs_nonzero": "MACs / forecast", "bytes_csr": "bytes (CSR)", "seconds": "wall time (s)"}
@@ -51,9 +43,7 @@ def methods() -> list[str]:
 
 
 def label(name: str) -> str:
-    if name in sc.RULES:
-        return short_rule_label(name)
-    return OTHER_LABELS.get(name) or (GRADUAL[name].label.split(" (")[0] if name in GRADUAL else name)
+    return method_label(name)
 
 
 class RayCheck:
@@ -98,12 +88,8 @@ def ray_offer() -> None:
         st.rerun()
 
 
-def method_help() -> str:
-    def text(n):
-        if n in sc.RULES:
-            return sc.RULES[n].description
-        return GRADUAL[n].description if n in GRADUAL else OTHER_HELP.get(n, "")
-    return "\n\n".join(f"**{label(n)}**: {text(n)}" for n in methods())
+def methods_help() -> str:
+    return "\n\n".join(f"**{method_label(n)}**: {method_help(n)}" for n in methods())
 
 
 def init() -> None:

@@ -14,7 +14,7 @@ from scgru_core.deploy.export import export_zip, onnx_available
 from . import memory, session, training
 
 ss = st.session_state
-RULES = list(sc.UNIT_RULES)
+
 DEFAULTS = {"d_rule": "unit_norm", "d_units": 50, "d_s": 1.0, "d_floor": 0.01, "d_ft_epochs": 5}
 S_MAX = 5.0
 

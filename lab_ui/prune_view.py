@@ -23,12 +23,16 @@ from . import memory, server, session, state, widgets
 PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
 
 ss = st.session_state
-# Rules the sliders can drive: every registered rule whose control is a threshold or a sparsity (rules
-# that rank saliency scores included: PruningLab computes their scores once). New ones appear by themselves.
-DRIVABLE = list(SETTINGS["method"].choices)
 GATE_LABELS = {"reset": "reset gate r", "update": "update gate z", "new": "candidate n", "head": "head"}
 S_MAX = SETTINGS["sensitivity"].bounds[1]
 TARGET_KEY = SETTINGS["sparsity"].widget
+
+
+def drivable() -> list[str]:
+    """The rules a slider drives: every registered rule whose control is a threshold or a sparsity (those that rank
+    saliency scores included: PruningLab computes their scores once), from the method setting's choices, which
+    follow the rule registry: a new rule appears by itself."""
+    return list(SETTINGS["method"].choices)
 TAB_KEY = "tab"  # the open tab: its key is its URL parameter (st.tabs binds it to the address bar)
 PANEL_WIDGETS = tuple(SETTINGS[n].widget for n in PRUNE_SETTINGS) + (widgets.GATES_KEY, "p_matrix", "p_logcount",
                                                                      "p_heatmode")  # the Prune panel's own
@@ -128,7 +132,7 @@ def sync_s() -> None:
 
 def histogram_kind(snap: sc.Snapshot) -> str:
     """The histogram's caption: with the cut lines of a threshold on |w|, or without (a score or random rule)."""
-    return "histogram_scores" if snap.config.rule.needs_scores or snap.config.method == "random" else "histogram"
+    return "histogram_scores" if snap.config.rule.needs_scores or snap.config.rule.draws_random else "histogram"
 
 
 def default_matrix(model: sc.Forecaster) -> str:

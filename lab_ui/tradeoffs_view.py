@@ -15,7 +15,7 @@ from . import session, training
 from scgru_core.study.curves import Curve, Point
 from scgru_core.deploy.units import leaves_a_unit
 
-from .prune_view import DRIVABLE, short_rule_label
+from .prune_view import drivable, short_rule_label
 
 ss = st.session_state
 UNITS = sc.UNITS
@@ -156,4 +156,4 @@ def table(methods, base: sc.PruneConfig, finetune_epochs: int, latency: bool = F
 
 
 def default_methods() -> list[str]:
-    return [m for m in ("sensitivity", "magnitude", "random") if m in DRIVABLE] or DRIVABLE[:1]
+    return [m for m in ("sensitivity", "magnitude", "random") if m in drivable()] or drivable()[:1]

@@ -29,7 +29,8 @@ from scgru_core.errors import (CheckpointError, ColumnNotFoundError, ConfigError
 from scgru_core.net.evaluate import Evaluation, evaluate, evaluate_naive
 from scgru_core.study.executors import EXECUTORS, default_executor, make_executor
 from scgru_core.study.experiment import RunConfig, RunResult, finetune, rewind, run, train_dense
-from scgru_core.study.compare import CompareConfig, CompareResult, compare, known_methods
+from scgru_core.study.compare import CompareConfig, CompareResult, compare
+from scgru_core.study.methods import known_methods
 from scgru_core.pruning.gradual import (GRADUAL, AgpPruner, AgpSchedule, GradualPlan, GradualResult, NarangPruner,
                                         NarangSchedule, agp_curve, gradual_fit, narang_curve)
 from scgru_core.store.runs import SavedRun, load_run, save_run

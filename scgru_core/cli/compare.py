@@ -11,7 +11,8 @@ from scgru_core.cli.common import (add_common, load_data, add_executor, command,
                                    interrupted, previous_rows, progress_callbacks, stop_on_interrupt, write_csv,
                                    write_json)
 from scgru_core.cli.flags import other, table_list
-from scgru_core.study.compare import CompareConfig, compare, known_methods, row_key
+from scgru_core.study.compare import CompareConfig, compare, row_key
+from scgru_core.study.methods import known_methods
 from scgru_core.pruning.gradual import GradualPlan
 from scgru_core.pruning.rules import RULES
 from scgru_core.data.windows import prepare

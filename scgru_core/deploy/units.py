@@ -33,6 +33,7 @@ import torch
 from torch.nn.utils import prune as tprune
 
 from scgru_core.errors import ConfigError
+from scgru_core.registry import Registry
 from scgru_core.net.model import Forecaster
 from scgru_core.net.masks import MaskSet, masked_state
 from scgru_core.pruning.rules import SensitivityUnstructured
@@ -64,8 +65,7 @@ class UnitConfig:
     floor: float = 0.01
 
     def __post_init__(self):
-        if self.method not in UNIT_RULES:
-            raise ConfigError(f"unit rule must be one of {', '.join(UNIT_RULES)}, not {self.method!r}.")
+        UNIT_RULES.require(self.method)
         if not (0.0 <= self.fraction < 1.0):
             raise ConfigError(f"the fraction of units removed must be in [0, 1), not {self.fraction}: "
                               "removing every unit leaves no network.")
@@ -101,12 +101,8 @@ class UnitRuleSpec:
     description: str = ""
 
 
-UNIT_RULES: dict[str, UnitRuleSpec] = {}
-
-
-def register(spec: UnitRuleSpec) -> UnitRuleSpec:
-    UNIT_RULES[spec.name] = spec
-    return spec
+UNIT_RULES: Registry[UnitRuleSpec] = Registry("unit rule")
+register = UNIT_RULES.register
 
 
 def _params(model: Forecaster, masks: MaskSet | None) -> dict[str, torch.Tensor]:

@@ -17,6 +17,7 @@ from typing import Callable, Protocol
 import torch
 
 from scgru_core.errors import ConfigError
+from scgru_core.registry import Registry
 from scgru_core.net.model import Forecaster, weight_names
 from scgru_core.net.masks import MaskSet
 from scgru_core.pruning.rules import PruneConfig, PruneResult, Scope, describe_masks, prune
@@ -277,13 +278,15 @@ def _make_narang(plan, target, total_steps, steps_per_epoch, scope, reference=No
     return NarangPruner(plan.narang(total_steps, steps_per_epoch), scope, q=q, percentile=target)
 
 
-GRADUAL: dict[str, GradualSpec] = {s.name: s for s in (
+GRADUAL: Registry[GradualSpec] = Registry("gradual schedule")
+for _spec in (
     GradualSpec("agp", "AGP (Zhu & Gupta, cubic)", _make_agp,
                 description="Magnitude masks recomputed during training, sparsity rising on a cubic to the target."),
-    GradualSpec("narang", "Narang et al. threshold ramp", _make_narang, needs_reference=True,
+    GradualSpec("narang", "Narang et al. (threshold ramp)", _make_narang, needs_reference=True,
                 description="Threshold rising on two linear ramps to q, the target-quantile of |w| of a trained dense "
                             "model."),
-)}
+):
+    GRADUAL.register(_spec)
 
 
 def steps_per_epoch(data: Dataset, config: TrainConfig) -> int:

@@ -20,6 +20,7 @@ import torch
 from torch.nn.utils import prune as tprune
 
 from scgru_core.errors import ConfigError
+from scgru_core.registry import Registry
 from scgru_core.net.masks import MaskSet
 from scgru_core.net.model import GATES, Forecaster, gate_blocks, matrix_kind, weight_names
 
@@ -142,8 +143,20 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class TorchForm:
+    """How Show code writes a rule with torch.nn.utils.prune. `args` is filled from the state's fields ({sparsity},
+    {sensitivity}, {floor}); a RuleSpec without one has its masks taken from the engine in that code."""
+
+    function: str  # per matrix, on (module, name, args): "prune.l1_unstructured"
+    method: str  # the BasePruningMethod, for global_unstructured and compute_mask: "prune.L1Unstructured"
+    args: str  # "amount={sparsity}"
+    imports: str = ""  # what the code must import for it
+
+
+@dataclass(frozen=True)
 class RuleSpec:
-    """How a rule is made from a PruneConfig, and what its slider means."""
+    """How a rule is made from a PruneConfig, what its slider means, and how Show code writes it (`explain`, a
+    one-line comment filled from the state's fields, {where} saying per matrix or global; `torch`)."""
 
     name: str
     label: str
@@ -154,32 +167,40 @@ class RuleSpec:
     description: str = ""
     draws_random: bool = False  # seeded from PruneConfig.seed; the others are deterministic and skip the RNG
     needs_allocation: bool = False  # per-part sparsities (from a sensitivity analysis) instead of one sparsity
+    explain: str = ""
+    torch: TorchForm | None = None
 
 
-RULES: dict[str, RuleSpec] = {}
-
-
-def register(spec: RuleSpec) -> RuleSpec:
-    RULES[spec.name] = spec
-    return spec
+RULES: Registry[RuleSpec] = Registry("pruning rule")
+register = RULES.register
 
 
 register(RuleSpec("sensitivity", "SCGRU sensitivity (s x std|W|)", "sensitivity",
                   lambda c: SensitivityUnstructured(c.sensitivity, c.floor), supports_global=False,
-                  description="Per matrix, prune |w| < s * std(|W|), keeping at least a fraction k (Tang et al. 2022)."))
+                  description="Per matrix, prune |w| < s * std(|W|), keeping at least a fraction k (Tang et al. 2022).",
+                  explain="SCGRU rule: per matrix, prune |w| < s * std(|W|) with s = {sensitivity:g}, keeping at least a "
+                          "fraction k = {floor:g}",
+                  torch=TorchForm("SensitivityUnstructured.apply", "SensitivityUnstructured", "s={sensitivity}, k={floor}",
+                                  "from scgru_core.pruning.rules import SensitivityUnstructured")))
 register(RuleSpec("magnitude", "Magnitude (smallest |w|)", "sparsity",
                   lambda c: tprune.L1Unstructured(amount=c.sparsity),
-                  description="Prune the smallest |w| to a target sparsity, per matrix or globally."))
+                  description="Prune the smallest |w| to a target sparsity, per matrix or globally.",
+                  explain="magnitude: prune the {sparsity:.0%} smallest |w| {where}",
+                  torch=TorchForm("prune.l1_unstructured", "prune.L1Unstructured", "amount={sparsity}")))
 register(RuleSpec("random", "Random", "sparsity",
                   lambda c: tprune.RandomUnstructured(amount=c.sparsity), draws_random=True,
-                  description="Prune a random subset to a target sparsity (seeded): the baseline any rule must beat."))
+                  description="Prune a random subset to a target sparsity (seeded): the baseline any rule must beat.",
+                  explain="random: prune {sparsity:.0%} of the weights at random (seeded), the baseline",
+                  torch=TorchForm("prune.random_unstructured", "prune.RandomUnstructured", "amount={sparsity}")))
 register(RuleSpec("per_matrix", "Per-matrix sparsities (sensitivity analysis)", "sparsity",
                   lambda c: tprune.L1Unstructured(amount=c.sparsity), supports_global=False, needs_allocation=True,
                   description="Each matrix (or gate block) gets its own sparsity, chosen from a sensitivity analysis "
                               "to reach the target at the least predicted validation error; magnitude within each."))
 register(RuleSpec("taylor", "Taylor saliency (|w x dL/dw|)", "sparsity",
                   lambda c: TaylorUnstructured(amount=c.sparsity), needs_scores=True,
-                  description="Prune the weights whose removal changes the training loss least, to first order."))
+                  description="Prune the weights whose removal changes the training loss least, to first order.",
+                  explain="Taylor: prune the {sparsity:.0%} of weights with the smallest |w * dL/dw| {where}",
+                  torch=TorchForm("prune.l1_unstructured", "prune.L1Unstructured", "amount={sparsity}")))
 
 
 @dataclass(frozen=True)
@@ -193,8 +214,7 @@ class PruneConfig:
     seed: int = 0  # for the random rule
 
     def __post_init__(self):
-        if self.method not in RULES:
-            raise ConfigError(f"method must be one of {', '.join(RULES)}, not {self.method!r}.")
+        RULES.require(self.method)
         if not 0.0 <= self.sparsity < 1.0:
             raise ConfigError(f"sparsity must be in [0, 1), not {self.sparsity}.")
         if not (self.sensitivity >= 0 and math.isfinite(self.sensitivity)):
@@ -346,16 +366,23 @@ def input_reach(model: Forecaster, result: PruneResult) -> tuple[int, int]:
     return int(mask.sum()), mask.numel()
 
 
+def at_threshold(config: PruneConfig, s: float) -> PruneConfig:
+    """`config` at threshold s: its own rule where a threshold drives it (each threshold rule is searched as itself),
+    else SCGRU's, the rule a target sparsity is searched with for the others."""
+    method = config.method if config.rule.control == "sensitivity" else "sensitivity"
+    return replace(config, method=method, sensitivity=s, global_=False)
+
+
 def max_reachable_sparsity(model: Forecaster, config: PruneConfig = PruneConfig(), s_max: float = math.inf) -> float:
-    """The largest sparsity the sensitivity rule reaches with this scope and floor k for s up to `s_max`
+    """The largest sparsity the threshold rule reaches with this scope and floor k for s up to `s_max`
     (infinite: every matrix cut down to its floor, so about 1 - k)."""
     s = 1e30 if math.isinf(s_max) else s_max  # the threshold's closed form makes a huge s as cheap as a small one
-    return prune(model, replace(config, method="sensitivity", sensitivity=s, global_=False)).sparsity
+    return prune(model, at_threshold(config, s)).sparsity
 
 
 def sensitivity_for_sparsity(model: Forecaster, target: float, config: PruneConfig = PruneConfig(),
                              tol: float = 1e-3, max_iter: int = 60) -> float:
-    """The smallest s whose sensitivity pruning reaches `target` sparsity (bisection: sparsity is monotone in s
+    """The smallest s whose threshold pruning (`at_threshold`) reaches `target` sparsity (bisection: sparsity is monotone in s
     until the floor binds). A target beyond the floor is refused with the largest one this model reaches."""
     if not 0.0 <= target < 1.0:
         raise ConfigError(f"target sparsity must be in [0, 1), not {target}.")
@@ -366,7 +393,7 @@ def sensitivity_for_sparsity(model: Forecaster, target: float, config: PruneConf
                           f"is {top:.2%}. Lower the target, or the floor k.")
 
     def sparsity_at(s: float) -> float:
-        return prune(model, replace(config, method="sensitivity", sensitivity=s, global_=False)).sparsity
+        return prune(model, at_threshold(config, s)).sparsity
 
     lo, hi = 0.0, 1.0
     while sparsity_at(hi) < target and hi < 1e4:

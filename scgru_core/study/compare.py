@@ -30,29 +30,12 @@ from scgru_core.study.executors import Executor, Local
 from scgru_core.study.experiment import finetune, resolve_prune_config, rewind, train_dense
 from scgru_core.pruning.gradual import GRADUAL, GradualPlan, gradual_fit, steps_per_epoch
 from scgru_core.pruning.lab import PruningLab
-from scgru_core.net.model import CELLS, Forecaster, ModelConfig, build_model
+from scgru_core.net.model import Forecaster, ModelConfig, build_model
 from scgru_core.net.masks import MaskSet
 from scgru_core.pruning.rules import RULES, PruneConfig, Scope
 from scgru_core.net.train import Callbacks, TrainConfig, finetune_config
 from scgru_core.data.windows import Dataset, data_fingerprint
-
-UNPRUNED = ("dense",) + tuple(c for c in CELLS if c != "gru")  # trained for the whole budget, never pruned
-
-
-def method_kind(name: str) -> str | None:
-    """'one-shot', 'gradual', 'rewind' or 'unpruned'; None for a name no registry knows."""
-    if name in RULES:
-        return "one-shot"
-    if name in GRADUAL:
-        return "gradual"
-    if name == "rewind":
-        return "rewind"
-    return "unpruned" if name in UNPRUNED else None
-
-
-def known_methods() -> list[str]:
-    return [*RULES, *GRADUAL, "rewind", *UNPRUNED]
-
+from scgru_core.study.methods import TRAINED, known_methods, method_kind
 
 @dataclass(frozen=True)
 class CompareConfig:
@@ -208,7 +191,7 @@ class Comparison:
         """The models trained without pruning that this point builds on (what the first phase trains)."""
         kind, e, f = method_kind(method), self.config.train.epochs, self.config.finetune_epochs
         if kind == "unpruned":
-            return [self.training_key("gru" if method == "dense" else method, seed, e + f)]
+            return [self.training_key(TRAINED[method].cell, seed, e + f)]
         if kind == "gradual" and not GRADUAL[method].needs_reference:
             return []
         return [self.training_key("gru", seed, e)]
@@ -291,8 +274,7 @@ class Comparison:
                          rewind_rule=self.config.rewind_rule)
 
     def _unpruned_row(self, method: str, target: float, seed: int) -> dict:
-        cell = "gru" if method == "dense" else method
-        lab, seconds, epochs = self.trained(cell, seed, self.config.train.epochs + self.config.finetune_epochs)
+        lab, seconds, epochs = self.trained(TRAINED[method].cell, seed, self.config.train.epochs + self.config.finetune_epochs)
         gru_params = sum(p.numel() for p in build_model(self.config.model, self.data.horizon, seed).parameters())
         saving = 1.0 - sum(p.numel() for p in lab.model.parameters()) / gru_params
         row = self._row(method, target, seed, lab.model, None, saving, seconds, epochs)

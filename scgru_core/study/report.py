@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from scgru_core.study.compare import method_kind
+from scgru_core.study.methods import method_kind
 from scgru_core.study.stats import Interval, mean_interval
 
 STAGES = {"final": "rmse", "pruned": "pruned_rmse"}

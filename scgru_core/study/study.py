@@ -15,7 +15,8 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
-from scgru_core.study.compare import UNPRUNED, CompareConfig, compare, method_kind, row_key
+from scgru_core.study.compare import CompareConfig, compare, row_key
+from scgru_core.study.methods import known_methods, method_kind
 from scgru_core.data.reading import ReadConfig, load_series
 from scgru_core.errors import ConfigError
 from scgru_core.net.evaluate import evaluate_naive
@@ -69,9 +70,9 @@ class StudyConfig:
         if "random" not in self.methods:
             raise ConfigError("random pruning is the study's baseline: keep 'random' in methods.")
         wrong = [m for m in self.methods if method_kind(m) in (None, "unpruned")] + \
-            [m for m in self.references if m not in UNPRUNED]
+            [m for m in self.references if method_kind(m) != "unpruned"]
         if wrong:
-            raise ConfigError(f"{', '.join(wrong)}: methods are pruning methods, references are {', '.join(UNPRUNED)}.")
+            raise ConfigError(f"{', '.join(wrong)}: methods are pruning methods, references are {', '.join(m for m in known_methods() if method_kind(m) == 'unpruned')}.")
         for scope in self.scopes:
             Scope.parse(scope)
         self.compare_configs()  # every refusal of compare's, before anything runs

@@ -44,18 +44,12 @@ def _prune_args(state: LabState) -> str:
 
 
 def _rule_comment(state: LabState) -> str:
-    if state.method == "sensitivity":
-        return (f"SCGRU rule: per matrix, prune |w| < s * std(|W|) with s = {state.sensitivity:g}, "
-                f"keeping at least a fraction k = {state.floor:g}")
-    if state.method == "magnitude":
-        where = "over all matrices in scope at once" if state.global_ else "in each matrix"
-        return f"magnitude: prune the {state.sparsity:.0%} smallest |w| {where}"
-    if state.method == "random":
-        return f"random: prune {state.sparsity:.0%} of the weights at random (seeded), the baseline"
-    if state.method == "taylor":
-        where = "over all matrices in scope at once" if state.global_ else "in each matrix"
-        return f"Taylor: prune the {state.sparsity:.0%} of weights with the smallest |w * dL/dw| {where}"
-    return RULES[state.method].description or state.method
+    """The rule's own one-line explanation (RuleSpec.explain), filled from the state."""
+    rule = RULES[state.method]
+    if not rule.explain:
+        return rule.description or state.method
+    where = "over all matrices in scope at once" if state.global_ else "in each matrix"
+    return rule.explain.format(sensitivity=state.sensitivity, floor=state.floor, sparsity=state.sparsity, where=where)
 
 
 def python_code(state: LabState, upload: tuple[str, ReadConfig] | None = None) -> str:
@@ -153,15 +147,10 @@ def _in_scope(state: LabState) -> list[tuple[str, str, list[tuple[str, int, int]
     return out
 
 
-def _method_expr(state: LabState) -> str:
-    if state.method == "sensitivity":
-        return f"SensitivityUnstructured(s={_num(state.sensitivity)}, k={_num(state.floor)})"
-    if state.method == "random":
-        return f"prune.RandomUnstructured(amount={_num(state.sparsity)})"
-    return f"prune.L1Unstructured(amount={_num(state.sparsity)})"  # magnitude, and taylor on its saliency
-
-
-TORCH_METHODS = ("sensitivity", "magnitude", "random", "taylor")
+def _torch_args(state: LabState) -> str:
+    """The arguments of the rule's torch method (RuleSpec.torch.args), filled from the state."""
+    return RULES[state.method].torch.args.format(sensitivity=_num(state.sensitivity), floor=_num(state.floor),
+                                                 sparsity=_num(state.sparsity))
 
 
 def prune_code(state: LabState) -> str:
@@ -171,8 +160,9 @@ def prune_code(state: LabState) -> str:
         f'({m}, "{p}", {"slice(None)" if rows is None else _rows_expr(rows)})' for m, p, rows in targets) + "]"
     notes = [f"# {p}: rows {', '.join(f'{g} {a}-{b - 1}' for g, a, b in rows)}" for _, p, rows in targets if rows]
     gates_note = "\n".join(["# (module, parameter, rows in scope)"] + notes) + "\n"
-    imports = "from scgru_core.pruning.rules import SensitivityUnstructured\n" if state.method == "sensitivity" else ""
-    scored = RULES[state.method].needs_scores
+    rule = RULES[state.method]
+    imports = rule.torch.imports + "\n" if rule.torch and rule.torch.imports else ""
+    scored = rule.needs_scores
     saliency = ""
     if scored:
         saliency = (f'\n# {RULES[state.method].label}: rank the saliency, not |w| '
@@ -196,7 +186,7 @@ in_scope = {listing}
     whole = all(rows is None for _, _, rows in targets)
     rand_each = f"torch.manual_seed({state.prune_seed} * 1000 + i)  # the engine's random stream for matrix i"
     rand_global = f"torch.manual_seed({state.prune_seed})  # the engine's random stream for a global rule\n"
-    if state.method not in TORCH_METHODS:
+    if rule.torch is None:
         score_arg = f', scores=sc.pruning.saliency.scores_for(model, data, "{state.method}")' if scored else ""
         source = (f"sc.PruningLab(model, data).at(sc.PruneConfig({_prune_args(state)})).result  # runs the "
                   "sensitivity analysis once" if RULES[state.method].needs_allocation else
@@ -207,44 +197,39 @@ for module, name, _ in in_scope:
     prune.custom_from_mask(module, name, result.masks[("rnn." if module is gru else "head.") + name])
 '''
     elif whole and state.global_:
-        cls = "prune.RandomUnstructured" if state.method == "random" else "prune.L1Unstructured"
         extra = ("\n                        importance_scores={(m, n): importance(m, n) for m, n, _ in in_scope},"
                  if scored else "")
-        seed = rand_global if state.method == "random" else ""
-        body = f'''{seed}prune.global_unstructured([(m, n) for m, n, _ in in_scope], pruning_method={cls},{extra}
-                        amount={_num(state.sparsity)})  # one ranking over all matrices in scope
+        seed = rand_global if rule.draws_random else ""
+        body = f'''{seed}prune.global_unstructured([(m, n) for m, n, _ in in_scope], pruning_method={rule.torch.method},{extra}
+                        {_torch_args(state)})  # one ranking over all matrices in scope
 '''
     elif whole:
         loop = "for module, name, _ in in_scope:"
-        if state.method == "sensitivity":
-            call = (f"method = SensitivityUnstructured.apply(module, name, s={_num(state.sensitivity)}, "
-                    f"k={_num(state.floor)})\n    print(f\"{{name}}: threshold {{method.threshold:.4g}}\")")
-        elif state.method == "magnitude":
-            call = f"prune.l1_unstructured(module, name, amount={_num(state.sparsity)})"
-        elif state.method == "taylor":
-            call = (f"prune.l1_unstructured(module, name, amount={_num(state.sparsity)}, "
-                    "importance_scores=importance(module, name))")
-        else:
+        call = f"{rule.torch.function}(module, name, {_torch_args(state)}"
+        call += ", importance_scores=importance(module, name))" if scored else ")"
+        if rule.control == "sensitivity":  # a threshold rule says the cut it found in each matrix
+            call = f"method = {call}\n    print(f\"{{name}}: threshold {{method.threshold:.4g}}\")"
+        if rule.draws_random:
             loop = "for i, (module, name, _) in enumerate(in_scope):"
-            call = f"{rand_each}\n    prune.random_unstructured(module, name, amount={_num(state.sparsity)})"
+            call = f"{rand_each}\n    {call}"
         body = f'''{loop}
     {call}
 '''
     else:
         source = "importance(m, n)" if scored else "getattr(m, n).detach()"
         if state.global_:
-            seed = rand_global if state.method == "random" else ""
+            seed = rand_global if rule.draws_random else ""
             keeps = f'''{seed}flat = torch.cat(scores)  # one ranking over all rows in scope
 keeps = method.compute_mask(flat, torch.ones_like(flat)).split([len(s) for s in scores])
 '''
         else:
-            seed = f"    {rand_each}\n" if state.method == "random" else ""
+            seed = f"    {rand_each}\n" if rule.draws_random else ""
             keeps = f'''keeps = []
 for i, s in enumerate(scores):  # each matrix on its own
 {seed}    keeps.append(method.compute_mask(s, torch.ones_like(s)))
 '''
         body = f'''# Only some gate blocks are in scope: compute_mask on those rows, then prune.custom_from_mask.
-method = {_method_expr(state)}
+method = {rule.torch.method}({_torch_args(state)})
 scores = [{source}[rows].flatten() for m, n, rows in in_scope]
 {keeps}for (module, name, rows), keep in zip(in_scope, keeps):
     mask = torch.ones_like(getattr(module, name))

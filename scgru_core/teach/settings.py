@@ -25,8 +25,6 @@ from scgru_core.net.train import TrainConfig, finetune_config
 from scgru_core.data.windows import WindowConfig
 from scgru_core.teach.lesson import STEPS
 
-# Rules a slider can drive (a threshold or a sparsity); the gradual ones run on the Compare page.
-DRIVABLE = tuple(name for name, spec in RULES.items() if spec.control in ("sensitivity", "sparsity"))
 CELL_LABELS = {"gru": "GRU (standard, PyTorch)", "gru1": "GRU1: gates without input weights",
                "gru2": "GRU2: gates without input weights or bias", "gru3": "GRU3: gates are learned constants"}
 
@@ -153,10 +151,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "The initial weights and the batch order: the same seed gives the same model.", bounds=(0, 2**31 - 1),
             step=1, config="train", group="training"),
     # pruning
-    Setting("method", str, _d(_P, "method"), "method", "p_method", "Method",
-            "\n\n".join(f"**{RULES[n].label}**: {RULES[n].description}" for n in DRIVABLE), kind="select",
-            choices=DRIVABLE, config="prune", group="pruning",
-            labels={n: RULES[n].label.split(" (")[0] for n in DRIVABLE}),  # short: the full label is in the help
+    Setting("method", str, _d(_P, "method"), "method", "p_method", "Method", kind="select", config="prune",
+            group="pruning"),  # its choices, labels and help follow the rule registry (_follow_rules)
     Setting("sensitivity", float, _d(_P, "sensitivity"), "s", "s", "Threshold s (× std |W|)",
             "The SCGRU sensitivity: larger s cuts more weights. Arrow keys move it by 0.01.", kind="slider",
             bounds=(0.0, 5.0), step=0.01, config="prune", group="pruning"),
@@ -180,6 +176,19 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     # lesson
     Setting("step", int, 1, "step", None, "Lesson step", bounds=(1, len(STEPS)), group="lesson"),
 )}
+
+
+def _follow_rules() -> None:
+    """The method setting offers every registered rule a slider can drive (a threshold or a sparsity; the gradual
+    ones run on the Compare page), also one registered after this module was imported."""
+    drivable = tuple(name for name, spec in RULES.items() if spec.control in ("sensitivity", "sparsity"))
+    SETTINGS["method"] = replace(
+        SETTINGS["method"], choices=drivable,
+        help="\n\n".join(f"**{RULES[n].label}**: {RULES[n].description}" for n in drivable),
+        labels={n: RULES[n].label.split(" (")[0] for n in drivable})  # short: the full label is in the help
+
+
+RULES.on_change(_follow_rules)
 URL_KEYS = tuple(s.url for s in SETTINGS.values())
 WIDGET_KEYS = tuple(s.widget for s in SETTINGS.values() if s.widget)
 TRAINING_GROUPS = ("data", "model", "training")  # what the dense model's weights depend on

@@ -8,7 +8,13 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from scgru_core.pruning.rules import RULES
 from scgru_core.viz.style import COLORS, METHOD_COLORS, TEMPLATE, plain
+
+
+def _baseline(method: str) -> bool:
+    """A rule that draws at random: the baseline every other method must beat."""
+    return method in RULES and RULES[method].draws_random
 
 
 def study_figure(cells: Sequence[dict], scopes: Sequence[str], dense: float | None, naive: float | None,
@@ -23,12 +29,13 @@ def study_figure(cells: Sequence[dict], scopes: Sequence[str], dense: float | No
             part = sorted((c for c in cells if c["method"] == method and c["scope"] == scope), key=lambda c: c["target"])
             if not part:
                 continue
-            others = [m for m in methods if m != "random"]  # random is the black dotted baseline
-            color = COLORS["actual"] if method == "random" else METHOD_COLORS[others.index(method) % len(METHOD_COLORS)]
+            others = [m for m in methods if not _baseline(m)]  # a random rule is the black dotted baseline
+            baseline = _baseline(method)
+            color = COLORS["actual"] if baseline else METHOD_COLORS[others.index(method) % len(METHOD_COLORS)]
             fig.add_trace(go.Scatter(
                 x=[c["target"] for c in part], y=[c["mean"] for c in part], name=method, legendgroup=method,
                 showlegend=col == 1, mode="lines+markers",
-                line={"color": color, "width": 3 if method == "random" else 1.8, "dash": "dot" if method == "random" else None},
+                line={"color": color, "width": 3 if baseline else 1.8, "dash": "dot" if baseline else None},
                 error_y={"type": "data", "array": [0 if not math.isfinite(c["half"]) else c["half"] for c in part],
                          "visible": True, "thickness": 1, "width": 3}), row=1, col=col)
         span = [min(c["target"] for c in cells), max(c["target"] for c in cells)] if cells else [0, 1]
