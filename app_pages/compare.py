@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import compare_view as cv
-from lab_ui import explain, results, session, state, training
+from lab_ui import explain, results, session, state, training, widgets
 from scgru_core import viz
 
 
@@ -18,25 +18,19 @@ st.caption("Every method gets the same budget: E dense epochs plus F fine-tuning
 state.show_messages("compare")
 cv.init()
 data: sc.Dataset = session.get().data
-hidden, layers = cv.model_settings()
+now = cv.lab_state()
 
 with st.container(border=True):
     c1, c2 = st.columns([2.2, 1.3], gap="medium")
-    c1.multiselect("Methods", cv.methods(), format_func=cv.label, key="cmp_methods", help=cv.methods_help())
-    c2.multiselect("Final sparsities", cv.SPARSITIES, format_func=lambda p: f"{p:.0%}", key="cmp_sparsities",
-                   help="The share of in-scope weights each method ends with (ignored by the unpruned models).")
+    widgets.draw("cmp_methods", c1)
+    widgets.draw("cmp_sparsities", c2)
     c3, c4, c5, c6 = st.columns([2.2, 1, 1, 1], gap="medium")
-    c3.multiselect("Scopes", list(cv.SCOPES), format_func=cv.SCOPES.get, key="cmp_scopes",
-                   help="Which matrices are pruned. Choose several to run the same methods with each scope: "
-                        "the study's input-to-hidden vs hidden-to-hidden experiment.")
-    c4.number_input("Dense epochs E", 1, 100, step=1, key="cmp_epochs")
-    c5.number_input("Fine-tune epochs F", 0, 50, step=1, key="cmp_ft")
-    c6.number_input("Seeds", 1, 5, step=1, key="cmp_seeds", help="Seeds 0, 1, ...; the charts show the mean.")
+    widgets.draw("cmp_scopes", c3)
+    widgets.draw("cmp_epochs", c4)
+    widgets.draw("cmp_ft", c5)
+    widgets.draw("cmp_seeds", c6)
     e1, e2 = st.columns([2.2, 3.3], vertical_alignment="bottom")
-    e1.selectbox("Run on", cv.executors(), format_func=cv.EXECUTOR_LABELS.get, key="cmp_executor",
-                 help="Every row runs at one thread, so each place gives the same numbers. A pool runs a row per free "
-                      "core at once (progress per row, not per batch); on a server shared by a class, this process "
-                      "leaves the other cores to the others.")
+    widgets.draw("cmp_executor", e1, options=cv.executors())
     with e2:
         cv.ray_offer()
 
@@ -56,7 +50,8 @@ with st.container(border=True):
         cv.clear()
         st.rerun()
     left = f", about {training.duration(cv.estimate(data, todo))} in this process" if todo else ""
-    b4.caption(f"GRU, hidden {hidden}, {layers} layer{'s' if layers > 1 else ''} (Train page) · window {data.window} "
+    b4.caption(f"{now.cell.upper()}, hidden {now.hidden}, {now.layers} layer{'s' if now.layers > 1 else ''}, seed "
+               f"{now.seed}, floor k {now.floor:g} (the model in place) · window {data.window} "
                f"(Data page) · {len(cv.results()['rows'])} row(s) done, {len(todo)} to run{left} (timed from a few "
                "training steps on this data). Stop keeps the rows done; Run again resumes.")
     if refusal:
@@ -76,7 +71,7 @@ with st.container(border=True):
 def show(df) -> None:
     """The charts and the table for the rows shown."""
     m1, _ = st.columns([1, 3])
-    metric = m1.selectbox("Error measure", sc.METRIC_NAMES, format_func=sc.METRIC_LABELS.get, key="cmp_metric")
+    metric = widgets.draw("cmp_metric", m1)
     y_title = results.error_title(metric)
 
     left, right = st.columns(2, gap="medium")

@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import deploy_view as dv
-from lab_ui import results, state, training
+from lab_ui import results, state, training, widgets
 from scgru_core import viz
 from scgru_core.viz import deploy as viz_deploy
 from scgru_core.deploy.export import LOADER
@@ -26,25 +26,18 @@ if current is not None and current.model.config.cell != "gru":
     current = None
 
 if current is not None:
-    dv.init_controls()
     unit = dv.units_suffix()
     c1, c2, c3, c4 = st.columns([1.7, 2.2, 0.9, 0.9], gap="medium", vertical_alignment="bottom")
-    c1.selectbox("Which units go", list(sc.UNIT_RULES), format_func=lambda n: sc.UNIT_RULES[n].label, key="d_rule",
-                 help="\n\n".join(f"**{r.label}**: {r.description}" for r in sc.UNIT_RULES.values()))
-    rule = sc.UNIT_RULES[ss["d_rule"]]
-    masks, masks_label = dv.starting_masks(current, ss["d_rule"])
+    rule = sc.UNIT_RULES[widgets.draw("unit_rule", c1)]
+    masks, masks_label = dv.starting_masks(current, rule.name)
     if rule.control == "fraction":
-        c2.slider("Units removed from each layer (%)", 0, 95, step=5, key="d_units",
-                  help="The units with the smallest L2 norm of all their weights go first.")
+        widgets.draw("unit_fraction", c2)
     elif rule.control == "sensitivity":
-        c2.slider("Threshold s (× std of the unit norms)", 0.0, dv.S_MAX, step=0.05, key="d_s",
-                  help="Per layer, units whose norm is below s × std(unit norms) go, keeping at least a fraction k.")
+        widgets.draw("unit_sensitivity", c2)
     else:
         c2.caption(f"Exact: removes only the units with no path to the forecast, from {masks_label}.")
-    c3.number_input("Floor k", 0.001, 1.0, step=0.01, format="%.3f", key="d_floor",
-                    disabled=rule.control != "sensitivity", help="Keep at least this fraction of each layer's units.")
-    c4.number_input("Fine-tune epochs", 0, 100, step=1, key="d_ft_epochs",
-                    help="Retrain the smaller network once after the removal (0: measure it as removed).")
+    widgets.draw("unit_floor", c3, disabled=rule.control != "sensitivity")
+    widgets.draw("unit_ft_epochs", c4)
 
     try:
         config = dv.unit_config()

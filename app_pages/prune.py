@@ -43,29 +43,27 @@ def controls() -> sc.PruneConfig | None:
 
 def matrix_picker(extra) -> None:
     c1, c2 = st.columns([2.5, 1.7], vertical_alignment="center")
-    c1.radio("Matrix", sc.weight_names(current.model), format_func=pv.matrix_short, key="p_matrix",
-             horizontal=True, label_visibility="collapsed")
+    widgets.draw("matrix", c1, options=sc.weight_names(current.model), format_func=pv.matrix_short, horizontal=True,
+                 label_visibility="collapsed")
     with c2:
         extra()
 
 
 def tab_histograms(snap: sc.Snapshot) -> None:
-    matrix_picker(lambda: st.checkbox("Log counts", key="p_logcount"))
-    name, log_count = ss["p_matrix"], ss["p_logcount"]
+    matrix_picker(lambda: widgets.draw("log_count"))
+    name, log_count = widgets.value("matrix"), widgets.value("log_count")
     st.plotly_chart(pv.histogram(current, snap, name, log_count), key="hist", config=CFG, theme=None)
     explain.explain(pv.histogram_kind(snap))
 
 
 def tab_heatmaps(snap: sc.Snapshot) -> None:
-    matrix_picker(lambda: st.radio("Show", ["mask", "signed"], key="p_heatmode", horizontal=True,
-                                   label_visibility="collapsed",
-                                   format_func={"mask": "kept / cut", "signed": "signed w"}.get))
-    name, mode = ss["p_matrix"], ss["p_heatmode"]
+    matrix_picker(lambda: widgets.draw("heat_mode", horizontal=True, label_visibility="collapsed"))
+    name, mode = widgets.value("matrix"), widgets.value("heat_mode")
     legend = "dark kept, pink cut" if mode == "mask" else "blue +, red −, grey cut"
     fig = server.figure(current, snap, ("heatmap", name, mode), lambda: viz.heatmap_figure(
         pv.gate_panels(current, snap, name), mode=mode, title=f"{pv.matrix_label(name)} ({legend})"))
     st.plotly_chart(fig, key="heat", config=CFG, theme=None)
-    explain.explain("heatmap" if ss["p_heatmode"] == "mask" else "heatmap_signed")
+    explain.explain("heatmap" if mode == "mask" else "heatmap_signed")
 
 
 def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:

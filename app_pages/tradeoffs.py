@@ -3,16 +3,15 @@ import streamlit as st
 import torch
 
 import scgru_core as sc
-from lab_ui import explain, memory, results, session, state, training
+from lab_ui import explain, memory, results, session, state, training, widgets
 from lab_ui import tradeoffs_view as tv
 from lab_ui.prune_view import drivable
 from scgru_core import viz
 from scgru_core.study.curves import Reference
+from scgru_core.teach.settings import SETTINGS
 
 
 ss = st.session_state
-BYTES = {"bytes_csr": "CSR", "bytes_bitmask": "bitmask", "bytes_dense": "dense fp32"}
-
 st.title("Trade-offs")
 st.caption("Each method prunes the same trained model to the same target sparsities; the error is measured on "
            "the test part. Prune-only curves come at once; fine-tuned curves retrain every point, so they are "
@@ -21,36 +20,21 @@ state.show_messages("tradeoffs")
 current = state.require_model("The trade-off curves")
 
 if current is not None:
-    memory.default("to_methods", tv.default_methods())
-    memory.default("to_metric", "rmse")
-    memory.default("to_bytes", "bytes_csr")
-    memory.default("to_ft_epochs", 2)
-    memory.default("to_logy", False)
-    memory.default("to_units", True)
-    memory.default("to_latency", False)
-    memory.default("to_latency_batch", tv.LATENCY_BATCHES[-1])
-    if any(m not in drivable() for m in ss["to_methods"]):
+    if any(m not in drivable() for m in ss["to_methods"]):  # a rule no longer registered
         memory.set_widget("to_methods", [m for m in ss["to_methods"] if m in drivable()])
     base = tv.base_config()
     structured = current.model.config.cell == "gru"  # whole units come out of the standard GRU only
 
     c1, c2, c3, c4 = st.columns([2.4, 1, 1, 0.8], gap="medium", vertical_alignment="bottom")
-    chosen = c1.multiselect("Methods", drivable(), format_func=tv.short_label, key="to_methods",
-                            help="\n\n".join(f"**{sc.RULES[n].label}**: {sc.RULES[n].description}" for n in drivable()))
-    metric = c2.selectbox("Error", sc.METRIC_NAMES, format_func=sc.METRIC_LABELS.get, key="to_metric")
-    bytes_key = c3.selectbox("Storage format", list(BYTES), format_func=BYTES.get, key="to_bytes")
-    log_y = c4.checkbox("Log scale", key="to_logy", help="A logarithmic error axis, to see the low-error end.")
+    chosen = list(widgets.draw("to_methods", c1, format_func=tv.short_label))
+    metric = widgets.draw("to_metric", c2)
+    bytes_key = widgets.draw("to_bytes", c3)
+    log_y = widgets.draw("to_logy", c4)
     u1, u2, u3, _ = st.columns([1.6, 1.3, 1.1, 1.2], gap="medium", vertical_alignment="bottom")
-    u1.checkbox("Remove whole units (structured)", key="to_units", disabled=not structured,
-                help="A curve of hidden units removed (smallest L2 norm first, the same share of every layer): a "
-                     "physically smaller GRU. Its sparsity is the share of the GRU's weights that are gone.")
-    timed = u2.checkbox("Measure latency", key="to_latency",
-                        help="Time each prune-only point on this machine: CSR sparse matrices for masked weights "
-                             "(masked dense weights always cost the dense time), the smaller nn.GRU for units. "
-                             "Takes a few seconds.")
-    batch = u3.selectbox("Latency batch", tv.LATENCY_BATCHES, key="to_latency_batch", disabled=not timed,
-                         format_func=lambda b: f"{b} window{'s' if b > 1 else ''} per call")
-    methods = chosen + ([tv.UNITS] if structured and ss["to_units"] else [])
+    widgets.draw("to_units", u1, disabled=not structured)
+    timed = widgets.draw("to_latency", u2)
+    batch = widgets.draw("to_latency_batch", u3, disabled=not timed)
+    methods = chosen + ([tv.UNITS] if structured and widgets.value("to_units") else [])
     st.caption(f"Scope **{base.scope.label()}**, floor k = {base.floor:g} (as set on the Prune page) · target "
                f"sparsities {', '.join(f'{p:.0%}' for p in tv.GRID)}.")
 
@@ -64,8 +48,7 @@ if current is not None:
 
     with st.container(border=True):
         f1, f2, f3, f4 = st.columns([1, 1.4, 0.8, 2.2])
-        f1.number_input("Fine-tune epochs per point", 1, 50, step=1, key="to_ft_epochs")
-        ft_epochs = int(ss["to_ft_epochs"])
+        ft_epochs = widgets.draw("to_ft_epochs", f1)
         todo = tv.missing_points(methods, base, ft_epochs)
         go = f2.button("Fine-tune curves", key="to_ft", icon=":material/tune:", width="stretch",
                        disabled=not methods or not todo)
@@ -90,7 +73,7 @@ if current is not None:
         naive = current.naive.metrics.to_dict()[metric]
         plots = [("sparsity", "Error against sparsity", tv.X_AXES["sparsity"], "tradeoff_sparsity"),
                  ("macs_nonzero", "Against operations", tv.X_AXES["macs_nonzero"], "tradeoff_macs"),
-                 (bytes_key, "Against storage", f"bytes of the weights ({BYTES[bytes_key]})", "tradeoff_bytes")]
+                 (bytes_key, "Against storage", f"bytes of the weights ({SETTINGS['to_bytes'].label_of(bytes_key)})", "tradeoff_bytes")]
         figs = [viz.tradeoff_figure(tv.curves(methods, base, metric, x_key, ft_epochs), x_title, results.error_title(metric),
                                     naive=naive, current=tv.current_marker(metric, x_key), title=title,
                                     x_percent=x_key == "sparsity", height=420 if i == 0 else 360, log_y=log_y,

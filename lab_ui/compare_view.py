@@ -23,15 +23,11 @@ from scgru_core.study.compare import row_key
 from scgru_core.study.methods import known_methods, method_help, method_kind, method_label
 from scgru_core.study.curves import BarGroup, Curve
 
-from . import memory, session, training, widgets
+from scgru_core.teach.settings import SETTINGS, LabState
+
+from . import memory, session, teaching, training
 
 ss = st.session_state
-SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
-SCOPES = {"both": "both (ih + hh)", "ih": "input-to-hidden only (ih)", "hh": "hidden-to-hidden only (hh)"}
-DEFAULTS = {"cmp_methods": ["sensitivity", "magnitude", "agp"], "cmp_sparsities": [0.5, 0.8], "cmp_scopes": ["both"],
-            "cmp_epochs": 3, "cmp_ft": 1, "cmp_seeds": 1, "cmp_metric": "rmse", "cmp_executor": "local"}
-EXECUTOR_LABELS = {"local": "this server process (one row at a time)", "process": "a process pool (the free cores)",
-                   "ray": "Ray (RAY_ADDRESS, or a local Ray)"}
 TABLE = {"method": "method", "scope": "scope", "target_sparsity": "target", "seed": "seed", "sparsity": "sparsity",
          "rmse": "RMSE", "mae": "MAE", "smape": "sMAPE (%)", "mase": "MASE", "params_nonzero": "non-zero params",
          "macs_nonzero": "MACs / forecast", "bytes_csr": "bytes (CSR)", "seconds": "wall time (s)"}
@@ -93,23 +89,24 @@ def methods_help() -> str:
 
 
 def init() -> None:
-    for key, value in DEFAULTS.items():
-        memory.default(key, value)
+    """Compare's choices that no longer apply on this server: a Ray gone since a restart, a method unregistered."""
     if ss["cmp_executor"] not in executors():  # Ray was offered before this server restarted
-        memory.set_widget("cmp_executor", DEFAULTS["cmp_executor"])
+        memory.set_widget("cmp_executor", SETTINGS["cmp_executor"].default)
     if any(m not in methods() for m in ss["cmp_methods"]):
         memory.set_widget("cmp_methods", [m for m in ss["cmp_methods"] if m in methods()])
 
 
-def model_settings() -> tuple[int, int]:
-    """Hidden size and layers as set on the Train page."""
-    return widgets.value("hidden"), widgets.value("layers")
+def lab_state() -> LabState:
+    """The session's settings: the installed model's (else the Train page's), the Prune page's, Compare's own."""
+    return teaching.current_state()
 
 
 def settings() -> tuple:
-    """What a row depends on besides its key: model size, budget and optimiser."""
-    hidden, layers = model_settings()
-    return (hidden, layers, int(ss["cmp_epochs"]), int(ss["cmp_ft"]), widgets.value("batch"), widgets.value("lr"))
+    """What a row depends on besides its key (method, scope, global ranking, target, seed): every setting of the
+    model, its training budget and optimiser, fine-tuning and the floor k, as the table gives them."""
+    now = lab_state()
+    train = dataclasses.replace(now.train_config(), epochs=now.cmp_epochs, patience=0, seed=0)
+    return now.model_config(), train, now.cmp_ft, now.prune_config().floor
 
 
 def _store() -> dict:
@@ -129,14 +126,13 @@ def clear() -> None:
 
 
 def configs() -> list[sc.CompareConfig]:
-    """One CompareConfig per chosen scope; raises ConfigError (an engine refusal) for a bad choice."""
-    hidden, layers, epochs, ft, batch, lr = settings()
-    train = sc.TrainConfig(epochs=epochs, batch_size=batch, lr=lr, patience=0)  # the same budget for every method
-    budget.check_memory(sc.ModelConfig(hidden=hidden, layers=layers), train, session.get().data.window)
-    return [sc.CompareConfig(methods=tuple(ss["cmp_methods"]), sparsities=tuple(sorted(ss["cmp_sparsities"])),
-                             seeds=tuple(range(int(ss["cmp_seeds"]))), scope=sc.Scope.parse(scope),
-                             model=sc.ModelConfig(hidden=hidden, layers=layers), train=train, finetune_epochs=ft)
-            for scope in ss["cmp_scopes"]]
+    """One CompareConfig per chosen scope, built by the settings table from every setting; raises ConfigError (an
+    engine refusal) for a bad choice."""
+    now = lab_state()
+    configs = now.compare_configs()
+    for config in configs[:1]:
+        budget.check_memory(config.model, config.train, session.get().data.window)
+    return [dataclasses.replace(c, sparsities=tuple(sorted(c.sparsities))) for c in configs]
 
 
 def estimate(data: sc.Dataset, points: list[tuple[sc.CompareConfig, tuple]]) -> float:
@@ -227,10 +223,10 @@ def _run_on(executor, cfgs: list[sc.CompareConfig], total: int, bar, started: fl
         ticket.progress(finished[0], total)
         elapsed = time.perf_counter() - started
         left = elapsed / finished[0] * (total - finished[0])
-        bar.progress(finished[0] / total, text=f"Compared {finished[0]} of {total} on {EXECUTOR_LABELS[executor.name]} "
+        bar.progress(finished[0] / total, text=f"Compared {finished[0]} of {total} on {SETTINGS['cmp_executor'].label_of(executor.name)} "
                                                f"· about {left:.0f} s left")
 
-    bar.progress(0.0, text=f"Training the shared dense models on {EXECUTOR_LABELS[executor.name]}…")
+    bar.progress(0.0, text=f"Training the shared dense models on {SETTINGS['cmp_executor'].label_of(executor.name)}…")
     for cfg in cfgs:
         out = sc.compare(store["data"], cfg, done=[row_key(r) for r in res["rows"]], cache=store["cache"],
                          callbacks=sc.Callbacks(should_stop=training._should_stop), on_row=on_row, executor=executor)
@@ -272,7 +268,7 @@ def curves(df: pd.DataFrame, metric: str, x_key: str) -> list[Curve]:
 def schedules() -> list[Curve]:
     """Achieved sparsity per step of the gradual rows shown (first seed only)."""
     traces, out = results()["traces"], []
-    first = min(range(int(ss["cmp_seeds"])), default=0)
+    first = lab_state().seed
     for (method, scope, target, seed), trace in sorted(traces.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         if method in ss["cmp_methods"] and scope in ss["cmp_scopes"] and seed == first \
                 and any(abs(target - t) < 1e-9 for t in ss["cmp_sparsities"]):
@@ -284,9 +280,10 @@ def schedules() -> list[Curve]:
 def bars(df: pd.DataFrame, column: str) -> list[BarGroup]:
     """One bar group per scope: mean of `column` per method (over seeds and the rows given)."""
     out = []
-    for scope in [s for s in SCOPES if s in set(df["scope"])]:
+    scopes = SETTINGS["cmp_scopes"]
+    for scope in [s for s in scopes.choices if s in set(df["scope"])]:
         part = df[df["scope"] == scope].groupby("method", sort=False)[column].mean()
-        out.append(BarGroup(SCOPES[scope], [label(m) for m in part.index], part.tolist()))
+        out.append(BarGroup(scopes.label_of(scope), [label(m) for m in part.index], part.tolist()))
     return out
 
 

@@ -11,17 +11,13 @@ import streamlit as st
 import scgru_core as sc
 from scgru_core.deploy.export import export_zip, onnx_available
 
-from . import memory, session, training
+from scgru_core.teach.settings import SETTINGS
+
+from . import session, training, widgets
+
+UNIT_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "units"]
 
 ss = st.session_state
-
-DEFAULTS = {"d_rule": "unit_norm", "d_units": 50, "d_s": 1.0, "d_floor": 0.01, "d_ft_epochs": 5}
-S_MAX = 5.0
-
-
-def init_controls() -> None:
-    for key, value in DEFAULTS.items():
-        memory.default(key, value)
 
 
 def units_suffix() -> str:
@@ -32,8 +28,7 @@ def units_suffix() -> str:
 
 def unit_config() -> sc.UnitConfig:
     """The engine config the widgets describe (ConfigError for an impossible one)."""
-    return sc.UnitConfig(method=ss["d_rule"], fraction=ss["d_units"] / 100, sensitivity=float(ss["d_s"]),
-                         floor=float(ss["d_floor"]))
+    return widgets.state(names=UNIT_SETTINGS).units_config()
 
 
 def starting_masks(current: sc.PruningLab, config_rule: str) -> tuple[sc.net.masks.MaskSet | None, str]:
@@ -65,7 +60,7 @@ def stored() -> dict | None:
 
 def run(current: sc.PruningLab, config: sc.UnitConfig, masks, masks_label: str) -> None:
     """Remove, fine-tune once (progress, Stop), then measure every variant (status per variant); keep the result."""
-    result = training.shrink(current, config, masks, int(ss["d_ft_epochs"]), session.get().model_info["train_config"])
+    result = training.shrink(current, config, masks, widgets.value("unit_ft_epochs"), session.get().model_info["train_config"])
     if result is None:
         return
     with st.status("Measuring every way to run it on this machine…", expanded=False) as status:

@@ -257,7 +257,7 @@ def step_compare(step, current) -> None:
     if snap is None:
         return
     base = snap.config
-    methods = tv.default_methods()
+    methods = list(SETTINGS["to_methods"].default)
     tv.run_sweeps(current, methods, base)
     curves = tv.curves(methods, base, "rmse", "sparsity", 0)
     fig = viz.tradeoff_figure(curves, tv.X_AXES["sparsity"], results.error_title("rmse"), naive=current.naive.metrics.rmse,

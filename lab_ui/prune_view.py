@@ -34,11 +34,10 @@ def drivable() -> list[str]:
     follow the rule registry: a new rule appears by itself."""
     return list(SETTINGS["method"].choices)
 TAB_KEY = "tab"  # the open tab: its key is its URL parameter (st.tabs binds it to the address bar)
-PANEL_WIDGETS = tuple(SETTINGS[n].widget for n in PRUNE_SETTINGS) + (widgets.GATES_KEY, "p_matrix", "p_logcount",
-                                                                     "p_heatmode")  # the Prune panel's own
+PANEL_VIEWS = ("matrix", "log_count", "heat_mode")
+PANEL_WIDGETS = tuple(SETTINGS[n].widget for n in PRUNE_SETTINGS + list(PANEL_VIEWS)) + (widgets.GATES_KEY,)
 TARGET_TYPED_HELP = ("Type the share of in-scope weights to prune (or step it with + and −): the s that reaches it is "
                      "found and the slider moves there, up to the most the floor k lets it cut.")
-VIEW_DEFAULTS = {"p_logcount": False, "p_heatmode": "mask"}
 
 
 def matrix_label(name: str) -> str:
@@ -61,10 +60,9 @@ def short_rule_label(name: str) -> str:
 def init_controls(current: sc.PruningLab) -> None:
     """Defaults for this session, and the default s whenever a new model arrives."""
     widgets.init_defaults()
-    for key, value in VIEW_DEFAULTS.items():
-        memory.default(key, value)
-    if ss.get("p_matrix") not in sc.weight_names(current.model):
-        memory.set_widget("p_matrix", default_matrix(current.model))
+    matrix = SETTINGS["matrix"].widget
+    if ss.get(matrix) not in sc.weight_names(current.model):  # a model of another size, or a hand-edited link
+        memory.set_widget(matrix, default_matrix(current.model))
     now = session.get()
     if now.prune_for != now.version:
         now.prune_for = now.version

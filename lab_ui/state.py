@@ -21,11 +21,9 @@ HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PA
     "app_pages/deploy.py")
 
 # Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
-PERSISTENT_WIDGETS = widgets.KEYS + ("lesson_step",  # the settings table's, then the Data form's others and the pages' views
-    "f_column", "f_time", "f_missing", "f_dates", "p_matrix", "p_logcount", "p_heatmode", "to_metric", "to_methods", "to_bytes", "to_ft_epochs", "to_logy",
-    "cmp_methods", "cmp_sparsities", "cmp_scopes", "cmp_epochs", "cmp_ft", "cmp_seeds", "cmp_metric", "cmp_executor",
-    "d_rule", "d_units", "d_s", "d_floor", "d_ft_epochs", "to_units", "to_latency", "to_latency_batch",
-)
+# the settings table's (views included), then the lesson's step and how the Data form reads an upload (which an
+# upload's link carries, lab_ui/uploads.py: they mean nothing without the file)
+PERSISTENT_WIDGETS = widgets.KEYS + ("lesson_step", "f_column", "f_time", "f_missing", "f_dates")
 TIME_NONE = "(no time column)"
 WINDOW_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.config == "windows")  # the Data form's, in the table
 

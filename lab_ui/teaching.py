@@ -19,7 +19,7 @@ from lab_ui import prune_view as pv
 from lab_ui import memory, results, server, session, state, training, uploads, widgets
 from scgru_core.store import checkpoints
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.teach.settings import DEFAULTS, SETTINGS, URL_KEYS, LabState
+from scgru_core.teach.settings import DEFAULTS, SETTINGS, URL_KEYS, VIEWS, LabState
 from scgru_core.teach.links import parse_query, query_value
 
 ss = st.session_state
@@ -82,7 +82,7 @@ def request(new: LabState, model: bool = True, asked: bool = True, offer: bool =
                 note(f"The data of this state could not be prepared: {results.plain(exc)}")
                 return
         widgets.write(new, ["sample"])
-    widgets.write(new, MODEL_WIDGETS)
+    widgets.write(new, MODEL_WIDGETS + list(VIEWS))
     memory.set_widget(STEP, new.step)
     _set_prune_widgets(new)
     if model:

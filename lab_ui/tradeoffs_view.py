@@ -15,11 +15,12 @@ from . import session, training
 from scgru_core.study.curves import Curve, Point
 from scgru_core.deploy.units import leaves_a_unit
 
-from .prune_view import drivable, short_rule_label
+from scgru_core.teach.settings import LATENCY_BATCHES
+
+from .prune_view import short_rule_label
 
 ss = st.session_state
 UNITS = sc.UNITS
-LATENCY_BATCHES = (1, 256)
 GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # target sparsities shared by every method
 X_AXES = {"sparsity": "sparsity (share of in-scope weights cut)",
           "macs_nonzero": "multiply-accumulates per forecast",
@@ -153,7 +154,3 @@ def table(methods, base: sc.PruneConfig, finetune_epochs: int, latency: bool = F
         return pd.DataFrame()
     df = pd.concat(frames, ignore_index=True)
     return df[["curve", "finetune_epochs"] + [c for c in df.columns if c not in ("curve", "finetune_epochs")]]
-
-
-def default_methods() -> list[str]:
-    return [m for m in ("sensitivity", "magnitude", "random") if m in drivable()] or drivable()[:1]

@@ -37,13 +37,14 @@ def draw(name: str, where=None, typed: bool = False, **overrides):
                   step=s.step if s.type is float and s.scale == 1 else int(s.step))
         if kind == "number" and s.type is float and s.scale == 1:
             kw["format"] = "%.3f"
-    elif s.kind in ("select", "select_slider"):
-        kw.update(options=list(s.choices), format_func=s.label_of)
+    elif s.kind in ("select", "select_slider", "radio", "multiselect"):
+        kw.update(options=list(s.choices or ()), format_func=s.label_of)
     elif s.kind == "scope":
         kw.update(options=list(SCOPE_CHOICES), format_func=SCOPE_CHOICES.get)
     kw.update(overrides)
     widget = {"number": where.number_input, "slider": where.slider, "select": where.selectbox, "scope": where.selectbox,
-              "select_slider": where.select_slider, "checkbox": where.checkbox}[kind]
+              "select_slider": where.select_slider, "checkbox": where.checkbox, "radio": where.radio,
+              "multiselect": where.multiselect}[kind]
     chosen = widget(**kw)
     if s.kind == "scope" and chosen == "gates":
         st.multiselect("Gates to prune", GATE_OPTIONS, key=GATES_KEY, on_change=kw.get("on_change"),

@@ -9,8 +9,10 @@ import sys
 import pandas as pd
 import pytest
 
-from apptest_helpers import charts, downloads, new_app, page, restore_torch_threads, texts
+import scgru_core as sc
+from apptest_helpers import charts, downloads, new_app, page, restore_torch_threads, texts, train_small
 from scgru_core.errors import ConfigError
+from scgru_core.teach.settings import SETTINGS
 
 __all__ = ["downloads", "restore_torch_threads"]
 KEYS = {"cmp_sparsity", "cmp_macs", "cmp_schedule", "cmp_scope", "cmp_time"}
@@ -34,12 +36,12 @@ def calls(monkeypatch):
 
 
 def airline_compare(methods: list[str]):
-    """The Compare page on the airline sample (window 12), hidden 8 (the Train page's setting), at 50% sparsity,
+    """The Compare page on the airline sample (window 12), hidden 8 (the model in place), at 50% sparsity,
     1 dense + 1 fine-tune epoch."""
     at = page(new_app(), "data")
     at.selectbox(key="sample_pick").set_value("airline")
     at.button(key="load_sample").click().run()
-    at.session_state["m_hidden"] = 8
+    train_small(at, hidden=8, epochs=1)
     page(at, "compare")
     at.multiselect(key="cmp_methods").set_value(methods)
     at.multiselect(key="cmp_sparsities").set_value([0.5])
@@ -175,7 +177,7 @@ def test_a_process_pool_gives_the_rows_of_this_process_and_keeps_them_on_the_pag
         app = page(new_app(), "data")
         app.selectbox(key="sample_pick").set_value("airline")
         app.button(key="load_sample").click().run()
-        app.session_state["m_hidden"] = 8
+        train_small(app, hidden=8, epochs=1)
         page(app, "compare")
         app.multiselect(key="cmp_methods").set_value(["magnitude", "agp", "gru1"])
         app.multiselect(key="cmp_sparsities").set_value([0.5, 0.8])
@@ -196,7 +198,8 @@ def test_a_target_the_rule_cannot_reach_is_named_with_the_reason_and_not_retried
     app = page(new_app(), "data")
     app.selectbox(key="sample_pick").set_value("airline")
     app.button(key="load_sample").click().run()
-    app.session_state["m_hidden"] = 4  # W_ih has 12 weights: the floor keeps 1, so SCGRU reaches 91.7% at most
+    train_small(app, hidden=8, epochs=1)
+    app.session_state["p_floor"] = 0.1  # W_ih has 24 weights: the floor keeps 3, so SCGRU reaches 87.5% at most
     page(app, "compare")
     app.multiselect(key="cmp_methods").set_value(["sensitivity", "magnitude"])
     app.multiselect(key="cmp_sparsities").set_value([0.5, 0.95])
@@ -257,28 +260,50 @@ def offered(app) -> list[str]:
 
 
 def test_ray_is_offered_only_once_it_started_here_and_a_failed_check_says_why(ray_unchecked, monkeypatch):
-    cv = ray_unchecked
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     app = ok(airline_compare(["magnitude"]))
-    assert cv.EXECUTOR_LABELS["ray"] not in offered(app)
+    assert SETTINGS["cmp_executor"].label_of("ray") not in offered(app)
     assert any("offered once it has started" in c for c in texts(app.caption))
     ok(app.button(key="cmp_ray_check").click().run())
-    assert cv.EXECUTOR_LABELS["ray"] not in offered(app)
+    assert SETTINGS["cmp_executor"].label_of("ray") not in offered(app)
     assert any("Ray is not offered on this server" in w and "127.0.0.1:1 cannot be reached" in w
                for w in texts(app.warning))
     assert app.button(key="cmp_ray_check").label == "Check Ray again"
 
 
 def test_a_ray_run_that_cannot_start_keeps_the_server_the_rows_and_the_choice(ray_unchecked, monkeypatch):
-    cv = ray_unchecked
     app = airline_compare(["magnitude"])
     ok(app.button(key="cmp_run").click().run())
     done = rows(app)
     ok(app.button(key="cmp_ray_check").click().run())  # a local Ray starts in a child process and stops again
-    assert cv.EXECUTOR_LABELS["ray"] in offered(app) and not app.warning
+    assert SETTINGS["cmp_executor"].label_of("ray") in offered(app) and not app.warning
     app.selectbox(key="cmp_executor").set_value("ray")
     app.multiselect(key="cmp_sparsities").set_value([0.5, 0.8]).run()
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # the cluster is gone by the time Run is pressed
     ok(app.button(key="cmp_run").click().run())
     assert any("The comparison stopped" in e and "cannot be reached" in e and "kept" in e for e in texts(app.error))
     assert rows(app) == done and app.selectbox(key="cmp_executor").value == "ray"
+
+
+def test_compare_runs_the_model_in_place_with_every_setting_of_the_table():
+    """Compare builds its runs from the settings table like every page: the model in place (its size, cell and
+    training seed), the Prune page's floor and global ranking; it used to read only the Train page's size, batch and
+    learning rate, and dropped the rest."""
+    app = page(new_app(), "data")
+    app.selectbox(key="sample_pick").set_value("airline")
+    app.button(key="load_sample").click().run()
+    app.session_state["t_seed"] = 3
+    train_small(app, hidden=8, epochs=1)
+    page(app, "prune")
+    app.selectbox(key="p_method").set_value("magnitude").run()
+    app.checkbox(key="p_global").check().run()
+    page(app, "compare")
+    app.multiselect(key="cmp_methods").set_value(["magnitude"])
+    app.multiselect(key="cmp_sparsities").set_value([0.5])
+    app.number_input(key="cmp_epochs").set_value(1)
+    app.number_input(key="cmp_ft").set_value(0).run()
+    assert "hidden 8" in " ".join(c.value for c in app.caption) and "seed 3" in " ".join(c.value for c in app.caption)
+    ok(app.button(key="cmp_run").click().run())
+    (row,) = rows(app)
+    assert (row["seed"], row["global"], row["epochs"]) == (3, True, 1)
+    assert row["params_total"] == sum(p.numel() for p in sc.build_model(sc.ModelConfig(hidden=8), 1).parameters())

@@ -118,3 +118,43 @@ def test_the_real_command_prints_one_line_and_no_traceback(tmp_path):
     p = subprocess.run([sys.executable, "-m", "scgru_core", "run", "--data", str(tmp_path / "x.csv"), "--threads",
                         "100000"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr + p.stdout
+
+
+def _other_value(setting):
+    """A value of `setting` other than its default that its flag accepts."""
+    if setting.type is bool:
+        return True
+    if setting.choices is not None:
+        return next(c for c in setting.choices if c != setting.default)
+    if setting.kind == "scope":
+        return "hh"
+    low, high = setting.limits
+    return type(setting.default)((low + high) / 2) if setting.type is float else min(high, setting.default + 1)
+
+
+def test_every_setting_of_the_table_with_a_flag_reaches_the_engine_config_it_names():
+    """The command line's flags come from the settings table (add_table_flags) and its configs are built by the
+    table (engine_config): a row's flag sets exactly the config field the row names, with the row's default."""
+    from scgru_core.cli.common import add_common, configs_from, dest
+    from scgru_core.teach.settings import SETTINGS
+
+    parser = argparse.ArgumentParser()
+    add_common(parser)
+    defaults = configs_from(parser.parse_args(["--data", "x.csv"]))
+    flagged = [s for s in SETTINGS.values() if s.cli_flag and s.config in ("windows", "model", "train", "prune")]
+    assert {s.name for s in flagged} >= {"window", "horizon", "log", "val", "test", "hidden", "layers", "cell",
+                                        "epochs", "batch", "lr", "patience", "seed", "method", "scope", "floor",
+                                        "global_"}
+    for s in flagged:
+        config = {"windows": defaults.windows, "model": defaults.model, "train": defaults.train,
+                  "prune": defaults.prune}[s.config]
+        shown = getattr(config, s.attr or s.name)
+        assert (shown.to_text() if s.kind == "scope" else shown) == s.default, s.name
+        value = _other_value(s)
+        argv = ["--data", "x.csv", s.cli_flag] + ([] if s.type is bool else [str(value)])
+        if s.name == "global_":
+            argv += ["--method", "magnitude"]  # the threshold rule is per matrix
+        got = configs_from(parser.parse_args(argv))
+        config = {"windows": got.windows, "model": got.model, "train": got.train, "prune": got.prune}[s.config]
+        shown = getattr(config, s.attr or s.name)
+        assert (shown.to_text() if s.kind == "scope" else shown) == value, (s.name, dest(s))

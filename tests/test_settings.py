@@ -13,11 +13,14 @@ from scgru_core.cli.common import add_common
 from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState, check_state
 from scgru_core.teach.links import parse_query
 
-NAMES = [n for n in SETTINGS if n != "sample"]
+NAMES = [n for n in SETTINGS if n != "sample" and SETTINGS[n].url]  # what a link may carry
+NOT_IN_LINKS = {"to_latency", "to_latency_batch", "cmp_executor"}  # a link must not start timing, nor pick a server's
 
 
 def _extremes(s):
     """Every value the setting's widget offers at its ends (all choices, both bounds)."""
+    if s.type is tuple:
+        return [tuple(s.choices), tuple(s.choices[:1])] if s.choices else [s.default]
     if s.choices is not None:
         return list(s.choices)
     if s.type is bool:
@@ -28,13 +31,15 @@ def _extremes(s):
 
 
 def _text(value) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(_text, value))
     return ("1" if value else "0") if isinstance(value, bool) else repr(value) if isinstance(value, float) else str(value)
 
 
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_the_default_is_a_value_the_widget_offers(name):
     s = SETTINGS[name]
-    assert s.url and s.label
+    assert s.label and (s.url is None) == (name in NOT_IN_LINKS)
     if s.kind != "scope":
         assert s.check(s.default) == s.default
     assert getattr(DEFAULTS, name) == s.default

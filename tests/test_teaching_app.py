@@ -23,6 +23,8 @@ import pytest
 
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import choose_tab
+
 from lab_ui import report, session, teaching, widgets
 from scgru_core.teach import lesson, maths
 from scgru_core.teach.reproduce import python_code
@@ -299,3 +301,27 @@ def test_the_report_of_a_lesson_state(lesson_app):
     assert html.count('class="plotly-graph-div"') == 6 and "http://x/lesson?s=1" in html
     for kind in ("series", "loss", "histogram", "heatmap", "forecast", "cost"):
         assert html_escape(maths.CAPTIONS[kind]) in html
+
+
+def test_a_pages_view_travels_in_the_link_and_reset_puts_it_back():
+    """The views are settings of the table: changed, they go into the address (only then, so a default address
+    stays short), a link opens them on every page, and Reset clears them with the rest."""
+    at = ok(app({}))
+    at.switch_page("app_pages/compare.py").run()
+    at.multiselect(key="cmp_methods").set_value(["agp", "dense"])
+    at.multiselect(key="cmp_sparsities").set_value([0.9]).run()
+    at.switch_page("app_pages/prune.py").run()
+    choose_tab(at, "Heatmaps")
+    at.run()
+    at.radio(key="p_heatmode").set_value("signed").run()
+    ok(at)
+    link = {k: v for k, v in at.query_params.items() if k != "tab"}
+    assert (link["cmp_methods"], link["cmp_sparsities"], link["heat"]) == ("agp,dense", "0.9", "signed")
+    assert "to_metric" not in link and "units" not in link  # views at their defaults stay out of the address
+    fresh = ok(app(link))  # the copied address, in another browser
+    assert fresh.session_state["cmp_methods"] == ["agp", "dense"] and fresh.session_state["p_heatmode"] == "signed"
+    assert _probe(fresh).cmp_sparsities == (0.9,)
+    fresh.sidebar.button(key="reset_defaults").click().run()
+    ok(fresh)
+    assert _probe(fresh) == LabState() and fresh.query_params == LabState().to_link()
+    assert "heat" not in fresh.query_params and fresh.session_state["p_heatmode"] == "mask"

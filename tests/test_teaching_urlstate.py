@@ -156,5 +156,7 @@ def test_any_hand_edited_query_gives_a_usable_state(query):
     assert from_query(state.to_query()) == state  # and it is a fixed point
 
 
-def test_every_field_has_a_query_key():
-    assert len(URL_KEYS) == len(fields(LabState)) == len(set(URL_KEYS))
+def test_every_field_a_link_carries_has_its_own_query_key():
+    linked = [f.name for f in fields(LabState) if SETTINGS[f.name].url]
+    assert len(URL_KEYS) == len(linked) == len(set(URL_KEYS))
+    assert set(SETTINGS) - set(linked) == {"to_latency", "to_latency_batch", "cmp_executor"}

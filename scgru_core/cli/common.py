@@ -3,6 +3,7 @@ settings from options, progress lines and JSON/CSV writers. Command modules impo
 from __future__ import annotations
 
 import argparse
+import keyword
 import contextlib
 import csv
 import json
@@ -14,12 +15,12 @@ from scgru_core.cli.flags import other, scope, table
 from scgru_core.data.reading import AUTO, MISSING_POLICIES, ReadConfig, Series, load_series
 from scgru_core.errors import ConfigError
 from scgru_core.study.executors import EXECUTORS, Executor, Ray, make_executor
-from scgru_core.study.experiment import RUN_FINETUNE_EPOCHS, RunConfig
-from scgru_core.net.model import CELLS, ModelConfig
-from scgru_core.pruning.rules import RULES, PruneConfig, Scope
+from scgru_core.study.experiment import RunConfig
+from scgru_core.pruning.rules import RULES, Scope
 from scgru_core.data.times import DATE_ORDERS
-from scgru_core.net.train import PRECISIONS, Callbacks, EpochLog, TrainConfig, FINETUNE_LR
+from scgru_core.net.train import PRECISIONS, Callbacks, EpochLog, FINETUNE_LR
 from scgru_core.data.windows import WindowConfig, few_windows
+from scgru_core.teach.settings import SETTINGS, Setting, engine_config
 
 COMMANDS = {}
 
@@ -57,7 +58,34 @@ def executor_from(args) -> Executor:
     return executor
 
 
-_W, _M, _T, _P = WindowConfig(), ModelConfig(), TrainConfig(), PruneConfig()  # one set of defaults (settings.py)
+def dest(setting: Setting) -> str:
+    """Where argparse keeps a setting's flag: --batch-size in batch_size, --global in global_."""
+    name = setting.cli_flag.removeprefix("--").replace("-", "_")
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def add_table_flags(group, *groups: str) -> None:
+    """A flag for every setting of the table in `groups` that has one (Setting.cli_flag): typed, bounded, offered
+    and defaulted by its row, so a setting added to the table is a flag of every command without another edit."""
+    for s in SETTINGS.values():
+        if s.group not in groups or s.cli_flag is None:
+            continue
+        kw = {"dest": dest(s), "help": (s.help or s.label).replace("**", "")}
+        if s.type is bool:
+            kw["action"] = "store_true"
+        elif s.kind == "scope":
+            kw.update(type=scope, default=s.default)
+        elif s.type is str and s.choices is not None:
+            kw.update(choices=list(s.choices), default=s.default)
+        else:
+            kw.update(type=table(s.name), default=s.default)
+        group.add_argument(s.cli_flag, **kw)
+
+
+def table_values(args, *groups: str) -> dict:
+    """The table's settings in `groups` as the flags gave them, keyed by the table's names."""
+    return {s.name: getattr(args, dest(s)) for s in SETTINGS.values()
+            if s.group in groups and s.cli_flag is not None and hasattr(args, dest(s))}
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -69,30 +97,14 @@ def add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--date-order", choices=DATE_ORDERS, default="auto",
                    help="dates such as 01.02.2024: auto (decided from the data; refused when it cannot be), day or "
                         "month first")
-    g.add_argument("--window", type=table("window"), default=_W.window)
-    g.add_argument("--horizon", type=table("horizon"), default=_W.horizon)
-    g.add_argument("--val-fraction", type=table("val"), default=_W.val_fraction)
-    g.add_argument("--test-fraction", type=table("test"), default=_W.test_fraction)
-    g.add_argument("--log", action="store_true", help="log-transform the series before scaling")
+    add_table_flags(g, "data")
     g = p.add_argument_group("model and training")
-    g.add_argument("--hidden", type=table("hidden"), default=_M.hidden)
-    g.add_argument("--layers", type=table("layers"), default=_M.layers)
-    g.add_argument("--cell", choices=CELLS, default=_M.cell)
-    g.add_argument("--epochs", type=table("epochs"), default=_T.epochs)
-    g.add_argument("--batch-size", type=table("batch"), default=_T.batch_size)
-    g.add_argument("--lr", type=table("lr"), default=_T.lr)
-    g.add_argument("--patience", type=table("patience"), default=_T.patience)
-    g.add_argument("--seed", type=table("seed"), default=_T.seed)
+    add_table_flags(g, "model", "training")
     g.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="bf16: train under bf16 autocast where the CPU has native bf16 (fp32 elsewhere)")
     g = p.add_argument_group("pruning")
-    g.add_argument("--method", choices=sorted(RULES), default="sensitivity")
-    g.add_argument("--scope", type=scope, default="both", help="both, ih, hh, or gates such as 'hh:reset,hh:update'")
-    g.add_argument("--global", dest="global_", action="store_true", help="rank all in-scope weights together")
+    add_table_flags(g, "pruning")
     g.add_argument("--include-head", action="store_true", help="prune the linear head too")
-    g.add_argument("--floor", type=table("floor"), default=_P.floor, help="SCGRU floor k: keep at least this fraction")
-    g.add_argument("--finetune-epochs", type=table("finetune_epochs"), default=RUN_FINETUNE_EPOCHS,
-                   help="epochs of fine-tuning after pruning (0: none)")
     g.add_argument("--finetune-lr", type=table("lr"), default=FINETUNE_LR,
                    help=f"learning rate of fine-tuning after pruning (default {FINETUNE_LR})")
     p.add_argument("--json", help="write the result as JSON here")
@@ -102,8 +114,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 def configs_from(args) -> RunConfig:
     time_column = None if str(args.time_column).lower() == "none" else args.time_column
-    prune_kw = dict(method=args.method, scope=Scope.parse(args.scope, head=args.include_head),
-                    global_=args.global_, floor=args.floor, seed=args.seed)
+    values = table_values(args, "data", "model", "training", "pruning")
+    prune_kw = dict(scope=Scope.parse(args.scope, head=args.include_head), seed=args.seed)
     target = None
     if getattr(args, "sensitivity", None) is not None:
         if RULES[args.method].control != "sensitivity":
@@ -113,13 +125,9 @@ def configs_from(args) -> RunConfig:
         target = args.sparsity
     return RunConfig(
         read=ReadConfig(column=args.column, time_column=time_column, missing=args.missing, date_order=args.date_order),
-        windows=WindowConfig(window=args.window, horizon=args.horizon, val_fraction=args.val_fraction,
-                             test_fraction=args.test_fraction, log=args.log),
-        model=ModelConfig(hidden=args.hidden, layers=args.layers, cell=args.cell),
-        train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                          seed=args.seed, precision=args.precision),
-        prune=PruneConfig(**prune_kw), finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr,
-        target_sparsity=target)
+        windows=engine_config("windows", values), model=engine_config("model", values),
+        train=engine_config("train", values, precision=args.precision), prune=engine_config("prune", values, **prune_kw),
+        finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr, target_sparsity=target)
 
 
 class Interrupt:

@@ -54,6 +54,8 @@ def query_value(query: Mapping, key: str) -> str | None:
 def _parse(setting, text: str):
     """A link's text as `setting` holds it, or ValueError when its widget could not show it."""
     t = text.strip()
+    if setting.type is tuple:
+        return setting.check(t.lower() if setting.item is str else t)
     if setting.kind == "scope":
         return Scope.parse(t).to_text()
     if setting.type is bool:
@@ -111,7 +113,7 @@ def parse_query(query: Mapping) -> tuple[LabState, list[str]]:
     base = LabState.for_sample(sample.strip().lower() if sample else DEFAULT_SAMPLE)
     values: dict[str, Any] = {}
     for name, setting in SETTINGS.items():
-        text = query_value(query, setting.url)
+        text = query_value(query, setting.url) if setting.url else None
         if text is None or name == "sample":
             continue
         try:
