@@ -15,7 +15,7 @@ import streamlit as st
 
 import scgru_core as sc
 from scgru_core import viz
-from scgru_core.study.experiment import RunConfig, config_to_dict
+from scgru_core.study.experiment import RunConfig, run_record
 from scgru_core.teach.settings import DEFAULTS, SETTINGS
 
 from . import memory, server, session, state, widgets
@@ -171,28 +171,17 @@ def finetuned_for(snap: sc.Snapshot) -> dict | None:
     return None
 
 
-def run_record(current: sc.PruningLab, snap: sc.Snapshot) -> dict:
-    """Settings and results of this run, in the shape of the CLI's `run` JSON."""
+def download_record(current: sc.PruningLab, snap: sc.Snapshot) -> dict:
+    """Settings and results of this run as the download holds them: the CLI's `run` JSON, with the app's name and
+    the data's source."""
     info, ft = session.get().model_info, finetuned_for(snap)
     config = RunConfig(read=session.get().read, windows=session.get().windows, model=info["model_config"],
                        train=info["train_config"], prune=snap.config,
                        finetune_epochs=len(ft["training"].history) if ft else 0)
-    r, data = snap.result, current.data
-    record = {
-        "app": "SCGRU Pruning Lab", "engine_version": sc.__version__,
-        "data": {"source": session.get().source["label"], "column": data.series.name, "values": len(data.series),
-                 "train_windows": len(data.train), "val_windows": len(data.val), "test_windows": len(data.test)},
-        "config": config_to_dict(config, snap.config),
-        "dense": current.dense.metrics.to_dict(), "naive": current.naive.metrics.to_dict(),
-        "pruned": snap.evaluation.metrics.to_dict(),
-        "sparsity": {"overall": r.sparsity, "of_all_parameters": snap.cost.sparsity, "per_matrix": r.per_matrix},
-        "thresholds": r.thresholds, "cost": snap.cost.to_dict(), "dense_cost": current.dense_cost.to_dict(),
-        "training": {"dense_epochs": len(info["training"].history), "dense_seconds": info["training"].seconds,
-                     "finetune_epochs": len(ft["training"].history) if ft else 0},
-    }
-    if ft:
-        record["finetuned"] = ft["evaluation"].metrics.to_dict()
-    return record
+    record = run_record(current.data, config, snap, current.dense.metrics, current.naive.metrics, current.dense_cost,
+                        info["training"], ft["evaluation"].metrics if ft else None, ft["training"] if ft else None)
+    record["data"]["source"] = session.get().source["label"]
+    return {"app": "SCGRU Pruning Lab", "engine_version": sc.__version__, **record}
 
 
 def downloads(current: sc.PruningLab, snap: sc.Snapshot) -> tuple:
@@ -202,7 +191,7 @@ def downloads(current: sc.PruningLab, snap: sc.Snapshot) -> tuple:
     """
     from scgru_core.store.archive import run_zip
 
-    record, ft = run_record(current, snap), finetuned_for(snap)
+    record, ft = download_record(current, snap), finetuned_for(snap)
     model = ft["model"] if ft else current.model  # the fine-tuned twin when it belongs to this setting
     masks, scaler = snap.result.masks, current.data.scaler
     return (lambda: json.dumps(record, indent=2, default=str),

@@ -102,25 +102,34 @@ class RunResult:
 
     def to_json(self) -> dict:
         """The CLI contract: dense/naive/pruned/finetuned metrics, sparsity, thresholds, cost."""
-        r = self.snapshot.result
-        return {
-            "data": {"column": self.series.name, "values": len(self.series), "train_windows": len(self.data.train),
-                     "val_windows": len(self.data.val), "test_windows": len(self.data.test)},
-            "config": config_to_dict(self.config, self.prune_config),
-            "dense": self.dense.to_dict(),
-            "naive": self.naive.to_dict(),
-            "pruned": self.pruned.to_dict(),
-            **({"finetuned": self.finetuned.to_dict()} if self.finetuned else {}),
-            "sparsity": {"overall": r.sparsity, "of_all_parameters": self.cost.sparsity, "per_matrix": r.per_matrix},
-            "thresholds": r.thresholds,
-            "cost": self.cost.to_dict(),
-            "dense_cost": self.dense_cost.to_dict(),
-            "training": {"dense_epochs": len(self.dense_training.history),
-                         "dense_seconds": self.dense_training.seconds,
-                         "finetune_epochs": len(self.finetuning.history) if self.finetuning else 0,
-                         "finetune_seconds": self.finetuning.seconds if self.finetuning else 0.0,
-                         "total_seconds": self.seconds},
-        }
+        record = run_record(self.data, self.config, self.snapshot, self.dense, self.naive, self.dense_cost,
+                            self.dense_training, self.finetuned, self.finetuning)
+        record["training"]["total_seconds"] = self.seconds
+        return record
+
+
+def run_record(data: Dataset, config: RunConfig, snap: Snapshot, dense: Metrics, naive: Metrics, dense_cost: Cost,
+               dense_training: TrainResult, finetuned: Metrics | None = None,
+               finetuning: TrainResult | None = None) -> dict:
+    """A run's settings and results as one JSON-ready record: the CLI's `run` JSON and the app's download alike
+    (dense/naive/pruned/finetuned metrics, sparsity, thresholds, cost, training)."""
+    r = snap.result
+    return {
+        "data": {"column": data.series.name, "values": len(data.series), "train_windows": len(data.train),
+                 "val_windows": len(data.val), "test_windows": len(data.test)},
+        "config": config_to_dict(config, snap.config),
+        "dense": dense.to_dict(),
+        "naive": naive.to_dict(),
+        "pruned": snap.evaluation.metrics.to_dict(),
+        **({"finetuned": finetuned.to_dict()} if finetuned else {}),
+        "sparsity": {"overall": r.sparsity, "of_all_parameters": snap.cost.sparsity, "per_matrix": r.per_matrix},
+        "thresholds": r.thresholds,
+        "cost": snap.cost.to_dict(),
+        "dense_cost": dense_cost.to_dict(),
+        "training": {"dense_epochs": len(dense_training.history), "dense_seconds": dense_training.seconds,
+                     "finetune_epochs": len(finetuning.history) if finetuning else 0,
+                     "finetune_seconds": finetuning.seconds if finetuning else 0.0},
+    }
 
 
 def config_to_dict(config: RunConfig, prune_config: PruneConfig | None = None) -> dict:
