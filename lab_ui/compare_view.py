@@ -31,7 +31,6 @@ ss = st.session_state
 TABLE = {"method": "method", "scope": "scope", "target_sparsity": "target", "seed": "seed", "sparsity": "sparsity",
          "rmse": "RMSE", "mae": "MAE", "smape": "sMAPE (%)", "mase": "MASE", "params_nonzero": "non-zero params",
          "macs_nonzero": "MACs / forecast", "bytes_csr": "bytes (CSR)", "seconds": "wall time (s)"}
-UI_INTERVAL_S = 0.2
 
 
 def methods() -> list[str]:
@@ -192,14 +191,12 @@ def skipped() -> list[str]:
 
 def _run_here(points: list, bar, ticket: sc.Ticket) -> None:
     """In this process, one engine call per point, with per-batch progress."""
-    res, store, last = results(), _store(), [0.0]
+    res, store, throttle = results(), _store(), training.Throttle()
     for i, (cfg, (method, target, seed)) in enumerate(points):
         what = f"point {i + 1} of {len(points)}: {label(method)} at {target:.0%}, scope {cfg.scope.to_text()}, seed {seed}"
 
         def on_batch(b: int, batches: int, i=i, what=what) -> None:
-            now = time.perf_counter()
-            if now - last[0] >= UI_INTERVAL_S:
-                last[0] = now
+            if throttle.ready():
                 bar.progress(min(1.0, (i + b / batches) / len(points)), text=f"Comparing {what} · batch {b} of {batches}")
 
         bar.progress(i / len(points), text=f"Comparing {what}…")

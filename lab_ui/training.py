@@ -147,14 +147,27 @@ class _Progress:
                                     theme=None)
 
 
+class Throttle:
+    """True at most every UI_INTERVAL_S: progress drawn per batch would be a message to the browser each time."""
+
+    def __init__(self, interval_s: float = UI_INTERVAL_S):
+        self.interval_s, self.last = interval_s, 0.0
+
+    def ready(self) -> bool:
+        now = time.perf_counter()
+        if now - self.last < self.interval_s:
+            return False
+        self.last = now
+        return True
+
+
 def _progress(kind: str, chart_key: str, ticket: sc.Ticket):
     """For work done in the script run: the callbacks that feed its ticket and draw it; (callbacks, bar)."""
-    shown, last = _Progress(kind, chart_key), [0.0]
+    shown, throttle = _Progress(kind, chart_key), Throttle()
 
     def on_batch(b: int, batches: int) -> None:
         ticket.progress(b, batches)
-        if time.perf_counter() - last[0] >= UI_INTERVAL_S:
-            last[0] = time.perf_counter()
+        if throttle.ready():
             shown.draw(ticket)
 
     def on_epoch(log: sc.EpochLog) -> None:
@@ -217,8 +230,7 @@ def _train_job(ticket: sc.Ticket, cache, data: sc.Dataset, model_config: sc.Mode
                train_config: sc.TrainConfig):
     """The training itself, in the server's thread: no Streamlit here, its progress goes to the ticket; shared
     through the model cache when it ran to the end."""
-    model = sc.build_model(model_config, horizon=data.horizon, seed=train_config.seed)
-    result = sc.fit(model, data, train_config, callbacks=sc.Callbacks(
+    model, result = sc.train_dense(data, model_config, train_config, sc.Callbacks(
         on_epoch=ticket.epoch_done, on_batch=ticket.progress, should_stop=ticket.stop.is_set))
     cache.put(data, model_config, train_config, model, result)  # a stopped one is not what these settings give
     return model.eval(), result
