@@ -29,8 +29,8 @@ from . import memory, session, teaching, training
 
 ss = st.session_state
 TABLE = {"method": "method", "scope": "scope", "target_sparsity": "target", "seed": "seed", "sparsity": "sparsity",
-         "rmse": "RMSE", "mae": "MAE", "smape": "sMAPE (%)", "mase": "MASE", "params_nonzero": "non-zero params",
-         "macs_nonzero": "MACs / forecast", "bytes_csr": "bytes (CSR)", "seconds": "wall time (s)"}
+         **sc.METRIC_LABELS, "params_nonzero": "non-zero params", "macs_nonzero": "MACs / forecast",
+         "bytes_csr": "bytes (CSR)", "seconds": "wall time (s)"}
 
 
 def methods() -> list[str]:

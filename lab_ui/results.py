@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 import scgru_core as sc
+from scgru_core.net.metrics import IN_UNITS
 
 from . import session
 
@@ -41,7 +42,6 @@ def fmt(value: float, unit: str = "", signed: bool = False) -> str:
     return (f"{value:{sign},.4g}" if abs(value) < 1e5 else f"{value:{sign},.0f}") + (f" {unit}" if unit else "")
 
 
-IN_UNITS = ("rmse", "mae")  # errors in the series' own units (sMAPE is in %, MASE has none)
 
 
 def unit_of(name: str) -> str:

@@ -18,6 +18,7 @@ from scgru_core.study.executors import EXECUTORS, Executor, Ray, make_executor
 from scgru_core.study.experiment import RunConfig
 from scgru_core.pruning.rules import RULES, Scope
 from scgru_core.data.times import DATE_ORDERS
+from scgru_core.net.metrics import METRICS
 from scgru_core.net.train import PRECISIONS, Callbacks, EpochLog, FINETUNE_LR
 from scgru_core.data.windows import WindowConfig, few_windows
 from scgru_core.teach.settings import SETTINGS, Setting, engine_config
@@ -217,4 +218,4 @@ def write_csv(path: str | None, rows: list[dict]) -> None:
 
 
 def metric_line(name: str, m: dict) -> str:
-    return f"  {name:<10} RMSE {m['rmse']:>12.4g}  MAE {m['mae']:>12.4g}  sMAPE {m['smape']:>7.3f}%  MASE {m['mase']:.4f}"
+    return f"  {name:<10} " + "  ".join(f"{spec.short} {spec.fmt.format(m[spec.name])}" for spec in METRICS)

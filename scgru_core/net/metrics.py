@@ -5,8 +5,27 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-METRIC_NAMES = ("rmse", "mae", "smape", "mase")
-METRIC_LABELS = {"rmse": "RMSE", "mae": "MAE", "smape": "sMAPE (%)", "mase": "MASE"}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How a metric is named and shown, everywhere: pages, charts, the CLI's summary and JSON, Show code. A new
+    metric is a spec here, a field of `Metrics` and a line of `compute`: one file."""
+
+    name: str
+    label: str  # what pages and charts call it
+    short: str  # the CLI's summary line
+    fmt: str  # the CLI's summary number format
+    in_units: bool  # in the series' own units (sMAPE is in %, MASE has none)
+
+
+METRICS = (MetricSpec("rmse", "RMSE", "RMSE", "{:>12.4g}", True),
+           MetricSpec("mae", "MAE", "MAE", "{:>12.4g}", True),
+           MetricSpec("smape", "sMAPE (%)", "sMAPE", "{:>7.3f}%", False),
+           MetricSpec("mase", "MASE", "MASE", "{:.4f}", False))
+METRIC_NAMES = tuple(m.name for m in METRICS)
+METRIC_LABELS = {m.name: m.label for m in METRICS}
+IN_UNITS = tuple(m.name for m in METRICS if m.in_units)
 
 
 @dataclass(frozen=True)

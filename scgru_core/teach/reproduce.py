@@ -103,7 +103,7 @@ metrics["finetuned"] = sc.evaluate(tuned, data).metrics
     lines += '''
 print(f"pruned {sparsity:.2%} of the weights in scope")
 for name, m in metrics.items():
-    print(f"{name:>10}: RMSE {m.rmse:.4g}  MAE {m.mae:.4g}  sMAPE {m.smape:.3g}%  MASE {m.mase:.3g}")
+    print(f"{name:>10}: " + "  ".join(f"{key} {value:.4g}" for key, value in m.to_dict().items()))
 cost = snap.cost
 print(f"MACs per forecast {cost.macs_nonzero:,} of {cost.macs_dense:,}; "
       f"bytes: dense {cost.bytes_dense:,}, CSR {cost.bytes_csr:,}, bitmask {cost.bytes_bitmask:,}")
