@@ -75,10 +75,10 @@ if current is not None:
 
     done = dv.stored()
     if done is not None:
-        result, report = done["result"], done["report"]
+        result, report = done.result, done.report
         st.subheader("Measured on this machine")
         ft = result.finetuning
-        st.caption(f"{done['config'].describe()} from {done['masks_from']}: hidden "
+        st.caption(f"{done.config.describe()} from {done.masks_from}: hidden "
                    f"{result.selection.hidden_before} → {result.selection.hidden_after}; "
                    + (f"fine-tuned {len(ft.history)} epochs ({ft.seconds:.1f} s)" if ft else "not fine-tuned")
                    + f". {report.note.capitalize()}, {report.threads} torch thread(s), median of repeated calls.")
@@ -102,7 +102,7 @@ if current is not None:
                    "spend their time on per-step overhead, so removing units pays most on wide layers and large "
                    "batches; CSR pays only at very high sparsity on wide layers.")
         d1, d2 = st.columns([1.4, 3.6], vertical_alignment="center")
-        d1.download_button("Smaller model (zip)", data=done["zip"], file_name="scgru_shrunk_model.zip",
+        d1.download_button("Smaller model (zip)", data=done.zip, file_name="scgru_shrunk_model.zip",
                            mime="application/zip", key="d_zip", on_click="ignore", icon=":material/folder_zip:",
                            help="model.safetensors (plain nn.GRU and nn.Linear keys), model.json (sizes, window, "
                                 "scaler), load_model.py, and model.onnx where ONNX export is installed.")

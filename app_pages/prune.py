@@ -70,7 +70,7 @@ def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
     forecasts = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}
     labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
     if ft:
-        forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
+        forecasts["finetuned"], labels["finetuned"] = ft.evaluation.forecast, "pruned + fine-tuned"
     units = state.axis_units()
 
     def draw():
@@ -144,9 +144,9 @@ def finetune_result(snap: sc.Snapshot, ft: dict | None) -> None:
     """Inside the fragment, so it follows the sliders: the fine-tuned errors when they belong to this setting."""
     st.markdown("##### Fine-tune once")
     if ft:
-        st.caption(f"Fine-tuned {len(ft['training'].history)} epochs at this setting; test errors after "
+        st.caption(f"Fine-tuned {len(ft.training.history)} epochs at this setting; test errors after "
                    "fine-tuning, against the pruned model before it:")
-        results.metric_row(ft["evaluation"].metrics, snap.evaluation.metrics, "vs before", label_prefix="Fine-tuned ")
+        results.metric_row(ft.evaluation.metrics, snap.evaluation.metrics, "vs before", label_prefix="Fine-tuned ")
     else:
         st.caption("Retrain the pruned model once with the pruned weights held at zero (a fresh Adam, as in SCGRU). "
                    "It applies to the setting above and takes about one training epoch per epoch.")
@@ -160,13 +160,13 @@ def finetune_controls() -> None:
     with c3:
         training.stop_button()
     now = session.get().current
-    if go and now and now["version"] == session.get().version:
-        made = training.finetune(current, current.at(now["config"]), widgets.value("finetune_epochs"),
-                                  session.get().model_info["train_config"])
+    if go and session.fresh(now):
+        made = training.finetune(current, current.at(now.config), widgets.value("finetune_epochs"),
+                                  session.get().model_info.train_config)
         if made is not None:
             session.get().finetuned = made
-            state.say("prune", "success", f"Fine-tuned {len(made['training'].history)} epochs in "
-                                          f"{made['training'].seconds:.1f} s.")
+            state.say("prune", "success", f"Fine-tuned {len(made.training.history)} epochs in "
+                                          f"{made.training.seconds:.1f} s.")
             st.rerun()
 
 
@@ -194,8 +194,7 @@ def panel() -> None:
         st.error(str(exc))
         return
     ft = pv.finetuned_for(snap)
-    session.get().current = {"version": session.get().version, "config": config, "sparsity": snap.result.sparsity,
-                         "metrics": snap.evaluation.metrics.to_dict(), "cost": snap.cost.to_dict()}
+    session.get().current = session.PruneSetting.of(snap)
     setting = f"s = {config.sensitivity:.2f}" if config.rule.control == "sensitivity" else config.rule.label
     results.vs_dense_row(snap.evaluation.metrics, current.dense.metrics, snap, setting)
     kept, total = sc.pruning.rules.input_reach(current.model, snap.result)

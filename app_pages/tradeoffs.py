@@ -54,7 +54,7 @@ if current is not None:
                        disabled=not methods or not todo)
         with f3:
             training.stop_button()
-        history = session.get().model_info["training"].history
+        history = session.get().model_info.training.history
         per_epoch = sum(h.seconds for h in history) / max(1, len(history))
         f4.caption(f"{todo} point(s) left: about {todo * ft_epochs * per_epoch:,.0f} s "
                    f"({ft_epochs} epoch(s) × {per_epoch:.1f} s each). Stop keeps the points already done; "

@@ -54,7 +54,7 @@ else:
 with st.expander("Or load a saved model (.zip)", icon=":material/upload_file:"):
     model_upload.upload_control()
 if start and training.train(data, model_config, train_config, page="train"):
-    tr = session.get().model_info["training"]
+    tr = session.get().model_info.training
     state.say("train", "success", f"Trained {len(tr.history)} epochs in {tr.seconds:.1f} s"
               + (" (stopped early: the validation loss stopped improving)." if tr.stopped_early else "."))
     st.rerun()
@@ -64,7 +64,7 @@ if current is None:
     st.info("No model yet: press **Train**.")
 else:
     info = session.get().model_info
-    mc, tr = info["model_config"], info["training"]
+    mc, tr = info.model_config, info.training
     st.subheader("Test results of the dense model")
     made = state.made_text(info) + (f"; best validation loss at epoch {tr.best_epoch}" if tr.best_epoch else "")
     st.caption(f"{mc.cell.upper()}, hidden {mc.hidden}, {mc.layers} layer(s), {made}. "
@@ -76,8 +76,8 @@ else:
         w1, w2 = st.columns([4, 1.3], vertical_alignment="center")
         w1.warning(f"This model forecasts worse than the naive forecast (test RMSE {results.fmt(dense_rmse)} against "
                    f"{results.fmt(naive_rmse)} for repeating the last value): it has not learned the series. A lower "
-                   f"learning rate (now {info['train_config'].lr:g}) or more epochs usually help."
-                   + (f" The model it replaced (RMSE {results.fmt(prev['rmse'])}) is kept aside." if prev else ""),
+                   f"learning rate (now {info.train_config.lr:g}) or more epochs usually help."
+                   + (f" The model it replaced (RMSE {results.fmt(prev.rmse)}) is kept aside." if prev else ""),
                    icon=":material/warning:")
         if prev is not None:
             w2.button("Keep the previous model", key="keep_previous", on_click=state.restore_previous,

@@ -37,11 +37,11 @@ def starting_masks(current: sc.PruningLab, config_rule: str) -> tuple[sc.net.mas
     if not sc.UNIT_RULES[config_rule].exact:
         return None, "the trained dense model"
     now = session.get().current
-    if not now or now["version"] != session.get().version:
+    if not session.fresh(now):
         return None, "no pruning yet: the Prune page has not been used with this model"
-    cfg = now["config"]
+    cfg = now.config
     return current.at(cfg).result.masks, (f"the Prune page's setting: {sc.RULES[cfg.method].label}, "
-                                          f"{now['sparsity']:.1%} of in-scope weights")
+                                          f"{now.sparsity:.1%} of in-scope weights")
 
 
 def preview(current: sc.PruningLab, config: sc.UnitConfig, masks) -> tuple[sc.UnitSelection, sc.Metrics, int]:
@@ -55,12 +55,12 @@ def preview(current: sc.PruningLab, config: sc.UnitConfig, masks) -> tuple[sc.Un
 def stored() -> dict | None:
     """The last measured run, if it belongs to the current model."""
     done = session.get().deploy
-    return done if done and done["version"] == session.get().version else None
+    return session.fresh(done)
 
 
 def run(current: sc.PruningLab, config: sc.UnitConfig, masks, masks_label: str) -> None:
     """Remove, fine-tune once (progress, Stop), then measure every variant (status per variant); keep the result."""
-    result = training.shrink(current, config, masks, widgets.value("unit_ft_epochs"), session.get().model_info["train_config"])
+    result = training.shrink(current, config, masks, widgets.value("unit_ft_epochs"), session.get().model_info.train_config)
     if result is None:
         return
     with st.status("Measuring every way to run it on this machine…", expanded=False) as status:
@@ -69,8 +69,7 @@ def run(current: sc.PruningLab, config: sc.UnitConfig, masks, masks_label: str) 
         status.update(label="Writing the export…")
         download = export_zip(result.final, current.data.window, current.data.scaler, onnx=onnx_available())
         status.update(label="Measured on this machine", state="complete")
-    session.get().deploy = {"version": session.get().version, "config": config, "masks_from": masks_label,
-                        "result": result, "report": report, "zip": download}
+    session.get().deploy = session.Deployed(session.get().version, config, masks_label, result, report, download)
     st.rerun()
 
 

@@ -35,7 +35,7 @@ def has_moved(key: str) -> bool:
 def text_of(text: str) -> str:
     """A step's prose with the numbers of the model on screen (the defaults' before one is there)."""
     info = session.get().model_info
-    mc, tc = (info["model_config"], info["train_config"]) if info else (sc.ModelConfig(), sc.TrainConfig())
+    mc, tc = (info.model_config, info.train_config) if info else (sc.ModelConfig(), sc.TrainConfig())
     return lesson.filled(text, lesson.facts_of(mc, tc))
 
 
@@ -69,8 +69,7 @@ def snapshot(current: sc.PruningLab) -> sc.Snapshot | None:
         st.error(str(exc))
         return None
     snap = current.at(config)
-    session.get().current = {"version": session.get().version, "config": config, "sparsity": snap.result.sparsity,
-                         "metrics": snap.evaluation.metrics.to_dict(), "cost": snap.cost.to_dict()}
+    session.get().current = session.PruneSetting.of(snap)
     return snap
 
 
@@ -135,18 +134,18 @@ def step_train(step, current) -> None:
                      key="lesson_trained", on_change=moved, args=(step.key,))
     model = current.model
     if which == "before training":  # the very weights training started from (same seed)
-        model = sc.build_model(info["model_config"], horizon=current.data.horizon, seed=info["train_config"].seed)
+        model = sc.build_model(info.model_config, horizon=current.data.horizon, seed=info.train_config.seed)
     name = pv.default_matrix(current.model)
     w = dict(model.named_parameters())[name].detach().numpy()
     panels = [sc.GatePanel(g, w[sl], w[sl] == w[sl], title=pv.GATE_LABELS[g])
               for g, sl in sc.net.model.gate_blocks(model, name).items()]
     chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}"), "lesson_hist_train", "weights")
     results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")
-    tr = info["training"]
+    tr = info.training
     fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
                           best_epoch=tr.best_epoch or None)
     chart(fig, "lesson_loss", "loss")
-    if (session.get().model_info or {}).get("made") == "shipped":
+    if session.get().model_info is not None and session.get().model_info.made == "shipped":
         st.caption("This model was loaded from the shipped checkpoint (the same settings and seed give the same "
                    "weights); the Train page trains a new one.")
 
@@ -179,7 +178,7 @@ def step_finetune(step, current) -> None:
     c1, c2, _ = st.columns([1, 1, 2])
     widgets.draw("finetune_epochs", c1)
     if c2.button("Fine-tune", key="lesson_finetune", icon=":material/tune:", type="primary"):
-        made = training.finetune(current, snap, widgets.value("finetune_epochs"), session.get().model_info["train_config"],
+        made = training.finetune(current, snap, widgets.value("finetune_epochs"), session.get().model_info.train_config,
                                  chart_key="lesson_ft_loss")
         if made is not None:
             session.get().finetuned = made
@@ -187,8 +186,8 @@ def step_finetune(step, current) -> None:
     forecasts = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}
     labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
     if ft:
-        results.metric_row(ft["evaluation"].metrics, snap.evaluation.metrics, "vs pruned", label_prefix="Fine-tuned ")
-        forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
+        results.metric_row(ft.evaluation.metrics, snap.evaluation.metrics, "vs pruned", label_prefix="Fine-tuned ")
+        forecasts["finetuned"], labels["finetuned"] = ft.evaluation.forecast, "pruned + fine-tuned"
     fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
                               units=state.axis_units())
     chart(fig, "lesson_forecast", "forecast_pruned")

@@ -1,7 +1,7 @@
 """A model zip saved by the app (the Prune page's download) or made by `run_zip`, loaded back into the session.
 
 The engine reads it defensively (`archive.load_run_zip`: known files only, bounded sizes, checksums, masks)
-and checks it fits the data in force (`io.check_fits`); any refusal is shown with its reason and the current
+and checks it fits the data in force (`runs.check_fits`); any refusal is shown with its reason and the current
 model stays.
 """
 from __future__ import annotations
@@ -14,17 +14,15 @@ from scgru_core.store.runs import check_fits
 
 from . import results, session, state
 
-ss = st.session_state
-_DONE = "model_zip_done"  # the upload already handled (a rerun must not load it twice)
 
 
 def upload_control(page: str = "train") -> None:
     file = st.file_uploader("Load a saved model (.zip)", type=["zip"], key="model_zip",
                             help="The pruned model zip the Prune page downloads: loaded back with its weights and "
                                  "masks, if it was made for the data loaded now. A changed or foreign file is refused.")
-    if file is None or ss.get(_DONE) == file.file_id:
+    if file is None or session.get().model_zip_done == file.file_id:
         return
-    ss[_DONE] = file.file_id
+    session.get().model_zip_done = file.file_id
     name = results.literal(file.name)  # a file name is the visitor's text: shown, never rendered
     try:
         saved = load_run_zip(file.getvalue())

@@ -166,7 +166,7 @@ def threshold_table(snap: sc.Snapshot) -> pd.DataFrame:
 def finetuned_for(snap: sc.Snapshot) -> dict | None:
     """The fine-tuned model of exactly this setting and model, if one was made."""
     ft = session.get().finetuned
-    if ft and ft["version"] == session.get().version and ft["config"] == snap.config:
+    if session.fresh(ft) and ft.config == snap.config:
         return ft
     return None
 
@@ -175,11 +175,11 @@ def download_record(current: sc.PruningLab, snap: sc.Snapshot) -> dict:
     """Settings and results of this run as the download holds them: the CLI's `run` JSON, with the app's name and
     the data's source."""
     info, ft = session.get().model_info, finetuned_for(snap)
-    config = RunConfig(read=session.get().read, windows=session.get().windows, model=info["model_config"],
-                       train=info["train_config"], prune=snap.config,
-                       finetune_epochs=len(ft["training"].history) if ft else 0)
+    config = RunConfig(read=session.get().read, windows=session.get().windows, model=info.model_config,
+                       train=info.train_config, prune=snap.config,
+                       finetune_epochs=len(ft.training.history) if ft else 0)
     record = run_record(current.data, config, snap, current.dense.metrics, current.naive.metrics, current.dense_cost,
-                        info["training"], ft["evaluation"].metrics if ft else None, ft["training"] if ft else None)
+                        info.training, ft.evaluation.metrics if ft else None, ft.training if ft else None)
     record["data"]["source"] = session.get().source["label"]
     return {"app": "SCGRU Pruning Lab", "engine_version": sc.__version__, **record}
 
@@ -192,7 +192,7 @@ def downloads(current: sc.PruningLab, snap: sc.Snapshot) -> tuple:
     from scgru_core.store.archive import run_zip
 
     record, ft = download_record(current, snap), finetuned_for(snap)
-    model = ft["model"] if ft else current.model  # the fine-tuned twin when it belongs to this setting
+    model = ft.model if ft else current.model  # the fine-tuned twin when it belongs to this setting
     masks, scaler = snap.result.masks, current.data.scaler
     return (lambda: json.dumps(record, indent=2, default=str),
             lambda: run_zip(model, masks, config=record["config"], metrics=record, scaler=scaler))

@@ -24,7 +24,7 @@ def report_inputs(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = N
     except Exception:  # noqa: BLE001 - the link is a convenience
         pass
     return {"current": current, "snap": snap, "ft": ft, "state": now, "label": source.get("label", now.sample),
-            "units": state.axis_units(), "training": session.get().model_info["training"],
+            "units": state.axis_units(), "training": session.get().model_info.training,
             "latency": lat, "link": link}
 
 
@@ -37,8 +37,8 @@ def report(inputs: dict) -> str:
                "pruned": snap.evaluation.metrics.to_dict()}
     forecasts, labels = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}, {}
     if ft:
-        metrics["pruned + fine-tuned"] = ft["evaluation"].metrics.to_dict()
-        forecasts["finetuned"], labels["finetuned"] = ft["evaluation"].forecast, "pruned + fine-tuned"
+        metrics["pruned + fine-tuned"] = ft.evaluation.metrics.to_dict()
+        forecasts["finetuned"], labels["finetuned"] = ft.evaluation.forecast, "pruned + fine-tuned"
     cost = {"dense": current.dense_cost.to_dict(), "pruned": snap.cost.to_dict()}
     hh = pv.default_matrix(current.model)
     panels = pv.gate_panels(current, snap, hh)

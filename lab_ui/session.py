@@ -31,31 +31,68 @@ class Source(TypedDict, total=False):
     digest: str  # where the server keeps the upload (server.uploads(); uploads only): a link carries it
 
 
-class ModelInfo(TypedDict):
+# Records of what was computed from the model in place. Each carries the model's version, and `fresh` is the one
+# check that it still belongs to the model on screen.
+
+@dataclass(frozen=True)
+class ModelInfo:
     model_config: sc.ModelConfig
     train_config: sc.TrainConfig
     training: sc.TrainResult
     version: int
-    origin: str | None  # the file it was loaded from, if any
-    made: str  # "trained", "followed" (a training under way it joined), "shared" (the server's model cache),
-    #            "shipped" (a checkpoint) or "file"
+    origin: str | None = None  # the file it was loaded from, if any
+    made: str = "trained"  # "trained", "followed" (a training under way it joined), "shared" (the server's model
+    #                        cache), "shipped" (a checkpoint) or "file"
 
 
-class PruneSetting(TypedDict):
+@dataclass(frozen=True)
+class PreviousModel:
+    """The model the last install replaced, on the same data: it can be put back."""
+
+    model: sc.Forecaster
+    model_config: sc.ModelConfig
+    train_config: sc.TrainConfig
+    training: sc.TrainResult
+    rmse: float
+    data: sc.Dataset
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class PruneSetting:
     version: int  # the model version it belongs to
     config: sc.PruneConfig
     sparsity: float
     metrics: dict
     cost: dict
 
+    @classmethod
+    def of(cls, snap: sc.Snapshot) -> "PruneSetting":
+        """The Prune page's setting as its snapshot shows it (the sidebar and the Trade-offs star read it)."""
+        return cls(get().version, snap.config, snap.result.sparsity, snap.evaluation.metrics.to_dict(),
+                   snap.cost.to_dict())
 
-class Finetuned(TypedDict):
+
+@dataclass(frozen=True)
+class Finetuned:
     version: int
     config: sc.PruneConfig
     model: sc.Forecaster
     masks: Any
     evaluation: sc.Evaluation
     training: sc.TrainResult
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """Deploy's last result: the units removed, fine-tuned and measured."""
+
+    version: int
+    config: sc.UnitConfig
+    masks_from: str
+    result: sc.ShrinkResult
+    report: sc.DeploymentReport
+    zip: Any  # the smaller model's download (a zero-argument function making its bytes)
 
 
 class Following(TypedDict):
@@ -88,15 +125,16 @@ class Session:
     pending: Pending | None = None
     upload_waiting: bool = False  # a new upload, read by the page body (where a spinner shows), not the callback
     uploads: int = 0  # files read so far: the uploader's key follows it, so after each read it comes back empty
+    model_zip_done: str | None = None  # the model zip already loaded (a rerun must not load it twice)
     # the trained model and what was computed from it
     lab: sc.PruningLab | None = None
     model_info: ModelInfo | None = None
     version: int = 0  # increases with every installed model; results are keyed by it
-    previous: dict | None = None  # the model the last install replaced, on the same data: it can be put back
+    previous: PreviousModel | None = None
     current: PruneSetting | None = None  # the Prune page's setting
     finetuned: Finetuned | None = None
     sweeps: dict = field(default_factory=dict)  # Trade-offs: {(version, method, ...): [rows]}
-    deploy: dict | None = None  # {"version", "config": UnitConfig, "masks_from", "result", "report"}
+    deploy: Deployed | None = None
     compare: dict | None = None  # {"data": Dataset, "cache": trained models, "runs": {settings: results}}
     prune_for: int | None = None  # the model version the Prune controls were last reset for
     lab_config: sc.PruneConfig | None = None  # the Prune settings as of this session's last run (the fill follows)
@@ -126,6 +164,12 @@ class Session:
         f = next(f for f in fields(self) if f.name == name)
         setattr(self, name, f.default_factory() if callable(f.default_factory) else f.default)
         return value
+
+
+def fresh(record):
+    """`record` while it belongs to the model in place (its version), else None: the one validity check of every
+    record computed from a model (a Prune setting, a fine-tuned twin, Deploy's result)."""
+    return record if record is not None and record.version == get().version else None
 
 
 def get() -> Session:

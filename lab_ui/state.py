@@ -150,27 +150,27 @@ def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_conf
     old_lab, old_info = session.get().lab, session.get().model_info
     clear_model()
     if old_lab is not None and old_info is not None and old_lab.data is session.get().data:
-        session.get().previous = {"model": old_lab.model, "model_config": old_info["model_config"],
-                        "train_config": old_info["train_config"], "training": old_info["training"],
-                        "rmse": old_lab.dense.metrics.rmse, "data": old_lab.data, "origin": old_info.get("origin")}
+        session.get().previous = session.PreviousModel(old_lab.model, old_info.model_config, old_info.train_config,
+                                                       old_info.training, old_lab.dense.metrics.rmse, old_lab.data,
+                                                       old_info.origin)
     session.get().version += 1
     session.get().lab = sc.PruningLab(model.eval(), session.get().data, cache=server.snapshot_cache())
-    session.get().model_info = {"model_config": model_config, "train_config": train_config, "training": training,
-                 "version": session.get().version, "origin": origin, "made": made}  # origin: the file it was loaded from
+    session.get().model_info = session.ModelInfo(model_config, train_config, training, session.get().version, origin,
+                                                 made)
     session.get().sweeps = {}
 
 
-def made_text(info: dict) -> str:
+def made_text(info: session.ModelInfo) -> str:
     """Where the model on screen came from, in a few words (sidebar and Train page)."""
-    tr = info["training"]
-    if info.get("origin"):
-        return f"loaded from {results.literal(info['origin'])}"
+    tr = info.training
+    if info.origin:
+        return f"loaded from {results.literal(info.origin)}"
     epochs = f"{len(tr.history)} epochs"
-    if info.get("made") == "shipped":
+    if info.made == "shipped":
         return f"the shipped model ({epochs}, loaded at once)"
-    if info.get("made") == "shared":
+    if info.made == "shared":
         return f"from the server's model cache ({epochs}, trained earlier with the same data and settings)"
-    if info.get("made") == "followed":
+    if info.made == "followed":
         return f"trained on this server for this link ({epochs}{', stopped' if tr.cancelled else ''})"
     return f"{epochs} ({tr.seconds:.1f} s){' · stopped' if tr.cancelled else ''}"
 
@@ -178,15 +178,15 @@ def made_text(info: dict) -> str:
 def previous_model() -> dict | None:
     """The model the current one replaced, if it was made for the data in force."""
     prev = session.get().previous
-    return prev if prev is not None and prev["data"] is session.get().data else None
+    return prev if prev is not None and prev.data is session.get().data else None
 
 
 def restore_previous() -> None:
     """Callback: put the replaced model back (the one it replaces is kept aside in turn)."""
     prev = previous_model()
     if prev is not None:
-        install_model(prev["model"], prev["model_config"], prev["train_config"], prev["training"], prev["origin"])
-        say("train", "success", f"The previous model is back (test RMSE {prev['rmse']:,.4g}).")
+        install_model(prev.model, prev.model_config, prev.train_config, prev.training, prev.origin)
+        say("train", "success", f"The previous model is back (test RMSE {prev.rmse:,.4g}).")
 
 
 def recover_interrupted_job() -> None:
@@ -231,14 +231,14 @@ def sidebar_status(pruning: bool = True) -> None:
     if info is None or current is None:
         st.caption("No model yet: train one on the Train page.")
         return
-    mc = info["model_config"]
+    mc = info.model_config
     st.markdown(f"**{mc.cell.upper()}** · hidden {mc.hidden} · {mc.layers} layer{'s' if mc.layers > 1 else ''}")
     trained = made_text(info)
     st.caption(f"{trained}  \n"
                f"test RMSE {current.dense.metrics.rmse:,.4g} (naive {current.naive.metrics.rmse:,.4g})")
     now = session.get().current
-    if pruning and now and now["version"] == info["version"]:
-        cfg = now["config"]
+    if pruning and session.fresh(now):
+        cfg = now.config
         st.markdown("#### Pruning")
         st.caption(f"{sc.RULES[cfg.method].label} · scope {cfg.scope.label()}  \n"
-                   f"{now['sparsity']:.1%} of in-scope weights pruned · RMSE {now['metrics']['rmse']:,.4g}")
+                   f"{now.sparsity:.1%} of in-scope weights pruned · RMSE {now.metrics['rmse']:,.4g}")

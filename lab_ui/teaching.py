@@ -49,8 +49,8 @@ def current_state() -> LabState:
     (only the value of the slider its method is driven by: the other is not part of the state)."""
     source, info = session.get().source or {}, session.get().model_info
     now = LabState.from_configs(widgets.state(), windows=session.get().windows,
-                                model=info["model_config"] if info else None,
-                                train=info["train_config"] if info else None)
+                                model=info.model_config if info else None,
+                                train=info.train_config if info else None)
     other = "sparsity" if now.control == "sensitivity" else "sensitivity"
     return dataclasses.replace(
         now, sample=source.get("key", UPLOAD) if source.get("kind", "sample") == "sample" else UPLOAD,
@@ -93,8 +93,8 @@ def model_matches(new: LabState) -> bool:
     """The model in place is the one `new`'s settings train. Never a model loaded from a file: its weights are the
     file's, whatever settings it names (Reset after loading a zip made with the defaults kept the zip's model)."""
     info = session.get().model_info
-    return bool(info) and session.get().lab is not None and not info.get("origin") \
-        and info["model_config"] == new.model_config() and info["train_config"] == new.train_config() \
+    return bool(info) and session.get().lab is not None and not info.origin \
+        and info.model_config == new.model_config() and info.train_config == new.train_config() \
         and session.get().windows == new.window_config()
 
 

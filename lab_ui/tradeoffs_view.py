@@ -34,8 +34,8 @@ def short_label(method: str) -> str:
 def base_config() -> sc.PruneConfig:
     """Scope, floor and seed as set on the Prune page (defaults when it was not opened for this model)."""
     now = session.get().current
-    if now and now["version"] == session.get().version:
-        return now["config"]
+    if session.fresh(now):
+        return now.config
     return sc.PruneConfig()
 
 
@@ -74,7 +74,7 @@ def run_sweeps(current: sc.PruningLab, methods, base: sc.PruneConfig, finetune_e
     bar = st.progress(0.0, text=f"Sweeping: {what}…")
     ft_config = None
     if finetune_epochs:
-        train_config = session.get().model_info["train_config"]
+        train_config = session.get().model_info.train_config
         ft_config = sc.finetune_config(train_config, finetune_epochs)
     batches = LATENCY_BATCHES if latency else ()
 
@@ -134,12 +134,12 @@ def dense_latency(current: sc.PruningLab, batch: int) -> float:
 
 def current_marker(metric: str, x_key: str) -> Point | None:
     now = session.get().current
-    if not now or now["version"] != session.get().version or x_key.startswith("latency"):
+    if not session.fresh(now) or x_key.startswith("latency"):
         return None
-    x = now["sparsity"] if x_key == "sparsity" else now["cost"][x_key]
-    cfg = now["config"]
-    setting = f"s = {cfg.sensitivity:.2f}" if cfg.rule.control == "sensitivity" else f"{now['sparsity']:.0%}"
-    return Point(x, now["metrics"][metric], f"Prune page: {short_label(cfg.method)}, {setting}")
+    x = now.sparsity if x_key == "sparsity" else now.cost[x_key]
+    cfg = now.config
+    setting = f"s = {cfg.sensitivity:.2f}" if cfg.rule.control == "sensitivity" else f"{now.sparsity:.0%}"
+    return Point(x, now.metrics[metric], f"Prune page: {short_label(cfg.method)}, {setting}")
 
 
 def table(methods, base: sc.PruneConfig, finetune_epochs: int, latency: bool = False) -> pd.DataFrame:

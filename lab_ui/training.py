@@ -251,7 +251,7 @@ def follow(chart_key: str = "loss_live") -> bool:
     line.empty()
     installed = finish(show)
     if installed:
-        tr = session.get().model_info["training"]
+        tr = session.get().model_info.training
         shown.bar.progress(1.0, text=f"Training done: {len(tr.history)} epochs in {tr.seconds:.1f} s"
                                      + (" (stopped early: validation loss stopped improving)" if tr.stopped_early
                                         else ""))
@@ -361,7 +361,7 @@ def watch(ticket: sc.Ticket) -> None:
 
 
 def _model_config() -> sc.ModelConfig:
-    return session.get().model_info["model_config"]
+    return session.get().model_info.model_config
 
 
 def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_config: sc.TrainConfig,
@@ -377,8 +377,8 @@ def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_c
         return None
     twin, result = done
     bar.progress(1.0, text=f"Fine-tuning done: {len(result.history)} epochs in {result.seconds:.1f} s")
-    return {"version": session.get().version, "config": snapshot.config, "model": twin.eval(),
-            "masks": snapshot.result.masks, "evaluation": sc.evaluate(twin, current.data), "training": result}
+    return session.Finetuned(session.get().version, snapshot.config, twin.eval(), snapshot.result.masks,
+                             sc.evaluate(twin, current.data), result)
 
 
 def shrink(current: sc.PruningLab, config: sc.UnitConfig, masks: sc.net.masks.MaskSet | None, epochs: int,

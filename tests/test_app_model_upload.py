@@ -109,10 +109,10 @@ def test_reset_after_loading_a_zip_made_with_the_defaults_gives_a_fresh_sessions
     at = page(new_app(), "prune")
     raw, fresh = prune_zip(at), at.session_state["session"].lab.dense.metrics.rmse
     upload_zip(page(at, "train"), "zip_good.zip", raw)
-    assert at.session_state["session"].model_info["origin"] == "zip_good.zip"
+    assert at.session_state["session"].model_info.origin == "zip_good.zip"
     assert at.session_state["session"].lab.dense.metrics.rmse != fresh  # the pruned weights
     at.button(key="reset_defaults").click().run()
     assert not at.exception
     now = at.session_state["session"]
-    assert now.lab.dense.metrics.rmse == fresh and not now.model_info["origin"]
+    assert now.lab.dense.metrics.rmse == fresh and not now.model_info.origin
     assert "loaded from" not in " ".join(c.value for c in at.sidebar.caption if hasattr(c, "value"))

@@ -40,7 +40,7 @@ def test_a_fresh_session_starts_on_the_shipped_model_of_the_default_sample():
     shipped = load_checkpoint(DEFAULT_SAMPLE)
     lab = at.session_state["session"].lab
     assert weights_equal(lab.model, shipped.model) and lab.data.config == shipped.data.config
-    assert at.session_state["session"].model_info["made"] == "shipped"
+    assert at.session_state["session"].model_info.made == "shipped"
     assert at.slider(key="s").value == LabState().sensitivity
     assert "the shipped model" in sidebar_text(at)
 

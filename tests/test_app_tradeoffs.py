@@ -47,8 +47,8 @@ def test_three_axes_three_methods_naive_line_and_current_marker(at):
     assert all(len(t["x"]) == len(GRID) for t in spec["data"][:3])
     star = spec["data"][-1]
     now = at.session_state["session"].current
-    assert star["marker"]["symbol"] == "star" and star["x"] == [pytest.approx(now["sparsity"])]
-    assert star["y"] == [pytest.approx(now["metrics"]["rmse"])]
+    assert star["marker"]["symbol"] == "star" and star["x"] == [pytest.approx(now.sparsity)]
+    assert star["y"] == [pytest.approx(now.metrics["rmse"])]
     naive = at.session_state["session"].lab.naive.metrics.rmse
     assert any(s["type"] == "line" and s["y0"] == pytest.approx(naive) for s in spec["layout"]["shapes"])
     macs = shown["tradeoff_macs"][0]

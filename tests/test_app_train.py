@@ -25,7 +25,7 @@ def test_defaults_are_the_one_set_of_the_shipped_model():
     assert at.number_input(key="t_epochs").value == tc.epochs and at.select_slider(key="t_lr").value == tc.lr
     assert at.selectbox(key="t_batch").value == tc.batch_size
     info = at.session_state["session"].model_info
-    assert info["model_config"] == mc and info["train_config"] == tc and info["made"] == "shipped"
+    assert info.model_config == mc and info.train_config == tc and info.made == "shipped"
     assert any("12,929 parameters" in c.value for c in at.caption)  # GRU 64 on one input, one-step head
 
 
@@ -104,7 +104,7 @@ def test_a_training_outlives_the_run_that_started_it_and_stop_keeps_its_best_epo
     assert any(f"stopped after {len(result.history)} of 300 epochs" in w and f"epoch {result.best_epoch}" in w
                for w in warnings)
     info = at.session_state["session"].model_info
-    assert info["model_config"] == mc and info["training"].cancelled and info["made"] == "trained"
+    assert info.model_config == mc and info.training.cancelled and info.made == "trained"
     assert at.session_state["session"].lab.data is now.data
 
 
@@ -124,7 +124,7 @@ def test_a_model_worse_than_naive_is_said_to_be_and_the_previous_one_can_come_ba
     back = at.session_state["session"].lab
     assert back.model is good.model and back.dense.metrics.rmse == good.dense.metrics.rmse
     assert not [w for w in at.warning if "worse than the naive forecast" in w.value]
-    assert at.session_state["session"].model_info["model_config"].hidden == 64
+    assert at.session_state["session"].model_info.model_config.hidden == 64
 
 
 def test_a_followers_stop_leaves_the_training_to_the_one_who_still_waits_and_the_last_stop_ends_it():
@@ -160,4 +160,4 @@ def test_a_followers_stop_leaves_the_training_to_the_one_who_still_waits_and_the
     assert ticket.finished.is_set() and one.training is None
     result = ticket.outcome[1]
     assert result.cancelled and any(f"stopped after {len(result.history)} of 300 epochs" in w for w in texts(a.warning))
-    assert other.lab is None or other.model_info["made"] != "followed"  # C left it: nothing was installed there
+    assert other.lab is None or other.model_info.made != "followed"  # C left it: nothing was installed there

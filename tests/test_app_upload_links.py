@@ -35,7 +35,7 @@ def test_a_reload_after_an_upload_keeps_the_data_and_the_model():
     again = reload(at)
     now = again.session_state["session"]
     assert now.source["label"] == "my_readings.csv" and len(now.series) == 600
-    assert now.model_info["made"] == "shared" and now.model_info["model_config"].hidden == 8  # the model cache's
+    assert now.model_info.made == "shared" and now.model_info.model_config.hidden == 8  # the model cache's
     assert now.lab.dense.metrics == before.lab.dense.metrics
     assert not [w for w in again.warning if "uploaded file" in w.value]
 
@@ -51,14 +51,14 @@ def test_a_link_whose_file_is_gone_then_the_same_file_uploaded_gets_the_links_se
     note = next(w.value for w in visitor.warning if "uploaded file" in w.value)
     assert "no longer keeps it" in note and "Upload the same file on the Data page" in note
     now = visitor.session_state["session"]
-    assert now.source["key"] == "power_load" and now.model_info["made"] == "shipped"  # the defaults, not the link's
+    assert now.source["key"] == "power_load" and now.model_info.made == "shipped"  # the defaults, not the link's
     assert not [b for b in visitor.button if b.key == "link_train"]  # no offer to train the link's model on the sample
     page(visitor, "data")
     upload(visitor, "my_readings.csv", FILE)
     assert any("the link was made with" in s.value for s in visitor.success)
     now = visitor.session_state["session"]
     assert now.source["label"] == "my_readings.csv" and now.source["digest"] == digest
-    assert now.model_info["model_config"].hidden == 8 and now.model_info["made"] == "shared"
+    assert now.model_info.model_config.hidden == 8 and now.model_info.made == "shared"
 
 
 def test_a_reload_during_an_uploads_training_shows_that_training_with_stop():

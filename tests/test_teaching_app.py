@@ -99,8 +99,8 @@ MOVES = {  # how a student moves each step's control
 
 def test_the_lesson_starts_on_the_shipped_model(lesson_app):
     ss = lesson_app.session_state
-    assert ss["session"].model_info["model_config"] == LabState().model_config()
-    assert ss["session"].model_info["made"] == "shipped"  # no training was needed
+    assert ss["session"].model_info.model_config == LabState().model_config()
+    assert ss["session"].model_info.made == "shipped"  # no training was needed
     assert lesson_app.header[0].value.startswith("Step 1 ·")
 
 
@@ -129,7 +129,7 @@ def test_every_lesson_step(lesson_app, step):
         at.number_input(key="ft_epochs").set_value(1).run()
         at.button(key="lesson_finetune").click().run()
         ok(at)
-        assert at.session_state["session"].finetuned["training"].history
+        assert at.session_state["session"].finetuned.training.history
         forecast = charts(ok(at.run()))[0]
         assert "pruned + fine-tuned" in [t["name"] for t in forecast["data"]]
     if step.key == "cost":
@@ -181,8 +181,8 @@ def test_a_link_restores_the_state():
     ss = at.session_state
     assert ss["session"].source["key"] == "airline" and ss["session"].windows.window == 12
     info = ss["session"].model_info
-    assert (info["model_config"].hidden, info["train_config"].epochs, info["train_config"].lr) == (8, 2, 0.003)
-    assert len(info["training"].history) == 2  # trained for the link (no checkpoint has this model)
+    assert (info.model_config.hidden, info.train_config.epochs, info.train_config.lr) == (8, 2, 0.003)
+    assert len(info.training.history) == 2  # trained for the link (no checkpoint has this model)
     assert ss["p_method"] == "magnitude" and ss["target"] == 60 and ss["s"] == 1.5
     assert ss["p_scope"] == "gates" and ss["p_gates"] == ["hh:reset", "hh:update"]
     assert (ss["p_floor"], ss["p_seed"], ss["ft_epochs"], ss[teaching.STEP]) == (0.05, 3, 1, 5)
@@ -209,7 +209,7 @@ def test_a_link_never_starts_a_training_it_offers_one_with_its_cost():
 
 def test_a_link_to_the_shipped_model_restores_it_at_once():
     at = ok(app({"sample": "power_load", "step": "4"}))
-    assert at.session_state["session"].model_info["model_config"].hidden == 64  # the checkpoint, no training
+    assert at.session_state["session"].model_info.model_config.hidden == 64  # the checkpoint, no training
     assert not [b for b in at.button if b.key == "link_train"]
 
 
@@ -217,7 +217,7 @@ def test_a_hand_edited_link_never_breaks_the_app():
     at = ok(app({"sample": "nope", "hidden": "lots", "s": "-1", "method": "drop table", "step": "42", "scope": "x:y"}))
     assert len(at.warning) >= 5  # every ignored value is named
     assert at.session_state["session"].source["key"] == "power_load"
-    assert at.session_state["session"].model_info["model_config"].hidden == 64  # the defaults, from the checkpoint
+    assert at.session_state["session"].model_info.model_config.hidden == 64  # the defaults, from the checkpoint
 
 
 @pytest.mark.parametrize("value", ["[Log in again](https://example.invalid/login)", "![x](http://127.0.0.1:9/p.png)",
@@ -237,7 +237,7 @@ def test_the_code_shown_reproduces_what_the_app_shows():
     shown = at.session_state["session"].current  # what the lesson's metrics and charts show
     at.button(key="lesson_finetune").click().run()
     ok(at)
-    finetuned = at.session_state["session"].finetuned["evaluation"].metrics
+    finetuned = at.session_state["session"].finetuned.evaluation.metrics
     open_show_code(at)
     code = next(c.value for c in at.code if "sc.train_dense(" in c.value)
     torch_code = next(c.value for c in at.code if "torch.nn.utils.prune" in c.value)
@@ -247,9 +247,9 @@ def test_the_code_shown_reproduces_what_the_app_shows():
         warnings.simplefilter("ignore")
         exec(compile(code, "shown", "exec"), ns)
         exec(compile(torch_code, "shown_torch", "exec"), ns)
-    assert ns["sparsity"] == pytest.approx(shown["sparsity"], abs=1e-12)
-    assert ns["torch_sparsity"] == pytest.approx(shown["sparsity"], abs=1e-12)
-    for name, value in shown["metrics"].items():
+    assert ns["sparsity"] == pytest.approx(shown.sparsity, abs=1e-12)
+    assert ns["torch_sparsity"] == pytest.approx(shown.sparsity, abs=1e-12)
+    for name, value in shown.metrics.items():
         assert getattr(ns["metrics"]["pruned"], name) == pytest.approx(value, rel=1e-9), name
         assert getattr(ns["torch_metrics"], name) == pytest.approx(value, rel=1e-6), name
         assert getattr(ns["metrics"]["finetuned"], name) == pytest.approx(getattr(finetuned, name), rel=1e-6), name
@@ -265,8 +265,8 @@ def test_reset_to_defaults():
     assert _probe(at) == LabState()
     assert at.query_params == teaching.LabState().to_link()  # the defaults' link
     assert "q_finetune" not in at.session_state  # the lesson's answers are cleared
-    assert at.session_state["session"].model_info["model_config"].hidden == 64
-    assert at.session_state["session"].model_info["made"] == "shipped"
+    assert at.session_state["session"].model_info.model_config.hidden == 64
+    assert at.session_state["session"].model_info.made == "shipped"
     assert at.header[0].value.startswith("Step 1 ·")
     at.button(key="lesson_reset").click().run()  # the lesson page has the same control
     assert _probe(ok(at)) == LabState()
@@ -292,9 +292,9 @@ def test_the_report_of_a_lesson_state(lesson_app):
     at.switch_page("app_pages/lesson.py").run()
     ss = at.session_state
     current = ss["session"].lab
-    snap = current.at(ss["session"].current["config"])
+    snap = current.at(ss["session"].current.config)
     inputs = {"current": current, "snap": snap, "ft": None, "state": _probe(at), "label": "Power load",
-              "units": "MW", "training": ss["session"].model_info["training"], "latency": None,
+              "units": "MW", "training": ss["session"].model_info.training, "latency": None,
               "link": "http://x/lesson?s=1"}
     html = report.report(inputs)
     assert f"{snap.evaluation.metrics.rmse:,.1f}" in html or f"{snap.evaluation.metrics.rmse:,.4f}".rstrip("0") in html
