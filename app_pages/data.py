@@ -112,9 +112,7 @@ with right.container(border=True):
 data: sc.Dataset = session.get().data
 series, source, windows = data.series, session.get().source, session.get().windows
 st.subheader(f"{results.plain(source['label'])} · {results.plain(series.name)}", anchor=False)
-split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
-fig = viz.series_figure(series.values, series.times, name=series.name, units=state.axis_units(),
-                        split=split)
+fig = viz.data_figure(data, units=state.axis_units())
 st.plotly_chart(fig, key="series_plot", config=viz.PLOTLY_CONFIG, theme=None)
 st.caption(f"Shaded: the chronological split. The scaler is fitted on the training part only; windows of "
            f"{data.window} values predict the next {data.horizon}: {len(data.train):,} training, "

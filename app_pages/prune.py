@@ -66,16 +66,13 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
     explain.explain("heatmap" if mode == "mask" else "heatmap_signed")
 
 
-def tab_forecast(snap: sc.Snapshot, ft: dict | None) -> None:
-    forecasts = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}
-    labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
-    if ft:
-        forecasts["finetuned"], labels["finetuned"] = ft.evaluation.forecast, "pruned + fine-tuned"
+def tab_forecast(snap: sc.Snapshot, ft: session.Finetuned | None) -> None:
+    evaluations, labels = pv.forecasts(current, snap, ft)
     units = state.axis_units()
 
     def draw():
-        return viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
-                                   units=units, title="Test part: pruned versus dense forecast")
+        return viz.test_forecast_figure(current.data, evaluations, labels=labels, units=units,
+                                        title="Test part: pruned versus dense forecast")
 
     fig = draw() if ft else server.figure(current, snap, ("forecast", units), draw)  # a fine-tuned line is this session's
     st.plotly_chart(fig, key="forecast", config=CFG, theme=None)

@@ -85,16 +85,13 @@ else:
     if tr.history:  # a model loaded from a file brings no training history: the forecast alone, full width
         loss_col, fc_col = st.columns([2, 3], gap="medium")
         with loss_col:
-            fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
-                                  best_epoch=tr.best_epoch or None)
+            fig = viz.training_figure(tr.history, tr.best_epoch)
             st.plotly_chart(fig, key="loss_final", config=viz.PLOTLY_CONFIG, theme=None)
             explain.explain("loss")
     else:
         fc_col = st.container()
     with fc_col:
-        fig = viz.forecast_figure(results.test_x(current.data), current.dense.actual,
-                                  {"dense": current.dense.forecast, "naive": current.naive.forecast},
-                                  units=state.axis_units(),
-                                  labels={"dense": "GRU forecast", "naive": "naive forecast"})
+        fig = viz.test_forecast_figure(current.data, {"dense": current.dense, "naive": current.naive},
+                                       units=state.axis_units(), labels={"dense": "GRU forecast", "naive": "naive forecast"})
         st.plotly_chart(fig, key="forecast_test", config=viz.PLOTLY_CONFIG, theme=None)
         explain.explain("forecast")

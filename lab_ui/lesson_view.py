@@ -105,9 +105,7 @@ def step_task(step, current) -> None:
                                      (len(data.train), len(data.val), len(data.test))):
             col.metric(f"{name} windows (W = {w})", f"{n:,}", delta=f"{n - now:+,} vs W = {data.window}",
                        delta_color="off", delta_arrow="off")
-    split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
-    fig = viz.series_figure(data.series.values, data.series.times, name=data.series.name,
-                            units=state.axis_units(), split=split)
+    fig = viz.data_figure(data, units=state.axis_units())
     chart(fig, "lesson_series", "series")
 
 
@@ -142,8 +140,7 @@ def step_train(step, current) -> None:
     chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}"), "lesson_hist_train", "weights")
     results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")
     tr = info.training
-    fig = viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
-                          best_epoch=tr.best_epoch or None)
+    fig = viz.training_figure(tr.history, tr.best_epoch)
     chart(fig, "lesson_loss", "loss")
     if session.get().model_info is not None and session.get().model_info.made == "shipped":
         st.caption("This model was loaded from the shipped checkpoint (the same settings and seed give the same "
@@ -183,13 +180,10 @@ def step_finetune(step, current) -> None:
         if made is not None:
             session.get().finetuned = made
             st.rerun()
-    forecasts = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}
-    labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
     if ft:
         results.metric_row(ft.evaluation.metrics, snap.evaluation.metrics, "vs pruned", label_prefix="Fine-tuned ")
-        forecasts["finetuned"], labels["finetuned"] = ft.evaluation.forecast, "pruned + fine-tuned"
-    fig = viz.forecast_figure(results.test_x(current.data), snap.evaluation.actual, forecasts, labels=labels,
-                              units=state.axis_units())
+    evaluations, labels = pv.forecasts(current, snap, ft)
+    fig = viz.test_forecast_figure(current.data, evaluations, labels=labels, units=state.axis_units())
     chart(fig, "lesson_forecast", "forecast_pruned")
 
 

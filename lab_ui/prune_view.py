@@ -171,6 +171,16 @@ def finetuned_for(snap: sc.Snapshot) -> dict | None:
     return None
 
 
+def forecasts(current: sc.PruningLab, snap: sc.Snapshot, ft) -> tuple[dict, dict]:
+    """What a pruned setting's forecast chart draws: the dense, pruned and (when it belongs to this setting)
+    fine-tuned evaluations, and their legend labels."""
+    evaluations = {"dense": current.dense, "pruned": snap.evaluation}
+    labels = {"dense": "dense model", "pruned": f"pruned ({snap.result.sparsity:.0%})"}
+    if ft:
+        evaluations["finetuned"], labels["finetuned"] = ft.evaluation, "pruned + fine-tuned"
+    return evaluations, labels
+
+
 def download_record(current: sc.PruningLab, snap: sc.Snapshot) -> dict:
     """Settings and results of this run as the download holds them: the CLI's `run` JSON, with the app's name and
     the data's source."""

@@ -9,7 +9,7 @@ from scgru_core import viz
 from scgru_core.viz.report import report_html
 
 from . import prune_view as pv
-from . import results, session, state, teaching
+from . import session, state, teaching
 
 
 
@@ -35,23 +35,20 @@ def report(inputs: dict) -> str:
     settings = {"data": inputs["label"], **now.to_query()}
     metrics = {"dense": current.dense.metrics.to_dict(), "naive": current.naive.metrics.to_dict(),
                "pruned": snap.evaluation.metrics.to_dict()}
-    forecasts, labels = {"dense": current.dense.forecast, "pruned": snap.evaluation.forecast}, {}
+    evaluations, _ = pv.forecasts(current, snap, ft)
+    labels = {"finetuned": "pruned + fine-tuned"} if ft else {}
     if ft:
         metrics["pruned + fine-tuned"] = ft.evaluation.metrics.to_dict()
-        forecasts["finetuned"], labels["finetuned"] = ft.evaluation.forecast, "pruned + fine-tuned"
     cost = {"dense": current.dense_cost.to_dict(), "pruned": snap.cost.to_dict()}
     hh = pv.default_matrix(current.model)
     panels = pv.gate_panels(current, snap, hh)
-    split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
     c = snap.cost
     figures = {
-        "series": viz.series_figure(data.series.values, data.series.times, name=data.series.name, units=units,
-                                    split=split, title="The series and its split"),
-        "loss": viz.loss_figure([h.train_loss for h in tr.history], [h.val_loss for h in tr.history],
-                                best_epoch=tr.best_epoch or None),
+        "series": viz.data_figure(data, units=units, title="The series and its split"),
+        "loss": viz.training_figure(tr.history, tr.best_epoch),
         "histogram": viz.histogram_figure(panels, title=f"{pv.matrix_label(hh)}: weights and the cut"),
         "heatmap": viz.heatmap_figure(panels, title=f"{pv.matrix_label(hh)}: kept (dark) and pruned connections"),
-        "forecast": viz.forecast_figure(results.test_x(data), snap.evaluation.actual, forecasts, units=units, labels=labels),
+        "forecast": viz.test_forecast_figure(data, evaluations, units=units, labels=labels),
         "cost": viz.cost_figure(c),
     }
     notes = [f"Pruned {snap.result.sparsity:.1%} of the weights in scope ({snap.config.rule.label}, scope "

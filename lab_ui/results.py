@@ -71,12 +71,6 @@ def metric_row(metrics: sc.Metrics, reference: sc.Metrics | None, delta_label: s
                    delta_color="inverse", help=" ".join(helps) or None)
 
 
-def test_x(data: sc.Dataset):
-    """Time stamps (or series indices) of the test windows' first targets."""
-    idx = data.test.target_start
-    return data.series.times[idx] if data.series.times is not None else idx
-
-
 def vs_dense_row(pruned: sc.Metrics, dense: sc.Metrics, snap: sc.Snapshot, setting: str) -> None:
     """Under the Prune sliders: the sparsity, then each pruned error with its change against the dense model."""
     p, d = pruned.to_dict(), dense.to_dict()

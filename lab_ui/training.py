@@ -126,8 +126,7 @@ def progress_text(kind: str, ticket: sc.Ticket) -> str:
 
 def _loss_figure(ticket: sc.Ticket, title: str, height: int = 340):
     """The loss curves of the epochs a ticket has finished."""
-    return viz.loss_figure([h.train_loss for h in ticket.losses], [h.val_loss for h in ticket.losses], title=title,
-                           height=height)
+    return viz.training_figure(ticket.losses, title=title, height=height)
 
 
 class _Progress:

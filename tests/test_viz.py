@@ -191,3 +191,22 @@ def test_the_naive_label_sits_on_its_line_on_a_log_axis_and_ticks_do_not_crowd()
 def test_the_loss_chart_counts_whole_epochs():
     assert viz.loss_figure([1.0, 0.5], [1.1, 0.6]).layout.xaxis.dtick == 1
     assert viz.loss_figure([1.0] * 30, [1.0] * 30).layout.xaxis.dtick == 3
+
+
+def test_the_builders_take_the_engines_types():
+    """A page hands the builders what the engine made (a Dataset, a training's history, evaluations), not lists it
+    assembled: the split, the epochs and the forecasts come through unchanged."""
+    times = pd.date_range("2024-01-01", periods=200, freq="h")
+    series = sc.series_from_frame(pd.DataFrame({"t": times, "load": np.sin(np.arange(200) / 5) + 2}))
+    data = sc.prepare(series, sc.WindowConfig(window=8))
+    shaded = [s for s in viz.data_figure(data, units="MW").layout.shapes]
+    assert len(shaded) == 3 and shaded[-1].x1 == times[-1]  # train, validation, test
+    model = sc.build_model(sc.ModelConfig(hidden=4), horizon=1, seed=0)
+    result = sc.fit(model, data, sc.TrainConfig(epochs=2, patience=0))
+    loss = viz.training_figure(result.history, result.best_epoch)
+    assert list(loss.data[0].y) == [h.train_loss for h in result.history]
+    dense, naive = sc.evaluate(model, data), sc.evaluate_naive(data)
+    fig = viz.test_forecast_figure(data, {"dense": dense, "naive": naive})
+    lines = {t.name: t for t in fig.data if t.yaxis in (None, "y")}
+    assert np.allclose(lines["actual"].y, dense.actual[:, 0]) and len(lines) == 3  # the first step ahead
+    assert list(lines["actual"].x) == list(times[data.test.target_start])

@@ -8,11 +8,12 @@
 - `comparisons`: storage bars, trade-off curves, grouped bars, sparsity schedules.
 """
 from scgru_core.viz.comparisons import cost_figure, grouped_bar_figure, schedule_figure, tradeoff_figure
-from scgru_core.viz.series import forecast_figure, loss_figure, series_figure
+from scgru_core.viz.series import (data_figure, forecast_figure, loss_figure, series_figure, test_forecast_figure,
+                                   training_figure)
 from scgru_core.viz.style import (COLORS, FONT_SIZE, FORECAST_COLUMNS, FORECAST_RECENT, PLOTLY_CONFIG, decimate, plain,
                                   time_axis)
 from scgru_core.viz.weights import heatmap_figure, histogram_figure
 
-__all__ = ["COLORS", "FONT_SIZE", "FORECAST_COLUMNS", "FORECAST_RECENT", "PLOTLY_CONFIG", "cost_figure", "decimate",
-           "forecast_figure", "grouped_bar_figure", "heatmap_figure", "histogram_figure", "loss_figure", "plain",
+__all__ = ["COLORS", "FONT_SIZE", "FORECAST_COLUMNS", "FORECAST_RECENT", "PLOTLY_CONFIG", "cost_figure", "data_figure",
+           "decimate", "forecast_figure", "test_forecast_figure", "training_figure", "grouped_bar_figure", "heatmap_figure", "histogram_figure", "loss_figure", "plain",
            "schedule_figure", "series_figure", "time_axis", "tradeoff_figure"]

@@ -7,6 +7,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from scgru_core.data.windows import Dataset
+from scgru_core.net.evaluate import Evaluation
+from scgru_core.net.train import EpochLog
+
 from scgru_core.viz.style import (COLORS, FONT_SIZE, FORECAST_COLUMNS, FORECAST_RECENT, LOG_TICKS, MAX_LINE_POINTS,
                                   PART_FILL, PART_LABEL, decimate, figure, merged, plain, styled, time_axis, x_axis)
 
@@ -103,3 +107,35 @@ def forecast_figure(x, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], 
             yaxis2=dict(domain=[0.0, 0.25], anchor="x", title_text=f"error{f' ({units})' if units else ''}",
                         zeroline=True, zerolinecolor="#57606a")))
     return figure(data, layout, height, title)
+
+
+# ---- the same figures from the engine's types: what the pages, the lesson and the report call ------------------
+
+def test_x(data: Dataset):
+    """Time stamps (or series indices) of the test windows' first targets: a forecast chart's x axis."""
+    idx = data.test.target_start
+    return data.series.times[idx] if data.series.times is not None else idx
+
+
+def data_figure(data: Dataset, units: str = "", title: str | None = None, height: int = 380) -> go.Figure:
+    """A dataset's series with its chronological split shaded."""
+    split = {"train": data.split.train, "val": data.split.val, "test": data.split.test}
+    return series_figure(data.series.values, data.series.times, name=data.series.name, units=units, split=split,
+                         title=title, height=height)
+
+
+def training_figure(history: Sequence[EpochLog], best_epoch: int | None = None,
+                    title: str = "Loss per epoch (MSE, scaled units)", height: int = 340) -> go.Figure:
+    """A training's loss per epoch (a finished `TrainResult.history`, or the epochs a running one has done)."""
+    return loss_figure([h.train_loss for h in history], [h.val_loss for h in history], best_epoch or None, title,
+                       height)
+
+
+def test_forecast_figure(data: Dataset, evaluations: Mapping[str, Evaluation], units: str = "",
+                         labels: Mapping[str, str] | None = None, title: str = "Test part: forecast versus actual",
+                         height: int = 440) -> go.Figure:
+    """Each evaluation's forecast of the test part against the actual values, keyed by kind ("dense", "pruned",
+    "finetuned", "naive")."""
+    actual = next(iter(evaluations.values())).actual
+    return forecast_figure(test_x(data), actual, {k: e.forecast for k, e in evaluations.items()}, units=units,
+                           labels=labels, title=title, height=height)
