@@ -26,6 +26,7 @@ from scgru_core.study.curves import BarGroup, Curve
 from scgru_core.teach.settings import SETTINGS, LabState
 
 from . import memory, session, teaching, training
+from .progress import Throttle
 
 ss = st.session_state
 TABLE = {"method": "method", "scope": "scope", "target_sparsity": "target", "seed": "seed", "sparsity": "sparsity",
@@ -191,7 +192,7 @@ def skipped() -> list[str]:
 
 def _run_here(points: list, bar, ticket: sc.Ticket) -> None:
     """In this process, one engine call per point, with per-batch progress."""
-    res, store, throttle = results(), _store(), training.Throttle()
+    res, store, throttle = results(), _store(), Throttle()
     for i, (cfg, (method, target, seed)) in enumerate(points):
         what = f"point {i + 1} of {len(points)}: {label(method)} at {target:.0%}, scope {cfg.scope.to_text()}, seed {seed}"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 
 import streamlit as st
 
@@ -22,9 +21,9 @@ from scgru_core.net import budget
 from scgru_core import viz
 
 from . import results, server, session, state
+from .progress import UI_INTERVAL_S, Progress, Throttle, loss_figure, progress_text
 
 LINK_KEY = "training"  # the address's parameter naming the training a page follows, while it runs
-UI_INTERVAL_S = 0.2  # progress updates at most this often (each one is a message to the browser)
 WATCH_INTERVAL_S = 1.0  # a training followed from another run is polled this often
 STOP_WAIT_S = 10.0  # a stopped training ends within one batch: the run after a Stop waits this long for it
 
@@ -115,54 +114,9 @@ def run_in_line(label: str, work, estimate_s: float = math.nan):
     return _in_line(ticket, lambda: work(ticket))()
 
 
-def progress_text(kind: str, ticket: sc.Ticket) -> str:
-    text = f"{kind}: epoch {min(ticket.epoch, ticket.epochs)} of {ticket.epochs}"
-    text += f", batch {ticket.batch} of {ticket.batches}" if ticket.batches else ""
-    if ticket.losses:
-        last = ticket.losses[-1]
-        text += f" · last epoch: train loss {last.train_loss:.4g}, validation loss {last.val_loss:.4g}"
-    return text
-
-
-def _loss_figure(ticket: sc.Ticket, title: str, height: int = 340):
-    """The loss curves of the epochs a ticket has finished."""
-    return viz.training_figure(ticket.losses, title=title, height=height)
-
-
-class _Progress:
-    """A progress bar and a live loss chart drawn from a ticket (in the run that trains or follows it)."""
-
-    def __init__(self, kind: str, chart_key: str):
-        self.kind, self.chart_key, self.epochs_drawn = kind, chart_key, 0
-        self.bar = st.progress(0.0, text=f"{kind}: starting…")
-        self.chart = st.empty()
-
-    def draw(self, ticket: sc.Ticket) -> None:
-        self.bar.progress(ticket.fraction, text=progress_text(self.kind, ticket))
-        if len(ticket.losses) != self.epochs_drawn:
-            self.epochs_drawn = len(ticket.losses)
-            fig = _loss_figure(ticket, f"{self.kind}: loss per epoch (MSE, scaled units)")
-            self.chart.plotly_chart(fig, key=f"{self.chart_key}_{self.epochs_drawn}", config=viz.PLOTLY_CONFIG,
-                                    theme=None)
-
-
-class Throttle:
-    """True at most every UI_INTERVAL_S: progress drawn per batch would be a message to the browser each time."""
-
-    def __init__(self, interval_s: float = UI_INTERVAL_S):
-        self.interval_s, self.last = interval_s, 0.0
-
-    def ready(self) -> bool:
-        now = time.perf_counter()
-        if now - self.last < self.interval_s:
-            return False
-        self.last = now
-        return True
-
-
 def _progress(kind: str, chart_key: str, ticket: sc.Ticket):
     """For work done in the script run: the callbacks that feed its ticket and draw it; (callbacks, bar)."""
-    shown, throttle = _Progress(kind, chart_key), Throttle()
+    shown, throttle = Progress(kind, chart_key), Throttle()
 
     def on_batch(b: int, batches: int) -> None:
         ticket.progress(b, batches)
@@ -224,7 +178,6 @@ def wait_for(ticket: sc.Ticket, model_config: sc.ModelConfig, train_config: sc.T
                               "train_config": train_config, "data": session.get().data, "after": after, "made": made}
 
 
-
 def _train_job(ticket: sc.Ticket, cache, data: sc.Dataset, model_config: sc.ModelConfig,
                train_config: sc.TrainConfig):
     """The training itself, in the server's thread: no Streamlit here, its progress goes to the ticket; shared
@@ -239,7 +192,7 @@ def follow(chart_key: str = "loss_live") -> bool:
     """Show the session's training until it ends, then install what it made (see `finish`). A click elsewhere
     interrupts the showing, never the training."""
     ticket, queue = session.get().training["ticket"], server.trainers()
-    line, shown = st.empty(), _Progress("Training", chart_key)
+    line, shown = st.empty(), Progress("Training", chart_key)
     while not ticket.finished.wait(UI_INTERVAL_S):
         ticket.want(session.get().token)  # still here
         if queue.position(ticket) > 0:
@@ -352,7 +305,7 @@ def watch(ticket: sc.Ticket) -> None:
         st.progress(ticket.fraction, text=progress_text("Training", ticket))
         chart = st.empty()
         if ticket.losses:
-            fig = _loss_figure(ticket, "Loss per epoch (MSE, scaled units)", height=220)
+            fig = loss_figure(ticket, "Loss per epoch (MSE, scaled units)", height=220)
             chart.plotly_chart(fig, key="watch_loss", config=viz.PLOTLY_CONFIG, theme=None)
         st.button("Stop this training", key="watch_stop", icon=":material/stop_circle:", on_click=stop_following,
                   args=(later,), help="Stops it, keeping its best epoch so far; a training other sessions also wait "

@@ -9,8 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from scgru_core.net.model import GATES
-from scgru_core.pruning.rules import KINDS
-from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState, Setting
+from scgru_core.pruning.scopes import KINDS
+from scgru_core.teach.setting import Setting
+from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState
 
 from .memory import set_widget
 

@@ -37,8 +37,9 @@ from scgru_core.store.runs import SavedRun, load_run, save_run
 from scgru_core.pruning.lab import GatePanel, PruningLab, Snapshot
 from scgru_core.net.metrics import METRIC_LABELS, METRIC_NAMES, Metrics
 from scgru_core.net.model import CELLS, GATES, Forecaster, ModelConfig, build_model, weight_names
-from scgru_core.pruning.rules import (RULES, PruneConfig, PruneResult, Scope, SensitivityUnstructured,
-                                      TaylorUnstructured, prune, sensitivity_for_sparsity)
+from scgru_core.pruning.rules import (RULES, PruneConfig, PruneResult, SensitivityUnstructured, TaylorUnstructured,
+                                      prune, sensitivity_for_sparsity)
+from scgru_core.pruning.scopes import Scope
 from scgru_core.pruning.saliency import taylor_scores
 from scgru_core.study.sweep import UNITS, structured_sweep, sweep, sweep_configs
 from scgru_core.serve.training_queue import Ticket, TrainingCancelled, TrainingQueue

@@ -17,7 +17,7 @@ from _engine_support import same_state, state_of, tiny_data, tiny_model
 from scgru_core import (ConfigError, PruneConfig, PruningLab, Scope, SensitivityUnstructured, evaluate, model_cost,
                         prune, sensitivity_for_sparsity)
 from scgru_core.net.model import GATES, gate_blocks, weight_names
-from scgru_core.pruning.rules import KINDS
+from scgru_core.pruning.scopes import KINDS
 
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import scgru_core as sc
 from scgru_core.teach import lesson
-from scgru_core.pruning.rules import RULES, Scope
+from scgru_core.pruning.rules import RULES
+from scgru_core.pruning.scopes import Scope
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.teach.links import parse_query, sample_length
 from scgru_core.teach.settings import DEFAULTS, SETTINGS, URL_KEYS, LabState

@@ -16,12 +16,14 @@ from scgru_core.data.reading import AUTO, MISSING_POLICIES, ReadConfig, Series, 
 from scgru_core.errors import ConfigError
 from scgru_core.study.executors import EXECUTORS, Executor, Ray, make_executor
 from scgru_core.study.experiment import RunConfig
-from scgru_core.pruning.rules import RULES, Scope
+from scgru_core.pruning.rules import RULES
+from scgru_core.pruning.scopes import Scope
 from scgru_core.data.times import DATE_ORDERS
 from scgru_core.net.metrics import METRICS
 from scgru_core.net.train import PRECISIONS, Callbacks, EpochLog, FINETUNE_LR
 from scgru_core.data.windows import WindowConfig, few_windows
-from scgru_core.teach.settings import SETTINGS, Setting, engine_config
+from scgru_core.teach.setting import Setting
+from scgru_core.teach.settings import SETTINGS, engine_config
 
 COMMANDS = {}
 

@@ -14,7 +14,7 @@ import pathlib
 import tempfile
 
 from scgru_core.errors import ConfigError
-from scgru_core.pruning.rules import Scope
+from scgru_core.pruning.scopes import Scope
 from scgru_core.teach.settings import SETTINGS
 
 

@@ -20,7 +20,8 @@ from scgru_core.errors import ConfigError
 from scgru_core.registry import Registry
 from scgru_core.net.model import Forecaster, weight_names
 from scgru_core.net.masks import MaskSet
-from scgru_core.pruning.rules import PruneConfig, PruneResult, Scope, describe_masks, prune
+from scgru_core.pruning.rules import PruneConfig, PruneResult, describe_masks, prune
+from scgru_core.pruning.scopes import Scope
 from scgru_core.net.train import Callbacks, TrainConfig, TrainResult, fit
 from scgru_core.data.windows import Dataset
 

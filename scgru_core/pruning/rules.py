@@ -22,9 +22,8 @@ from torch.nn.utils import prune as tprune
 from scgru_core.errors import ConfigError
 from scgru_core.registry import Registry
 from scgru_core.net.masks import MaskSet
-from scgru_core.net.model import GATES, Forecaster, gate_blocks, matrix_kind, weight_names
-
-KINDS = ("ih", "hh")
+from scgru_core.net.model import Forecaster, gate_blocks, matrix_kind, weight_names
+from scgru_core.pruning.scopes import Scope
 
 
 def sensitivity_threshold(abs_w: torch.Tensor, s: float, k: float) -> float:
@@ -81,65 +80,6 @@ class TaylorUnstructured(tprune.L1Unstructured):
     Ranking is L1Unstructured's; what differs is the tensor it ranks, the saliency (see
     `saliency.taylor_scores`), passed as `scores=` to `prune` or `importance_scores=` to `apply`.
     """
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which blocks may be pruned: matrix kinds (ih / hh) crossed with gates, optionally the head."""
-
-    kinds: frozenset = frozenset(KINDS)
-    gates: frozenset = frozenset(GATES)
-    head: bool = False
-    # (kind, gate) pairs when the selection is not every kind x gate (e.g. 'hh:reset,ih:new'); None: kinds x gates
-    pairs: frozenset | None = None
-
-    def selects(self, kind: str, gate: str) -> bool:
-        if self.pairs is not None:
-            return (kind, gate) in self.pairs
-        return kind in self.kinds and gate in self.gates
-
-    @classmethod
-    def parse(cls, text: str, head: bool = False) -> "Scope":
-        """'both', 'ih', 'hh', or a comma list such as 'hh:reset,hh:update' or 'ih:new'."""
-        text = text.strip().lower()
-        if text in ("both", "all", ""):
-            return cls(head=head)
-        if text in KINDS:
-            return cls(kinds=frozenset([text]), head=head)
-        pairs = set()
-        for part in text.split(","):
-            kind, _, gate = part.strip().partition(":")
-            if kind not in KINDS or (gate and gate not in GATES):
-                raise ConfigError(f"scope {text!r} is not understood: use both, ih, hh or a list like 'hh:reset,ih:new' "
-                                  f"(gates: {', '.join(GATES)}).")
-            pairs.update((kind, g) for g in ([gate] if gate else GATES))
-        kinds, gates = {k for k, _ in pairs}, {g for _, g in pairs}
-        crossed = pairs == {(k, g) for k in kinds for g in gates}
-        return cls(kinds=frozenset(kinds), gates=frozenset(gates), head=head,
-                   pairs=None if crossed else frozenset(pairs))
-
-    def to_text(self) -> str:
-        """The text form `parse` reads back (without the head flag)."""
-        if self.pairs is None and set(self.gates) == set(GATES):
-            return "both" if set(self.kinds) == set(KINDS) else next(iter(self.kinds))
-        return ",".join(f"{k}:{g}" for k in KINDS for g in GATES if self.selects(k, g))
-
-    def label(self) -> str:
-        if self.pairs is not None:
-            return ", ".join(f"{k}:{g}" for k in KINDS for g in GATES if self.selects(k, g)) + (" + head" if self.head else "")
-        kinds = "both" if set(self.kinds) == set(KINDS) else "".join(sorted(self.kinds))
-        gates = "" if set(self.gates) == set(GATES) else " (" + ", ".join(g for g in GATES if g in self.gates) + ")"
-        return kinds + gates + (" + head" if self.head else "")
-
-    def rows(self, model: Forecaster, name: str) -> torch.Tensor | None:
-        """Row indices of `name` in scope, or None when the matrix is out of scope."""
-        if name.startswith("head."):
-            return torch.arange(model.horizon) if self.head else None
-        kind = matrix_kind(name)
-        if kind not in self.kinds:
-            return None
-        idx = [torch.arange(sl.start, sl.stop) for g, sl in gate_blocks(model, name).items() if self.selects(kind, g)]
-        return torch.cat(idx) if idx else None
 
 
 @dataclass(frozen=True)
@@ -236,8 +176,6 @@ class PruneConfig:
         unused += () if self.rule.draws_random else ("seed",)
         defaults = {f.name: f.default for f in fields(PruneConfig)}
         return replace(self, **{name: defaults[name] for name in unused})
-
-
 
 
 @dataclass(frozen=True)

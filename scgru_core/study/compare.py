@@ -32,7 +32,8 @@ from scgru_core.pruning.gradual import GRADUAL, GradualPlan, gradual_fit, steps_
 from scgru_core.pruning.lab import PruningLab
 from scgru_core.net.model import Forecaster, ModelConfig, build_model
 from scgru_core.net.masks import MaskSet
-from scgru_core.pruning.rules import RULES, PruneConfig, Scope
+from scgru_core.pruning.rules import RULES, PruneConfig
+from scgru_core.pruning.scopes import Scope
 from scgru_core.net.train import Callbacks, TrainConfig, finetune_config
 from scgru_core.data.windows import Dataset, data_fingerprint
 from scgru_core.study.methods import TRAINED, known_methods, method_kind

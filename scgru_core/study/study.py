@@ -22,7 +22,7 @@ from scgru_core.errors import ConfigError
 from scgru_core.net.evaluate import evaluate_naive
 from scgru_core.study.executors import Executor, Local
 from scgru_core.net.model import ModelConfig
-from scgru_core.pruning.rules import Scope
+from scgru_core.pruning.scopes import Scope
 from scgru_core.net.train import Callbacks, TrainConfig
 from scgru_core.data.windows import Dataset, WindowConfig, prepare
 

@@ -21,9 +21,11 @@ from typing import Any, Mapping
 
 from scgru_core.data.reading import load_series
 from scgru_core.errors import ScgruError
-from scgru_core.pruning.rules import RULES, Scope
+from scgru_core.pruning.rules import RULES
+from scgru_core.pruning.scopes import Scope
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
-from scgru_core.teach.settings import SETTINGS, LabState, as_text
+from scgru_core.teach.setting import as_text
+from scgru_core.teach.settings import SETTINGS, LabState
 from scgru_core.data.windows import minimum_length
 
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

@@ -15,7 +15,8 @@ import dataclasses
 import types
 
 from scgru_core.net.model import gate_blocks
-from scgru_core.pruning.rules import RULES, Scope
+from scgru_core.pruning.rules import RULES
+from scgru_core.pruning.scopes import Scope
 from scgru_core.net.train import TrainConfig
 from scgru_core.store.checkpoints import Setup, matches
 from scgru_core.data.reading import ReadConfig

@@ -1,29 +1,32 @@
-"""Every setting a person can change, declared once: field, type, default, bounds or choices, widget key, URL key,
-label and help.
+"""Every setting a person can change, declared once (a row is a `setting.Setting`): field, type, default, bounds or
+choices, widget key, URL key, label and help, where the engine keeps it, its command-line flag; the pages' views
+included.
 
-The app's widgets (lab_ui/widgets.py), the address bar (urlstate.py), Reset, the engine configs (`LabState`
-below), Show code and the lesson's set-up buttons all read this table, so they cannot disagree: a value a link
-may carry is a value a widget can show, and a default is the same on every page, in the CLI and in the shipped
-checkpoints. Defaults come from the engine's own config dataclasses (TrainConfig, ModelConfig, WindowConfig,
-PruneConfig), so there is one set of them.
+The app's widgets (lab_ui/widgets.py), the address bar (links.py), Reset, the engine configs (`LabState` below,
+`engine_config`), the command line's flags (cli/common.py), Compare, Show code and the lesson's set-up buttons all
+read this table, so they cannot disagree: a value a link may carry is a value a widget can show, and a default is
+the same on every page, in the CLI and in the shipped checkpoints. Defaults come from the engine's own config
+dataclasses (TrainConfig, ModelConfig, WindowConfig, PruneConfig, UnitConfig, CompareConfig), so there is one set
+of them.
 
     SETTINGS["lr"].choices          # what the learning-rate slider offers and a link may say
     LabState().train_config()       # the engine's TrainConfig for the defaults
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields, make_dataclass, replace
+from dataclasses import field, fields, make_dataclass, replace
 from typing import Any, Mapping
 
 from scgru_core.errors import ConfigError, ScgruError
 from scgru_core.study.experiment import RUN_FINETUNE_EPOCHS
 from scgru_core.net.model import CELLS, ModelConfig
-from scgru_core.pruning.rules import RULES, PruneConfig, Scope
+from scgru_core.pruning.rules import RULES, PruneConfig
+from scgru_core.pruning.scopes import Scope
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.net.train import TrainConfig, finetune_config
 from scgru_core.data.windows import WindowConfig
 from scgru_core.teach.lesson import STEPS
+from scgru_core.teach.setting import Setting, as_text
 from scgru_core.deploy.units import UNIT_RULES, UnitConfig
 from scgru_core.net.metrics import METRIC_LABELS, METRIC_NAMES
 from scgru_core.pruning.gradual import GRADUAL
@@ -34,93 +37,6 @@ LATENCY_BATCHES = (1, 256)  # the batch sizes the Trade-offs page times a model 
 
 CELL_LABELS = {"gru": "GRU (standard, PyTorch)", "gru1": "GRU1: gates without input weights",
                "gru2": "GRU2: gates without input weights or bias", "gru3": "GRU3: gates are learned constants"}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One user-visible setting. `config`/`attr` name where the engine keeps it (None: the lab's own);
-    `scale` turns the value into what its widget shows (shares as whole percent)."""
-
-    name: str  # field of LabState
-    type: type  # int, float, bool or str; tuple for several values (of `item`)
-    default: Any
-    url: str  # query-parameter key
-    widget: str | None  # session-state key of its widget (None: set by buttons, not a widget)
-    label: str
-    help: str = ""
-    kind: str = "number"  # number, slider, select, select_slider, checkbox, scope, radio, multiselect
-    bounds: tuple | None = None  # (low, high) in field units, both included
-    choices: tuple | None = None
-    step: float | None = None  # the widget's step, in widget units
-    scale: int = 1  # widget value = round(field value × scale)
-    config: str | None = None  # "windows", "model", "train" or "prune"
-    attr: str | None = None  # field in that config (default: name)
-    group: str = ""  # data, model, training, pruning, lesson
-    labels: Any = None  # {choice: label} for a choice's display text (default: the value itself)
-    cli: tuple | None = None  # (low, high) the command line accepts, where wider than the widget's bounds or choices
-    item: type = str  # a tuple setting's values are of this type
-    flag: str | None = ""  # its command-line flag ("": --name with dashes; None: none)
-
-    @property
-    def limits(self) -> tuple:
-        """(low, high), both included, that a value may take outside the app (the command line): `cli`, else the
-        widget's bounds, else the extent of its choices."""
-        if self.cli is not None:
-            return self.cli
-        return self.bounds if self.bounds is not None else (min(self.choices), max(self.choices))
-
-    def label_of(self, value) -> str:
-        if self.labels is not None and value in self.labels:
-            return self.labels[value]
-        return f"{value:g}" if isinstance(value, float) else str(value)
-
-    def to_widget(self, value):
-        if self.type is tuple:
-            return list(value)
-        return int(round(value * self.scale)) if self.scale != 1 else value
-
-    def from_widget(self, value):
-        if self.type is tuple:
-            return tuple(value)
-        if self.scale != 1:
-            return round(float(value) / self.scale, 6)
-        return self.type(value) if self.type in (int, float, bool) else value
-
-    @property
-    def cli_flag(self) -> str | None:
-        return None if self.flag is None else self.flag or "--" + self.name.rstrip("_").replace("_", "-")
-
-    def check(self, value) -> Any:
-        """`value` as this setting holds it, or ValueError if a widget could not show it."""
-        if self.type is tuple:
-            items = value.split(",") if isinstance(value, str) else list(value)
-            one = replace(self, type=self.item)
-            return tuple(dict.fromkeys(one.check(v.strip() if isinstance(v, str) else v) for v in items if v != ""))
-        if self.type is bool:
-            if not isinstance(value, bool):
-                raise ValueError
-            return value
-        if self.type is str:
-            value = str(value)
-        elif self.type is int:
-            if isinstance(value, bool) or not float(value).is_integer():
-                raise ValueError
-            value = int(value)
-        else:
-            value = float(value)
-            if not math.isfinite(value):
-                raise ValueError
-            if self.scale != 1:  # a share the percent slider can show: a whole percent
-                value = round(value * self.scale) / self.scale
-        if self.choices is not None:
-            match = [c for c in self.choices
-                     if (c == value if isinstance(c, str) else math.isclose(c, value, rel_tol=1e-9))]
-            if not match:
-                raise ValueError
-            return match[0]
-        if self.bounds is not None and not self.bounds[0] <= value <= self.bounds[1]:
-            raise ValueError
-        return value
 
 
 def _d(config, attr: str):
@@ -415,17 +331,6 @@ class _Configs:
                 value = getattr(configs[s.config], s.attr or s.name)
                 values[s.name] = value.to_text() if isinstance(value, Scope) else value
         return replace(base if base is not None else cls(), **values)
-
-
-def as_text(value: Any) -> str:
-    """A value as a link writes it."""
-    if isinstance(value, tuple):
-        return ",".join(as_text(v) for v in value)
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return repr(value)  # the shortest text that reads back as the same float
-    return str(value)
 
 
 def _checked(setting: Setting, value):
