@@ -13,7 +13,7 @@ child: 781 "missing ScriptRunContext" warnings for one 20,000-row workbook read)
 def main() -> None:
     import streamlit as st
 
-    from lab_ui import memory, prefetch, server, state, teaching, training, widgets
+    from lab_ui import lab_state, memory, prefetch, server, state, training, widgets
 
     st.set_page_config(page_title="SCGRU Pruning Lab", page_icon=":material/content_cut:", layout="wide")
     server.warm_up()
@@ -23,13 +23,13 @@ def main() -> None:
     widgets.init_defaults()  # every setting's widget starts at the settings table's default
     state.recover_interrupted_job()
     training.resume()  # a training under way for this session (it outlives script runs): installed, or shown polled
-    teaching.start_session()  # a shared link: its data, settings and lesson step
+    lab_state.start_session()  # a shared link: its data, settings and lesson step
     state.ensure_dataset()
 
     page = st.navigation({
         "SCGRU Pruning Lab": [
             st.Page(state.HOME, title="Home", icon=":material/home:", default=True),
-            st.Page(teaching.LESSON_PAGE, title="Lesson", icon=":material/school:", url_path="lesson"),
+            st.Page(lab_state.LESSON_PAGE, title="Lesson", icon=":material/school:", url_path="lesson"),
             st.Page(state.DATA_PAGE, title="Data", icon=":material/table_chart:", url_path="data"),
             st.Page(state.TRAIN_PAGE, title="Train", icon=":material/model_training:", url_path="train"),
             st.Page(state.PRUNE_PAGE, title="Prune", icon=":material/content_cut:", url_path="prune"),
@@ -38,13 +38,13 @@ def main() -> None:
             st.Page(state.COMPARE_PAGE, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
         ]
     })
-    teaching.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
+    lab_state.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
     prefetch.follow()  # whatever model is in place: its slider computed in the background
     page.run()
     with st.sidebar:  # drawn after the page, so it shows what the page just did
         state.sidebar_status(pruning=page.url_path != "prune")  # the Prune page's sliders move faster than this
-        teaching.reset_control()
-    teaching.sync_url()  # the address bar holds the state, so a copied link opens it
+        lab_state.reset_control()
+    lab_state.sync_url()  # the address bar holds the state, so a copied link opens it
     memory.remember_widgets(state.PERSISTENT_WIDGETS)
 
 

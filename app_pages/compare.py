@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import compare_view as cv
-from lab_ui import explain, results, session, state, training, widgets
+from lab_ui import explain, lab_state, results, session, state, training, widgets
 from scgru_core import viz
 
 
@@ -18,7 +18,7 @@ st.caption("Every method gets the same budget: E dense epochs plus F fine-tuning
 state.show_messages("compare")
 cv.init()
 data: sc.Dataset = session.get().data
-now = cv.lab_state()
+now = lab_state.of_session()
 
 with st.container(border=True):
     c1, c2 = st.columns([2.2, 1.3], gap="medium")

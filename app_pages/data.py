@@ -4,7 +4,7 @@ import dataclasses
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import explain, results, session, state, teaching, widgets
+from lab_ui import explain, lab_state, results, session, state, widgets
 from scgru_core import viz
 from scgru_core.data.reading import MISSING_POLICIES
 from scgru_core.data.times import span_text
@@ -52,7 +52,7 @@ def _read_upload() -> None:
         with st.spinner(f"Reading {results.literal(file.name)} ({file.size / 1e6:.1f} MB) and checking its values…", show_time=True):
             state.handle_upload(file)
         session.get().uploads += 1
-        if teaching.after_upload():  # the file a link was made with: its model is asked for in the next run
+        if lab_state.after_upload():  # the file a link was made with: its model is asked for in the next run
             st.rerun()
     if had_model and session.get().lab is None:
         state.say("data", "info", "The trained model was for the previous data, so it was discarded.")

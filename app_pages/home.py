@@ -1,7 +1,7 @@
 """Home: what the lab does, the path through it, and a one-click demo."""
 import streamlit as st
 
-from lab_ui import results, server, session, state, teaching
+from lab_ui import lab_state, results, server, session, state
 from scgru_core.teach import maths
 from scgru_core import viz
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
@@ -49,7 +49,7 @@ st.markdown(f"Opens the Prune page on **{sample.label}** ({sample.description}) 
 
 
 def _demo() -> None:
-    teaching.reset_to_defaults()
+    lab_state.reset_to_defaults()
     session.get().demo_opens = True  # switch pages once its model is in place (after the callback)
 
 

@@ -4,22 +4,22 @@ import streamlit as st
 
 from lab_ui import lesson_view as lv
 from lab_ui import prune_view as pv
-from lab_ui import explain, memory, report, state, teaching
+from lab_ui import explain, lab_state, memory, report, state
 from scgru_core.teach import lesson, maths
 
 ss = st.session_state
 N = len(lesson.STEPS)
-if ss.get(teaching.STEP) not in range(1, N + 1):
-    memory.set_widget(teaching.STEP, 1)
+if ss.get(lab_state.STEP) not in range(1, N + 1):
+    memory.set_widget(lab_state.STEP, 1)
 
 
 def go(delta: int) -> None:
-    memory.set_widget(teaching.STEP, min(max(ss[teaching.STEP] + delta, 1), N))
+    memory.set_widget(lab_state.STEP, min(max(ss[lab_state.STEP] + delta, 1), N))
 
 
 def set_up(step: lesson.LessonStep) -> None:
     """Callback: this step's settings on top of the current ones; the model is made before the next page."""
-    teaching.request(teaching.lesson_state().updated(**step.overrides, step=step.number), model=True)
+    lab_state.request(lab_state.for_lesson().updated(**step.overrides, step=step.number), model=True)
 
 
 st.title("Lesson: pruning a GRU, step by step")
@@ -27,13 +27,13 @@ st.caption("For a class: the teacher projects, the students follow on their lapt
            "(the address bar always holds the current step and settings).")
 state.show_messages("lesson")
 
-st.radio("Step", range(1, N + 1), key=teaching.STEP, horizontal=True, label_visibility="collapsed",
+st.radio("Step", range(1, N + 1), key=lab_state.STEP, horizontal=True, label_visibility="collapsed",
          format_func=lambda n: f"{n} · {lesson.step(n).short}")
-step = lesson.step(ss[teaching.STEP])
+step = lesson.step(ss[lab_state.STEP])
 
 current = state.lab()
 if current is None:  # every step after the first draws the trained model: get it now (checkpoint or training)
-    teaching.ensure_model(teaching.lesson_state(), page="lesson")
+    lab_state.ensure_model(lab_state.for_lesson(), page="lesson")
     current = state.lab()
 if current is None:
     st.info("The lesson needs a trained model: press **Set up this step**, or train one on the Train page.")
@@ -62,7 +62,7 @@ prev_col.button("Previous step", key="lesson_prev", on_click=go, args=(-1,), dis
 next_col.button("Next step", key="lesson_next", on_click=go, args=(1,), disabled=step.number == N,
                 icon=":material/arrow_forward:", type="primary", width="stretch")
 with reset_col:
-    teaching.reset_control(key="lesson_reset")
+    lab_state.reset_control(key="lesson_reset")
 
 if current is not None:
     explain.show_code()

@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import explain, memory, report, results, server, session, state, teaching, training, widgets
+from lab_ui import explain, lab_state, memory, report, results, server, session, state, training, widgets
 from scgru_core import viz
 from scgru_core.viz import sensitivity as viz_sensitivity
 
@@ -156,7 +156,7 @@ def finetune_controls() -> None:
     go = c2.button("Fine-tune", key="finetune", icon=":material/tune:", width="stretch")
     with c3:
         training.stop_button()
-    now = session.get().current
+    now = session.get().prune_setting
     if go and session.fresh(now):
         made = training.finetune(current, current.at(now.config), widgets.value("finetune_epochs"),
                                   session.get().model_info.train_config)
@@ -191,7 +191,7 @@ def panel() -> None:
         st.error(str(exc))
         return
     ft = pv.finetuned_for(snap)
-    session.get().current = session.PruneSetting.of(snap)
+    session.get().prune_setting = session.PruneSetting.of(snap)
     setting = f"s = {config.sensitivity:.2f}" if config.rule.control == "sensitivity" else config.rule.label
     results.vs_dense_row(snap.evaluation.metrics, current.dense.metrics, snap, setting)
     kept, total = sc.pruning.rules.input_reach(current.model, snap.result)
@@ -224,7 +224,7 @@ def panel() -> None:
         report.report_button(current, snap, ft)
     explain.show_code()
     finetune_result(snap, ft)
-    teaching.sync_url()  # a fragment run: app.py does not run, so the link follows the sliders here
+    lab_state.sync_url()  # a fragment run: app.py does not run, so the link follows the sliders here
 
 
 if current is not None:

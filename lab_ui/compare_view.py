@@ -23,9 +23,9 @@ from scgru_core.study.compare import row_key
 from scgru_core.study.methods import known_methods, method_help, method_kind, method_label
 from scgru_core.study.curves import BarGroup, Curve
 
-from scgru_core.teach.settings import SETTINGS, LabState
+from scgru_core.teach.settings import SETTINGS
 
-from . import memory, session, teaching, training
+from . import lab_state, memory, session, training
 from .progress import Throttle
 
 ss = st.session_state
@@ -96,15 +96,10 @@ def init() -> None:
         memory.set_widget("cmp_methods", [m for m in ss["cmp_methods"] if m in methods()])
 
 
-def lab_state() -> LabState:
-    """The session's settings: the installed model's (else the Train page's), the Prune page's, Compare's own."""
-    return teaching.current_state()
-
-
 def settings() -> tuple:
     """What a row depends on besides its key (method, scope, global ranking, target, seed): every setting of the
     model, its training budget and optimiser, fine-tuning and the floor k, as the table gives them."""
-    now = lab_state()
+    now = lab_state.of_session()
     train = dataclasses.replace(now.train_config(), epochs=now.cmp_epochs, patience=0, seed=0)
     return now.model_config(), train, now.cmp_ft, now.prune_config().floor
 
@@ -128,7 +123,7 @@ def clear() -> None:
 def configs() -> list[sc.CompareConfig]:
     """One CompareConfig per chosen scope, built by the settings table from every setting; raises ConfigError (an
     engine refusal) for a bad choice."""
-    now = lab_state()
+    now = lab_state.of_session()
     configs = now.compare_configs()
     for config in configs[:1]:
         budget.check_memory(config.model, config.train, session.get().data.window)
@@ -266,7 +261,7 @@ def curves(df: pd.DataFrame, metric: str, x_key: str) -> list[Curve]:
 def schedules() -> list[Curve]:
     """Achieved sparsity per step of the gradual rows shown (first seed only)."""
     traces, out = results()["traces"], []
-    first = lab_state().seed
+    first = lab_state.of_session().seed
     for (method, scope, target, seed), trace in sorted(traces.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         if method in ss["cmp_methods"] and scope in ss["cmp_scopes"] and seed == first \
                 and any(abs(target - t) < 1e-9 for t in ss["cmp_sparsities"]):

@@ -36,7 +36,7 @@ def starting_masks(current: sc.PruningLab, config_rule: str) -> tuple[sc.net.mas
     (when they belong to this model); the other rules remove units from the trained dense model."""
     if not sc.UNIT_RULES[config_rule].exact:
         return None, "the trained dense model"
-    now = session.get().current
+    now = session.get().prune_setting
     if not session.fresh(now):
         return None, "no pruning yet: the Prune page has not been used with this model"
     cfg = now.config

@@ -11,7 +11,7 @@ from scgru_core.teach import maths
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.teach.settings import LabState
 
-from . import session, teaching
+from . import lab_state, session
 
 
 
@@ -29,7 +29,7 @@ def show_code(current: LabState | None = None) -> None:
                      on_change="rerun") as box:
         if not box.open:  # written only when opened: the code changes on every slider move, and nobody reads it shut
             return
-        current = current or teaching.current_state()
+        current = current or lab_state.of_session()
         upload = None
         if current.sample not in SAMPLES:  # an uploaded file: the code reads it, with the settings in force
             now = session.get()

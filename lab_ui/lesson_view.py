@@ -69,7 +69,7 @@ def snapshot(current: sc.PruningLab) -> sc.Snapshot | None:
         st.error(str(exc))
         return None
     snap = current.at(config)
-    session.get().current = session.PruneSetting.of(snap)
+    session.get().prune_setting = session.PruneSetting.of(snap)
     return snap
 
 

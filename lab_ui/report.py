@@ -9,14 +9,14 @@ from scgru_core import viz
 from scgru_core.viz.report import report_html
 
 from . import prune_view as pv
-from . import session, state, teaching
+from . import lab_state, session, state
 
 
 
 def report_inputs(current: sc.PruningLab, snap: sc.Snapshot, ft: dict | None = None) -> dict:
     """What the report needs from the session, read during the script run (the download's callable runs
     later, outside it, where st.session_state and st.context are not available)."""
-    now, source = teaching.current_state(), session.get().source or {}
+    now, source = lab_state.of_session(), session.get().source or {}
     lat = session.get().lesson_latency.get(latency_key(snap))
     link = None
     try:

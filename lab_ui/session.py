@@ -6,7 +6,7 @@ same names and a new piece of state is one line in this class, not a new string 
 
     now = session.get()
     if now.lab is not None: ...
-    now.current = PruneSetting(...)
+    now.prune_setting = PruneSetting(...)
 """
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ class Session:
     model_info: ModelInfo | None = None
     version: int = 0  # increases with every installed model; results are keyed by it
     previous: PreviousModel | None = None
-    current: PruneSetting | None = None  # the Prune page's setting
+    prune_setting: PruneSetting | None = None  # the Prune page's setting
     finetuned: Finetuned | None = None
     sweeps: dict = field(default_factory=dict)  # Trade-offs: {(version, method, ...): [rows]}
     deploy: Deployed | None = None

@@ -138,7 +138,7 @@ def say_notes(series: sc.Series) -> None:
 
 def clear_model() -> None:
     now = session.get()
-    now.model_info = now.lab = now.finetuned = now.current = now.job = now.deploy = now.previous = None
+    now.model_info = now.lab = now.finetuned = now.prune_setting = now.job = now.deploy = now.previous = None
 
 
 def install_model(model: sc.Forecaster, model_config: sc.ModelConfig, train_config: sc.TrainConfig,
@@ -236,7 +236,7 @@ def sidebar_status(pruning: bool = True) -> None:
     trained = made_text(info)
     st.caption(f"{trained}  \n"
                f"test RMSE {current.dense.metrics.rmse:,.4g} (naive {current.naive.metrics.rmse:,.4g})")
-    now = session.get().current
+    now = session.get().prune_setting
     if pruning and session.fresh(now):
         cfg = now.config
         st.markdown("#### Pruning")

@@ -33,7 +33,7 @@ def short_label(method: str) -> str:
 
 def base_config() -> sc.PruneConfig:
     """Scope, floor and seed as set on the Prune page (defaults when it was not opened for this model)."""
-    now = session.get().current
+    now = session.get().prune_setting
     if session.fresh(now):
         return now.config
     return sc.PruneConfig()
@@ -133,7 +133,7 @@ def dense_latency(current: sc.PruningLab, batch: int) -> float:
 
 
 def current_marker(metric: str, x_key: str) -> Point | None:
-    now = session.get().current
+    now = session.get().prune_setting
     if not session.fresh(now) or x_key.startswith("latency"):
         return None
     x = now.sparsity if x_key == "sparsity" else now.cost[x_key]

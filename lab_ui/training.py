@@ -5,7 +5,7 @@ run that asked for it: Streamlit stops a script run on every click elsewhere and
 closed, and a training must outlive all three. The run that asked for it follows it (`follow`: progress, loss
 curve, place in line) and installs what it made. A run interrupted while following leaves it under way: the next
 run shows it polled at the top of every page (`resume`, `watch`), with Stop; a reloaded page finds it by its
-settings (teaching.offer_link_training). Fine-tunes are short and stay inside the script run: a Stop interrupts
+settings (lab_state.offer_link_training). Fine-tunes are short and stay inside the script run: a Stop interrupts
 them and the job kept in the session lets the next run say so (`state.recover_interrupted_job`); they still wait
 their turn in the same line.
 """

@@ -1,7 +1,7 @@
 """SCGRU Pruning Lab engine: everything the app does, from Python or `python -m scgru_core`; no Streamlit anywhere,
 Plotly only in `viz`. The rooms, from the bottom up (each imports only rooms listed before it):
 
-- `errors`, `threads`: typed refusals; how many CPU threads torch uses.
+- `errors`, `threads`, `registry`: typed refusals; how many CPU threads torch uses; the one registry mechanism.
 - `data/`: a file to a validated series (tables, times, numbers, reading in a process apart), samples, windows.
 - `net/`: the forecaster and its cells, masks (the one place they are applied), training with masks held, its
   budget, evaluation, metrics, cost, quantize.

@@ -82,7 +82,7 @@ def test_a_sparsity_rule_is_driven_by_the_sparsity_slider(at):
     assert at.slider(key="s").disabled
     at.slider(key="target").set_value(60).run()
     assert sparsity_shown(at) == pytest.approx(0.60, abs=1e-3)
-    assert at.session_state["session"].current.config.method == "magnitude"
+    assert at.session_state["session"].prune_setting.config.method == "magnitude"
 
 
 def test_every_registered_slider_rule_is_offered(at):
@@ -117,7 +117,7 @@ def test_choosing_no_gate_is_refused_with_a_message(at):
     assert not at.exception
     at.multiselect(key="p_gates").set_value(["hh:update"]).run()
     assert not at.error
-    scope = at.session_state["session"].current.config.scope
+    scope = at.session_state["session"].prune_setting.config.scope
     assert scope.kinds == {"hh"} and scope.gates == {"update"}
 
 
@@ -145,7 +145,7 @@ def test_forecast_and_cost_panels(at):
     assert errors == names[:-1]  # each forecast's error in the panel below
     choose_tab(at, "Cost")
     at.run()
-    cost = at.session_state["session"].current.cost
+    cost = at.session_state["session"].prune_setting.cost
     shown = {m.label: m.value for m in at.metric}
     assert shown["Non-zero params"] == f"{cost['params_nonzero']:,}"
     assert shown["MACs / forecast"] == f"{cost['macs_nonzero']:,}"
@@ -157,7 +157,7 @@ def test_forecast_and_cost_panels(at):
 def test_metrics_compare_with_dense_and_naive(at):
     at.slider(key="s").set_value(2.5).run()
     lab = at.session_state["session"].lab
-    pruned = at.session_state["session"].current.metrics
+    pruned = at.session_state["session"].prune_setting.metrics
     rmse = next(m for m in at.metric if m.label == "Pruned RMSE")
     assert rmse.delta.endswith("vs dense") and float(rmse.delta.split()[0].replace(",", "")) == pytest.approx(
         pruned["rmse"] - lab.dense.metrics.rmse, rel=1e-3)
@@ -194,7 +194,7 @@ def test_the_run_and_the_pruned_model_download(at, downloads):
     assert name.endswith(".json")
     assert record["config"]["prune"]["sensitivity"] == pytest.approx(1.8)
     assert record["config"]["model"]["hidden"] == 16 and record["config"]["windows"]["window"] == 48
-    assert record["pruned"]["rmse"] == pytest.approx(at.session_state["session"].current.metrics["rmse"])
+    assert record["pruned"]["rmse"] == pytest.approx(at.session_state["session"].prune_setting.metrics["rmse"])
     assert set(record) >= {"data", "dense", "naive", "pruned", "sparsity", "thresholds", "cost"}
     name, raw = downloads["dl_zip"]
     saved = load_run_zip(raw)
@@ -221,7 +221,7 @@ def test_settings_survive_a_visit_to_another_page(at):
     page(at, "prune")
     assert at.slider(key="s").value == pytest.approx(1.7)
     assert at.radio(key="p_matrix").value == "rnn.weight_ih_l0"
-    assert math.isclose(sparsity_shown(at), at.session_state["session"].current.sparsity, abs_tol=5e-4)
+    assert math.isclose(sparsity_shown(at), at.session_state["session"].prune_setting.sparsity, abs_tol=5e-4)
 
 
 def test_gates_the_cell_lacks_are_refused_with_a_message():

@@ -46,7 +46,7 @@ def test_three_axes_three_methods_naive_line_and_current_marker(at):
     assert names[:3] == ["SCGRU sensitivity, prune only", "Magnitude, prune only", "Random, prune only"]
     assert all(len(t["x"]) == len(GRID) for t in spec["data"][:3])
     star = spec["data"][-1]
-    now = at.session_state["session"].current
+    now = at.session_state["session"].prune_setting
     assert star["marker"]["symbol"] == "star" and star["x"] == [pytest.approx(now.sparsity)]
     assert star["y"] == [pytest.approx(now.metrics["rmse"])]
     naive = at.session_state["session"].lab.naive.metrics.rmse

@@ -105,7 +105,7 @@ def test_a_registered_rule_is_offered_and_applied_on_the_prune_page(largest_firs
     assert not at.exception
     at.slider(key=SETTINGS["sparsity"].widget).set_value(50).run()
     assert not at.exception
-    current = at.session_state["session"].current
+    current = at.session_state["session"].prune_setting
     assert current.config.method == "largest_first" and current.sparsity == pytest.approx(0.5, abs=0.02)
 
 

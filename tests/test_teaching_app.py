@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_helpers import choose_tab
 
-from lab_ui import report, session, teaching, widgets
+from lab_ui import lab_state, report, session, widgets
 from scgru_core.teach import lesson, maths
 from scgru_core.teach.reproduce import python_code
 from scgru_core.teach.settings import LabState
@@ -70,13 +70,13 @@ def latex(at: AppTest) -> list[str]:
 
 
 def _probe(at: AppTest) -> LabState:
-    """teaching.current_state() of the test's session, read without another script run."""
+    """lab_state.of_session() of the test's session, read without another script run."""
     from unittest import mock
 
     fake = at.session_state.to_dict()
-    with mock.patch.object(teaching, "ss", fake), mock.patch.object(widgets, "ss", fake), \
+    with mock.patch.object(lab_state, "ss", fake), mock.patch.object(widgets, "ss", fake), \
             mock.patch.object(session, "get", lambda: fake[session.KEY]):
-        return teaching.current_state()
+        return lab_state.of_session()
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_the_lesson_starts_on_the_shipped_model(lesson_app):
 @pytest.mark.parametrize("step", lesson.STEPS, ids=lambda s: s.key)
 def test_every_lesson_step(lesson_app, step):
     at = lesson_app
-    at.radio(key=teaching.STEP).set_value(step.number).run()
+    at.radio(key=lab_state.STEP).set_value(step.number).run()
     ok(at)
     assert at.header[0].value == f"Step {step.number} · {step.title}"
     assert at.query_params.get("step") == str(step.number)  # the link follows
@@ -157,7 +157,7 @@ def test_every_lesson_step(lesson_app, step):
         if widget:
             want = round(100 * value) if key == "sparsity" else value
             assert at.session_state[widget] == want, key
-    assert at.session_state[teaching.STEP] == step.number
+    assert at.session_state[lab_state.STEP] == step.number
 
 
 def open_show_code(at):
@@ -185,7 +185,7 @@ def test_a_link_restores_the_state():
     assert len(info.training.history) == 2  # trained for the link (no checkpoint has this model)
     assert ss["p_method"] == "magnitude" and ss["target"] == 60 and ss["s"] == 1.5
     assert ss["p_scope"] == "gates" and ss["p_gates"] == ["hh:reset", "hh:update"]
-    assert (ss["p_floor"], ss["p_seed"], ss["ft_epochs"], ss[teaching.STEP]) == (0.05, 3, 1, 5)
+    assert (ss["p_floor"], ss["p_seed"], ss["ft_epochs"], ss[lab_state.STEP]) == (0.05, 3, 1, 5)
     # the session now describes exactly the linked state
     want = LabState.for_sample("airline").updated(**{"hidden": 8, "epochs": 2, "method": "magnitude", "sparsity": 0.6,
                                                      "finetune_epochs": 1, "step": 5, "scope": "hh:reset,hh:update",
@@ -234,7 +234,7 @@ def test_the_code_shown_reproduces_what_the_app_shows():
     at = from_link(TINY_LINK)
     at.switch_page("app_pages/lesson.py").run()
     ok(at)
-    shown = at.session_state["session"].current  # what the lesson's metrics and charts show
+    shown = at.session_state["session"].prune_setting  # what the lesson's metrics and charts show
     at.button(key="lesson_finetune").click().run()
     ok(at)
     finetuned = at.session_state["session"].finetuned.evaluation.metrics
@@ -263,7 +263,7 @@ def test_reset_to_defaults():
     at.sidebar.button(key="reset_defaults").click().run()
     ok(at)
     assert _probe(at) == LabState()
-    assert at.query_params == teaching.LabState().to_link()  # the defaults' link
+    assert at.query_params == lab_state.LabState().to_link()  # the defaults' link
     assert "q_finetune" not in at.session_state  # the lesson's answers are cleared
     assert at.session_state["session"].model_info.model_config.hidden == 64
     assert at.session_state["session"].model_info.made == "shipped"
@@ -292,7 +292,7 @@ def test_the_report_of_a_lesson_state(lesson_app):
     at.switch_page("app_pages/lesson.py").run()
     ss = at.session_state
     current = ss["session"].lab
-    snap = current.at(ss["session"].current.config)
+    snap = current.at(ss["session"].prune_setting.config)
     inputs = {"current": current, "snap": snap, "ft": None, "state": _probe(at), "label": "Power load",
               "units": "MW", "training": ss["session"].model_info.training, "latency": None,
               "link": "http://x/lesson?s=1"}

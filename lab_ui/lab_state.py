@@ -3,7 +3,7 @@ from the session, the server's cache, a shipped checkpoint, or an offered traini
 (Captions and Show code: explain.py; the HTML report: report.py.)
 
 The state lives where the dashboard keeps it (the Data page's dataset, the trained model's configs, the
-Train and Prune widgets, `lesson_step`); `current_state()` reads it and `request()` writes it. Widget keys
+Train and Prune widgets, `lesson_step`); `of_session()` reads it and `request()` writes it. Widget keys
 may only be written before the widgets are drawn, so `request` is for callbacks and app.py's start, and the
 model it asks for (the shipped checkpoint, or training with progress) is made by `complete_pending()`,
 which app.py runs before the page.
@@ -34,17 +34,17 @@ PRUNE_WIDGETS = [n for n, s in SETTINGS.items() if s.group == "pruning"]
 # ---------------------------------------------------------------- session <-> LabState
 
 
-def lesson_state() -> LabState:
+def for_lesson() -> LabState:
     """The state the lesson starts from: the session's, with the default model when none is trained yet
     (the shipped checkpoint's, whatever the Train page's widgets say)."""
-    now = current_state()
+    now = of_session()
     if session.get().model_info:
         return now
     d = LabState.for_sample(now.sample)
     return dataclasses.replace(now, **{name: getattr(d, name) for name in MODEL_WIDGETS})
 
 
-def current_state() -> LabState:
+def of_session() -> LabState:
     """The state the session is in: its data, its trained model (else the Train widgets), the Prune widgets
     (only the value of the slider its method is driven by: the other is not part of the state)."""
     source, info = session.get().source or {}, session.get().model_info
@@ -285,11 +285,17 @@ def _write_query(want: dict[str, str]) -> None:
 
 def sync_url() -> None:
     """Write the session's state into the address bar, so a reload or a copied link reopens it: its settings, its
-    upload (uploads.link_params) and, while it runs, the training it waits for."""
+    upload (uploads.link_params) and, while it runs, the training it waits for.
+
+    Written by hand, not by the widgets' own bind="query-params" (used for the Prune tabs, which need nothing more):
+    measured on Streamlit 1.67 in Chromium, a bound widget drops a link's value it cannot show without a word
+    (?s=9 opened at s = 1.00, ?m=zzz at the first choice, both gone from the address), while a hand-edited link must
+    say what it ignored (links.parse_query); and the address also carries what no widget holds: the upload's
+    digest and reading, the training under way, the settings of the model in place rather than of the widgets."""
     now = session.get()
     if now.data is not None:
         following = {TRAINING: now.training["ticket"].id} if now.training is not None else {}
-        _write_query({**current_state().to_link(), **uploads.link_params(), **following})
+        _write_query({**of_session().to_link(), **uploads.link_params(), **following})
 
 
 def reset_to_defaults() -> None:
