@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scgru_core.net.model import GATES
+from scgru_core.net.cells import GATES
 from scgru_core.pruning.scopes import KINDS
 from scgru_core.teach.setting import Setting
 from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState

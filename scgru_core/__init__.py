@@ -36,7 +36,8 @@ from scgru_core.pruning.gradual import (GRADUAL, AgpPruner, AgpSchedule, Gradual
 from scgru_core.store.runs import SavedRun, load_run, save_run
 from scgru_core.pruning.lab import GatePanel, PruningLab, Snapshot
 from scgru_core.net.metrics import METRIC_LABELS, METRIC_NAMES, Metrics
-from scgru_core.net.model import CELLS, GATES, Forecaster, ModelConfig, build_model, weight_names
+from scgru_core.net.cells import CELLS, GATES
+from scgru_core.net.model import Forecaster, ModelConfig, build_model, weight_names
 from scgru_core.pruning.rules import (RULES, PruneConfig, PruneResult, SensitivityUnstructured, TaylorUnstructured,
                                       prune, sensitivity_for_sparsity)
 from scgru_core.pruning.scopes import Scope

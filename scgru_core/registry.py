@@ -1,6 +1,6 @@
 """One registry mechanism for every kind of thing a newcomer adds by name: pruning rules (`pruning.rules.RULES`),
-gradual schedules (`pruning.gradual.GRADUAL`), unit rules (`deploy.units.UNIT_RULES`) and the methods a comparison
-trains itself (`study.methods.TRAINED`). Each page, the CLI and Show code read the registry, so a spec registered
+gradual schedules (`pruning.gradual.GRADUAL`), unit rules (`deploy.units.UNIT_RULES`), the methods a comparison
+trains itself (`study.methods.TRAINED`) and the recurrent cells (`net.cells.CELLS`). Each page, the CLI and Show code read the registry, so a spec registered
 once appears everywhere without other edits.
 
     RULES = Registry("pruning rule")

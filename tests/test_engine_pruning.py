@@ -16,7 +16,8 @@ from torch.nn.utils import prune as tprune
 from _engine_support import same_state, state_of, tiny_data, tiny_model
 from scgru_core import (ConfigError, PruneConfig, PruningLab, Scope, SensitivityUnstructured, evaluate, model_cost,
                         prune, sensitivity_for_sparsity)
-from scgru_core.net.model import GATES, gate_blocks, weight_names
+from scgru_core.net.cells import GATES
+from scgru_core.net.model import gate_blocks, weight_names
 from scgru_core.pruning.scopes import KINDS
 
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

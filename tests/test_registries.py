@@ -133,3 +133,40 @@ def test_a_registered_training_method_is_offered_on_the_compare_page(longer_dens
     at = page(new_app(), "compare")
     options = at.multiselect(key="cmp_methods").options
     assert "GRU2 trained like the dense model" in options or "dense_gru2" in options
+
+
+@pytest.fixture
+def another_cell():
+    """A cell no module of the lab knows (PyTorch's GRU under another name: enough to see it travel)."""
+    from torch import nn
+
+    from scgru_core.net.cells import CELLS, GATES, CellSpec
+    spec = CELLS.register(CellSpec("gru_twin", "GRU twin: the standard GRU, registered in a test",
+                                   lambda i, h, n: nn.GRU(i, h, n, batch_first=True), {"ih": GATES, "hh": GATES},
+                                   "A second name for nn.GRU."))
+    yield spec
+    CELLS.unregister(spec.name)
+
+
+def test_a_registered_cell_is_offered_everywhere_and_trains(another_cell, tmp_path, capsys):
+    assert "gru_twin" in SETTINGS["cell"].choices
+    assert parse_query({"cell": "gru_twin"}) == (LabState(cell="gru_twin"), [])
+    assert method_kind("gru_twin") == "unpruned" and "gru_twin" in known_methods()  # Compare's reference
+    model = sc.build_model(sc.ModelConfig(hidden=4, cell="gru_twin"), horizon=1, seed=0)
+    assert list(sc.net.model.gate_blocks(model, "rnn.weight_hh_l0")) == ["reset", "update", "new"]
+    data = tmp_path / "series.csv"
+    data.write_bytes(csv_bytes(sine_values(240)))
+    out = tmp_path / "run.json"
+    assert main(["run", "--data", str(data), *TINY, "--cell", "gru_twin", "--sensitivity", "1.0",
+                 "--json", str(out)]) == 0
+    capsys.readouterr()
+    assert json.loads(out.read_text())["config"]["model"]["cell"] == "gru_twin"
+    at = page(new_app(), "train")
+    assert "gru_twin" in at.selectbox(key="m_cell").options or \
+        "GRU twin: the standard GRU, registered in a test" in at.selectbox(key="m_cell").options
+    from scgru_core.net.cells import CELLS
+    CELLS.unregister("gru_twin")
+    try:
+        assert "gru_twin" not in SETTINGS["cell"].choices and "gru_twin" not in known_methods()
+    finally:
+        CELLS.register(another_cell)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import torch
 
 from scgru_core.errors import ConfigError
-from scgru_core.net.model import GATES, Forecaster, gate_blocks, matrix_kind
+from scgru_core.net.cells import GATES
+from scgru_core.net.model import Forecaster, gate_blocks, matrix_kind
 
 KINDS = ("ih", "hh")
 

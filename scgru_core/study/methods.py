@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scgru_core.errors import ConfigError
-from scgru_core.net.model import CELLS
+from scgru_core.net.cells import CELLS
 from scgru_core.pruning.gradual import GRADUAL
 from scgru_core.pruning.rules import RULES
 from scgru_core.registry import Registry
@@ -31,13 +31,20 @@ TRAINED.register(TrainedMethod("rewind", "Lottery-ticket rewind", "rewind",
                                "weights."))
 TRAINED.register(TrainedMethod("dense", "Dense GRU (no pruning)", "unpruned",
                                "The standard GRU trained for the whole budget, never pruned: the reference."))
-_VARIANTS = {"gru1": "Gates from the hidden state and bias only (no input): fewer parameters, never pruned.",
-             "gru2": "Gates from the hidden state only (no input, no bias), never pruned.",
-             "gru3": "Gates from a bias only, never pruned."}
-for _cell in CELLS:
-    if _cell != "gru":
-        TRAINED.register(TrainedMethod(_cell, f"{_cell.upper()} (Dey & Salem)", "unpruned", _VARIANTS.get(_cell, ""),
-                                       cell=_cell))
+
+
+def _follow_cells() -> None:
+    """Every registered cell but the standard GRU (which `dense` is) is an unpruned reference a comparison can train,
+    also one registered later; a cell unregistered takes its reference with it."""
+    for name, spec in CELLS.items():
+        if name != "gru" and name not in TRAINED:
+            TRAINED.register(TrainedMethod(name, spec.label.split(":")[0] + " (never pruned)", "unpruned",
+                                           spec.description, cell=name))
+    for name in [n for n, m in TRAINED.items() if m.kind == "unpruned" and m.cell != "gru" and m.cell not in CELLS]:
+        TRAINED.unregister(name)
+
+
+CELLS.on_change(_follow_cells)
 
 
 def method_kind(name: str) -> str | None:

@@ -19,7 +19,8 @@ from typing import Any, Mapping
 
 from scgru_core.errors import ConfigError, ScgruError
 from scgru_core.study.experiment import RUN_FINETUNE_EPOCHS
-from scgru_core.net.model import CELLS, ModelConfig
+from scgru_core.net.cells import CELLS
+from scgru_core.net.model import ModelConfig
 from scgru_core.pruning.rules import RULES, PruneConfig
 from scgru_core.pruning.scopes import Scope
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
@@ -34,9 +35,6 @@ from scgru_core.study.compare import CompareConfig
 from scgru_core.study.executors import EXECUTORS
 from scgru_core.study.methods import TRAINED, known_methods, method_help, method_label
 LATENCY_BATCHES = (1, 256)  # the batch sizes the Trade-offs page times a model at
-
-CELL_LABELS = {"gru": "GRU (standard, PyTorch)", "gru1": "GRU1: gates without input weights",
-               "gru2": "GRU2: gates without input weights or bias", "gru3": "GRU3: gates are learned constants"}
 
 
 def _d(config, attr: str):
@@ -73,7 +71,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             config="model", group="model", cli=(1, 8)),
     Setting("cell", str, _d(_M, "cell"), "cell", "m_cell", "Cell",
             "GRU1-3 are Dey & Salem's gate variants, baselines with fewer parameters.", kind="select",
-            choices=CELLS, config="model", group="model", labels=CELL_LABELS),
+            config="model", group="model"),  # its choices and labels follow the cell registry
     # training
     Setting("epochs", int, _d(_T, "epochs"), "epochs", "t_epochs", "Epochs", bounds=(1, 500), step=1,
             config="train", group="training"),
@@ -91,7 +89,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             step=1, config="train", group="training"),
     # pruning
     Setting("method", str, _d(_P, "method"), "method", "p_method", "Method", kind="select", config="prune",
-            group="pruning"),  # its choices, labels and help follow the rule registry (_follow_rules)
+            group="pruning"),  # its choices, labels and help follow the rule registry (_follow_registries)
     Setting("sensitivity", float, _d(_P, "sensitivity"), "s", "s", "Threshold s (× std |W|)",
             "The SCGRU sensitivity: larger s cuts more weights. Arrow keys move it by 0.01.", kind="slider",
             bounds=(0.0, 5.0), step=0.01, config="prune", group="pruning",
@@ -125,7 +123,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("heat_mode", str, "mask", "heat", "p_heatmode", "Show", kind="radio", choices=("mask", "signed"),
             group="view", labels={"mask": "kept / cut", "signed": "signed w"}, flag=None),
     Setting("to_methods", tuple, (), "to_methods", "to_methods", "Methods", kind="multiselect", group="view",
-            flag=None),  # choices and default follow the rule registry (_follow_rules)
+            flag=None),  # choices and default follow the rule registry (_follow_registries)
     Setting("to_metric", str, METRIC_NAMES[0], "to_metric", "to_metric", "Error", kind="select",
             choices=METRIC_NAMES, labels=METRIC_LABELS, group="view", flag=None),
     Setting("to_bytes", str, "bytes_csr", "to_bytes", "to_bytes", "Storage format", kind="select",
@@ -196,7 +194,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
 )}
 
 
-def _follow_rules() -> None:
+def _follow_registries() -> None:
     """The settings that list rules offer every registered one, also one registered after this module was imported:
     the method (rules a slider can drive: a threshold or a sparsity; the gradual ones run on the Compare page), the
     Trade-offs methods, Compare's methods (every registry of study.methods) and Deploy's unit rules."""
@@ -211,13 +209,14 @@ def _follow_rules() -> None:
     SETTINGS["cmp_methods"] = replace(SETTINGS["cmp_methods"], choices=methods,
                                       labels={m: method_label(m) for m in methods},
                                       help="\n\n".join(f"**{method_label(m)}**: {method_help(m)}" for m in methods))
+    SETTINGS["cell"] = replace(SETTINGS["cell"], choices=tuple(CELLS), labels={n: c.label for n, c in CELLS.items()})
     SETTINGS["unit_rule"] = replace(SETTINGS["unit_rule"], choices=tuple(UNIT_RULES),
                                     labels={n: r.label for n, r in UNIT_RULES.items()},
                                     help="\n\n".join(f"**{r.label}**: {r.description}" for r in UNIT_RULES.values()))
 
 
-for _registry in (RULES, GRADUAL, TRAINED, UNIT_RULES):
-    _registry.on_change(_follow_rules)
+for _registry in (RULES, GRADUAL, TRAINED, UNIT_RULES, CELLS):
+    _registry.on_change(_follow_registries)
 CONFIGS = {"windows": WindowConfig, "model": ModelConfig, "train": TrainConfig, "prune": PruneConfig,
            "units": UnitConfig, "compare": CompareConfig}
 URL_KEYS = tuple(s.url for s in SETTINGS.values() if s.url)
