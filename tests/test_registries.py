@@ -85,14 +85,17 @@ def test_a_registered_rule_prunes_in_the_engine_and_show_code_writes_it(largest_
     assert "prune.l1_unstructured(module, name, amount=0.5)" in code
 
 
-def test_a_registered_rule_runs_from_the_command_line(largest_first, tmp_path, capsys):
-    data = tmp_path / "series.csv"
+def cli_run(tmp_path, capsys, *flags: str) -> dict:
+    """`python -m scgru_core run` in this process (where the test's registration is) on a small series: its JSON."""
+    data, out = tmp_path / "series.csv", tmp_path / "run.json"
     data.write_bytes(csv_bytes(sine_values(240)))
-    out = tmp_path / "run.json"
-    assert main(["run", "--data", str(data), *TINY, "--method", "largest_first", "--sparsity", "0.5",
-                 "--json", str(out)]) == 0
+    assert main(["run", "--data", str(data), *TINY, *flags, "--json", str(out)]) == 0
     capsys.readouterr()
-    run = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_a_registered_rule_runs_from_the_command_line(largest_first, tmp_path, capsys):
+    run = cli_run(tmp_path, capsys, "--method", "largest_first", "--sparsity", "0.5")
     assert run["config"]["prune"]["method"] == "largest_first"
     assert run["sparsity"]["overall"] == pytest.approx(0.5, abs=0.02)
 
@@ -154,13 +157,7 @@ def test_a_registered_cell_is_offered_everywhere_and_trains(another_cell, tmp_pa
     assert method_kind("gru_twin") == "unpruned" and "gru_twin" in known_methods()  # Compare's reference
     model = sc.build_model(sc.ModelConfig(hidden=4, cell="gru_twin"), horizon=1, seed=0)
     assert list(sc.net.model.gate_blocks(model, "rnn.weight_hh_l0")) == ["reset", "update", "new"]
-    data = tmp_path / "series.csv"
-    data.write_bytes(csv_bytes(sine_values(240)))
-    out = tmp_path / "run.json"
-    assert main(["run", "--data", str(data), *TINY, "--cell", "gru_twin", "--sensitivity", "1.0",
-                 "--json", str(out)]) == 0
-    capsys.readouterr()
-    assert json.loads(out.read_text())["config"]["model"]["cell"] == "gru_twin"
+    assert cli_run(tmp_path, capsys, "--cell", "gru_twin", "--sensitivity", "1.0")["config"]["model"]["cell"] == "gru_twin"
     at = page(new_app(), "train")
     assert "gru_twin" in at.selectbox(key="m_cell").options or \
         "GRU twin: the standard GRU, registered in a test" in at.selectbox(key="m_cell").options
