@@ -48,7 +48,7 @@ def test_every_step_is_complete(s):
 
 
 def test_captions_and_maths_for_every_chart_kind():
-    assert set(REQUIRED_CHARTS) <= set(maths.CAPTIONS) == set(maths.MATHS) == set(maths.CHART_KINDS)
+    assert set(REQUIRED_CHARTS) <= set(maths.CAPTIONS) == set(maths.MATHS)
     for kind, caption in maths.CAPTIONS.items():
         assert "\n" not in caption and 20 < len(caption) < 200, kind  # one line
         assert balanced(maths.MATHS[kind]), kind
@@ -117,3 +117,15 @@ def test_the_prose_quotes_the_model_on_screen_not_numbers_written_in():
     train = next(s for s in lesson.STEPS if s.key == "train")
     assert "mini-batches of 16 windows" in lesson.filled(train.text, facts)
     assert "mini-batches of 64" not in train.text  # the default's batch is not written in
+
+
+def test_a_chart_declared_where_it_is_drawn_has_its_caption_and_maths_everywhere():
+    """A new chart is its builder and its tab: the tab's module describes it, and every reader finds it by kind."""
+    maths.describe("test_only_chart", "What this chart shows.", r"y = x")
+    try:
+        assert (maths.CAPTIONS["test_only_chart"], maths.MATHS["test_only_chart"]) == ("What this chart shows.", "y = x")
+        with pytest.raises(ValueError, match="described already"):
+            maths.describe("histogram", "another caption", "")  # a kind is described once
+    finally:
+        maths.CAPTIONS.pop("test_only_chart")
+        maths.MATHS.pop("test_only_chart")

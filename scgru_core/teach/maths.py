@@ -176,4 +176,11 @@ MATHS: dict[str, str] = {
 }
 
 
-CHART_KINDS = tuple(CAPTIONS)
+
+
+def describe(kind: str, caption: str, maths: str) -> None:
+    """A chart's caption and maths, declared where the chart is drawn (a page's tab list), so a new chart is its
+    builder and its tab; `explain` on every page and the lesson read them by `kind`, as they read those above."""
+    if kind in CAPTIONS:
+        raise ValueError(f"a chart kind named {kind!r} is described already")
+    CAPTIONS[kind], MATHS[kind] = caption, maths
