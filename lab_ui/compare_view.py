@@ -100,7 +100,7 @@ def settings() -> tuple:
     """What a row depends on besides its key (method, scope, global ranking, target, seed): every setting of the
     model, its training budget and optimiser, fine-tuning and the floor k, as the table gives them."""
     now = lab_state.of_session()
-    train = dataclasses.replace(now.train_config(), epochs=now.cmp_epochs, patience=0, seed=0)
+    train = dataclasses.replace(now.compare_train_config(), seed=0)  # the seed is in the row's key
     return now.model_config(), train, now.cmp_ft, now.prune_config().floor
 
 
@@ -125,8 +125,8 @@ def configs() -> list[sc.CompareConfig]:
     engine refusal) for a bad choice."""
     now = lab_state.of_session()
     configs = now.compare_configs()
-    for config in configs[:1]:
-        budget.check_memory(config.model, config.train, session.get().data.window)
+    if configs:  # every scope trains the same models
+        budget.check_memory(configs[0].model, configs[0].train, session.get().data.window)
     return [dataclasses.replace(c, sparsities=tuple(sorted(c.sparsities))) for c in configs]
 
 

@@ -302,15 +302,19 @@ class _Configs:
         """Deploy's structured rule."""
         return self._config("units", UnitConfig)
 
+    def compare_train_config(self) -> TrainConfig:
+        """The training every compared method gets: this state's, for Compare's E epochs, early stopping off so
+        every method has the same budget (the seed is each row's own)."""
+        return replace(self.train_config(), epochs=self.cmp_epochs, patience=0)
+
     def compare_configs(self) -> list:
         """Compare's runs, one CompareConfig per chosen scope, from every setting of the table: the model (cell
         included: the comparison refuses a gate variant with the engine's reason), the training (its epochs E and
         F from Compare's own, early stopping off so every method gets the same budget), seeds counted up from the
         training seed, the floor k and a global ranking from the Prune page."""
-        train = replace(self.train_config(), epochs=self.cmp_epochs, patience=0)
         prune = self.prune_config()
         return [self._config("compare", CompareConfig, seeds=tuple(range(self.seed, self.seed + self.cmp_seeds)),
-                             scope=Scope.parse(scope), model=self.model_config(), train=train,
+                             scope=Scope.parse(scope), model=self.model_config(), train=self.compare_train_config(),
                              finetune_epochs=self.cmp_ft, floor=prune.floor, global_=prune.global_)
                 for scope in self.cmp_scopes]
 
