@@ -35,6 +35,7 @@ from scgru_core.study.compare import CompareConfig
 from scgru_core.study.executors import EXECUTORS
 from scgru_core.study.methods import TRAINED, known_methods, method_help, method_label
 LATENCY_BATCHES = (1, 256)  # the batch sizes the Trade-offs page times a model at
+COMPARE_SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # the final sparsities Compare offers
 
 
 def _d(config, attr: str):
@@ -150,8 +151,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("cmp_sparsities", tuple, _d(CompareConfig, "sparsities"), "cmp_sparsities", "cmp_sparsities",
             "Final sparsities", "The share of in-scope weights each method ends with (ignored by the unpruned models).",
             kind="multiselect",
-            choices=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95), item=float, config="compare", attr="sparsities",
-            group="compare", labels={p: f"{p:.0%}" for p in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)}, flag=None),
+            choices=COMPARE_SPARSITIES, item=float, config="compare", attr="sparsities", group="compare",
+            labels={p: f"{p:.0%}" for p in COMPARE_SPARSITIES}, flag=None),
     Setting("cmp_scopes", tuple, ("both",), "cmp_scopes", "cmp_scopes", "Scopes",
             "Which matrices are pruned. Choose several to run the same methods with each scope: the study's "
             "input-to-hidden vs hidden-to-hidden experiment.", kind="multiselect",
