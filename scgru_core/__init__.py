@@ -9,7 +9,7 @@ Plotly only in `viz`. The rooms, from the bottom up (each imports only rooms lis
   the training line, background threads.
 - `pruning/`: the rules and their masks, saliency, gradual schedules, the sensitivity analysis, the live lab.
 - `deploy/`: unit removal (units, shrink), sparse execution, exports, the side-by-side measurement.
-- `store/`: run directories and zips, shipped checkpoints, uploaded files.
+- `store/`: run directories and zips, shipped checkpoints, uploaded files, a model brought from elsewhere.
 - `study/`: one experiment, sweeps, comparisons, the study and its report, executors (local, pool, Ray).
 - `teach/`: the settings table, links, the lesson and its maths, "Show code".
 - `viz/`: every figure builder (Plotly).
@@ -50,6 +50,7 @@ from scgru_core.deploy.units import UNIT_RULES, UnitConfig, UnitSelection, selec
 from scgru_core.deploy.shrink import ShrinkResult, expand, shrink, shrink_and_finetune
 from scgru_core.deploy.measure import DeploymentReport, measure_deployment
 from scgru_core.deploy.export import export_model, load_export
+from scgru_core.store.brought import BroughtModel, brought_dataset, load_brought, read_brought
 
 from scgru_core import threads
 

@@ -54,8 +54,8 @@ def test_shrink_finetune_and_measure_shows_every_variant_and_a_plain_download(se
     assert len(at.dataframe) == 1
     frame = at.dataframe[0].value
     variants = set(frame["variant"])
-    assert {"dense nn.GRU (before)", "masked (full size, units zeroed)", "CSR sparse (full size)",
-            "shrunk nn.GRU"} <= variants
+    assert {"dense (before)", "masked (full size, units zeroed)", "CSR sparse (full size)",
+            "shrunk (smaller torch module)"} <= variants
     assert (frame["ms, batch 1"] > 0).all() and (frame["ms, batch 256"] > 0).all()
     name, raw = downloads["d_zip"]
     assert name.endswith(".zip")

@@ -86,7 +86,7 @@ def test_the_gru1_update_gate_bias_is_the_second_half():
     assert torch.allclose(model(torch.randn(3, 7)), model.head.bias.expand(3, 1), atol=1e-6)
 
 
-@pytest.mark.parametrize("kw", [{"hidden": 0}, {"hidden": 2000}, {"layers": 0}, {"layers": 4}, {"cell": "lstm"}])
+@pytest.mark.parametrize("kw", [{"hidden": 0}, {"hidden": 2000}, {"layers": 0}, {"layers": 4}, {"cell": "transformer"}])
 def test_model_config_refuses_bad_settings(kw):
     with pytest.raises(ConfigError):
         ModelConfig(**kw)

@@ -355,7 +355,7 @@ def test_constructed_scope_round_trips_through_text(kinds, gates):
     assert Scope.parse(scope.to_text()) == scope
 
 
-@pytest.mark.parametrize("text", ["ih:forget", "xh", "ih;hh", "hh:reset,oops", ":reset"])
+@pytest.mark.parametrize("text", ["ih:forgot", "xh", "ih;hh", "hh:reset,oops", ":reset"])
 def test_scope_rejects_unknown_text(text):
     with pytest.raises(ConfigError):
         Scope.parse(text)

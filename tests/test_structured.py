@@ -188,7 +188,7 @@ def test_a_network_cut_off_from_its_forecast_has_no_unit_to_keep():
 
 
 def test_gate_variants_are_refused_with_a_reason():
-    with pytest.raises(sc.ConfigError, match="standard GRU"):
+    with pytest.raises(sc.ConfigError, match="plain torch module"):
         select_units(tiny_model(hidden=6, cell="gru1"), UnitConfig())
 
 

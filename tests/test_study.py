@@ -49,7 +49,7 @@ def synthetic_rows() -> list[dict]:
             if method != "agp":
                 row["pruned_rmse"] = centre * 2 + d
             rows.append(row)
-    rows += [{"task": "t", "method": "dense", "scope": "both", "target_sparsity": 0.0, "seed": s, "sparsity": 0.0,
+    rows += [{"task": "t", "cell": "gru", "method": "dense", "scope": "both", "target_sparsity": 0.0, "seed": s, "sparsity": 0.0,
               "rmse": 50.0 + d, "params_total": 3_000} for s, d in enumerate(spread)]
     return rows
 
@@ -67,7 +67,7 @@ def test_cells_hold_means_intervals_and_the_verdict_against_random():
     assert set(pruned.index) == {"random", "sensitivity", "magnitude"}  # agp has no prune-only stage
     assert pruned.loc["sensitivity", "mean"] == pytest.approx(160.0) and pruned.loc["sensitivity", "vs_random"] == "better"
     refs = references(synthetic_rows())
-    assert refs.to_dict("records") == [{"task": "t", "method": "dense", "mean": 50.0, "half": pytest.approx(half), "n": 5,
+    assert refs.to_dict("records") == [{"task": "t", "cell": "gru", "method": "dense", "mean": 50.0, "half": pytest.approx(half), "n": 5,
                                         "params": 3000}]
 
 

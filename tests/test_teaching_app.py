@@ -136,7 +136,7 @@ def test_every_lesson_step(lesson_app, step):
         at.button(key="lesson_measure").click().run()
         ok(at)
         names = {t.get("name") for spec in charts(at) for t in spec["data"]}
-        assert {"dense nn.GRU (masked)", "sparse CSR loop"} <= names
+        assert {"dense fused kernel (masked)", "sparse CSR loop"} <= names
         assert any("measured on this machine" in c for c in captions(at))
         at.button(key="lesson_units").click().run()  # when does removing whole units pay?
         ok(at)

@@ -72,8 +72,8 @@ def test_gru_blocks_figure_of_a_gate_variant_leaves_missing_blocks_empty():
 
 def test_latency_figure_groups_by_batch():
     records = [{"implementation": impl, "batch": b, "ms_per_batch": 1.0 * b, "us_per_forecast": 1000.0}
-               for impl in ("dense nn.GRU (masked)", "dense loop", "sparse CSR loop") for b in (1, 256)]
+               for impl in ("dense fused kernel (masked)", "dense loop", "sparse CSR loop") for b in (1, 256)]
     fig = viz_lesson.latency_figure(records)
-    assert [t.name for t in fig.data] == ["dense nn.GRU (masked)", "dense loop", "sparse CSR loop"]
+    assert [t.name for t in fig.data] == ["dense fused kernel (masked)", "dense loop", "sparse CSR loop"]
     assert list(fig.data[0].x) == ["batch 1", "batch 256"]
     assert "measured on this machine" in fig.layout.title.text

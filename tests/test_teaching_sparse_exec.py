@@ -10,7 +10,7 @@ import torch
 import scgru_core as sc
 from scgru_core.errors import ConfigError
 from scgru_core.net.masks import masked_state
-from scgru_core.deploy.sparse_exec import DENSE_FUSED, DENSE_LOOP, MEASURED_ON, SPARSE, SparseGRU, compare_latency
+from scgru_core.deploy.sparse_exec import DENSE_FUSED, DENSE_LOOP, MEASURED_ON, SPARSE, SparseRecurrent, compare_latency
 
 
 def dense_masked(model, masks):
@@ -34,17 +34,17 @@ def test_sparse_loop_equals_the_dense_masked_model(hidden, layers, horizon, conf
     x = torch.randn(7, 20, generator=torch.Generator().manual_seed(0))
     want = dense_masked(model, masks)(x).detach()
     for layout in ("csr", "dense"):
-        got = SparseGRU(model, masks, layout=layout)(x)
+        got = SparseRecurrent(model, masks, layout=layout)(x)
         assert got.shape == (7, horizon)
         assert torch.allclose(got, want, atol=1e-5, rtol=0), (layout, (got - want).abs().max())
-    one = SparseGRU(model, masks)(x[:1])  # batch 1 as well
+    one = SparseRecurrent(model, masks)(x[:1])  # batch 1 as well
     assert torch.allclose(one, want[:1], atol=1e-5, rtol=0)
 
 
 def test_weights_are_stored_as_csr_with_only_the_non_zeros():
     model = sc.build_model(sc.ModelConfig(hidden=16), seed=0)
     result = sc.prune(model, sc.PruneConfig(sensitivity=2.0))
-    sparse = SparseGRU(model, result.masks)
+    sparse = SparseRecurrent(model, result.masks)
     w_ih, w_hh, _, _ = sparse.layers[0]
     assert w_ih.layout == torch.sparse_csr and w_hh.layout == torch.sparse_csr
     kept = sum(int(m.sum()) for m in result.masks.values()) + model.head.weight.numel()
@@ -57,15 +57,15 @@ def test_on_the_shipped_model_at_the_lesson_setting():
     ckpt = load_checkpoint("power_load")
     masks = sc.prune(ckpt.model, sc.PruneConfig(sensitivity=2.0)).masks
     X = ckpt.data.test.X[:64]
-    assert torch.allclose(SparseGRU(ckpt.model, masks)(X), dense_masked(ckpt.model, masks)(X).detach(),
+    assert torch.allclose(SparseRecurrent(ckpt.model, masks)(X), dense_masked(ckpt.model, masks)(X).detach(),
                           atol=1e-5, rtol=0)
 
 
 def test_gate_variants_are_refused_with_a_clear_message():
-    with pytest.raises(ConfigError, match="standard GRU"):
-        SparseGRU(sc.build_model(sc.ModelConfig(hidden=8, cell="gru2")))
+    with pytest.raises(ConfigError, match="plain torch module"):
+        SparseRecurrent(sc.build_model(sc.ModelConfig(hidden=8, cell="gru2")))
     with pytest.raises(ConfigError, match="layout"):
-        SparseGRU(sc.build_model(sc.ModelConfig(hidden=8)), layout="coo")
+        SparseRecurrent(sc.build_model(sc.ModelConfig(hidden=8)), layout="coo")
 
 
 def test_latency_comparison_measures_all_three_at_each_batch():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from scgru_core import threads
 from scgru_core.cli import compare as compare_cli
@@ -17,7 +18,8 @@ from scgru_core.cli.common import (COMMANDS, add_common, add_executor, command, 
                                    interrupted, load_data, metric_line, previous_rows, progress_callbacks,
                                    stop_on_interrupt, write_csv, write_json)
 from scgru_core.cli.flags import Parser, check_outputs, other, table, table_list
-from scgru_core.errors import ScgruError, TrainingDivergedError
+from scgru_core.errors import ConfigError, ScgruError, TrainingDivergedError
+from scgru_core.store.brought import load_brought
 from scgru_core.study.experiment import config_to_dict, run, train_dense
 from scgru_core.deploy.export import export_model, require_onnx
 from scgru_core.store.runs import save_run
@@ -30,7 +32,8 @@ from scgru_core.data.windows import prepare
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m scgru_core",
-                    description="Train, prune (SCGRU and baselines), fine-tune and cost a GRU forecaster.")
+                    description="Train, prune (SCGRU and baselines), fine-tune and cost a GRU, LSTM or RNN "
+                                "forecaster, or one trained elsewhere (run --model).")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="train, prune once, fine-tune once; print a summary")
     add_common(p)
@@ -38,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--sensitivity", type=table("sensitivity"), help="SCGRU s: prune |w| < s * std(|W|)")
     ctl.add_argument("--sparsity", type=table("sparsity"), help="target fraction pruned (any method)")
     p.add_argument("--out", help="save the run (config, weights, masks, metrics) in this directory")
+    p.add_argument("--model", metavar="FILE", help="skip training: prune a model trained elsewhere, a safetensors file "
+                   "with one nn.GRU / nn.LSTM / nn.RNN and one nn.Linear head (its sizes, window, horizon and scaling "
+                   "replace --hidden, --layers, --cell, --window and --horizon)")
+    p.add_argument("--model-json", metavar="FILE", help="the --model's description: window, horizon, scaler "
+                   "(default: model.json beside it; the lab's export writes one)")
     p.add_argument("--structured-units", type=other("units"), metavar="P",
                    help="instead of masking weights, remove this fraction of each layer's hidden units (smallest "
                         "L2 norm), fine-tune the smaller GRU once and measure what it saves")
@@ -62,14 +70,27 @@ def cmd_run(args) -> int:
     config = configs_from(args)
     if args.onnx:
         require_onnx()
+    brought = None
+    if args.model:
+        if args.structured_units is not None:
+            raise ConfigError("--structured-units trains its own model; to remove units of a model trained elsewhere, "
+                              "run with --model first and --out DIR, then `shrink --run DIR`.")
+        brought = load_brought(args.model, args.model_json)
+        config = replace(config, windows=brought.windows())
+        if brought.scaling_note and not args.quiet:
+            print(f"note: {brought.scaling_note}", file=sys.stderr)
+    elif args.model_json:
+        raise ConfigError("--model-json describes a --model FILE: give the model too.")
     if args.structured_units is not None:
         return structured_run(args, config)
     series = load_data(args, config.read, config.windows)
-    result = run(args.data, config, callbacks=progress_callbacks(args.quiet), series=series)
+    result = run(args.data, config, callbacks=progress_callbacks(args.quiet), series=series, brought=brought)
     payload = result.to_json()
     c = result.cost
+    config = result.config
     print(f"{result.series.name}: {len(result.series)} values, window {config.windows.window}, "
-          f"hidden {config.model.hidden} x {config.model.layers} ({config.model.cell})")
+          f"hidden {config.model.hidden} x {config.model.layers} ({config.model.cell})"
+          + (f", brought from {args.model} (not trained here)" if brought else ""))
     for key in ("naive", "dense", "pruned", "finetuned"):
         if key in payload:
             print(metric_line(key, payload[key]))
@@ -89,7 +110,7 @@ def cmd_run(args) -> int:
     if args.export:
         export_model(args.export, result.final_model(), result.data.window, result.data.scaler,
                onnx=args.onnx)
-        print(f"  exported   to {args.export} (plain nn.GRU weights, model.json, load_model.py)")
+        print(f"  exported   to {args.export} (plain torch weights, model.json, load_model.py)")
     write_json(args.json, payload)
     return 0
 

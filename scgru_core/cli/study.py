@@ -46,11 +46,16 @@ def write_report(config: StudyConfig, out: pathlib.Path, rows: list[dict]) -> pa
             if part.empty:
                 continue
             dense = refs[(refs["task"] == task.name) & (refs["method"] == "dense")]["mean"] if not refs.empty else []
-            fig = study_figure(part.to_dict("records"), list(config.scopes), float(dense.iloc[0]) if len(dense) else None,
+            panels, records = list(config.scopes), part.to_dict("records")
+            if len(config.cells) > 1:  # a panel per cell and scope; each cell's dense model is in the page's table
+                panels = [f"{c.upper()} {s}" for c in config.cells for s in config.scopes]
+                records = [{**r, "scope": f"{r['cell'].upper()} {r['scope']}"} for r in records]
+                dense = []
+            fig = study_figure(records, panels, float(dense.iloc[0]) if len(dense) else None,
                                naive[task.name]["rmse"], title=f"{task.name}: test RMSE after the same budget "
                                f"(mean and 95% interval over {len(config.seeds)} seeds)")
             name = f"task{i + 1}.png"
-            fig.write_image(folder / name, width=1500, height=460)
+            fig.write_image(folder / name, width=max(1500, 320 * len(panels)), height=460)
             figures[task.name] = f"results/{name}"
     runs = json.loads((folder / RUNS_FILE).read_text()) if (folder / RUNS_FILE).exists() else []
     inputs = ReportInputs(settings=config.to_dict(), naive=naive, seconds=sum(r["seconds"] for r in runs), runs=runs,
@@ -71,7 +76,7 @@ def cmd_study(args) -> int:
 
     def on_row(task, i, n, row):
         if not args.quiet:
-            print(f"  {task}: row {i}/{n}: {row['method']} {row['scope']} {float(row['target_sparsity']):.0%} seed "
+            print(f"  {task}: row {i}/{n}: {row['cell']} {row['method']} {row['scope']} {float(row['target_sparsity']):.0%} seed "
                   f"{row['seed']}: rmse {row['rmse']:.4g}", file=sys.stderr, flush=True)
 
     with stop_on_interrupt() as stop:

@@ -211,8 +211,9 @@ def largest_window(n: int, config: WindowConfig, min_eval_windows: int = 1) -> i
     return lo
 
 
-def prepare(series: Series, config: WindowConfig = WindowConfig()) -> Dataset:
-    """Split chronologically, fit the scaler on the training part, cut windows inside each part."""
+def prepare(series: Series, config: WindowConfig = WindowConfig(), scaler: Scaler | None = None) -> Dataset:
+    """Split chronologically, fit the scaler on the training part, cut windows inside each part. `scaler`: a model's
+    own scaling (a model trained elsewhere), used as it is instead of fitting one."""
     n = len(series)
     need = minimum_length(config)
     if n < need:
@@ -232,7 +233,8 @@ def prepare(series: Series, config: WindowConfig = WindowConfig()) -> Dataset:
                         f"that size overflow a 64-bit float once squared (RMSE, the training loss). Divide the series "
                         f"by a power of ten, for example 1e{max(6, int(np.log10(largest)) - 6)}, and load it again.")
     split = split_points(n, config)
-    scaler = Scaler.fit(series.values[split.train[0]:split.train[1]], config.log, config.scaling)
+    if scaler is None:
+        scaler = Scaler.fit(series.values[split.train[0]:split.train[1]], config.log, config.scaling)
     z = scaler.transform(series.values)
     train_vals = series.values[split.train[0]:split.train[1]]
     h = config.horizon

@@ -1,10 +1,12 @@
 """Exports that run anywhere: plain PyTorch weights, a JSON description, a ten-line loader, and ONNX.
 
 An export directory holds
-  - `model.safetensors`: exactly the keys of `torch.nn.GRU(input_size, hidden, layers, batch_first=True)
-    .state_dict()` prefixed `gru.`, and of `torch.nn.Linear(hidden, horizon).state_dict()` prefixed `head.`;
-  - `model.json`: input_size, hidden, layers, horizon, window and the scaler (to turn a forecast back into
-    the series' units), with the files' SHA-256 digests;
+  - `model.safetensors`: exactly the keys of the cell's torch module (`torch.nn.GRU`, `nn.LSTM` or `nn.RNN`
+    `(input_size, hidden, layers, batch_first=True).state_dict()`) prefixed with the cell's name (`gru.`, `lstm.`,
+    `rnn.`), and of `torch.nn.Linear(hidden, horizon).state_dict()` prefixed `head.`;
+  - `model.json`: cell, torch module, input_size, hidden, layers, horizon, window and the scaler (to turn a forecast
+    back into the series' units), with the files' SHA-256 digests (an export written before cells were named has
+    no cell: it is a GRU);
   - `load_model.py`: the loader below, plain PyTorch + safetensors, no project code;
   - `model.onnx` (optional): the same network through the TorchScript-based exporter (`dynamo=False`: the
     dynamo exporter has written wrong GRU attributes), checked against PyTorch with ONNX Runtime.
@@ -27,6 +29,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from scgru_core.errors import CheckpointError, ConfigError
+from scgru_core.net.cells import CELLS, final_hidden
 from scgru_core.net.model import Forecaster
 from scgru_core.data.windows import Scaler
 
@@ -39,42 +42,45 @@ LOADER = '''\
 import json, torch
 from safetensors.torch import load_file
 
-cfg = json.load(open("model.json"))
-gru = torch.nn.GRU(cfg["input_size"], cfg["hidden"], cfg["layers"], batch_first=True)
+cfg, state = json.load(open("model.json")), load_file("model.safetensors")
+cell = cfg.get("cell", "gru")  # torch.nn.GRU, LSTM or RNN, keys prefixed "gru.", "lstm." or "rnn."
+rnn = getattr(torch.nn, cfg.get("module", "GRU"))(cfg["input_size"], cfg["hidden"], cfg["layers"], batch_first=True)
 head = torch.nn.Linear(cfg["hidden"], cfg["horizon"])
-state = load_file("model.safetensors")
-gru.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("gru.")})
+rnn.load_state_dict({k[len(cell) + 1:]: v for k, v in state.items() if k.startswith(cell + ".")})
 head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
 
 def forecast(last_values):  # the last cfg["window"] values of the series, in its units
     s, x = cfg["scaler"], torch.tensor(last_values, dtype=torch.float64)
     x = ((x.log() if s["log"] else x) - s["offset"]) / s["scale"]
-    _, h = gru(x.float().view(1, -1, 1))
+    _, h = rnn(x.float().view(1, -1, 1))
+    h = h[0] if isinstance(h, tuple) else h  # an LSTM returns (h, c)
     y = head(h[-1]).double() * s["scale"] + s["offset"]
     return (y.exp() if s["log"] else y).detach().numpy().ravel()
 '''
 
 
 class PlainForecaster(nn.Module):
-    """What an export holds: `nn.GRU` as `gru`, `nn.Linear` as `head`. Input (B, T, input_size), scaled."""
+    """What an export holds: the cell's torch module under the cell's name (`gru`, `lstm`, `rnn`), `nn.Linear` as
+    `head`. Input (B, T, input_size), scaled."""
 
-    def __init__(self, input_size: int, hidden: int, layers: int, horizon: int):
+    def __init__(self, input_size: int, hidden: int, layers: int, horizon: int, cell: str = "gru"):
         super().__init__()
-        self.gru = nn.GRU(input_size, hidden, layers, batch_first=True)
+        spec = CELLS.require(cell)
+        spec.require_plain("A plain PyTorch export")
+        self.cell = cell
+        self.add_module(cell, spec.module(input_size, hidden, layers, batch_first=True))
         self.head = nn.Linear(hidden, horizon)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, h = self.gru(x)
-        return self.head(h[-1])
+        _, state = getattr(self, self.cell)(x)
+        return self.head(final_hidden(state)[-1])
 
 
 def plain_model(model: Forecaster) -> PlainForecaster:
-    """The forecaster as plain PyTorch modules (cell 'gru' only: the gate variants are not `nn.GRU`)."""
-    if model.config.cell != "gru":
-        raise ConfigError(f"Only the standard GRU exports as torch.nn.GRU; a {model.config.cell} model has other "
-                          "equations. Train with cell 'gru' to export.")
-    plain = PlainForecaster(model.input_size, model.config.hidden, model.config.layers, model.horizon)
-    plain.load_state_dict({("gru." + k[4:] if k.startswith("rnn.") else k): v.detach().clone()
+    """The forecaster as plain PyTorch modules (a GRU, LSTM or RNN; the gate variants have the lab's own equations)."""
+    cell = model.config.cell
+    plain = PlainForecaster(model.input_size, model.config.hidden, model.config.layers, model.horizon, cell)
+    plain.load_state_dict({(cell + "." + k[4:] if k.startswith("rnn.") else k): v.detach().clone()
                            for k, v in model.state_dict().items()}, strict=True)
     return plain.eval()
 
@@ -128,7 +134,8 @@ def onnx_forecast(session, X: torch.Tensor) -> torch.Tensor:
 
 
 def description(model: Forecaster, window: int, scaler: Scaler | None, files: dict[str, bytes]) -> dict:
-    return {"format": FORMAT, "input_size": model.input_size, "hidden": model.config.hidden,
+    return {"format": FORMAT, "cell": model.config.cell, "module": CELLS[model.config.cell].module.__name__,
+            "input_size": model.input_size, "hidden": model.config.hidden,
             "layers": model.config.layers, "horizon": model.horizon, "window": window,
             "scaler": {"log": scaler.log, "offset": scaler.offset, "scale": scaler.scale} if scaler else
             {"log": False, "offset": 0.0, "scale": 1.0},
@@ -189,8 +196,9 @@ def load_export(directory: str | pathlib.Path) -> LoadedExport:
     if hashlib.sha256(raw).hexdigest() != desc.get("sha256", {}).get(WEIGHTS):
         raise CheckpointError(f"{WEIGHTS} does not match the checksum in {DESCRIPTION}: it was modified.")
     try:
-        plain = PlainForecaster(int(desc["input_size"]), int(desc["hidden"]), int(desc["layers"]), int(desc["horizon"]))
+        plain = PlainForecaster(int(desc["input_size"]), int(desc["hidden"]), int(desc["layers"]), int(desc["horizon"]),
+                                str(desc.get("cell", "gru")))
         plain.load_state_dict(st_load(raw), strict=True)
-    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError, ConfigError) as exc:
         raise CheckpointError(f"The weights do not fit the description in {DESCRIPTION} ({exc}).") from None
     return LoadedExport(model=plain.eval(), description=desc)

@@ -3,7 +3,7 @@
 For a structured pruning (units removed, `shrink.py`) the rows are
   dense        the full-size model before units were removed;
   masked       the final weights at full size, removed units zeroed: what masks alone give (same cost as dense);
-  csr          the same full-size weights as CSR sparse matrices, run by `sparse_exec.SparseGRU`;
+  csr          the same full-size weights as CSR sparse matrices, run by `sparse_exec.SparseRecurrent`;
   shrunk       the physically smaller `nn.GRU`;
   shrunk_int8  the smaller model with int8 dynamic quantization (where torch still offers it);
   shrunk_bf16  the smaller model in bf16 (only where the CPU has native bf16);
@@ -30,12 +30,12 @@ from scgru_core.deploy.export import onnx_bytes, onnx_forecast, onnx_session, we
 from scgru_core.net.model import Forecaster
 from scgru_core.net.quantize import Bf16, PrecisionUnavailable, int8_dynamic
 from scgru_core.deploy.shrink import expand, shrink
-from scgru_core.deploy.sparse_exec import MEASURED_ON, SparseGRU
+from scgru_core.deploy.sparse_exec import MEASURED_ON, SparseRecurrent
 from scgru_core.deploy.units import UnitConfig, UnitSelection, leaves_a_unit, select_units
 from scgru_core.data.windows import Dataset
 
-VARIANTS = {"dense": "dense nn.GRU (before)", "masked": "masked (full size, units zeroed)",
-            "csr": "CSR sparse (full size)", "shrunk": "shrunk nn.GRU", "shrunk_int8": "shrunk + int8 dynamic",
+VARIANTS = {"dense": "dense (before)", "masked": "masked (full size, units zeroed)",
+            "csr": "CSR sparse (full size)", "shrunk": "shrunk (smaller torch module)", "shrunk_int8": "shrunk + int8 dynamic",
             "shrunk_bf16": "shrunk + bf16", "onnx": "shrunk, ONNX Runtime"}
 
 
@@ -140,7 +140,7 @@ def measure_deployment(dense: Forecaster, small: Forecaster, selection: UnitSele
     if small.config.hidden != selection.hidden_after or dense.config.hidden != selection.hidden_before:
         raise ConfigError("The smaller model does not come from this selection of units.")
     full = expand(small, selection)
-    csr = SparseGRU(full)
+    csr = SparseRecurrent(full)
     reference = evaluate(small, data).forecast
     candidates: list[tuple[str, Callable, int, int, str, int]] = [
         ("dense", dense, _params(dense), len(weights_bytes(dense)), "safetensors file", dense.config.hidden),

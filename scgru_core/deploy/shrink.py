@@ -1,7 +1,7 @@
-"""Make a GRU physically smaller: remove whole hidden units, then fine-tune the smaller network once.
+"""Make a recurrent network physically smaller: remove whole hidden units, then fine-tune the smaller network once.
 
 `shrink` turns a `Forecaster` and a `UnitSelection` (units.py) into an ordinary `Forecaster` with
-fewer hidden units: a plain `torch.nn.GRU` and a narrower head, not a masked model, so it is faster
+fewer hidden units: a plain `torch.nn.GRU` (or `nn.LSTM`, `nn.RNN`) and a narrower head, not a masked model, so it is faster
 and smaller everywhere it runs. `expand` is the inverse used for honest comparisons: the same weights
 back at full size with zeros where the units were, which is what masks alone would give (same size,
 same speed). `shrink_and_finetune` is the structured SCGRU recipe: select, remove, fine-tune once.
@@ -19,15 +19,15 @@ from scgru_core.net.metrics import Metrics
 from scgru_core.net.model import Forecaster, build_model
 from scgru_core.net.masks import MaskSet, masked_state
 from scgru_core.net.train import Callbacks, TrainConfig, TrainResult, fit
-from scgru_core.deploy.units import UnitConfig, UnitSelection, reader_of, select_units, unit_rows
+from scgru_core.deploy.units import UnitConfig, UnitSelection, blocks_of, reader_of, select_units, unit_rows
 from scgru_core.data.windows import Dataset
 
 
 def _slice_plan(model: Forecaster, selection: UnitSelection) -> dict[str, tuple[torch.Tensor | None, torch.Tensor | None]]:
     """For every parameter: (rows kept, columns kept), None where that axis keeps everything."""
-    H, plan = model.config.hidden, {}
+    H, G, plan = model.config.hidden, blocks_of(model), {}
     for k, units in enumerate(selection.keep):
-        rows = unit_rows(H, units)
+        rows = unit_rows(H, units, G)
         plan[f"rnn.weight_ih_l{k}"] = (rows, None if k == 0 else selection.keep[k - 1])
         plan[f"rnn.weight_hh_l{k}"] = (rows, units)
         plan[f"rnn.bias_ih_l{k}"] = plan[f"rnn.bias_hh_l{k}"] = (rows, None)
@@ -79,7 +79,7 @@ def expand(small: Forecaster, selection: UnitSelection) -> Forecaster:
 
 def unit_masks(model: Forecaster, selection: UnitSelection) -> MaskSet:
     """The removal as masks over the full model's weight matrices (rows and reader columns of removed units)."""
-    H, masks, params = model.config.hidden, {}, dict(model.named_parameters())
+    H, G, masks, params = model.config.hidden, blocks_of(model), {}, dict(model.named_parameters())
 
     def mask_of(name: str) -> torch.Tensor:
         return masks.setdefault(name, torch.ones_like(params[name], dtype=torch.bool))
@@ -88,7 +88,7 @@ def unit_masks(model: Forecaster, selection: UnitSelection) -> MaskSet:
         gone = torch.ones(H, dtype=torch.bool)
         gone[units] = False
         for name in (f"rnn.weight_ih_l{k}", f"rnn.weight_hh_l{k}"):  # its rows
-            mask_of(name)[unit_rows(H, gone.nonzero().flatten())] = False
+            mask_of(name)[unit_rows(H, gone.nonzero().flatten(), G)] = False
         for name in (f"rnn.weight_hh_l{k}", reader_of(model, k)):  # every weight that reads it
             mask_of(name)[:, gone] = False
     return masks

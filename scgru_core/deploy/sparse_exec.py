@@ -1,10 +1,10 @@
-"""What pruning saves in practice: the pruned GRU run with sparse CSR weights, and timed.
+"""What pruning saves in practice: the pruned network run with sparse CSR weights, and timed.
 
-Masked dense weights cost exactly what dense weights cost: the fused `nn.GRU` kernel
+Masked dense weights cost exactly what dense weights cost: the fused `nn.GRU` (`nn.LSTM`, `nn.RNN`) kernel
 multiplies by every zero. To turn zeros into saved time the pruned matrices must be stored
-sparse and multiplied as sparse. `SparseGRU` does that with `torch.sparse_csr_tensor`
-weights and a per-step loop over PyTorch's GRU equations (gate blocks in PyTorch's order
-reset, update, new):
+sparse and multiplied as sparse. `SparseRecurrent` does that with `torch.sparse_csr_tensor`
+weights and a per-step loop over the cell's own equations (`CellSpec.step`, net/cells.py; for a GRU, gate blocks
+in PyTorch's order reset, update, new):
 
     r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
     z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
@@ -28,6 +28,7 @@ import torch
 
 from scgru_core.net.cost import median_ms
 from scgru_core.errors import ConfigError
+from scgru_core.net.cells import CELLS
 from scgru_core.net.model import Forecaster
 from scgru_core.net.masks import MaskSet, masked_state
 
@@ -44,17 +45,17 @@ def _layout(w: torch.Tensor, layout: str) -> torch.Tensor:
         return w.to_sparse_csr()
 
 
-class SparseGRU:
-    """A pruned `Forecaster` (nn.GRU cell, any number of layers) with its matrices stored as CSR.
+class SparseRecurrent:
+    """A pruned `Forecaster` (a GRU, LSTM or RNN cell, any number of layers) with its matrices stored as CSR.
 
     Everything is kept transposed (features x batch) so each product is `weight @ column block`,
     the form a CSR matrix multiplies fastest. Inference only.
     """
 
     def __init__(self, model: Forecaster, masks: MaskSet | None = None, layout: str = "csr"):
-        if model.config.cell != "gru":
-            raise ConfigError(f"Sparse execution runs the standard GRU; a {model.config.cell} model has other "
-                              "equations. Use cell 'gru'.")
+        spec = CELLS[model.config.cell]
+        spec.require_plain("Sparse execution")
+        self.step = spec.step
         if layout not in LAYOUTS:
             raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}.")
         state = masked_state(model, masks or {})
@@ -88,16 +89,11 @@ class SparseGRU:
         seq = x.permute(2, 1, 0).reshape(x.shape[2], T * B)  # (I, T*B), time-major columns
         h = x.new_zeros(H, B)
         for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.layers):
-            gi_all = (w_ih @ seq + b_ih).view(3 * H, T, B)  # input projections of every step at once
-            h = x.new_zeros(H, B)
+            gi_all = (w_ih @ seq + b_ih).view(-1, T, B)  # input projections of every step at once
+            h, c = x.new_zeros(H, B), x.new_zeros(H, B)
             outs = []
             for t in range(T):
-                gi = gi_all[:, t]
-                gh = w_hh @ h + b_hh
-                r = torch.sigmoid(gi[:H] + gh[:H])
-                z = torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
-                n = torch.tanh(gi[2 * H:] + r * gh[2 * H:])
-                h = (1 - z) * n + z * h
+                h, c = self.step(gi_all[:, t], w_hh @ h + b_hh, h, c)
                 if k + 1 < len(self.layers):
                     outs.append(h)
             if outs:
@@ -107,7 +103,7 @@ class SparseGRU:
 
 @dataclass(frozen=True)
 class LatencyRow:
-    implementation: str  # "dense nn.GRU (masked)", "dense loop", "sparse CSR loop"
+    implementation: str  # "dense fused kernel (masked)", "dense loop", "sparse CSR loop"
     batch: int
     ms_per_batch: float  # median
     us_per_forecast: float
@@ -146,20 +142,20 @@ class LatencyComparison:
                 + "; ".join(parts) + ".")
 
 
-DENSE_FUSED, DENSE_LOOP, SPARSE = "dense nn.GRU (masked)", "dense loop", "sparse CSR loop"
+DENSE_FUSED, DENSE_LOOP, SPARSE = "dense fused kernel (masked)", "dense loop", "sparse CSR loop"
 
 
 def compare_latency(model: Forecaster, masks: MaskSet | None, window: int, batches: tuple[int, ...] = (1, 256),
                     repeats: int = 15, warmup: int = 2, include_dense_loop: bool = True) -> LatencyComparison:
-    """Time the pruned model as masked dense nn.GRU, as a dense per-step loop and as a CSR per-step loop."""
+    """Time the pruned model as the masked dense torch module, as a dense per-step loop and as a CSR per-step loop."""
     import copy
 
     dense = copy.deepcopy(model).eval()
     dense.load_state_dict(masked_state(model, masks or {}))
     runners = [(DENSE_FUSED, dense)]
     if include_dense_loop:
-        runners.append((DENSE_LOOP, SparseGRU(model, masks, layout="dense")))
-    sparse = SparseGRU(model, masks, layout="csr")
+        runners.append((DENSE_LOOP, SparseRecurrent(model, masks, layout="dense")))
+    sparse = SparseRecurrent(model, masks, layout="csr")
     runners.append((SPARSE, sparse))
     gen = torch.Generator().manual_seed(0)
     rows = []

@@ -1,7 +1,8 @@
-"""Which hidden units of a GRU to remove: structured pruning rules over whole units.
+"""Which hidden units of a recurrent layer to remove: structured pruning rules over whole units.
 
 A unit j of layer k is everything that exists only because of it:
-  - its three rows (reset j, update j, new H + ... ) in `weight_ih_l{k}`, `weight_hh_l{k}` and both biases;
+  - its row in every gate block (GRU: reset j, update j, new 2H + j; LSTM, as Wen et al. 2017: input, forget, cell
+    and output rows; RNN: row j) of `weight_ih_l{k}`, `weight_hh_l{k}` and both biases;
   - its column j in `weight_hh_l{k}` (what the layer's units read of h_j);
   - its column j in whatever reads the layer's output: `weight_ih_l{k+1}`, or the head for the last layer.
 Removing a unit removes all of these at once, so the network becomes physically smaller (`shrink.py`),
@@ -19,7 +20,8 @@ into a keep-mask, and `UNIT_RULES` maps a name to it; callers list the registry 
 
 A unit is dead when nothing it computes can reach the forecast: every weight that reads h_j, from a unit
 that is itself still live, is zero. A unit whose *incoming* weights are all zero is not dead: its biases
-still drive its state over time (h' = (1 - z) n + z h with n = tanh(b_in + r b_hn) moves), so it still
+still drive its state over time (a GRU's h' = (1 - z) n + z h with n = tanh(b_in + r b_hn) moves; an LSTM's c' and
+h' = o tanh(c') move with its biases), so it still
 shifts the forecast through its outgoing weights. Liveness is found backwards from the head, so a chain
 of units that only feed each other, or only feed dead units, is dead too.
 """
@@ -34,6 +36,7 @@ from torch.nn.utils import prune as tprune
 
 from scgru_core.errors import ConfigError
 from scgru_core.registry import Registry
+from scgru_core.net.cells import CELLS
 from scgru_core.net.model import Forecaster
 from scgru_core.net.masks import MaskSet, masked_state
 from scgru_core.pruning.rules import SensitivityUnstructured
@@ -106,10 +109,13 @@ register = UNIT_RULES.register
 
 
 def _params(model: Forecaster, masks: MaskSet | None) -> dict[str, torch.Tensor]:
-    if model.config.cell != "gru":
-        raise ConfigError(f"Removing hidden units needs the standard GRU (nn.GRU); a {model.config.cell} model has "
-                          "other matrices. Train with cell 'gru'.")
+    CELLS[model.config.cell].require_plain("Removing hidden units")
     return masked_state(model, masks or {})
+
+
+def blocks_of(model: Forecaster) -> int:
+    """Gate blocks of the model's matrices (3 for a GRU, 4 for an LSTM, 1 for an RNN): rows per unit."""
+    return len(CELLS[model.config.cell].blocks["hh"])
 
 
 def reader_of(model: Forecaster, layer: int) -> str:
@@ -117,22 +123,22 @@ def reader_of(model: Forecaster, layer: int) -> str:
     return f"rnn.weight_ih_l{layer + 1}" if layer + 1 < model.config.layers else "head.weight"
 
 
-def unit_rows(hidden: int, units: torch.Tensor) -> torch.Tensor:
-    """Row indices of `units` in a (3H x .) GRU matrix: their reset, update and new rows."""
-    return torch.cat([units + g * hidden for g in range(3)])
+def unit_rows(hidden: int, units: torch.Tensor, blocks: int) -> torch.Tensor:
+    """Row indices of `units` in a (blocks * H x .) matrix: their row in every gate block."""
+    return torch.cat([units + g * hidden for g in range(blocks)])
 
 
 def unit_norms(model: Forecaster, masks: MaskSet | None = None) -> list[torch.Tensor]:
     """Per layer, the L2 norm of each unit's weights and biases: its rows, its recurrent column (the
     self-connections counted once) and its column in the reader."""
-    p, H = _params(model, masks), model.config.hidden
+    p, H, G = _params(model, masks), model.config.hidden, blocks_of(model)
     norms = []
     for k in range(model.config.layers):
         sq = lambda name: p[name].double() ** 2  # noqa: E731
         rows = (sq(f"rnn.weight_ih_l{k}").sum(1) + sq(f"rnn.weight_hh_l{k}").sum(1) + sq(f"rnn.bias_ih_l{k}")
-                + sq(f"rnn.bias_hh_l{k}")).view(3, H).sum(0)
+                + sq(f"rnn.bias_hh_l{k}")).view(G, H).sum(0)
         hh = sq(f"rnn.weight_hh_l{k}")
-        own = hh.view(3, H, H).diagonal(dim1=1, dim2=2).sum(0)  # w_hh[g*H + j, j]: already in the rows
+        own = hh.view(G, H, H).diagonal(dim1=1, dim2=2).sum(0)  # w_hh[g*H + j, j]: already in the rows
         total = rows + hh.sum(0) - own + sq(reader_of(model, k)).sum(0)
         norms.append(total.sqrt().float())
     return norms
@@ -140,13 +146,13 @@ def unit_norms(model: Forecaster, masks: MaskSet | None = None) -> list[torch.Te
 
 def live_units(model: Forecaster, masks: MaskSet | None = None) -> list[torch.Tensor]:
     """Per layer, 1.0 for each unit with a path to the forecast, 0.0 for a dead one (see the module doc)."""
-    p, H, L = _params(model, masks), model.config.hidden, model.config.layers
+    p, H, L, G = _params(model, masks), model.config.hidden, model.config.layers, blocks_of(model)
     live: list[torch.Tensor | None] = [None] * L
     reads_next = (p["head.weight"] != 0).any(0)  # the head reads the last layer directly
     for k in reversed(range(L)):
         if k + 1 < L:  # the next layer's live units read this one through their input rows
-            reads_next = (p[f"rnn.weight_ih_l{k + 1}"][unit_rows(H, live[k + 1].nonzero().flatten())] != 0).any(0)
-        hh = (p[f"rnn.weight_hh_l{k}"] != 0).view(3, H, H).any(0)  # hh[u, j]: unit u reads h_j
+            reads_next = (p[f"rnn.weight_ih_l{k + 1}"][unit_rows(H, live[k + 1].nonzero().flatten(), G)] != 0).any(0)
+        hh = (p[f"rnn.weight_hh_l{k}"] != 0).view(G, H, H).any(0)  # hh[u, j]: unit u reads h_j
         hh.fill_diagonal_(False)  # a unit that only feeds itself reaches nothing
         alive = reads_next.clone()
         while True:  # a unit is live if a live unit of its own layer reads it
@@ -176,7 +182,7 @@ register(UnitRuleSpec("dead", "Dead units (no path to the output)", None, lambda
 class UnitSelection:
     """The units each layer keeps (ascending indices), and what the rule alone would have kept.
 
-    `torch.nn.GRU` has one hidden size for all its layers, so every layer keeps `hidden_after` units:
+    `torch.nn.GRU` (and LSTM, RNN) has one hidden size for all its layers, so every layer keeps `hidden_after` units:
     the rule's choice in the layer that keeps most, and elsewhere the rule's choice topped up with the
     best-scoring of the units it dropped (for the dead rule: dead units, whose removal would be exact anyway).
     """

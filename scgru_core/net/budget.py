@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from scgru_core.errors import ConfigError
+from scgru_core.net.cells import CELLS
 from scgru_core.net.model import ModelConfig, build_model
 from scgru_core.threads import threads_for
 
@@ -100,8 +101,10 @@ class Rate:
 
 
 def _macs_per_step(model: ModelConfig) -> int:
-    """Weight multiplies of one time step per window (3 gates; the input of layer 1 is one value)."""
-    return sum(3 * model.hidden * ((1 if layer == 0 else model.hidden) + model.hidden) for layer in range(model.layers))
+    """Weight multiplies of one time step per window (the cell's gate blocks; the input of layer 1 is one value)."""
+    blocks, H = CELLS[model.cell].blocks, model.hidden
+    return sum(len(blocks["ih"]) * H * (1 if layer == 0 else H) + len(blocks["hh"]) * H * H
+               for layer in range(model.layers))
 
 
 def _timed(fn, repeats: int = 3) -> float:

@@ -1,7 +1,17 @@
 """The recurrent cells a forecaster can be built on, one registry entry each: the torch module, the gate blocks
-inside `weight_ih` / `weight_hh` in the module's own row order, and a label. Everything that knows a cell (the
-model, gate blocks, the Train page's choice, links, the CLI's --cell, Compare's unpruned references) reads the
-registry, so a new cell is one `CELLS.register(CellSpec(...))`.
+inside `weight_ih` / `weight_hh` in the module's own row order, the plain torch class its weights load into (for
+export, unit removal, int8 and a model brought from elsewhere), and one time step of its equations (for the CSR
+loop). Everything that knows a cell (the model, gate blocks, scopes, heatmaps, costs, the Train page's choice,
+links, the CLI's --cell, Compare's unpruned references, exports) reads the registry, so a new cell is one
+`CELLS.register(CellSpec(...))`.
+
+The three torch cells, in PyTorch's own block order (rows of `weight_ih_l{k}` / `weight_hh_l{k}`, H each):
+
+    GRU   r, z, n    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
+                     h' = (1 - z) * n + z * h
+    LSTM  i, f, g, o i, f, o = sigmoid(W_* x + b_i* + W_h* h + b_h*), g = tanh(...),
+                     c' = f * c + i * g, h' = o * tanh(c')
+    RNN   one block  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)      (Elman)
 
 `gru` is `torch.nn.GRU` (the fused kernel). The gate variants of Dey & Salem (2017) are baselines that drop
 parameters from the reset and update gates:
@@ -26,9 +36,15 @@ from typing import Callable
 import torch
 from torch import nn
 
+from scgru_core.errors import ConfigError
 from scgru_core.registry import Registry
 
 GATES = ("reset", "update", "new")  # PyTorch's block order inside a GRU's weight_ih / weight_hh
+LSTM_GATES = ("input", "forget", "cell", "output")  # nn.LSTM's i, f, g, o
+RNN_GATES = ("hidden",)  # nn.RNN: one block
+
+Step = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, "torch.Tensor | None"],
+                "tuple[torch.Tensor, torch.Tensor | None]"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,36 @@ class CellSpec:
     make: Callable[[int, int, int], nn.Module]
     blocks: dict  # {"ih": gates, "hh": gates}
     description: str = ""
+    module: type | None = None  # the plain torch class with these parameters (None: a variant of the lab's own)
+    step: Step | None = None  # (W_ih x + b_ih, W_hh h + b_hh, h, c) -> (h', c'), features x batch, for the CSR loop
+    equations: tuple[str, ...] = ()  # its gates' equations (LaTeX), for the lesson and Show code
+    family: tuple[str, ...] = ()  # the gates it has, where some hold no weights (a variant's bias-only gates)
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        """Every gate of the cell, in block order (those with weights, and a variant's bias-only ones)."""
+        return tuple(dict.fromkeys(self.family + self.blocks["hh"] + self.blocks["ih"]))
+
+    @property
+    def plain(self) -> bool:
+        """Whether its weights are exactly a torch module's (so it exports, shrinks and loads from elsewhere)."""
+        return self.module is not None
+
+    def require_plain(self, what: str) -> None:
+        if self.module is None:
+            plain = ", ".join(n for n, c in CELLS.items() if c.plain)
+            raise ConfigError(f"{what} needs a cell that is a plain torch module ({plain}); the {self.label.split(':')[0]} cell "
+                              "has the lab's own equations.")
+
+
+def all_gates() -> tuple[str, ...]:
+    """Every gate name any registered cell has (what a scope may name)."""
+    return tuple(dict.fromkeys(g for spec in CELLS.values() for g in spec.gates))
+
+
+def final_hidden(state) -> torch.Tensor:
+    """The last hidden states (layers, B, H) from what a recurrent module returns: h_n, or (h_n, c_n) for an LSTM."""
+    return state[0] if isinstance(state, tuple) else state
 
 
 CELLS: Registry[CellSpec] = Registry("cell")
@@ -108,12 +154,38 @@ def _variant(name: str) -> Callable[[int, int, int], nn.Module]:
     return lambda inputs, hidden, layers: GateVariantGRU(inputs, hidden, layers, name)
 
 
+def _gru_step(gi, gh, h, c):
+    H = h.shape[0]
+    r = torch.sigmoid(gi[:H] + gh[:H])
+    z = torch.sigmoid(gi[H:2 * H] + gh[H:2 * H])
+    n = torch.tanh(gi[2 * H:] + r * gh[2 * H:])
+    return (1 - z) * n + z * h, None
+
+
+def _lstm_step(gi, gh, h, c):
+    i, f, g, o = (gi + gh).chunk(4, dim=0)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def _rnn_step(gi, gh, h, c):
+    return torch.tanh(gi + gh), None
+
+
 CELLS.register(CellSpec("gru", "GRU (standard, PyTorch)", lambda i, h, n: nn.GRU(i, h, n, batch_first=True),
-                        {"ih": GATES, "hh": GATES}))
+                        {"ih": GATES, "hh": GATES}, module=nn.GRU, step=_gru_step))
+CELLS.register(CellSpec("lstm", "LSTM (PyTorch)", lambda i, h, n: nn.LSTM(i, h, n, batch_first=True),
+                        {"ih": LSTM_GATES, "hh": LSTM_GATES},
+                        "Four gates (input, forget, cell, output) and a cell state beside the hidden state.",
+                        module=nn.LSTM, step=_lstm_step))
+CELLS.register(CellSpec("rnn", "RNN (Elman, tanh, PyTorch)", lambda i, h, n: nn.RNN(i, h, n, batch_first=True),
+                        {"ih": RNN_GATES, "hh": RNN_GATES}, "One block, no gates: h' = tanh(W x + U h + b).",
+                        module=nn.RNN, step=_rnn_step))
 CELLS.register(CellSpec("gru1", "GRU1: gates without input weights", _variant("gru1"), {"ih": ("new",), "hh": GATES},
-                        "Gates from the hidden state and bias only (no input): fewer parameters, never pruned."))
+                        "Gates from the hidden state and bias only (no input): fewer parameters, never pruned.",
+                        family=GATES))
 CELLS.register(CellSpec("gru2", "GRU2: gates without input weights or bias", _variant("gru2"),
                         {"ih": ("new",), "hh": GATES},
-                        "Gates from the hidden state only (no input, no bias), never pruned."))
+                        "Gates from the hidden state only (no input, no bias), never pruned.", family=GATES))
 CELLS.register(CellSpec("gru3", "GRU3: gates are learned constants", _variant("gru3"), {"ih": ("new",), "hh": ("new",)},
-                        "Gates from a bias only, never pruned."))
+                        "Gates from a bias only, never pruned.", family=GATES))

@@ -1,4 +1,4 @@
-"""The forecaster: a recurrent cell (net/cells.py: `nn.GRU` or a gate variant) over the input window, then a linear
+"""The forecaster: a recurrent cell (net/cells.py: `nn.GRU`, `nn.LSTM`, `nn.RNN` or a gate variant) over the input window, then a linear
 head to `horizon` values."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from scgru_core.errors import ConfigError
-from scgru_core.net.cells import CELLS
+from scgru_core.net.cells import CELLS, final_hidden
 
 
 
@@ -38,8 +38,8 @@ class Forecaster(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2:
             x = x.unsqueeze(-1)
-        _, h_n = self.rnn(x)
-        return self.head(h_n[-1])
+        _, state = self.rnn(x)
+        return self.head(final_hidden(state)[-1])
 
 
 def build_model(config: ModelConfig = ModelConfig(), horizon: int = 1, seed: int = 0) -> Forecaster:

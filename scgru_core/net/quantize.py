@@ -1,7 +1,7 @@
 """Lower-precision copies of a model, where the platform pays for them.
 
-int8: `torch.ao.quantization.quantize_dynamic` still handles `nn.GRU` and `nn.Linear` in torch 2.13, but it is
-deprecated; it is used here and nowhere else, and when it is gone or refuses, `int8_dynamic` raises
+int8: `torch.ao.quantization.quantize_dynamic` still handles `nn.GRU`, `nn.LSTM` and `nn.Linear` in torch 2.13 (not
+`nn.RNN`: a model holding one is refused, rather than left float under an int8 label), but it is deprecated; it is used here and nowhere else, and when it is gone or refuses, `int8_dynamic` raises
 `PrecisionUnavailable` with the reason so callers can leave that row out and say why.
 bf16: only where the CPU multiplies bf16 natively (AVX512-BF16 or AMX); elsewhere it would be emulated
 and slower, so it is not offered.
@@ -22,7 +22,9 @@ class PrecisionUnavailable(ScgruError):
 
 
 def int8_dynamic(model: nn.Module) -> nn.Module:
-    """A copy with int8 weights for its GRU and Linear layers (activations stay float, quantized per call)."""
+    """A copy with int8 weights for its GRU / LSTM and Linear layers (activations stay float, quantized per call)."""
+    if any(type(m) is nn.RNN for m in model.modules()):
+        raise PrecisionUnavailable("torch's dynamic int8 quantization has no nn.RNN: an RNN model stays float32.")
     try:
         from torch.ao.quantization import quantize_dynamic
     except ImportError as exc:
@@ -30,7 +32,7 @@ def int8_dynamic(model: nn.Module) -> nn.Module:
     try:
         with warnings.catch_warnings():  # its deprecation notices: known, and the reason this is isolated
             warnings.simplefilter("ignore")
-            return quantize_dynamic(copy.deepcopy(model).eval(), {nn.GRU, nn.Linear}, dtype=torch.qint8)
+            return quantize_dynamic(copy.deepcopy(model).eval(), {nn.GRU, nn.LSTM, nn.Linear}, dtype=torch.qint8)
     except (RuntimeError, AssertionError, NotImplementedError) as exc:
         raise PrecisionUnavailable(f"int8 dynamic quantization failed on this machine ({exc}).") from None
 

@@ -30,6 +30,7 @@ from scgru_core.study.executors import Executor, Local
 from scgru_core.study.experiment import finetune, resolve_prune_config, rewind, train_dense
 from scgru_core.pruning.gradual import GRADUAL, GradualPlan, gradual_fit, steps_per_epoch
 from scgru_core.pruning.lab import PruningLab
+from scgru_core.net.cells import CELLS
 from scgru_core.net.model import Forecaster, ModelConfig, build_model
 from scgru_core.net.masks import MaskSet
 from scgru_core.pruning.rules import RULES, PruneConfig
@@ -63,8 +64,9 @@ class CompareConfig:
             raise ConfigError("give at least one seed.")
         if self.finetune_epochs < 0:
             raise ConfigError(f"fine-tuning epochs must be 0 or more, not {self.finetune_epochs}.")
-        if self.model.cell != "gru":
-            raise ConfigError("the comparison prunes a standard GRU; the gate variants are methods gru1/gru2/gru3.")
+        if not CELLS[self.model.cell].plain:
+            raise ConfigError(f"the comparison prunes a {', '.join(n.upper() for n, c in CELLS.items() if c.plain)}; "
+                              "the gate variants are methods of their own (unpruned references).")
         if self.rewind_rule not in RULES or RULES[self.rewind_rule].needs_scores:
             raise ConfigError(f"rewind takes a weight-ranking rule's mask, not {self.rewind_rule!r}.")
 
@@ -74,13 +76,14 @@ class CompareConfig:
 
     def key(self, method: str, target: float, seed: int) -> tuple:
         """The row_key of the row this point gives."""
-        return method, self.scope.to_text(), self.global_, round(target, 6), seed
+        return method, self.scope.to_text(), self.global_, round(target, 6), seed, self.model.cell
 
 
-def row_key(row: dict) -> tuple[str, str, bool, float, int]:
-    """What identifies a row (rows read back from CSV carry strings, hence the conversions)."""
+def row_key(row: dict) -> tuple[str, str, bool, float, int, str]:
+    """What identifies a row (rows read back from CSV carry strings, hence the conversions; a row written before
+    cells were a dimension is a GRU's)."""
     return (str(row["method"]), str(row["scope"]), str(row.get("global", False)) == "True",
-            round(float(row["target_sparsity"]), 6), int(row["seed"]))
+            round(float(row["target_sparsity"]), 6), int(row["seed"]), str(row.get("cell", "gru")))
 
 
 @dataclass(frozen=True)
@@ -192,10 +195,14 @@ class Comparison:
         """The models trained without pruning that this point builds on (what the first phase trains)."""
         kind, e, f = method_kind(method), self.config.train.epochs, self.config.finetune_epochs
         if kind == "unpruned":
-            return [self.training_key(TRAINED[method].cell, seed, e + f)]
+            return [self.training_key(self.cell_of(method), seed, e + f)]
         if kind == "gradual" and not GRADUAL[method].needs_reference:
             return []
-        return [self.training_key("gru", seed, e)]
+        return [self.training_key(self.config.model.cell, seed, e)]
+
+    def cell_of(self, method: str) -> str:
+        """The cell an unpruned reference trains: its own, or the comparison's (the `dense` reference)."""
+        return TRAINED[method].cell or self.config.model.cell
 
     def trained(self, cell: str, seed: int, epochs: int) -> tuple[PruningLab, float, int]:
         """A `cell` model trained `epochs` epochs without pruning, trained on first use."""
@@ -209,13 +216,14 @@ class Comparison:
         return _lab_for(self.data, key, trained, seed), trained.seconds, trained.epochs
 
     def dense(self, seed: int) -> tuple[PruningLab, float, int]:
-        """The GRU trained E epochs: what one-shot rules prune, rewind takes its mask from, Narang its q."""
-        return self.trained("gru", seed, self.config.train.epochs)
+        """The model trained E epochs: what one-shot rules prune, rewind takes its mask from, Narang its q."""
+        return self.trained(self.config.model.cell, seed, self.config.train.epochs)
 
     def _row(self, method: str, target: float, seed: int, model: Forecaster, masks: MaskSet | None,
              sparsity: float, seconds: float, epochs: int, **extra) -> dict:
         cost = model_cost(model, masks, self.data.window)
-        return {"method": method, "kind": method_kind(method), "scope": self.config.scope.to_text(),
+        return {"method": method, "kind": method_kind(method), "cell": self.config.model.cell,
+                "scope": self.config.scope.to_text(),
                 "global": self.config.global_,
                 "target_sparsity": target, "seed": seed, "sparsity": sparsity, "sparsity_all_parameters": cost.sparsity,
                 **evaluate(model, self.data).metrics.to_dict(), **cost.to_dict(), "epochs": epochs,
@@ -275,7 +283,8 @@ class Comparison:
                          rewind_rule=self.config.rewind_rule)
 
     def _unpruned_row(self, method: str, target: float, seed: int) -> dict:
-        lab, seconds, epochs = self.trained(TRAINED[method].cell, seed, self.config.train.epochs + self.config.finetune_epochs)
+        lab, seconds, epochs = self.trained(self.cell_of(method), seed,
+                                            self.config.train.epochs + self.config.finetune_epochs)
         gru_params = sum(p.numel() for p in build_model(self.config.model, self.data.horizon, seed).parameters())
         saving = 1.0 - sum(p.numel() for p in lab.model.parameters()) / gru_params
         row = self._row(method, target, seed, lab.model, None, saving, seconds, epochs)

@@ -18,6 +18,7 @@ from scgru_core.net.masks import masked_state
 from scgru_core.pruning.rules import PruneConfig, PruneResult, sensitivity_for_sparsity
 from scgru_core.net.train import Callbacks, TrainConfig, TrainResult, fit, FINETUNE_LR, finetune_config
 from scgru_core.data.windows import Dataset, WindowConfig, prepare
+from scgru_core.store.brought import BroughtModel, brought_dataset
 
 RUN_FINETUNE_EPOCHS = 5  # one fine-tuning after pruning: the default of the CLI and the app
 
@@ -143,12 +144,19 @@ def config_to_dict(config: RunConfig, prune_config: PruneConfig | None = None) -
 
 
 def run(source, config: RunConfig = RunConfig(), filename: str | None = None,
-        callbacks: Callbacks = Callbacks(), series: Series | None = None) -> RunResult:
-    """Load, train dense, prune once, fine-tune once; everything measured on the test part."""
+        callbacks: Callbacks = Callbacks(), series: Series | None = None, brought: BroughtModel | None = None) -> RunResult:
+    """Load, train dense, prune once, fine-tune once; everything measured on the test part. With `brought` (a model
+    trained elsewhere, store/brought.py) there is no training: its sizes, window, horizon and scaling replace the
+    config's, and it is pruned and fine-tuned on this series."""
     start = time.perf_counter()
     series = series if series is not None else load_series(source, config.read, filename=filename)
-    data = prepare(series, config.windows)
-    model, dense_training = train_dense(data, config.model, config.train, callbacks)
+    if brought is not None:
+        data = brought_dataset(brought, series)
+        model, dense_training = copy.deepcopy(brought.model), TrainResult()
+        config = replace(config, windows=data.config, model=model.config)
+    else:
+        data = prepare(series, config.windows)
+        model, dense_training = train_dense(data, config.model, config.train, callbacks)
     lab = PruningLab(model, data)
     prune_config = resolve_prune_config(model, config.prune, config.target_sparsity)
     snapshot = lab.at(prune_config)

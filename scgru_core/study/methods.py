@@ -16,31 +16,32 @@ from scgru_core.registry import Registry
 @dataclass(frozen=True)
 class TrainedMethod:
     """A method the comparison trains itself. kind "rewind": the mask of `CompareConfig.rewind_rule` on the dense
-    model, retrained from the initial weights; kind "unpruned": `cell` trained for the whole budget, never pruned."""
+    model, retrained from the initial weights; kind "unpruned": `cell` (empty: the comparison's own cell) trained
+    for the whole budget, never pruned."""
 
     name: str
     label: str
     kind: str  # "rewind" or "unpruned"
     description: str = ""
-    cell: str = "gru"
+    cell: str = ""
 
 
 TRAINED: Registry[TrainedMethod] = Registry("training method")
 TRAINED.register(TrainedMethod("rewind", "Lottery-ticket rewind", "rewind",
                                "The mask of magnitude pruning on the dense model, then retrained from the initial "
                                "weights."))
-TRAINED.register(TrainedMethod("dense", "Dense GRU (no pruning)", "unpruned",
-                               "The standard GRU trained for the whole budget, never pruned: the reference."))
+TRAINED.register(TrainedMethod("dense", "Dense (no pruning)", "unpruned",
+                               "The comparison's own cell trained for the whole budget, never pruned: the reference."))
 
 
 def _follow_cells() -> None:
-    """Every registered cell but the standard GRU (which `dense` is) is an unpruned reference a comparison can train,
-    also one registered later; a cell unregistered takes its reference with it."""
+    """Every registered cell is an unpruned reference a comparison can train beside its own (an LSTM beside a pruned
+    GRU, a gate variant), also one registered later; a cell unregistered takes its reference with it."""
     for name, spec in CELLS.items():
-        if name != "gru" and name not in TRAINED:
-            TRAINED.register(TrainedMethod(name, spec.label.split(":")[0] + " (never pruned)", "unpruned",
-                                           spec.description, cell=name))
-    for name in [n for n, m in TRAINED.items() if m.kind == "unpruned" and m.cell != "gru" and m.cell not in CELLS]:
+        if name not in TRAINED:
+            TRAINED.register(TrainedMethod(name, spec.label.split(" (")[0].split(":")[0] + " (never pruned)",
+                                           "unpruned", spec.description, cell=name))
+    for name in [n for n, m in TRAINED.items() if m.kind == "unpruned" and m.cell and m.cell not in CELLS]:
         TRAINED.unregister(name)
 
 

@@ -1,4 +1,4 @@
-"""What a study's rows say: a mean and 95% interval per cell (task x scope x method x sparsity x stage), which
+"""What a study's rows say: a mean and 95% interval per cell (task x model cell x scope x method x sparsity x stage), which
 methods beat random pruning beyond their intervals, and the markdown page that reports it (docs/results.md).
 
 Stages: "final" is the model each method ends with on the same budget (fine-tuned for the one-shot rules,
@@ -21,32 +21,42 @@ STAGE_TITLES = {"final": "After fine-tuning (one-shot rules) or training with th
 BASELINE = "random"
 
 
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    """The rows as a table; a row written before the model's cell was a dimension is a GRU's."""
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["cell"] = frame["cell"].fillna("gru") if "cell" in frame else "gru"
+    return frame
+
+
 def cells(rows: list[dict], metric: str = "rmse") -> pd.DataFrame:
-    """One row per task x scope x method x target x stage: mean, half-width, n, and the mean sparsity reached."""
-    frame = pd.DataFrame([r for r in rows if method_kind(r["method"]) != "unpruned"])
+    """One row per task x cell x scope x method x target x stage: mean, half-width, n, and the mean sparsity reached."""
+    frame = _frame([r for r in rows if method_kind(r["method"]) != "unpruned"])
     out = []
     if frame.empty:
-        return pd.DataFrame(columns=["task", "scope", "method", "target", "stage", "mean", "half", "n", "sparsity"])
+        return pd.DataFrame(columns=["task", "cell", "scope", "method", "target", "stage", "mean", "half", "n",
+                                     "sparsity"])
     for stage, column in STAGES.items():
         column = column.replace("rmse", metric)
         if column not in frame:
             continue
-        for (task, scope, method, target), part in frame.groupby(["task", "scope", "method", "target_sparsity"],
-                                                                 sort=False):
+        for (task, cell, scope, method, target), part in frame.groupby(
+                ["task", "cell", "scope", "method", "target_sparsity"], sort=False):
             values = part[column].dropna()
             if values.empty:
                 continue
             ci = mean_interval(values)
-            out.append({"task": task, "scope": scope, "method": method, "target": float(target), "stage": stage,
-                        "mean": ci.mean, "half": ci.half, "n": ci.n, "sparsity": float(part["sparsity"].mean())})
+            out.append({"task": task, "cell": cell, "scope": scope, "method": method, "target": float(target),
+                        "stage": stage, "mean": ci.mean, "half": ci.half, "n": ci.n,
+                        "sparsity": float(part["sparsity"].mean())})
     return with_verdicts(pd.DataFrame(out))
 
 
 def with_verdicts(table: pd.DataFrame) -> pd.DataFrame:
-    """Adds `vs_random`: "better" when a cell's interval lies wholly below random's at the same task, scope,
-    target and stage, "worse" when wholly above, "" otherwise (overlap, or random itself)."""
+    """Adds `vs_random`: "better" when a cell's interval lies wholly below random's at the same task, model cell,
+    scope, target and stage, "worse" when wholly above, "" otherwise (overlap, or random itself)."""
     table = table.copy()
-    key = ["task", "scope", "target", "stage"]
+    key = ["task", "cell", "scope", "target", "stage"]
     random = table[table["method"] == BASELINE].set_index(key)
     verdicts = []
     for _, row in table.iterrows():
@@ -62,14 +72,14 @@ def with_verdicts(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def references(rows: list[dict], metric: str = "rmse") -> pd.DataFrame:
-    """Per task, the unpruned models (dense GRU, gate variants) over seeds: mean and half-width."""
-    frame = pd.DataFrame([r for r in rows if method_kind(r["method"]) == "unpruned"])
+    """Per task, the unpruned models (dense model of each cell, gate variants) over seeds: mean and half-width."""
+    frame = _frame([r for r in rows if method_kind(r["method"]) == "unpruned"])
     out = []
     if not frame.empty:
-        for (task, method), part in frame.drop_duplicates(["task", "method", "seed"]).groupby(["task", "method"],
-                                                                                             sort=False):
+        for (task, cell, method), part in frame.drop_duplicates(["task", "cell", "method", "seed"]).groupby(
+                ["task", "cell", "method"], sort=False):
             ci = mean_interval(part[metric])
-            out.append({"task": task, "method": method, "mean": ci.mean, "half": ci.half, "n": ci.n,
+            out.append({"task": task, "cell": cell, "method": method, "mean": ci.mean, "half": ci.half, "n": ci.n,
                         "params": int(part["params_total"].iloc[0])})
     return pd.DataFrame(out)
 
@@ -102,14 +112,45 @@ def _cell(mean: float, half: float, verdict: str) -> str:
     return f"**{text}**" if verdict == "better" else f"_{text}_" if verdict == "worse" else text
 
 
-def _table(part: pd.DataFrame, targets: list[float]) -> list[str]:
-    lines = ["| method | scope | " + " | ".join(f"{t:.0%}" for t in targets) + " |",
-             "|---|---|" + "---:|" * len(targets)]
-    for (method, scope), rows in part.groupby(["method", "scope"], sort=False):
+def _table(part: pd.DataFrame, targets: list[float], by_cell: bool) -> list[str]:
+    head = "| cell | method | scope | " if by_cell else "| method | scope | "
+    lines = [head + " | ".join(f"{t:.0%}" for t in targets) + " |",
+             "|---|" * by_cell + "|---|---|"[by_cell:] + "---:|" * len(targets)]
+    for (cell, method, scope), rows in part.groupby(["cell", "method", "scope"], sort=False):
         by = {round(r["target"], 6): r for _, r in rows.iterrows()}
         cols = [(_cell(by[round(t, 6)]["mean"], by[round(t, 6)]["half"], by[round(t, 6)]["vs_random"])
                  if round(t, 6) in by else "") for t in targets]
-        lines.append(f"| {method} | {scope} | " + " | ".join(cols) + " |")
+        lines.append(f"| {cell.upper() + ' | ' if by_cell else ''}{method} | {scope} | " + " | ".join(cols) + " |")
+    return lines
+
+
+def tolerance(table: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
+    """How well each model cell and scope tolerates pruning: per task, cell, scope and target, the final test RMSE of
+    the pruning methods (random left out) over the dense model's of the same cell, averaged over the methods. 1.0:
+    as good as unpruned; lower is better."""
+    final = table[(table["stage"] == "final") & (table["method"] != BASELINE)]
+    dense = refs[refs["method"] == "dense"].set_index(["task", "cell"])["mean"] if not refs.empty else pd.Series()
+    out = []
+    for (task, cell, scope, target), part in final.groupby(["task", "cell", "scope", "target"], sort=False):
+        if (task, cell) in dense.index:
+            out.append({"task": task, "cell": cell, "scope": scope, "target": target,
+                        "ratio": float(part["mean"].mean() / dense.loc[(task, cell)])})
+    return pd.DataFrame(out)
+
+
+def finding(tol: pd.DataFrame, limit: float = 1.1) -> list[str]:
+    """The cells comparison said in words: per task, which cell and scope keep closest to their dense model, and at
+    each target, which cells stay within `limit` x their dense RMSE (the seed paper's "more than 80%" claim)."""
+    lines = []
+    for task, part in tol.groupby("task", sort=False):
+        best = part.groupby(["cell", "scope"])["ratio"].mean().sort_values()
+        (cell, scope), ratio = best.index[0], best.iloc[0]
+        lines.append(f"- **{task}**: {cell.upper()} pruned in scope {scope} tolerates pruning best (final RMSE "
+                     f"{ratio:.2f}x its dense model's, mean over targets and methods); worst: "
+                     f"{best.index[-1][0].upper()} in scope {best.index[-1][1]} ({best.iloc[-1]:.2f}x).")
+        for target, at in part.groupby("target"):
+            held = sorted({f"{r['cell'].upper()} ({r['scope']})" for _, r in at.iterrows() if r["ratio"] <= limit})
+            lines.append(f"  - at {target:.0%}: within {limit:.1f}x of dense: " + (", ".join(held) or "none"))
     return lines
 
 
@@ -128,7 +169,7 @@ def markdown(table: pd.DataFrame, refs: pd.DataFrame, inputs: ReportInputs) -> s
         f"**Protocol.** Every method gets the same budget: {s['train']['epochs']} dense epochs plus "
         f"{s['finetune_epochs']} fine-tuning epochs (one-shot rules prune the dense model once and fine-tune; AGP and "
         "Narang prune while training from scratch for the whole budget; rewind retrains the magnitude mask from the "
-        f"initial weights). GRU of {s['model']['hidden']} hidden units, {s['model']['layers']} layer{'s' if s['model']['layers'] > 1 else ''}; batch "
+        f"initial weights). {' / '.join(c.upper() for c in s.get('cells', ['gru']))} of {s['model']['hidden']} hidden units, {s['model']['layers']} layer{'s' if s['model']['layers'] > 1 else ''}; batch "
         f"{s['train']['batch_size']}, learning rate {s['train']['lr']:g}, no early stopping; {seeds} seeds "
         f"({', '.join(map(str, s['seeds']))}). Sparsity is the share of the in-scope weights pruned.",
         "",
@@ -144,6 +185,12 @@ def markdown(table: pd.DataFrame, refs: pd.DataFrame, inputs: ReportInputs) -> s
         "",
     ]
     targets = sorted(table["target"].unique()) if not table.empty else []
+    by_cell = not table.empty and table["cell"].nunique() > 1
+    if by_cell:
+        lines += ["## Finding: which cell and scope tolerate pruning", "",
+                  "Final test RMSE of the pruning methods (random left out) over the dense model of the same cell, "
+                  "averaged over methods and seeds: 1.00x is as good as unpruned.", ""]
+        lines += finding(tolerance(table, refs)) + [""]
     for task in inputs.tasks:
         name = task["name"]
         lines += [f"## {name}", "",
@@ -154,13 +201,14 @@ def markdown(table: pd.DataFrame, refs: pd.DataFrame, inputs: ReportInputs) -> s
         if naive is not None:
             ref_lines.append(f"| naive (last value) | {_num(naive)} | 0 |")
         for _, r in refs[refs["task"] == name].iterrows() if not refs.empty else []:
-            ref_lines.append(f"| {r['method']} (unpruned) | {_cell(r['mean'], r['half'], '')} | {r['params']:,} |")
+            label = f"{r['method']} {r['cell'].upper()}" if by_cell and r["method"] == "dense" else r["method"]
+            ref_lines.append(f"| {label} (unpruned) | {_cell(r['mean'], r['half'], '')} | {r['params']:,} |")
         lines += ref_lines + [""]
         for stage in STAGES:
             part = table[(table["task"] == name) & (table["stage"] == stage)]
             if part.empty:
                 continue
-            lines += [f"### {STAGE_TITLES[stage]}", ""] + _table(part, targets) + [""]
+            lines += [f"### {STAGE_TITLES[stage]}", ""] + _table(part, targets, by_cell) + [""]
         gaps: dict = {}
         for r in inputs.skipped:
             if r["task"] == name:

@@ -58,6 +58,7 @@ class StudyConfig:
     sparsities: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.98)
     scopes: tuple[str, ...] = ("ih", "hh", "both")
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    cells: tuple[str, ...] = ("gru",)  # every method x scope x sparsity on each cell (the [model] cell is ignored)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     finetune_epochs: int = 2
@@ -73,17 +74,22 @@ class StudyConfig:
             [m for m in self.references if method_kind(m) != "unpruned"]
         if wrong:
             raise ConfigError(f"{', '.join(wrong)}: methods are pruning methods, references are {', '.join(m for m in known_methods() if method_kind(m) == 'unpruned')}.")
+        if not self.cells:
+            raise ConfigError("a study needs at least one cell.")
         for scope in self.scopes:
             Scope.parse(scope)
         self.compare_configs()  # every refusal of compare's, before anything runs
 
     def compare_configs(self) -> list[CompareConfig]:
-        """One CompareConfig per scope, and one for the references (their scope and target are ignored)."""
-        common = dict(seeds=self.seeds, model=self.model, train=self.train, finetune_epochs=self.finetune_epochs)
-        configs = [CompareConfig(methods=self.methods, sparsities=self.sparsities, scope=Scope.parse(s), **common)
-                   for s in self.scopes]
-        if self.references:
-            configs.append(CompareConfig(methods=self.references, sparsities=(0.0,), **common))
+        """Per cell, one CompareConfig per scope and one for the references (their scope and target are ignored)."""
+        configs = []
+        for cell in self.cells:
+            common = dict(seeds=self.seeds, model=replace(self.model, cell=cell), train=self.train,
+                          finetune_epochs=self.finetune_epochs)
+            configs += [CompareConfig(methods=self.methods, sparsities=self.sparsities, scope=Scope.parse(s), **common)
+                        for s in self.scopes]
+            if self.references:
+                configs.append(CompareConfig(methods=self.references, sparsities=(0.0,), **common))
         return configs
 
     @classmethod
@@ -141,14 +147,15 @@ def read_skipped(out: pathlib.Path) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError:
             continue
-        unique[(row["task"], row["scope"], row["method"], row["target_sparsity"], row["seed"])] = row
+        unique[(row["task"], row.get("cell", "gru"), row["scope"], row["method"], row["target_sparsity"],
+                row["seed"])] = row
     return list(unique.values())
 
 
 def skipped_keys(out: pathlib.Path, task: str) -> list[tuple]:
     """The row keys of a task's unreachable points, so a resumed study does not try them again."""
-    return [(r["method"], r["scope"], False, round(float(r["target_sparsity"]), 6), int(r["seed"]))
-            for r in read_skipped(out) if r["task"] == task]
+    return [(r["method"], r["scope"], False, round(float(r["target_sparsity"]), 6), int(r["seed"]),
+             r.get("cell", "gru")) for r in read_skipped(out) if r["task"] == task]
 
 
 def run_study(config: StudyConfig, out: str | pathlib.Path, executor: Executor | None = None, resume: bool = False,
@@ -186,7 +193,8 @@ def run_study(config: StudyConfig, out: str | pathlib.Path, executor: Executor |
                     with open(out / SKIPPED_FILE, "a") as skipped:
                         for skip in result.skipped:
                             method, target, seed = skip.point
-                            skipped.write(json.dumps({"task": task.name, "method": method, "scope": cmp.scope.to_text(),
+                            skipped.write(json.dumps({"task": task.name, "cell": cmp.model.cell, "method": method,
+                                                      "scope": cmp.scope.to_text(),
                                                       "target_sparsity": target, "seed": seed,
                                                       "reason": skip.reason}) + "\n")
                     if result.cancelled:

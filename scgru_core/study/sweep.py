@@ -19,7 +19,7 @@ from scgru_core.pruning.lab import PruningLab
 from scgru_core.net.metrics import METRIC_NAMES
 from scgru_core.pruning.rules import PruneConfig
 from scgru_core.deploy.shrink import shrink_and_finetune
-from scgru_core.deploy.sparse_exec import SparseGRU
+from scgru_core.deploy.sparse_exec import SparseRecurrent
 from scgru_core.net.train import Callbacks, TrainConfig
 from scgru_core.deploy.units import UnitConfig
 
@@ -63,7 +63,7 @@ def sweep_row(lab: PruningLab, config: PruneConfig, target: float | None, finetu
         row.update({f"finetuned_{k}": v for k, v in final.items()})
     row.update({k: final[k] for k in METRIC_NAMES})
     row.update(snap.cost.to_dict())
-    row.update(latencies(SparseGRU(lab.model, snap.result.masks), lab.data.window, latency))
+    row.update(latencies(SparseRecurrent(lab.model, snap.result.masks), lab.data.window, latency))
     return row
 
 

@@ -98,7 +98,7 @@ TRADEOFF = r"""
 
 LATENCY = r"""
 \begin{gathered}
-\text{speed-up} = \frac{t_{\text{dense nn.GRU}}}{t_{\text{sparse CSR}}}\\[4pt]
+\text{speed-up} = \frac{t_{\text{dense fused}}}{t_{\text{sparse CSR}}}\\[4pt]
 t = \text{median time of one forward pass, on this machine}
 \end{gathered}
 """

@@ -62,7 +62,7 @@ def _short(y: float | None) -> str:
 
 def latency_figure(records: Sequence[Mapping], title: str = "Latency, measured on this machine",
                    per: str = "us_per_forecast", height: int = 340) -> go.Figure:
-    """Grouped bars: one group per batch size, one bar per implementation (dense nn.GRU, dense loop, sparse CSR).
+    """Grouped bars: one group per batch size, one bar per implementation (dense fused kernel, dense loop, sparse CSR).
 
     `records`: dicts with implementation, batch, ms_per_batch, us_per_forecast."""
     impls = list(dict.fromkeys(r["implementation"] for r in records))
