@@ -11,18 +11,20 @@ from scgru_core.deploy.export import LOADER
 
 ss = st.session_state
 
-st.title("Deploy", help="A unit of a GRU layer is its reset, update and new rows in both weight matrices and biases, "
+st.title("Deploy", help="A unit of a layer is its row in every gate block (a GRU's reset, update and new; an LSTM's "
+                        "input, forget, cell and output) of both weight matrices and biases, "
                         "its column in the recurrent matrix, and its column in whatever reads the layer (the next "
-                        "layer or the head). Removing units leaves an ordinary, smaller torch.nn.GRU.")
+                        "layer or the head). Removing units leaves an ordinary, smaller torch.nn.GRU, LSTM or RNN.")
 st.caption("Masks set weights to zero but leave every matrix its full size: the pruned model is no smaller and no "
-           "faster. Removing whole hidden units gives an ordinary, smaller `nn.GRU` that is smaller and faster "
+           "faster. Removing whole hidden units gives an ordinary, smaller `nn.GRU` (`nn.LSTM`, `nn.RNN`) that is "
+           "smaller and faster "
            "everywhere. Choose which units go and see the effect at once; then fine-tune once and measure.")
 state.show_messages("deploy")
 current = state.require_model("Deploying")
 
-if current is not None and current.model.config.cell != "gru":
-    st.info(f"Removing hidden units needs the standard GRU; this model is a {current.model.config.cell.upper()} gate "
-            "variant. Train a model with cell GRU on the Train page.")
+if current is not None and not sc.CELLS[current.model.config.cell].plain:
+    st.info(f"Removing hidden units needs a GRU, LSTM or RNN (a plain torch module); this model is the "
+            f"{current.model.config.cell.upper()} gate variant. Train another cell on the Train page.")
     current = None
 
 if current is not None:
@@ -50,7 +52,7 @@ if current is not None:
         p1, p2, p3, p4 = st.columns(4)
         p1.metric("Hidden units", f"{selection.hidden_after}", delta=f"{selection.hidden_after - selection.hidden_before:+,}"
                   f" of {selection.hidden_before}", delta_color="off", delta_arrow="off",
-                  help="nn.GRU has one hidden size for every layer: each layer keeps as many units as the layer that "
+                  help="A torch recurrent module has one hidden size for every layer: each layer keeps as many units as the layer that "
                        "keeps most (the others are topped up with their best remaining units).")
         p2.metric("Parameters", f"{params:,}", delta=f"{params / current.dense_cost.params_total:.0%} of "
                   f"{current.dense_cost.params_total:,}", delta_color="off", delta_arrow="off",
@@ -104,7 +106,7 @@ if current is not None:
         d1, d2 = st.columns([1.4, 3.6], vertical_alignment="center")
         d1.download_button("Smaller model (zip)", data=done.zip, file_name="scgru_shrunk_model.zip",
                            mime="application/zip", key="d_zip", on_click="ignore", icon=":material/folder_zip:",
-                           help="model.safetensors (plain nn.GRU and nn.Linear keys), model.json (sizes, window, "
+                           help="model.safetensors (plain torch module and nn.Linear keys), model.json (sizes, window, "
                                 "scaler), load_model.py, and model.onnx where ONNX export is installed.")
         d2.caption("Runs with plain PyTorch and safetensors, no project code: unzip it and run `load_model.py`, "
                    "then `forecast(last_values)` with the last window of the series, in its own units.")

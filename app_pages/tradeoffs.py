@@ -23,7 +23,7 @@ if current is not None:
     if any(m not in drivable() for m in ss["to_methods"]):  # a rule no longer registered
         memory.set_widget("to_methods", [m for m in ss["to_methods"] if m in drivable()])
     base = tv.base_config()
-    structured = current.model.config.cell == "gru"  # whole units come out of the standard GRU only
+    structured = sc.CELLS[current.model.config.cell].plain  # whole units come out of a plain torch module only
 
     c1, c2, c3, c4 = st.columns([2.4, 1, 1, 0.8], gap="medium", vertical_alignment="bottom")
     chosen = list(widgets.draw("to_methods", c1, format_func=tv.short_label))
@@ -92,7 +92,7 @@ if current is not None:
                                       x_reference=Reference(dense_ms, f"dense {dense_ms:.3g} ms"))
             st.plotly_chart(fig, key="tradeoff_latency", config=viz.PLOTLY_CONFIG, theme=None)
             st.caption(f"Left of the dotted line is faster than the dense model ({torch.get_num_threads()} torch "
-                       "thread(s)). Masked points run as CSR sparse matrices, unit points as the smaller nn.GRU; "
+                       "thread(s)). Masked points run as CSR sparse matrices, unit points as the smaller torch module; "
                        "a point's time does not change with fine-tuning.")
         st.caption("Solid: prune only. Dashed: pruned, then fine-tuned with the pruned weights held at zero. "
                    "Dotted grey: the naive forecast (repeat the last value). Star: the Prune page's setting. "

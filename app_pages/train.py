@@ -9,7 +9,7 @@ from scgru_core import viz
 ss = st.session_state
 
 st.title("Train")
-st.caption("A GRU reads the last *window* values and a linear head predicts the next *horizon* values. "
+st.caption("A recurrent network (GRU, LSTM or RNN) reads the last *window* values and a linear head predicts the next *horizon* values. "
            "Training uses Adam on the training part and stops early when the validation loss stops improving.")
 state.show_messages("train")
 data: sc.Dataset = session.get().data
@@ -51,8 +51,9 @@ else:
     st.caption(f"About **{training.duration(training.estimate(data, model_config, train_config))}** here at most "
                f"({train_config.epochs} epochs on these {len(data.train):,} windows, from the model's size and this "
                "machine's measured speed; early stopping can end it sooner).")
-with st.expander("Or load a saved model (.zip)", icon=":material/upload_file:"):
+with st.expander("Or load a model: the lab's zip, or one trained elsewhere", icon=":material/upload_file:"):
     model_upload.upload_control()
+    model_upload.brought_control()
 if start and training.train(data, model_config, train_config, page="train"):
     tr = session.get().model_info.training
     state.say("train", "success", f"Trained {len(tr.history)} epochs in {tr.seconds:.1f} s"
@@ -75,8 +76,11 @@ else:
         prev = state.previous_model()
         w1, w2 = st.columns([4, 1.3], vertical_alignment="center")
         w1.warning(f"This model forecasts worse than the naive forecast (test RMSE {results.fmt(dense_rmse)} against "
-                   f"{results.fmt(naive_rmse)} for repeating the last value): it has not learned the series. A lower "
-                   f"learning rate (now {info.train_config.lr:g}) or more epochs usually help."
+                   f"{results.fmt(naive_rmse)} for repeating the last value): "
+                   + ("it has not learned the series. A lower "
+                      f"learning rate (now {info.train_config.lr:g}) or more epochs usually help." if tr.history else
+                      "it was not trained here, on this series. Check that its JSON's scaler is the one it was trained "
+                      "with; fine-tuning it here (Prune page) adapts it to this series.")
                    + (f" The model it replaced (RMSE {results.fmt(prev.rmse)}) is kept aside." if prev else ""),
                    icon=":material/warning:")
         if prev is not None:
@@ -92,6 +96,6 @@ else:
         fc_col = st.container()
     with fc_col:
         fig = viz.test_forecast_figure(current.data, {"dense": current.dense, "naive": current.naive},
-                                       units=state.axis_units(), labels={"dense": "GRU forecast", "naive": "naive forecast"})
+                                       units=state.axis_units(), labels={"dense": f"{mc.cell.upper()} forecast", "naive": "naive forecast"})
         st.plotly_chart(fig, key="forecast_test", config=viz.PLOTLY_CONFIG, theme=None)
         explain.explain("forecast")

@@ -129,7 +129,7 @@ def ensure_model(new: LabState, page: str) -> bool:
         made = True
     elif shipped(new):
         try:
-            ckpt = checkpoints.load_checkpoint(new.sample)
+            ckpt = checkpoints.load_checkpoint(new.sample, cell=mc.cell)
         except sc.CheckpointError as exc:
             note(f"The shipped checkpoint was not used ({results.plain(exc)}); training instead.")
         else:

@@ -123,7 +123,34 @@ def step_gru(step, current) -> None:
     c[1].metric("Biases", f"{counts['recurrent_biases']:,}")
     c[2].metric("All parameters (with head)", f"{counts['total']:,}")
     blocks = lesson.weight_blocks(model, layer=0)
-    chart(viz_lesson.gru_blocks_figure(blocks, title="Layer 1: the weight blocks"), "lesson_gru", "gru")
+    gates = sc.CELLS[model.config.cell].gates
+    chart(viz_lesson.blocks_figure(blocks, title="Layer 1: the weight blocks", gates=gates), "lesson_gru", "gru")
+    other_cells(current)
+
+
+def other_cells(current) -> None:
+    """The LSTM and the RNN, said once; with an LSTM on screen, its blocks pruned as the Prune page sets and its
+    forget gates at rest."""
+    lstm = current.model.config.cell == "lstm"
+    with st.expander("Other cells: the LSTM and the plain RNN", expanded=lstm, icon=":material/hub:"):
+        st.markdown(lesson.OTHER_CELLS)
+        if not lstm:
+            st.caption("Choose Cell **LSTM** on the Train page (the default sample's LSTM is shipped: it loads at once) "
+                       "and this section draws it.")
+            return
+        snap = snapshot(current)
+        masks = snap.result.masks if snap is not None else None
+        blocks = lesson.weight_blocks(current.model, masks, layer=0)
+        title = "The LSTM on screen, layer 1" + (f", pruned as the Prune page sets ({snap.result.sparsity:.0%})"
+                                                 if snap is not None else "")
+        chart(viz_lesson.blocks_figure(blocks, title=title, gates=sc.CELLS["lstm"].gates), "lesson_lstm", "lstm")
+        rest = lesson.forget_at_rest(current.model)
+        c = st.columns(3)
+        c[0].metric("Forget gate at rest, mean", f"{rest.mean():.2f}", help="sigmoid(b_if + b_hf): the share of its "
+                    "memory a unit keeps per step when its weights are silent (biases are never pruned).")
+        c[1].metric("Units keeping over 70% at rest", f"{int((rest > 0.7).sum())} of {rest.size}")
+        c[2].metric("Memory left after 10 quiet steps", f"{float((rest ** 10).mean()):.1%}",
+                    help="The mean of f¹⁰ over units: what a bias-only forget gate keeps of the cell state.")
 
 
 def step_train(step, current) -> None:
@@ -203,8 +230,8 @@ def step_cost(step, current) -> None:
           "lesson_cost", "cost")
     key = report.latency_key(snap)
     store = session.get().lesson_latency
-    if current.model.config.cell != "gru":
-        st.info("Sparse execution runs the standard GRU; this model is a gate variant.")
+    if not sc.CELLS[current.model.config.cell].plain:
+        st.info("Sparse execution runs a GRU, LSTM or RNN; this model is a gate variant with the lab's own equations.")
     elif st.button(lesson.CONTROLS["latency"], key="lesson_measure", icon=":material/timer:"):
         moved(step.key)  # the step's control: the answer shows with the measurement
         with st.spinner("Timing the dense and the sparse model…"):
@@ -213,7 +240,7 @@ def step_cost(step, current) -> None:
         lat = store[key]
         chart(viz_lesson.latency_figure(lat.to_records()), "lesson_latency", "latency")
         st.caption(lat.summary())
-    if current.model.config.cell == "gru":
+    if sc.CELLS[current.model.config.cell].plain:
         payoff(current)
 
 

@@ -1,8 +1,8 @@
 """The Trade-offs page's pieces: sweeps run point by point (so a Stop keeps what is done), curve data, CSV.
 
-Besides the unstructured rules, `UNITS` is a method: whole hidden units removed (a smaller nn.GRU), its
+Besides the unstructured rules, `UNITS` is a method: whole hidden units removed (a smaller torch module), its
 grid the same fractions read as the share of each layer's units. With latency on, prune-only rows also
-carry the measured time of one call at each of LATENCY_BATCHES (CSR for masks, the smaller nn.GRU for units).
+carry the measured time of one call at each of LATENCY_BATCHES (CSR for masks, the smaller torch module for units).
 """
 from __future__ import annotations
 

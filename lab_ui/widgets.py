@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scgru_core.net.cells import GATES
+from scgru_core.net.cells import CELLS
 from scgru_core.pruning.scopes import KINDS
 from scgru_core.teach.setting import Setting
 from scgru_core.teach.settings import DEFAULTS, SETTINGS, LabState
@@ -20,15 +20,30 @@ ss = st.session_state
 # The scope is one setting drawn as two widgets: a choice, and the gate blocks when the choice is "gates".
 SCOPE_CHOICES = {"both": "both", "ih": "W_ih only", "hh": "W_hh only", "gates": "chosen gates…"}
 GATES_KEY = "p_gates"
-GATE_OPTIONS = [f"{kind}:{gate}" for kind in KINDS for gate in GATES]
-DEFAULT_GATES = ["hh:reset", "hh:update"]
+DEFAULT_GATES = ["hh:reset", "hh:update"]  # a GRU's; another cell starts on its first recurrent gate
 KEYS = tuple(s.widget for s in SETTINGS.values() if s.widget) + (GATES_KEY,)
 
 
-def draw(name: str, where=None, typed: bool = False, **overrides):
+def gate_options(cell: str) -> list[str]:
+    """The gate blocks a scope can choose on this cell: 'ih:reset', ..., 'hh:new' for a GRU; four per matrix for an
+    LSTM; one for an RNN."""
+    return [f"{kind}:{gate}" for kind in KINDS for gate in CELLS[cell].gates]
+
+
+def _gates_for(cell: str) -> None:
+    """Keep the chosen gates to those the cell has (another model may have other gates); none left: its default."""
+    options = gate_options(cell)
+    kept = [g for g in ss.get(GATES_KEY) or [] if g in options]
+    default = [g for g in DEFAULT_GATES if g in options] or [f"hh:{CELLS[cell].gates[0]}"]
+    if kept != (ss.get(GATES_KEY) or []) or not kept:
+        set_widget(GATES_KEY, kept or default)
+
+
+def draw(name: str, where=None, typed: bool = False, cell: str = "gru", **overrides):
     """Draw setting `name`'s widget in `where` (default: the page); `overrides` pass on to Streamlit
     (on_change, disabled, a label, max_value for a bound that depends on the model, ...). `typed` draws a slider
-    setting as a number box instead, for a value one types rather than steps to."""
+    setting as a number box instead, for a value one types rather than steps to. `cell`: the model's, whose gates
+    the scope's gate choice offers."""
     s: Setting = SETTINGS[name]
     where = where if where is not None else st
     kw = {"label": s.label, "key": s.widget, "help": s.help or None}
@@ -48,8 +63,10 @@ def draw(name: str, where=None, typed: bool = False, **overrides):
               "multiselect": where.multiselect}[kind]
     chosen = widget(**kw)
     if s.kind == "scope" and chosen == "gates":
-        st.multiselect("Gates to prune", GATE_OPTIONS, key=GATES_KEY, on_change=kw.get("on_change"),
-                       help="ih = input-to-hidden, hh = hidden-to-hidden; reset r, update z, candidate n.")
+        _gates_for(cell)
+        st.multiselect("Gates to prune", gate_options(cell), key=GATES_KEY, on_change=kw.get("on_change"),
+                       help="ih = input-to-hidden, hh = hidden-to-hidden; the gates are the model's own "
+                            f"({', '.join(CELLS[cell].gates)}: {CELLS[cell].label}).")
     return chosen
 
 

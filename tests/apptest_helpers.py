@@ -77,10 +77,12 @@ def without_model(name: str) -> AppTest:
     return page(at, name)
 
 
-def train_small(at: AppTest, hidden: int = 8, epochs: int = 2) -> AppTest:
-    """Train a tiny model on whatever data is loaded, via the Train page's widgets."""
+def train_small(at: AppTest, hidden: int = 8, epochs: int = 2, cell: str | None = None) -> AppTest:
+    """Train a tiny model on whatever data is loaded, via the Train page's widgets (`cell`: the Cell choice)."""
     page(at, "train")
     at.select_slider(key="m_hidden").set_value(hidden)
+    if cell is not None:
+        at.selectbox(key="m_cell").set_value(cell)
     at.number_input(key="t_epochs").set_value(epochs)
     at.button(key="train").click().run()
     assert not at.exception, [e.message for e in at.exception]

@@ -10,38 +10,42 @@ import shutil
 import pytest
 
 import scgru_core as sc
-from scgru_core.store.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, Setup, data_fingerprint, default_setup, load_checkpoint,
+from scgru_core.store.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, Setup, checkpoint_dir, data_fingerprint, default_setup, load_checkpoint,
                                     matches, settings_for, weights_equal)
 from scgru_core.store.runs import save_run
 from scgru_core.errors import CheckpointError
-from scgru_core.data.samples import SAMPLES
+from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
 from scgru_core.teach.settings import LabState
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def test_every_sample_has_a_checkpoint_and_all_together_are_under_2_mb():
+SHIPPED = [(k, "gru") for k in SAMPLES] + [(DEFAULT_SAMPLE, c) for c in sc.CELLS if c != "gru"]
+
+
+def test_every_sample_has_a_checkpoint_the_default_sample_one_per_cell_all_under_2_mb():
     assert [k for k in SAMPLES if (CHECKPOINT_DIR / k / "config.json").is_file()] == list(SAMPLES)
+    assert [c for c in sc.CELLS if (checkpoint_dir(DEFAULT_SAMPLE, c) / "config.json").is_file()] == list(sc.CELLS)
     total = sum(p.stat().st_size for p in CHECKPOINT_DIR.rglob("*") if p.is_file())
     assert total < 2 * 1024 * 1024, total
 
 
-@pytest.mark.parametrize("key", list(SAMPLES))
-def test_checkpoint_loads_matches_its_config_and_gives_the_recorded_metrics(key):
-    ckpt = load_checkpoint(key)
-    state = LabState.for_sample(key)  # the app's defaults for this sample are the checkpoint's setup
+@pytest.mark.parametrize("key,cell", SHIPPED)
+def test_checkpoint_loads_matches_its_config_and_gives_the_recorded_metrics(key, cell):
+    ckpt = load_checkpoint(key, cell=cell)
+    state = LabState.for_sample(key).updated(cell=cell)  # the app's defaults for this sample are the checkpoint's setup
     setup = Setup(state.window_config(), state.model_config(), state.train_config())
-    assert ckpt.setup == setup == default_setup(key) and matches(key, setup)
+    assert ckpt.setup == setup == default_setup(key, cell) and matches(key, setup)
     # the model is the default lab model for this sample
     assert ckpt.model.config == state.model_config() and ckpt.model.horizon == state.horizon
     assert ckpt.data.config == state.window_config()
-    config = json.loads((CHECKPOINT_DIR / key / "config.json").read_text())
+    config = json.loads((checkpoint_dir(key, cell) / "config.json").read_text())
     for part in ("windows", "model", "train"):
         assert {k: v for k, v in config["settings"][part].items() if k != "precision"} == \
             {k: v for k, v in json.loads(json.dumps(getattr(setup, part).__dict__)).items() if k != "precision"}
     assert config["settings"]["data_fingerprint"] == data_fingerprint(ckpt.data)
     # the recorded metrics are what the model gives now
-    recorded = json.loads((CHECKPOINT_DIR / key / "metrics.json").read_text())
+    recorded = json.loads((checkpoint_dir(key, cell) / "metrics.json").read_text())
     assert recorded == ckpt.metrics
     lab = sc.PruningLab(ckpt.model, ckpt.data)
     for name, evaluation in (("dense", lab.dense), ("naive", lab.naive)):
@@ -60,9 +64,11 @@ def _matches(state: LabState) -> bool:
 def test_matches_only_the_training_settings_of_the_checkpoint():
     state = LabState()
     assert _matches(state) and _matches(state.updated(sensitivity=3.0, method="random", step=6, finetune_epochs=9))
-    for change in ({"hidden": 32}, {"epochs": 5}, {"seed": 1}, {"layers": 2}, {"cell": "gru1"}, {"window": 24},
-                   {"horizon": 2}):
+    for change in ({"hidden": 32}, {"epochs": 5}, {"seed": 1}, {"layers": 2}, {"window": 24}, {"horizon": 2}):
         assert not _matches(state.updated(**change)), change
+        assert not _matches(state.updated(cell="lstm", **change)), change
+    assert _matches(state.updated(cell="lstm")) and _matches(state.updated(cell="rnn"))  # shipped for the default sample
+    assert not _matches(LabState.for_sample("airline").updated(cell="lstm"))  # only the GRU for the others
 
 
 def _copy(tmp_path, key="airline") -> pathlib.Path:

@@ -62,7 +62,7 @@ def test_the_maths_is_pytorchs_gru_and_the_scgru_rule():
     assert "3H(I + H)" in maths.MACS and "4(R+1)" in maths.BYTES
 
 
-@pytest.mark.parametrize("cell,expected", [("gru", 6), ("gru1", 4), ("gru2", 4), ("gru3", 2)])
+@pytest.mark.parametrize("cell,expected", [("gru", 6), ("gru1", 4), ("gru2", 4), ("gru3", 2), ("lstm", 8), ("rnn", 2)])
 def test_weight_blocks_have_the_right_shapes_and_counts(cell, expected):
     H, I = 8, 1
     model = sc.build_model(sc.ModelConfig(hidden=H, layers=2, cell=cell))
@@ -70,11 +70,16 @@ def test_weight_blocks_have_the_right_shapes_and_counts(cell, expected):
     assert len(blocks) == expected
     for b in blocks:
         assert b.shape == ((H, I) if b.kind == "ih" else (H, H)) and b.params == b.shape[0] * b.shape[1]
-        assert b.values.shape == b.shape and b.symbol == lesson.SYMBOLS[(b.kind, b.gate)]
+        assert b.values.shape == b.shape and b.symbol == lesson.symbol(b.kind, b.gate)
     assert len(lesson.weight_blocks(model)) == 2 * expected  # both layers
     if cell == "gru":
         assert [b.symbol for b in blocks] == ["W_ir", "W_iz", "W_in", "W_hr", "W_hz", "W_hn"]
         assert sum(b.params for b in blocks) == 3 * H * (I + H)
+    if cell == "lstm":
+        assert [b.symbol for b in blocks] == ["W_ii", "W_if", "W_ig", "W_io", "W_hi", "W_hf", "W_hg", "W_ho"]
+        assert sum(b.params for b in blocks) == 4 * H * (I + H)
+    if cell == "rnn":
+        assert [b.symbol for b in blocks] == ["W_ih", "W_hh"]
 
 
 def test_weight_blocks_count_the_masks_and_the_summary_adds_up():

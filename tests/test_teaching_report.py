@@ -53,7 +53,7 @@ def test_report_without_figures_or_with_flat_metrics():
 def test_gru_blocks_figure_draws_six_blocks_with_their_shapes():
     model = sc.build_model(sc.ModelConfig(hidden=8))
     masks = sc.prune(model, sc.PruneConfig(sensitivity=1.0)).masks
-    fig = viz_lesson.gru_blocks_figure(lesson.weight_blocks(model, masks))
+    fig = viz_lesson.blocks_figure(lesson.weight_blocks(model, masks))
     heatmaps = [t for t in fig.data if t.type == "heatmap"]
     assert len(heatmaps) == 6
     titles = [a.text for a in fig.layout.annotations]
@@ -65,9 +65,18 @@ def test_gru_blocks_figure_draws_six_blocks_with_their_shapes():
 
 def test_gru_blocks_figure_of_a_gate_variant_leaves_missing_blocks_empty():
     model = sc.build_model(sc.ModelConfig(hidden=8, cell="gru3"))
-    fig = viz_lesson.gru_blocks_figure(lesson.weight_blocks(model))
+    fig = viz_lesson.blocks_figure(lesson.weight_blocks(model), gates=sc.CELLS["gru3"].gates)
     assert len([t for t in fig.data if t.type == "heatmap"]) == 2  # W_in and W_hn only
     assert sum("none in this cell" in a.text for a in fig.layout.annotations) == 4
+
+
+def test_blocks_figure_of_an_lstm_draws_its_four_gates_in_pytorchs_order():
+    model = sc.build_model(sc.ModelConfig(hidden=8, cell="lstm"))
+    fig = viz_lesson.blocks_figure(lesson.weight_blocks(model), gates=sc.CELLS["lstm"].gates)
+    assert len([t for t in fig.data if t.type == "heatmap"]) == 8
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:2] == ["W_ii (8×1): 8 weights", "W_hi (8×8): 64 weights"]  # row 1: input gate, ih then hh
+    assert titles[2:4] == ["W_if (8×1): 8 weights", "W_hf (8×8): 64 weights"]  # row 2: forget gate
 
 
 def test_latency_figure_groups_by_batch():

@@ -125,8 +125,8 @@ def _layout(state: dict[str, torch.Tensor], desc: dict) -> tuple[str, str, str, 
                               f"{tuple(w_hh.shape)} and {tuple(w_head.shape)}.")
     hidden = _integer(desc, "hidden", 1, w_hh.shape[1])
     per_unit = {len(c.blocks["hh"]): n for n, c in CELLS.items() if c.plain}
-    cell = desc.get("cell") or per_unit.get(w_hh.shape[0] // max(1, hidden) if w_hh.shape[0] % max(1, hidden) == 0
-                                            else -1)
+    rows, own = w_hh.shape  # the file's own hidden size: blocks x H rows of H columns
+    cell = desc.get("cell") or per_unit.get(rows // own if own and rows % own == 0 else -1)
     if cell not in CELLS or not CELLS[cell].plain:
         known = ", ".join(f"{n} ({b} x hidden rows)" for b, n in sorted(per_unit.items()))
         raise CheckpointError(f"Which cell is this? {rnn}weight_hh_l0 is {tuple(w_hh.shape)}; the lab reads "

@@ -3,7 +3,8 @@
 `checkpoints/<sample>/` is an ordinary run directory (`scgru_core.store.runs.save_run`) written by
 `scripts/make_checkpoints.py` for the default setup of that sample (the engine's default model and
 training settings, the sample's window, seed 0, one CPU thread): the model every fresh session of the app
-starts with. Its
+starts with. The same setup on another cell is `checkpoints/<sample>-<cell>/` (the default sample has one per
+cell, so a class can switch from a GRU to an LSTM without waiting). Its
 config records how the data was prepared; loading rebuilds the dataset from the shipped CSV
 and refuses the checkpoint (CheckpointError) unless the file, the split, the scaler and the
 windows are exactly what they were at training time, so a change to the data preparation can
@@ -51,15 +52,21 @@ class Checkpoint(NamedTuple):
     setup: Setup  # the settings it was trained with
 
 
-def default_setup(sample: str) -> Setup:
-    """The setup a shipped checkpoint is trained for: the engine's defaults with the sample's window."""
-    return Setup(WindowConfig(window=SAMPLES[sample].window), ModelConfig(), TrainConfig())
+def default_setup(sample: str, cell: str = "gru") -> Setup:
+    """The setup a shipped checkpoint is trained for: the engine's defaults with the sample's window (and `cell`)."""
+    return Setup(WindowConfig(window=SAMPLES[sample].window), ModelConfig(cell=cell), TrainConfig())
+
+
+def checkpoint_dir(sample: str, cell: str = "gru") -> pathlib.Path:
+    """Where the shipped model of `sample` on `cell` lives: checkpoints/<sample>/ for the GRU, else <sample>-<cell>/."""
+    return CHECKPOINT_DIR / (sample if cell == "gru" else f"{sample}-{cell}")
 
 
 def matches(sample: str, setup: Setup) -> bool:
-    """True when `setup` on `sample` gives the shipped model (same data, model and training settings)."""
-    return (sample in SAMPLES and tuple(setup) == tuple(default_setup(sample))
-            and (CHECKPOINT_DIR / sample / "config.json").is_file())
+    """True when `setup` on `sample` gives a shipped model (same data, model and training settings, any cell shipped)."""
+    cell = setup.model.cell
+    return (sample in SAMPLES and tuple(setup) == tuple(default_setup(sample, cell))
+            and (checkpoint_dir(sample, cell) / "config.json").is_file())
 
 
 def settings_for(sample: str, setup: Setup, data: Dataset) -> dict:
@@ -71,16 +78,16 @@ def settings_for(sample: str, setup: Setup, data: Dataset) -> dict:
             "values": len(data.series), "data_fingerprint": data_fingerprint(data), "torch_threads": 1}
 
 
-def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None) -> Checkpoint:
-    """Load a sample's shipped checkpoint and the dataset it was trained on (rebuilt and checked)."""
+def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None, cell: str = "gru") -> Checkpoint:
+    """Load a sample's shipped checkpoint (on `cell`) and the dataset it was trained on (rebuilt and checked)."""
     if sample not in SAMPLES:
         raise CheckpointError(f"There is no sample {sample!r}; shipped samples: {', '.join(SAMPLES)}.")
-    d = pathlib.Path(directory) if directory is not None else CHECKPOINT_DIR / sample
+    d = pathlib.Path(directory) if directory is not None else checkpoint_dir(sample, cell)
     if not d.is_dir():
-        raise CheckpointError(f"No checkpoint for {sample} in {d}. Run scripts/make_checkpoints.py.")
+        raise CheckpointError(f"No checkpoint for {sample} ({cell.upper()}) in {d}. Run scripts/make_checkpoints.py.")
     saved = load_run(d)
     cfg = saved.config
-    setup = default_setup(sample)
+    setup = default_setup(sample, cell)
     if cfg.get("kind") != KIND or cfg.get("sample") != sample:
         raise CheckpointError(f"{d} is not the lab checkpoint of {sample}.")
     for part, current in (("windows", setup.windows), ("model", setup.model), ("train", setup.train),

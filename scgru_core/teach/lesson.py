@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
+import torch
 
 from scgru_core.net.model import Forecaster, gate_blocks, matrix_kind, weight_names
 from scgru_core.net.masks import MaskSet
@@ -243,18 +244,54 @@ def step(number_or_key: int | str) -> LessonStep:
     return STEPS[min(max(int(number_or_key), 1), len(STEPS)) - 1]
 
 
+# ---- other cells: the LSTM and the plain RNN (step 2, one place) ---------------------------------
+
+OTHER_CELLS = (
+    "**An LSTM** (Hochreiter & Schmidhuber, 1997) keeps two states: the hidden state *h* and a **cell state** *c*, "
+    "its long memory. Each matrix has **four** gate blocks instead of three, in PyTorch's order: the **input** gate "
+    "*i* (how much of the new proposal to write), the **forget** gate *f* (how much of *c* to keep), the **cell** "
+    "candidate *g* (the proposal) and the **output** gate *o* (how much of the memory to show in *h*). So "
+    "`weight_ih` is 4H × I and `weight_hh` 4H × H: a third more weights than a GRU of the same H, and more to prune.\n\n"
+    "**Pruning an LSTM** works exactly as for a GRU: the SCGRU rule cuts |w| < s · std(|W|) in each matrix on its "
+    "own, and each gate block is its own panel on the Prune page (four per matrix). Cutting a forget-gate row makes "
+    "that unit's forget gate read less of the input and the memory, so it falls back on its **bias**, which sets how "
+    "much the unit remembers when nothing else speaks.\n\n"
+    "**Why the forget gate's bias is never pruned.** No bias is pruned here (8H numbers against 4H(I + H) "
+    "weights: almost nothing to save), and the forget bias least of all: set to zero, it makes the gate "
+    "f = σ(0) = 0.5 whenever its weights are quiet, so the cell keeps half its memory per step and forgets within "
+    "a few steps (0.5¹⁰ ≈ 0.001). That is why LSTMs are trained with a positive forget bias (Jozefowicz et al., "
+    "2015, start it at 1), and why a pruned LSTM still remembers: its forget biases stay.\n\n"
+    "**A plain (Elman) RNN** has a single block per matrix, h' = tanh(W x + U h + b): no gates at all, nothing that "
+    "decides what to keep, so it is the smallest of the three and the one whose memory fades fastest.")
+
+
+def forget_at_rest(model: Forecaster, layer: int = 0) -> np.ndarray:
+    """An LSTM layer's forget gates when every weight is silent: sigmoid(b_if + b_hf) per unit, the share of its
+    memory each unit keeps per step on its biases alone."""
+    params = dict(model.named_parameters())
+    rows = gate_blocks(model, f"rnn.weight_hh_l{layer}")["forget"]
+    bias = params[f"rnn.bias_ih_l{layer}"][rows] + params[f"rnn.bias_hh_l{layer}"][rows]
+    return torch.sigmoid(bias.detach()).numpy()
+
+
 # ---- the GRU's weight blocks (step 2) -------------------------------------------------------
 
-SYMBOLS = {("ih", "reset"): "W_ir", ("ih", "update"): "W_iz", ("ih", "new"): "W_in",
-           ("hh", "reset"): "W_hr", ("hh", "update"): "W_hz", ("hh", "new"): "W_hn"}
+GATE_LETTERS = {"reset": "r", "update": "z", "new": "n", "input": "i", "forget": "f", "cell": "g", "output": "o",
+                "hidden": ""}  # the literature's letters (PyTorch's docs): W_hr, W_hf, ...; an RNN's one block is W_hh
+
+
+def symbol(kind: str, gate: str) -> str:
+    """'W_hr' for the GRU's recurrent reset block, 'W_if' for an LSTM's input-side forget block, 'W_hh' for an RNN."""
+    letter = GATE_LETTERS.get(gate, gate[:1])
+    return f"W_{kind[0]}{letter}" if letter else f"W_{kind}"
 
 
 @dataclass(frozen=True)
 class WeightBlock:
     layer: int
     kind: str  # "ih" or "hh"
-    gate: str  # "reset", "update", "new"
-    symbol: str  # W_ir ... W_hn
+    gate: str  # the cell's gate: "reset", "update", "new" for a GRU; "input", "forget", ... for an LSTM
+    symbol: str  # W_ir ... W_hn (W_ii ... W_ho for an LSTM)
     matrix: str  # the parameter it lives in, e.g. "rnn.weight_hh_l0"
     rows: tuple[int, int]  # row range inside that parameter
     shape: tuple[int, int]
@@ -268,8 +305,8 @@ class WeightBlock:
 
 
 def weight_blocks(model: Forecaster, masks: MaskSet | None = None, layer: int | None = None) -> list[WeightBlock]:
-    """The gate blocks of every GRU weight matrix (six per layer for the standard GRU; fewer for the
-    gate variants, whose gates lack some blocks), with shapes, counts and masked values."""
+    """The gate blocks of every weight matrix (six per layer for the standard GRU, eight for an LSTM, two for an RNN;
+    fewer for the gate variants, whose gates lack some blocks), with shapes, counts and masked values."""
     masks = masks or {}
     params = dict(model.named_parameters())
     out = []
@@ -283,7 +320,7 @@ def weight_blocks(model: Forecaster, masks: MaskSet | None = None, layer: int | 
             w = w * masks[name]
         for gate, sl in gate_blocks(model, name).items():
             block = w[sl]
-            out.append(WeightBlock(layer=k, kind=kind, gate=gate, symbol=SYMBOLS[(kind, gate)], matrix=name,
+            out.append(WeightBlock(layer=k, kind=kind, gate=gate, symbol=symbol(kind, gate), matrix=name,
                                    rows=(sl.start, sl.stop), shape=tuple(block.shape), params=block.numel(),
                                    nonzero=int(block.count_nonzero()), values=block.cpu().numpy()))
     return out

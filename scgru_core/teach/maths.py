@@ -23,6 +23,31 @@ W_{hh} = \begin{bmatrix} W_{hr} \\ W_{hz} \\ W_{hn} \end{bmatrix} \in \mathbb{R}
 """
 
 
+LSTM_EQUATIONS = r"""
+\begin{gathered}
+\begin{aligned}
+i_t &= \sigma\!\left(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}\right) &
+f_t &= \sigma\!\left(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}\right)\\
+g_t &= \tanh\!\left(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}\right) &
+o_t &= \sigma\!\left(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}\right)\\
+c_t &= f_t \odot c_{t-1} + i_t \odot g_t &
+h_t &= o_t \odot \tanh(c_t)
+\end{aligned}\\[4pt]
+W_{ih} \in \mathbb{R}^{4H \times I},\quad W_{hh} \in \mathbb{R}^{4H \times H}\quad
+\text{(rows: input, forget, cell, output)}
+\end{gathered}
+"""
+
+
+RNN_EQUATIONS = r"""
+h_t = \tanh\!\left(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}\right),\qquad
+W_{ih} \in \mathbb{R}^{H \times I},\ W_{hh} \in \mathbb{R}^{H \times H}
+"""
+
+CELL_EQUATIONS = {"gru": GRU_EQUATIONS, "lstm": LSTM_EQUATIONS, "rnn": RNN_EQUATIONS}
+"""Each torch cell's equations (net/cells.py); a gate variant's are the GRU's with blocks missing."""
+
+
 SCGRU_RULE = r"""
 \begin{gathered}
 \tau = s \cdot \operatorname{std}\big(|W|\big),\qquad
@@ -143,8 +168,10 @@ CAPTIONS: dict[str, str] = {
     "tradeoff": "Each point is one pruning setting: further right is sparser, higher is worse; the best methods "
                 "stay low the longest.",
     "loss": "Training and validation loss per epoch (scaled units); training stops when validation stops improving.",
-    "gru": "The six weight blocks of the GRU layer, each titled with its shape: input-to-hidden on the left, "
-           "hidden-to-hidden on the right, one row per gate.",
+    "gru": "The weight blocks of the first layer (six for a GRU, eight for an LSTM), each titled with its shape: "
+           "input-to-hidden on the left, hidden-to-hidden on the right, one row per gate.",
+    "lstm": "The LSTM on screen: its eight weight blocks (left: input-to-hidden, right: hidden-to-hidden; rows: input, "
+            "forget, cell, output), pruned as the Prune page sets, and what its forget gates do at rest.",
     "latency": "Measured time of one forward pass on this machine: the same pruned model run dense, as a dense "
                "loop and as a sparse CSR loop (lower is faster).",
     "payoff": "How much faster the model runs with whole hidden units removed, against the dense model, measured "
@@ -162,15 +189,16 @@ MATHS: dict[str, str] = {
     "histogram": SCGRU_RULE,
     "histogram_scores": SALIENCY,
     "weights": SCGRU_RULE,
-    "heatmap_signed": stack(SCGRU_RULE, r"\text{rows } [0, H),\ [H, 2H),\ [2H, 3H) \text{ of } W_{hh}"),
-    "heatmap": stack(SCGRU_RULE, r"\text{rows } [0, H),\ [H, 2H),\ [2H, 3H) \text{ of } W_{hh}"
-                                 r" = \text{reset, update, new}"),
+    "heatmap_signed": stack(SCGRU_RULE, r"\text{rows } [0, H),\ [H, 2H),\ \dots \text{ of } W_{hh}"),
+    "heatmap": stack(SCGRU_RULE, r"\text{rows } [0, H),\ [H, 2H),\ \dots \text{ of } W_{hh}"
+                                 r" = \text{the gates: GRU reset, update, new; LSTM input, forget, cell, output}"),
     "forecast": METRICS,
     "forecast_pruned": METRICS,
     "cost": stack(MACS, BYTES),
     "tradeoff": TRADEOFF,
     "loss": LOSS,
     "gru": stack(GRU_EQUATIONS, GRU_SHAPES),
+    "lstm": LSTM_EQUATIONS,
     "latency": LATENCY,
     "payoff": PAYOFF,
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import types
 
+from scgru_core.net.cells import CELLS
 from scgru_core.net.model import gate_blocks
 from scgru_core.pruning.rules import RULES
 from scgru_core.pruning.scopes import Scope
@@ -139,13 +140,21 @@ def _in_scope(state: LabState) -> list[tuple[str, str, list[tuple[str, int, int]
             continue
         blocks = gate_blocks(stub, full)
         n_rows = max(sl.stop for sl in blocks.values())
-        module, param = ("gru", full.split(".", 1)[1]) if full.startswith("rnn.") else ("pruned.head", "weight")
+        module, param = ("rnn", full.split(".", 1)[1]) if full.startswith("rnn.") else ("pruned.head", "weight")
         if len(rows) == n_rows:
             out.append((module, param, None))
         else:
             chosen = set(rows.tolist())
             out.append((module, param, [(g, sl.start, sl.stop) for g, sl in blocks.items() if sl.start in chosen]))
     return out
+
+
+def _layout_comment(state: LabState) -> str:
+    """'weight_ih_l*: 3H x I, weight_hh_l*: 3H x H; rows in PyTorch's gate order: reset, update, new.' for the cell."""
+    blocks = CELLS[state.cell].blocks
+    size = {k: f"{len(g)}H" if len(g) > 1 else "H" for k, g in blocks.items()}
+    return (f"weight_ih_l*: {size['ih']} x I, weight_hh_l*: {size['hh']} x H; rows in PyTorch's gate order: "
+            f"{', '.join(blocks['hh'])}.")
 
 
 def _torch_args(state: LabState) -> str:
@@ -170,18 +179,18 @@ def prune_code(state: LabState) -> str:
                     '(one pass over the training windows)\n'
                     f'saliency = sc.pruning.saliency.scores_for(model, data, "{state.method}")\n'
                     'def importance(module, name):\n'
-                    '    return saliency[("rnn." if module is gru else "head.") + name]\n')
+                    '    return saliency[("rnn." if module is rnn else "head.") + name]\n')
         imports += "import scgru_core.pruning.saliency\n"
     head = f'''# The same pruning with torch.nn.utils.prune. Continues the code above (it needs `model` and `data`).
 # {_rule_comment(state)}.
-# weight_ih_l*: 3H x I, weight_hh_l*: 3H x H; rows in PyTorch's gate order: reset, update, new.
+# {_layout_comment(state)}
 import copy
 import torch
 from torch.nn.utils import prune
 import scgru_core as sc
 {imports}
 pruned = copy.deepcopy(model)
-gru = pruned.rnn
+rnn = pruned.rnn
 in_scope = {listing}
 {gates_note}{saliency}'''
     whole = all(rows is None for _, _, rows in targets)
@@ -195,7 +204,7 @@ in_scope = {listing}
         body = f'''# {state.method} has no torch.nn.utils.prune counterpart: its masks come from the engine.
 result = {source}
 for module, name, _ in in_scope:
-    prune.custom_from_mask(module, name, result.masks[("rnn." if module is gru else "head.") + name])
+    prune.custom_from_mask(module, name, result.masks[("rnn." if module is rnn else "head.") + name])
 '''
     elif whole and state.global_:
         extra = ("\n                        importance_scores={(m, n): importance(m, n) for m, n, _ in in_scope},"

@@ -1,4 +1,5 @@
-"""Figures only the lesson needs: the GRU's six weight blocks, and the dense-vs-sparse latency bars.
+"""Figures only the lesson needs: a layer's weight blocks (six for a GRU, eight for an LSTM), and the dense-vs-sparse
+latency bars.
 
 Plain data in (`lesson.weight_blocks` output, `LatencyComparison.to_records()`), `go.Figure` out,
 styled like `scgru_core.viz` so everything reads the same on a projector. No Streamlit.
@@ -13,28 +14,32 @@ from plotly.subplots import make_subplots
 
 from scgru_core.viz.style import COLORS, METHOD_COLORS, styled
 
-GATE_ORDER = ("reset", "update", "new")
 KIND_TITLE = {"ih": "input-to-hidden", "hh": "hidden-to-hidden"}
 
 
-def gru_blocks_figure(blocks: Sequence, title: str | None = None, height: int = 560) -> go.Figure:
-    """A 3 x 2 grid of one layer's weight blocks (rows: reset, update, new; columns: ih, hh), each drawn
-    as a heatmap of its weights (blue positive, red negative, grey pruned) titled with shape and count.
-    `blocks`: `lesson.WeightBlock`s of one layer (missing blocks of a gate variant are left empty)."""
+def blocks_figure(blocks: Sequence, title: str | None = None, height: int | None = None,
+                  gates: Sequence[str] | None = None) -> go.Figure:
+    """A gates x 2 grid of one layer's weight blocks (rows: the cell's gates in PyTorch's order, e.g. reset, update,
+    new; columns: ih, hh), each drawn as a heatmap of its weights (blue positive, red negative, grey pruned) titled
+    with shape and count. `blocks`: `lesson.WeightBlock`s of one layer; `gates`: the cell's gates (`CellSpec.gates`),
+    so the blocks a gate variant lacks are drawn as empty places (default: the gates the blocks have)."""
     by_pos = {(b.gate, b.kind): b for b in blocks}
+    gate_order = tuple(gates) if gates else tuple(dict.fromkeys(
+        b.gate for b in sorted(blocks, key=lambda b: (b.kind != "hh", b.rows[0]))))
+    height = height or 120 + 145 * len(gate_order)
     cols_ih = max((b.shape[1] for b in blocks if b.kind == "ih"), default=1)
     cols_hh = max((b.shape[1] for b in blocks if b.kind == "hh"), default=1)
     ih_share = min(0.45, max(0.08, cols_ih / (cols_ih + cols_hh)))  # a one-column block stays visible
     titles = []
-    for gate in GATE_ORDER:
+    for gate in gate_order:
         for kind in ("ih", "hh"):
             b = by_pos.get((gate, kind))
             titles.append(b.label if b is not None else f"{gate}, {KIND_TITLE[kind]}: none in this cell")
-    fig = make_subplots(rows=3, cols=2, column_widths=[ih_share, 1 - ih_share], subplot_titles=titles,
-                        horizontal_spacing=0.08, vertical_spacing=0.09)
+    fig = make_subplots(rows=len(gate_order), cols=2, column_widths=[ih_share, 1 - ih_share], subplot_titles=titles,
+                        horizontal_spacing=0.08, vertical_spacing=0.27 / len(gate_order))
     vmax = max((float(np.abs(b.values).max()) for b in blocks if b.values.size), default=1.0) or 1.0
     first = True
-    for r, gate in enumerate(GATE_ORDER, start=1):
+    for r, gate in enumerate(gate_order, start=1):
         for c, kind in enumerate(("ih", "hh"), start=1):
             b = by_pos.get((gate, kind))
             if b is None:
@@ -47,8 +52,8 @@ def gru_blocks_figure(blocks: Sequence, title: str | None = None, height: int = 
             first = False
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, showticklabels=False)
     fig.update_xaxes(showgrid=False, zeroline=False, showticklabels=False)
-    fig.update_xaxes(title_text="input (I)", row=3, col=1)
-    fig.update_xaxes(title_text="hidden unit (H)", row=3, col=2)
+    fig.update_xaxes(title_text="input (I)", row=len(gate_order), col=1)
+    fig.update_xaxes(title_text="hidden unit (H)", row=len(gate_order), col=2)
     fig.update_layout(plot_bgcolor="#e1e4e8")
     fig.update_annotations(font_size=13)
     return styled(fig, height, title, legend=False)
