@@ -1,9 +1,10 @@
 """Does pruning pay? Structured (hidden units removed) against unstructured (CSR), measured side by side.
 
-    .venv/bin/python benchmarks/structured.py [--hidden 350] [--window 100] [--epochs 5] [--finetune-epochs 5]
-                                              [--units 0.5,0.75] [--repeats 15] [--json PATH]
+    .venv/bin/python benchmarks/structured.py [--cells gru,lstm] [--hidden 350] [--window 100] [--epochs 5]
+                                              [--finetune-epochs 5] [--units 0.5,0.75] [--repeats 15] [--json PATH]
 
-Trains the SCGRU reference model once (power-load sample, one torch thread, seed 0), then for each
+For each cell (the GRU and the LSTM side by side, in one run so the figures share the machine's load): trains the
+SCGRU reference model once (power-load sample, one torch thread, seed 0), then for each
 fraction of units removed: shrink (timed), fine-tune once (the structured SCGRU recipe), and measure
 every deployment variant (deploy.measure_deployment: dense, masked, CSR, shrunk, shrunk + int8, bf16
 where native, ONNX Runtime where installed), with test RMSE beside every latency. For comparison,
@@ -37,6 +38,8 @@ def load() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cells", default="gru,lstm", help="comma-separated cells (net/cells.py), each measured in turn")
+    ap.add_argument("--unstructured", action="store_true", help="also time unstructured SCGRU through CSR")
     ap.add_argument("--hidden", type=int, default=350)
     ap.add_argument("--window", type=int, default=100)
     ap.add_argument("--epochs", type=int, default=5)
@@ -48,13 +51,24 @@ def main() -> None:
     sc.threads.pin(1)  # training included: every figure at one thread
     data = sc.prepare(sc.load_series(SAMPLES["power_load"].path), sc.WindowConfig(window=args.window))
     train = sc.TrainConfig(epochs=args.epochs, batch_size=32, lr=1e-3, patience=0, seed=0)
+    runs = [measure(cell.strip(), data, train, args) for cell in args.cells.split(",")]
+    print("\nsummary: speed-up of the smaller module over its dense one, test RMSE after fine-tuning")
+    for run in runs:
+        for r in run["structured"]:
+            print(f"  {run['cell']:<5} {r['fraction']:.0%} removed: batch 1 {r['speedup_b1']:.2f}x, batch 256 "
+                  f"{r['speedup_b256']:.2f}x; RMSE {r['finetuned_rmse']:.1f} MW (dense {run['dense_rmse']:.1f})")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(runs, indent=2))
+
+
+def measure(cell: str, data, train, args) -> dict:
     t0 = time.perf_counter()
-    dense, _ = sc.train_dense(data, sc.ModelConfig(hidden=args.hidden), train)
+    dense, _ = sc.train_dense(data, sc.ModelConfig(hidden=args.hidden, cell=cell), train)
     dense_rmse = sc.evaluate(dense, data).metrics.rmse
-    print(f"dense hidden {args.hidden}, window {args.window}: trained in {time.perf_counter() - t0:.0f} s, test RMSE "
-          f"{dense_rmse:.1f} MW, naive {sc.evaluate_naive(data).metrics.rmse:.1f} MW ({load()})", flush=True)
-    out = {"hidden": args.hidden, "window": args.window, "dense_rmse": dense_rmse, "threads": 1, "structured": [],
-           "unstructured_csr": []}
+    print(f"\n{cell.upper()} dense hidden {args.hidden}, window {args.window}: trained in {time.perf_counter() - t0:.0f} s, "
+          f"test RMSE {dense_rmse:.1f} MW, naive {sc.evaluate_naive(data).metrics.rmse:.1f} MW ({load()})", flush=True)
+    out = {"cell": cell, "hidden": args.hidden, "window": args.window, "dense_rmse": dense_rmse, "threads": 1,
+           "structured": [], "unstructured_csr": []}
     ft = sc.finetune_config(train, args.finetune_epochs)
     for fraction in (float(v) for v in args.units.split(",")):
         result = shrink_and_finetune(dense, data, UnitConfig(fraction=fraction), ft)
@@ -72,8 +86,9 @@ def main() -> None:
             print(f"  (no {variant}: {why})")
         out["structured"].append({"fraction": fraction, "hidden_after": result.selection.hidden_after,
                                   "shrink_seconds": result.shrink_seconds, "pruned_rmse": result.shrunk_metrics.rmse,
-                                  "finetuned_rmse": rmse, **report.to_json(), "load": load()})
-    for sparsity in (0.9, 0.98):
+                                  "finetuned_rmse": rmse, "speedup_b1": report.speedup("shrunk", 1),
+                                  "speedup_b256": report.speedup("shrunk", 256), **report.to_json(), "load": load()})
+    for sparsity in (0.9, 0.98) if args.unstructured else ():
         s = sc.sensitivity_for_sparsity(dense, sparsity)
         masks = sc.prune(dense, sc.PruneConfig(sensitivity=s)).masks
         lat = compare_latency(dense, masks, args.window, batches=(1, 256), repeats=args.repeats,
@@ -82,8 +97,7 @@ def main() -> None:
               f"{lat.speedup(256):.2f}x dense ({lat.ms(SPARSE, 1):.3f} / {lat.ms(SPARSE, 256):.2f} ms) ({load()})")
         out["unstructured_csr"].append({"sparsity": sparsity, "speedup_b1": lat.speedup(1),
                                         "speedup_b256": lat.speedup(256), "load": load()})
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(out, indent=2))
+    return out
 
 
 if __name__ == "__main__":
