@@ -14,7 +14,7 @@ import scgru_core as sc
 from lab_ui import prune_view as pv
 from lab_ui import explain, report, results, session, state, training, widgets
 from lab_ui import tradeoffs_view as tv
-from scgru_core.teach import lesson
+from scgru_core.teach import lesson, maths
 from scgru_core import viz
 from scgru_core.viz import lesson as viz_lesson
 from scgru_core.deploy.sparse_exec import compare_latency
@@ -134,6 +134,7 @@ def other_cells(current) -> None:
     lstm = current.model.config.cell == "lstm"
     with st.expander("Other cells: the LSTM and the plain RNN", expanded=lstm, icon=":material/hub:"):
         st.markdown(lesson.OTHER_CELLS)
+        st.latex(maths.stack(maths.LSTM_EQUATIONS, maths.RNN_EQUATIONS))
         if not lstm:
             st.caption("Choose Cell **LSTM** on the Train page (the default sample's LSTM is shipped: it loads at once) "
                        "and this section draws it.")

@@ -25,7 +25,7 @@ PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
 ss = st.session_state
 GATE_LABELS = {"reset": "reset gate r", "update": "update gate z", "new": "candidate n", "input": "input gate i",
                "forget": "forget gate f", "cell": "cell candidate g", "output": "output gate o",
-               "hidden": "the one block (tanh)", "head": "head"}  # a cell registered later shows its gate's name
+               "hidden": "hidden state h (tanh)", "head": "head"}  # a cell registered later shows its gate's name
 S_MAX = SETTINGS["sensitivity"].bounds[1]
 TARGET_KEY = SETTINGS["sparsity"].widget
 

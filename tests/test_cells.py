@@ -225,3 +225,45 @@ def test_a_comparison_prunes_an_lstm_and_keeps_its_cell_on_every_row():
     assert dense["params_total"] == sum(p.numel() for p in tiny_model(hidden=4, cell="lstm").parameters())
     with pytest.raises(sc.ConfigError, match="gate variants"):
         sc.CompareConfig(model=sc.ModelConfig(cell="gru2"))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_a_link_naming_a_cell_opens_on_its_shipped_model_without_training(cell):
+    from apptest_helpers import APP, TIMEOUT
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["cell"] = cell
+    at.switch_page("app_pages/prune.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    info = at.session_state["session"].model_info
+    assert info.model_config == sc.ModelConfig(cell=cell) and info.made == "shipped"
+    panels = [a["text"] for spec in (el.proto.spec for el in at.get("plotly_chart"))
+              for a in json.loads(spec)["layout"].get("annotations", [])]
+    assert sum(any(g in t for t in panels) for g in sc.CELLS[cell].gates) == len(sc.CELLS[cell].gates)
+
+
+def test_the_forget_gate_at_rest_is_the_sigmoid_of_its_two_biases():
+    from scgru_core.teach import lesson
+
+    model = tiny_model(hidden=4, cell="lstm")
+    with torch.no_grad():
+        for name in ("rnn.bias_ih_l0", "rnn.bias_hh_l0"):
+            dict(model.named_parameters())[name][4:8] = torch.tensor([0.0, 0.5, 1.0, -1.0])  # rows 4H..8H: forget
+    expected = torch.sigmoid(2 * torch.tensor([0.0, 0.5, 1.0, -1.0])).numpy()
+    assert np.allclose(lesson.forget_at_rest(model), expected)
+
+
+def test_the_lessons_cell_section_draws_the_lstm_on_screen_and_only_says_it_otherwise():
+    from apptest_helpers import charts, new_app, page, train_small
+
+    at = train_small(new_app(), hidden=8, epochs=1, cell="lstm")
+    at = page(at, "lesson")
+    at.session_state["lesson_step"] = 2
+    at.run()
+    assert not at.exception and {"lesson_gru", "lesson_lstm"} <= set(charts(at))
+    assert any(m.label == "Forget gate at rest, mean" for m in at.metric)
+    assert any("forget gate's bias is never pruned" in m.value for m in at.markdown)
+    at = train_small(at, hidden=8, epochs=1, cell="gru")
+    at = page(at, "lesson")
+    assert "lesson_lstm" not in charts(at) and any("Choose Cell **LSTM**" in c.value for c in at.caption)

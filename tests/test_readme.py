@@ -38,3 +38,24 @@ def test_structured_example_runs_and_writes_a_plain_export(capsys, tmp_path, mon
 def test_the_readme_loader_is_the_one_every_export_ships():
     from scgru_core.deploy.export import LOADER
     assert LOADER in python_blocks()
+
+
+def test_the_brought_model_example_runs_on_a_plain_lstm(tmp_path, monkeypatch):
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    import scgru_core as sc
+    from scgru_core.data.samples import SAMPLES
+
+    code = next(b for b in python_blocks() if "load_brought" in b)
+    torch.manual_seed(0)
+    lstm, fc = torch.nn.LSTM(1, 8), torch.nn.Linear(8, 1)
+    save_file({**{f"lstm.{k}": v for k, v in lstm.state_dict().items()},
+               **{f"fc.{k}": v for k, v in fc.state_dict().items()}}, str(tmp_path / "my_lstm.safetensors"))
+    (tmp_path / "my_lstm.json").write_text(json.dumps({"window": 48}))
+    monkeypatch.chdir(tmp_path)
+    scope = {"sc": sc, "series": sc.load_series(SAMPLES["power_load"].path)}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["lab"].model.config == sc.ModelConfig(hidden=8, cell="lstm") and scope["data"].window == 48

@@ -60,7 +60,6 @@ class CellSpec:
     description: str = ""
     module: type | None = None  # the plain torch class with these parameters (None: a variant of the lab's own)
     step: Step | None = None  # (W_ih x + b_ih, W_hh h + b_hh, h, c) -> (h', c'), features x batch, for the CSR loop
-    equations: tuple[str, ...] = ()  # its gates' equations (LaTeX), for the lesson and Show code
     family: tuple[str, ...] = ()  # the gates it has, where some hold no weights (a variant's bias-only gates)
 
     @property

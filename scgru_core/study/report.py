@@ -179,7 +179,8 @@ def markdown(table: pd.DataFrame, refs: pd.DataFrame, inputs: ReportInputs) -> s
         "intervals overlap, so these seeds cannot tell the method from random pruning.",
         "",
         f"**Wall time.** {inputs.seconds:,.0f} s ({hours:.2f} h) in all; "
-        + "; ".join(f"{r['executor']} x{r['workers']}: {r['seconds']:,.0f} s"
+        + "; ".join(f"{r['executor']} " + (f"cluster at {r['cluster']}" if r.get("cluster") else f"x{r['workers']}")
+                    + f": {r['seconds']:,.0f} s"
                     + (" (stopped by an error, then resumed)" if r.get("failed") else "") for r in inputs.runs)
         + " (on 2 shared cores, beside other work).",
         "",

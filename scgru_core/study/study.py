@@ -9,6 +9,7 @@ Rows are appended to `rows.jsonl` as they finish, so a stopped study resumes whe
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import time
 import tomllib
@@ -208,8 +209,10 @@ def run_study(config: StudyConfig, out: str | pathlib.Path, executor: Executor |
     finally:
         seconds = time.perf_counter() - start
         runs = json.loads((out / RUNS_FILE).read_text()) if (out / RUNS_FILE).exists() else []
+        cluster = (getattr(executor, "address", None) or os.environ.get("RAY_ADDRESS")) if executor.name == "ray" else None
         runs.append({"seconds": seconds, "rows": len(rows), "executor": executor.name,
-                     "workers": getattr(executor, "workers", 1), "cancelled": cancelled,
+                     **({"cluster": cluster} if cluster else {"workers": getattr(executor, "workers", 1)}),
+                     "cancelled": cancelled,
                      **({"failed": failed} if failed else {})})
         (out / RUNS_FILE).write_text(json.dumps(runs, indent=1))
     return StudyRun(rows=rows, naive=naive, seconds=seconds, cancelled=cancelled)

@@ -44,8 +44,6 @@ h_t = \tanh\!\left(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}\right),\qquad
 W_{ih} \in \mathbb{R}^{H \times I},\ W_{hh} \in \mathbb{R}^{H \times H}
 """
 
-CELL_EQUATIONS = {"gru": GRU_EQUATIONS, "lstm": LSTM_EQUATIONS, "rnn": RNN_EQUATIONS}
-"""Each torch cell's equations (net/cells.py); a gate variant's are the GRU's with blocks missing."""
 
 
 SCGRU_RULE = r"""
