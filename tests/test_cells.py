@@ -267,3 +267,33 @@ def test_the_lessons_cell_section_draws_the_lstm_on_screen_and_only_says_it_othe
     at = train_small(at, hidden=8, epochs=1, cell="gru")
     at = page(at, "lesson")
     assert "lesson_lstm" not in charts(at) and any("Choose Cell **LSTM**" in c.value for c in at.caption)
+
+
+PEAK = """
+import gc, resource, sys, torch
+import scgru_core as sc
+torch.set_num_threads(1)
+cell, B, T, H = sys.argv[1], 64, 100, 128
+model = sc.build_model(sc.ModelConfig(hidden=H, cell=cell))
+x, y = torch.randn(B, T), torch.randn(B, 1)
+opt = torch.optim.Adam(model.parameters())
+for n in (2, B):  # a tiny step first: the allocator, the gradients and Adam's state exist before the measure
+    loss = ((model(x[:n]) - y[:n]) ** 2).mean()
+    loss.backward(); opt.step(); opt.zero_grad()
+    if n == 2:
+        gc.collect()
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+"""
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "rnn"])
+def test_a_trainings_declared_memory_bounds_what_one_step_of_that_cell_takes(cell):
+    import subprocess
+    import sys
+
+    from scgru_core.net.budget import training_bytes
+
+    grown = int(subprocess.run([sys.executable, "-c", PEAK, cell], capture_output=True, text=True, check=True,
+                               cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent)).stdout)
+    assert 0 < grown <= training_bytes(sc.ModelConfig(hidden=128, cell=cell), 64, 100)

@@ -2,8 +2,9 @@
 machine measured once on a small model. Never by running the model at its size: timing three steps of the largest
 model a link can name (window 2000, hidden 256 x 3, batch 256) grew the server past 17.8 GB before the page showed.
 
-Memory. Backpropagation through time keeps every step's gate values: about `FLOATS_PER_STATE` floats per
-(window, hidden unit, layer) of a batch (measured: 9-13 for nn.GRU at batch 64-512, hidden 64-256, 1-3 layers). A
+Memory. Backpropagation through time keeps every step's gate values: about `CellSpec.state_floats` floats per
+(window, hidden unit, layer) of a batch (measured: 9-13 for nn.GRU at batch 64-512, hidden 64-256, 1-3 layers;
+15 for nn.LSTM, 3 for nn.RNN). A
 training whose batch would pass `memory_budget()` is refused before anything is allocated (`MemoryBudgetError`),
 naming the budget and the largest batch, window and hidden size that fit.
 
@@ -35,7 +36,9 @@ class Schedule(Protocol):
     batch_size: int
     epochs: int
 
-FLOATS_PER_STATE = 13  # fp32 values kept per batch x window x hidden unit x layer for the backward pass (upper end)
+# fp32 values kept per batch x window x hidden unit x layer for the backward pass: each cell declares its upper end
+# (CellSpec.state_floats); measured peak growth of one step at batch 128, window 200, hidden 256 (1 layer): GRU 10.9,
+# LSTM 15.3, RNN 2.8 floats per state
 FP32 = 4
 DEFAULT_BUDGET_MB = 1_000
 EVAL_BATCH = 4096  # a validation pass's batch, where it fits EVAL_FLOATS
@@ -63,7 +66,7 @@ def memory_budget() -> int:
 
 def training_bytes(model: ModelConfig, batch: int, window: int) -> int:
     """Peak memory of one training step: the states kept for backpropagation (the weights are small beside them)."""
-    return FLOATS_PER_STATE * FP32 * batch * window * model.hidden * model.layers
+    return CELLS[model.cell].state_floats * FP32 * batch * window * model.hidden * model.layers
 
 
 def check_memory(model: ModelConfig, train: Schedule, window: int, budget: int | None = None) -> None:
@@ -72,7 +75,7 @@ def check_memory(model: ModelConfig, train: Schedule, window: int, budget: int |
     need = training_bytes(model, train.batch_size, window)
     if need <= budget:
         return
-    per_value = FLOATS_PER_STATE * FP32 * model.layers  # bytes per batch x window x hidden unit
+    per_value = CELLS[model.cell].state_floats * FP32 * model.layers  # bytes per batch x window x hidden unit
     fits = {"batch": budget // (per_value * window * model.hidden),
             "window": budget // (per_value * train.batch_size * model.hidden),
             "hidden": budget // (per_value * train.batch_size * window)}

@@ -61,6 +61,7 @@ class CellSpec:
     module: type | None = None  # the plain torch class with these parameters (None: a variant of the lab's own)
     step: Step | None = None  # (W_ih x + b_ih, W_hh h + b_hh, h, c) -> (h', c'), features x batch, for the CSR loop
     family: tuple[str, ...] = ()  # the gates it has, where some hold no weights (a variant's bias-only gates)
+    state_floats: int = 13  # fp32 values a training keeps per batch x step x hidden unit x layer (upper end, measured)
 
     @property
     def gates(self) -> tuple[str, ...]:
@@ -176,10 +177,10 @@ CELLS.register(CellSpec("gru", "GRU (standard, PyTorch)", lambda i, h, n: nn.GRU
 CELLS.register(CellSpec("lstm", "LSTM (PyTorch)", lambda i, h, n: nn.LSTM(i, h, n, batch_first=True),
                         {"ih": LSTM_GATES, "hh": LSTM_GATES},
                         "Four gates (input, forget, cell, output) and a cell state beside the hidden state.",
-                        module=nn.LSTM, step=_lstm_step))
+                        module=nn.LSTM, step=_lstm_step, state_floats=18))
 CELLS.register(CellSpec("rnn", "RNN (Elman, tanh, PyTorch)", lambda i, h, n: nn.RNN(i, h, n, batch_first=True),
                         {"ih": RNN_GATES, "hh": RNN_GATES}, "One block, no gates: h' = tanh(W x + U h + b).",
-                        module=nn.RNN, step=_rnn_step))
+                        module=nn.RNN, step=_rnn_step, state_floats=4))
 CELLS.register(CellSpec("gru1", "GRU1: gates without input weights", _variant("gru1"), {"ih": ("new",), "hh": GATES},
                         "Gates from the hidden state and bias only (no input): fewer parameters, never pruned.",
                         family=GATES))
