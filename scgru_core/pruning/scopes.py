@@ -96,7 +96,7 @@ class Scope:
         missing = sorted(self.named_gates() - set(spec.gates))
         if missing:
             raise ConfigError(f"scope {self.to_text()!r} names gate{'s' if len(missing) > 1 else ''} "
-                              f"{', '.join(missing)}, which the {spec.label.split(' (')[0]} cell does not have (its gates: "
+                              f"{', '.join(missing)}, which the {spec.label.split(' (')[0].split(':')[0]} cell does not have (its gates: "
                               f"{', '.join(spec.gates)}).")
 
     def rows(self, model: Forecaster, name: str) -> torch.Tensor | None:

@@ -71,7 +71,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("layers", int, _d(_M, "layers"), "layers", "m_layers", "Layers", kind="select", choices=(1, 2, 3),
             config="model", group="model", cli=(1, 8)),
     Setting("cell", str, _d(_M, "cell"), "cell", "m_cell", "Cell",
-            "GRU1-3 are Dey & Salem's gate variants, baselines with fewer parameters.", kind="select",
+            "GRU, LSTM (four gates and a cell state) or a plain Elman RNN (no gates), as torch builds them; GRU1-3 are "
+            "Dey & Salem's gate variants, baselines with fewer parameters.", kind="select",
             config="model", group="model"),  # its choices and labels follow the cell registry
     # training
     Setting("epochs", int, _d(_T, "epochs"), "epochs", "t_epochs", "Epochs", bounds=(1, 500), step=1,
