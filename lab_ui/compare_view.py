@@ -3,7 +3,7 @@ a later Run skips it), chart data and the table.
 
 Results are kept per dataset (the Data page's) and per training settings (model size, budget), so changing
 the budget starts a fresh table while going back to it finds the old rows again. A row's key is the engine's
-`row_key` (method, scope, global, target, seed): the scope is part of it, so ih / hh / both rows sit side by side.
+`row_key` (method, scope, global, target, seed, cell): the scope is part of it, so ih / hh / both rows sit side by side.
 """
 from __future__ import annotations
 
@@ -181,7 +181,7 @@ def _store_traces(cfg: sc.CompareConfig, out: sc.CompareResult) -> None:
 def skipped() -> list[str]:
     """One line per point shown that has no row, with the engine's reason."""
     return [f"{label(m)} at {t:.0%}, scope {scope}, seed {seed}: {reason}"
-            for (m, scope, _, t, seed), reason in results().get("skipped", {}).items()
+            for (m, scope, _, t, seed, *_), reason in results().get("skipped", {}).items()
             if m in ss["cmp_methods"] and scope in ss["cmp_scopes"]]
 
 
