@@ -185,7 +185,33 @@ def test_the_naive_label_sits_on_its_line_on_a_log_axis_and_ticks_do_not_crowd()
         fig = viz.tradeoff_figure(curves, "sparsity", "RMSE", naive=889.0, log_y=log_y)
         (label,) = [a for a in fig.layout.annotations if a.text == "naive forecast"]
         assert label.y == (np.log10(889.0) if log_y else 889.0)  # plotly places log-axis annotations in log10
-    assert fig.layout.yaxis.dtick == "D2"
+    shown = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext))
+    assert shown[100.0] == "100" and shown[1000.0] == "1,000" and shown[500.0] == "500"  # never a bare "5"
+
+
+@pytest.mark.parametrize("values,decades,between", [
+    ([0.07, 0.5], {0.01: "0.01", 0.1: "0.1", 1.0: "1"}, {0.02: "0.02", 0.05: "0.05", 0.5: "0.5"}),
+    ([0.5, 12.0], {0.1: "0.1", 1.0: "1", 10.0: "10"}, {0.5: "0.5", 2.0: "2", 5.0: "5"}),
+    ([3e-4, 40.0], {1e-4: "0.0001", 0.01: "0.01", 1.0: "1", 10.0: "10", 100.0: "100"}, {}),
+    ([143e6, 215e6], {1e8: "100M"}, {1.5e8: "150M", 2e8: "200M"}),
+])
+def test_log_axes_label_every_decade_with_its_value_and_2_and_5_only_where_they_fit(values, decades, between):
+    ticks = viz.style.log_ticks(values)
+    shown = dict(zip(ticks["tickvals"], ticks["ticktext"]))
+    assert {v: shown.get(v) for v in decades} == decades
+    assert {v: shown.get(v) for v in between} == between
+    if not between:  # over five decades: decades only
+        assert set(shown) == set(decades) | {1e-3, 0.1}
+    inside = [v for v in shown if min(values) <= v <= max(values)]
+    assert len(inside) >= 1
+
+
+def test_every_log_axis_of_the_labs_figures_names_its_ticks():
+    figs = [viz.loss_figure([0.5, 0.09, 0.07], [0.6, 0.1, 0.08]),
+            viz.tradeoff_figure([sc.Curve("SCGRU", [0.5, 0.8], [400.0, 900.0])], "sparsity", "RMSE", log_y=True)]
+    for fig in figs:
+        assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.tickvals and fig.layout.yaxis.ticktext
+        assert "5" not in [t for v, t in zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext) if v != 5.0]
 
 
 def test_the_loss_chart_counts_whole_epochs():

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from scgru_core.viz.style import COLORS, FONT_SIZE, LOG_TICKS, MAX_LINE_POINTS, METHOD_COLORS, decimate, figure, styled
+from scgru_core.viz.style import (COLORS, FONT_SIZE, MAX_LINE_POINTS, METHOD_COLORS, decimate, figure, log_ticks,
+                                  styled)
 
 if TYPE_CHECKING:
     from scgru_core.net.cost import Cost
@@ -52,7 +53,9 @@ def tradeoff_figure(curves: Sequence[Curve], x_title: str, y_title: str, naive: 
         fig.add_trace(go.Scatter(x=[current.x], y=[current.y], mode="markers", name=current.label,
                                  marker=dict(symbol="star", size=20, color="#24292f", line=dict(color="white", width=1))))
     fig.update_xaxes(title_text=x_title, tickformat=".0%" if x_percent else None)
-    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", **LOG_TICKS if log_y else {})
+    shown = [y for c in curves for y in c.y] + ([naive] if naive is not None else []) + \
+        ([current.y] if current is not None else [])
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", **log_ticks(shown) if log_y else {})
     return styled(fig, height, title, legend=legend)
 
 

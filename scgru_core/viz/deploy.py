@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from scgru_core.deploy.measure import DeploymentReport
-from scgru_core.viz.style import COLORS, styled
+from scgru_core.viz.style import COLORS, log_ticks, styled
 
 
 def speedup_figure(report: DeploymentReport, title: str | None = None, height: int = 330) -> go.Figure:
@@ -30,6 +30,6 @@ def speedup_figure(report: DeploymentReport, title: str | None = None, height: i
             hovertemplate="%{y}<br>%{x:.2f}× dense speed<br>test RMSE %{customdata[0]:,.4g}"
                           "<br>%{customdata[1]:,} parameters<extra></extra>"), row=1, col=i)
         fig.add_vline(x=1.0, line=dict(color=COLORS["actual"], width=1.5, dash="dot"), row=1, col=i)
-        fig.update_xaxes(title_text="speed-up over dense (×, log)", type="log", row=1, col=i)
+        fig.update_xaxes(title_text="speed-up over dense (×, log)", type="log", row=1, col=i, **log_ticks([*x, 1.0]))
     fig.update_yaxes(autorange="reversed")
     return styled(fig, height, title, legend=False, subplot_titles=1)

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from scgru_core.viz.style import COLORS, METHOD_COLORS, styled
+from scgru_core.viz.style import COLORS, METHOD_COLORS, log_ticks, styled
 
 KIND_TITLE = {"ih": "input-to-hidden", "hh": "hidden-to-hidden"}
 
@@ -83,7 +83,7 @@ def latency_figure(records: Sequence[Mapping], title: str = "Latency, measured o
                              text=[_short(y) for y in ys], textposition="outside",
                              hovertemplate=f"{impl}, %{{x}}: %{{y:,.4g}} {unit}<extra></extra>"))
     fig.update_layout(barmode="group")
-    fig.update_yaxes(title_text=unit, type="log")
+    fig.update_yaxes(title_text=unit, type="log", **log_ticks([r[per] for r in records]))
     return styled(fig, height, title)
 
 

@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 from scgru_core.net.metrics import METRIC_LABELS
 from scgru_core.pruning.sensitivity_analysis import SensitivityAnalysis, interpolate
-from scgru_core.viz.style import COLORS, styled, plain
+from scgru_core.viz.style import COLORS, log_ticks, plain, styled
 
 
 def _matrix_title(name: str) -> str:
@@ -46,6 +46,7 @@ def sensitivity_figure(analysis: SensitivityAnalysis, suggested: dict[str, float
                                      hovertemplate=f"suggested {s:.0%}<extra>{part.key}</extra>"), row=row, col=col)
     fig.update_xaxes(tickformat=".0%", dtick=0.2)
     fig.update_xaxes(title_text="sparsity of the block", row=len(matrices))
-    fig.update_yaxes(type="log")
+    shown = [y for part in analysis.parts for which in ("val", "test") for y in analysis.curve(part.key, metric, which)[1]]
+    fig.update_yaxes(type="log", **log_ticks([*shown, *(analysis.dense_test[metric],)]))
     fig.update_yaxes(title_text=f"{label}{f' ({units})' if units else ''}, log", col=1)
     return styled(fig, 260 * len(matrices) + 40, title, subplot_titles=1)

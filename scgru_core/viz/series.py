@@ -11,8 +11,8 @@ from scgru_core.data.windows import Dataset
 from scgru_core.net.evaluate import Evaluation
 from scgru_core.net.train import EpochLog
 
-from scgru_core.viz.style import (COLORS, FONT_SIZE, FORECAST_COLUMNS, FORECAST_RECENT, LOG_TICKS, MAX_LINE_POINTS,
-                                  PART_FILL, PART_LABEL, decimate, figure, merged, plain, styled, time_axis, x_axis)
+from scgru_core.viz.style import (COLORS, FONT_SIZE, FORECAST_COLUMNS, FORECAST_RECENT, MAX_LINE_POINTS,
+                                  PART_FILL, PART_LABEL, decimate, figure, log_ticks, merged, plain, styled, time_axis, x_axis)
 
 
 def series_figure(values: np.ndarray, times=None, name: str = "value", units: str = "",
@@ -54,7 +54,7 @@ def loss_figure(train_loss: Sequence[float], val_loss: Sequence[float], best_epo
     if best_epoch:
         fig.add_vline(x=best_epoch, line=dict(color="#57606a", dash="dot"), annotation_text="best",
                       annotation_position="top")
-    fig.update_yaxes(type="log", title_text="loss", **LOG_TICKS)
+    fig.update_yaxes(type="log", title_text="loss", **log_ticks([*train_loss, *val_loss]))
     fig.update_xaxes(title_text="epoch", rangemode="tozero" if len(epochs) < 2 else None, tickformat="d",
                      dtick=max(1, math.ceil(len(epochs) / 10)))  # whole epochs: never 0.2 or 1.5
     return styled(fig, height, title)

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from scgru_core.pruning.rules import RULES
-from scgru_core.viz.style import COLORS, METHOD_COLORS, TEMPLATE, plain
+from scgru_core.viz.style import COLORS, METHOD_COLORS, TEMPLATE, log_ticks, plain
 
 
 def _baseline(method: str) -> bool:
@@ -46,7 +46,8 @@ def study_figure(cells: Sequence[dict], scopes: Sequence[str], dense: float | No
                                          mode="lines", line={"color": color, "dash": "dash", "width": 1.5},
                                          hoverinfo="name+y"), row=1, col=col)
         fig.update_xaxes(tickformat=".0%", title_text="target sparsity", row=1, col=col)
-    fig.update_yaxes(type="log", dtick="D2")  # minor ticks at 2 and 5 only: every digit crowds the axis
+    shown = [c["mean"] + s * (c["half"] if math.isfinite(c["half"]) else 0) for c in cells for s in (-1, 1)]
+    fig.update_yaxes(type="log", **log_ticks([*shown, *(v for v in (dense, naive) if v is not None)]))
     fig.update_yaxes(title_text=f"test RMSE{f' ({units})' if units else ''}, log scale", row=1, col=1)
     fig.update_layout(title=title, template=TEMPLATE, height=460, width=1500,
                       legend={"orientation": "h", "y": -0.22}, margin={"l": 70, "r": 20, "t": 70, "b": 110})

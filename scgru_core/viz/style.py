@@ -39,7 +39,8 @@ PLOTLY_CONFIG = {
 HEATMAP_MAX_CELLS = 3 * 96 * 96  # above this, heatmaps are sent as PNG images (cheap to draw in a browser)
 MAX_LINE_POINTS = 20_000  # longer series are decimated for display only (two points per column)
 FORECAST_COLUMNS = 600  # a forecast chart is about 1,100-1,300 px wide: two points per 2 px column at most
-LOG_TICKS = {"dtick": "D2"}  # a log axis labels 1, 2 and 5 of each decade, not every digit (they crowded)
+LOG_IN_BETWEEN = 2.5  # decades a log axis may span and still label 2 and 5 between them (beyond, they crowd)
+LOG_NARROW = 0.35  # at most this many decades (a factor of 2.2): finer steps, or the axis would show one label
 FORECAST_RECENT = 400  # a longer test part opens zoomed on its last this many points (8 days of half-hours)
 
 
@@ -165,3 +166,33 @@ def grid(titles: Sequence[str], vertical: bool = False, gap: float = 0.05) -> tu
                                     xanchor="center", yanchor="bottom", showarrow=False))
     layout["annotations"] = annotations
     return layout, refs
+
+
+def _tick_text(v: float) -> str:
+    """A tick's value as a person reads it: 0.01, 0.5, 20, 1,000, 150M; never "5" for 0.5 or 500."""
+    if v >= 1e9:
+        return f"{v / 1e9:g}G"
+    if v >= 1e6:
+        return f"{v / 1e6:g}M"
+    if v >= 1:
+        return f"{v:,.0f}"
+    return f"{v:.10f}".rstrip("0").rstrip(".") if v >= 1e-6 else f"{v:g}"
+
+
+def log_ticks(values) -> dict:
+    """Tick values and labels for a log axis over `values`: every decade labelled with its value (0.01, 0.1, 1),
+    and 2 and 5 between them only while the values span at most LOG_IN_BETWEEN decades (where they fit); finer
+    steps over a narrow range (LOG_NARROW), so that it still shows several labels. Plotly's
+    own log ticks label 2 and 5 as bare digits ("5" for 0.5 or 500), which a chart cannot be read by."""
+    import math
+
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v)) and float(v) > 0]
+    if not finite:
+        return {}
+    low, high = math.floor(math.log10(min(finite))), math.ceil(math.log10(max(finite)))
+    span = math.log10(max(finite)) - math.log10(min(finite))
+    steps = ((1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9) if span <= LOG_NARROW else (1, 2, 5) if span <= LOG_IN_BETWEEN
+             else (1,))
+    ticks = [m * 10.0 ** k for k in range(low, high + 1) for m in steps]
+    ticks = [float(f"{t:.12g}") for t in ticks]  # 0.30000000000000004 -> 0.3
+    return {"tickvals": ticks, "ticktext": [_tick_text(t) for t in ticks]}
