@@ -185,8 +185,11 @@ def step_rule(step, current) -> None:
     c = st.columns(3)
     c[0].metric("Sparsity (in scope)", f"{snap.result.sparsity:.1%}")
     c[1].metric("Threshold on |w| (W_hh)", f"{thr:.4f}" if thr is not None else "–")
-    c[2].metric("Kept weights", f"{snap.cost.params_nonzero:,}", delta=f"of {snap.cost.params_total:,}",
-                delta_color="off", delta_arrow="off")
+    kept, total = snap.result.kept
+    c[2].metric("Kept weights (in scope)", f"{kept:,}", delta=f"of {total:,}", delta_color="off", delta_arrow="off",
+                help="The weights the rule may cut, as the sparsity beside it counts them (biases and the head are "
+                     f"never cut: {snap.cost.params_nonzero:,} of {snap.cost.params_total:,} parameters are non-zero "
+                     "in all).")
     panels = pv.gate_panels(current, snap, name)
     chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}: the cut"), "lesson_hist", pv.histogram_kind(snap))
     chart(viz.heatmap_figure(panels, title=f"{pv.matrix_label(name)}: kept (dark) and pruned"), "lesson_heat",

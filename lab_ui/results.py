@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 import scgru_core as sc
-from scgru_core.net.metrics import IN_UNITS
+from scgru_core.net.metrics import IN_UNITS, PERCENT
 
 from . import session
 
@@ -49,6 +49,12 @@ def unit_of(name: str) -> str:
     return ((session.get().source or {}).get("units") or "") if name in IN_UNITS else ""
 
 
+def difference_unit(name: str) -> str:
+    """The unit of a difference of two values of an error measure: the data's for RMSE and MAE, percentage points
+    for sMAPE (15.8% - 15.3% is +0.5 pp, not +0.5%), none for MASE."""
+    return "pp" if name in PERCENT else unit_of(name)
+
+
 def error_title(name: str) -> str:
     """An error measure's axis title, with its unit: "test RMSE (MW)"."""
     unit = unit_of(name)
@@ -65,7 +71,7 @@ def metric_row(metrics: sc.Metrics, reference: sc.Metrics | None, delta_label: s
         if ref is not None and np.isfinite(values[name]) and np.isfinite(ref[name]):
             change = values[name] - ref[name]
             delta = f"{change / ref[name]:+.1%} {delta_label}" if ref[name] else f"{change:+,.4g} {delta_label}"
-            helps.append(f"{fmt(values[name], unit_of(name))}, {change:+,.4g} {delta_label} "
+            helps.append(f"{fmt(values[name], unit_of(name))}, {fmt(change, difference_unit(name), signed=True)} {delta_label} "
                          f"({fmt(ref[name], unit_of(name))}).")
         col.metric(label_prefix + sc.METRIC_LABELS[name], fmt(values[name], unit_of(name)), delta=delta,
                    delta_color="inverse", help=" ".join(helps) or None)
@@ -79,7 +85,7 @@ def vs_dense_row(pruned: sc.Metrics, dense: sc.Metrics, snap: sc.Snapshot, setti
                 help="Share of the in-scope weights that are pruned.")
     for col, name in zip(cols, sc.METRIC_NAMES):
         col.metric(f"Pruned {sc.METRIC_LABELS[name]}", fmt(p[name], unit_of(name)),
-                   delta=f"{fmt(p[name] - d[name], unit_of(name), signed=True)} vs dense", delta_color="inverse",
+                   delta=f"{fmt(p[name] - d[name], difference_unit(name), signed=True)} vs dense", delta_color="inverse",
                    help=f"Dense model: {fmt(d[name], unit_of(name))}")
 
 
@@ -88,7 +94,8 @@ def vs_naive_column(pruned: sc.Metrics, naive: sc.Metrics) -> None:
     p, n = pruned.to_dict(), naive.to_dict()
     for name in sc.METRIC_NAMES:
         rel = f"{(p[name] - n[name]) / n[name]:+.1%}" if n[name] else "–"
-        st.metric(f"{sc.METRIC_LABELS[name].split(' (')[0]} vs naive", rel, delta=fmt(p[name] - n[name], unit_of(name), signed=True),
+        st.metric(f"{sc.METRIC_LABELS[name].split(' (')[0]} vs naive", rel,
+                  delta=fmt(p[name] - n[name], difference_unit(name), signed=True),
                   delta_color="inverse", help=f"The pruned model's error relative to the naive forecast (repeat "
                                               f"the last value), whose {sc.METRIC_LABELS[name]} is "
                                               f"{fmt(n[name], unit_of(name))}. "

@@ -57,6 +57,16 @@ def test_moving_s_updates_sparsity_target_metrics_and_histogram(at):
     assert sorted(s["x0"] for s in cut)[-1] == pytest.approx(thr)
 
 
+def test_a_change_of_smape_reads_in_percentage_points_and_rmse_in_the_series_units(at):
+    lab = at.session_state["session"].lab
+    snap = lab.at(sc.PruneConfig(sensitivity=1.0))
+    deltas = {m.label: m.proto.delta for m in at.metric}
+    change = snap.evaluation.metrics.smape - lab.dense.metrics.smape
+    assert deltas["Pruned sMAPE (%)"] == f"{change:+,.4g} pp vs dense"  # 15.8% - 15.3% is +0.5 pp, not +0.5%
+    assert deltas["Pruned RMSE"].endswith(" MW vs dense") and deltas["Pruned MASE"].endswith(" vs dense")
+    assert not deltas["Pruned MASE"].endswith("pp vs dense")
+
+
 def test_a_target_sparsity_finds_the_s_that_reaches_it(at):
     at.number_input(key="target").set_value(70).run()
     s = at.slider(key="s").value

@@ -325,3 +325,17 @@ def test_a_pages_view_travels_in_the_link_and_reset_puts_it_back():
     ok(fresh)
     assert _probe(fresh) == LabState() and fresh.query_params == LabState().to_link()
     assert "heat" not in fresh.query_params and fresh.session_state["p_heatmode"] == "mask"
+
+
+def test_the_rule_steps_kept_weights_count_what_its_sparsity_counts():
+    from apptest_helpers import new_app, page
+
+    at = page(new_app(), "lesson")
+    at.session_state["lesson_step"] = 4
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m for m in at.metric}
+    sparsity = float(metrics["Sparsity (in scope)"].value.rstrip("%")) / 100
+    kept = int(metrics["Kept weights (in scope)"].value.replace(",", ""))
+    total = int(metrics["Kept weights (in scope)"].proto.delta.removeprefix("of ").replace(",", ""))
+    assert kept / total == pytest.approx(1 - sparsity, abs=5e-4)  # one count, as the sparsity beside it

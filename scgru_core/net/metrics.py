@@ -17,15 +17,17 @@ class MetricSpec:
     short: str  # the CLI's summary line
     fmt: str  # the CLI's summary number format
     in_units: bool  # in the series' own units (sMAPE is in %, MASE has none)
+    percent: bool = False  # a percentage: a difference of two is in percentage points (pp), not in %
 
 
 METRICS = (MetricSpec("rmse", "RMSE", "RMSE", "{:>12.4g}", True),
            MetricSpec("mae", "MAE", "MAE", "{:>12.4g}", True),
-           MetricSpec("smape", "sMAPE (%)", "sMAPE", "{:>7.3f}%", False),
+           MetricSpec("smape", "sMAPE (%)", "sMAPE", "{:>7.3f}%", False, percent=True),
            MetricSpec("mase", "MASE", "MASE", "{:.4f}", False))
 METRIC_NAMES = tuple(m.name for m in METRICS)
 METRIC_LABELS = {m.name: m.label for m in METRICS}
 IN_UNITS = tuple(m.name for m in METRICS if m.in_units)
+PERCENT = tuple(m.name for m in METRICS if m.percent)
 
 
 @dataclass(frozen=True)

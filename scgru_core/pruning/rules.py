@@ -194,6 +194,12 @@ class PruneResult:
         return sum(self.pruned.values()) / total if total else 0.0
 
     @property
+    def kept(self) -> tuple[int, int]:
+        """(in-scope weights kept, in-scope weights): the counts the sparsity is a share of."""
+        total = sum(self.in_scope.values())
+        return total - sum(self.pruned.values()), total
+
+    @property
     def per_matrix(self) -> dict:
         """Fraction pruned of each whole matrix."""
         return {n: self.pruned[n] / m.numel() for n, m in self.masks.items()}
