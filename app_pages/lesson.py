@@ -18,8 +18,15 @@ def go(delta: int) -> None:
 
 
 def set_up(step: lesson.LessonStep) -> None:
-    """Callback: this step's settings on top of the current ones; the model is made before the next page."""
-    lab_state.request(lab_state.for_lesson().updated(**step.overrides, step=step.number), model=True)
+    """Callback: this step's settings on top of the current ones; the model is made before the next page. What it
+    changed is said (a button that changes the app without a word leaves a class wondering what happened)."""
+    before = lab_state.for_lesson()
+    new = before.updated(**step.overrides, step=step.number)
+    lab_state.request(new, model=True)
+    changed = new.changes_from(before)
+    state.say("lesson", "success" if changed else "info",
+              f"Step {step.number} is set up: " + ("; ".join(changed) + "." if changed else
+                                                   "the app already had its settings, so nothing changed."))
 
 
 st.title("Lesson: pruning a GRU, step by step")

@@ -339,3 +339,18 @@ def test_the_rule_steps_kept_weights_count_what_its_sparsity_counts():
     kept = int(metrics["Kept weights (in scope)"].value.replace(",", ""))
     total = int(metrics["Kept weights (in scope)"].proto.delta.removeprefix("of ").replace(",", ""))
     assert kept / total == pytest.approx(1 - sparsity, abs=5e-4)  # one count, as the sparsity beside it
+
+
+def test_set_up_this_step_says_what_it_changed_and_says_so_when_nothing_did():
+    from apptest_helpers import new_app, page, texts
+
+    at = page(new_app(), "lesson")
+    at.button(key="lesson_setup").click().run()  # step 1 on the fresh session: its settings are already there
+    assert any("Step 1 is set up: the app already had its settings" in i for i in texts(at.info))
+    at.session_state["lesson_step"] = 4  # the rule step sets the SCGRU rule: move the method away first
+    at = page(at, "prune")
+    at.selectbox(key="p_method").set_value("magnitude").run()
+    at = page(at, "lesson")
+    at.button(key="lesson_setup").click().run()
+    said = " ".join(texts(at.success))
+    assert "Step 4 is set up" in said and "Method: SCGRU sensitivity (was Magnitude)" in said

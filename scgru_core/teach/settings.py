@@ -284,6 +284,21 @@ class _Configs:
                 continue
         return replace(self, **good)
 
+    def changes_from(self, before: "LabState") -> list[str]:
+        """What differs from `before`, in words ("Cell: GRU (was LSTM)"), the step and the views left out: what a
+        person is told when a button changes the app for them."""
+        out = []
+        for f in fields(self):
+            s, now, then = SETTINGS[f.name], getattr(self, f.name), getattr(before, f.name)
+            if now == then or f.name == "step" or f.name in VIEWS or not s.label:
+                continue
+            def show(v, s=s):
+                if s.type is tuple:
+                    return ", ".join(s.label_of(x) for x in v)
+                return f"{s.to_widget(v)}%" if s.scale == 100 else s.label_of(v)
+            out.append(f"{s.label.split(' (')[0]}: {show(now)} (was {show(then)})")
+        return out
+
     def to_query(self, changed_only: bool = False) -> dict[str, str]:
         """The state as query parameters (the settings a link carries: `url` set): all of them, or only those that
         differ from the sample's defaults (the sample is always included)."""
