@@ -14,6 +14,7 @@ def main() -> None:
     import streamlit as st
 
     from lab_ui import lab_state, memory, prefetch, server, state, training, widgets
+    from lab_ui import prune_view
 
     st.set_page_config(page_title="SCGRU Pruning Lab", page_icon=":material/content_cut:", layout="wide")
     server.warm_up()
@@ -40,6 +41,8 @@ def main() -> None:
     })
     lab_state.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
     prefetch.follow()  # whatever model is in place: its slider computed in the background
+    if page.url_path != "prune":  # a link to another page: the Prune setting its star and sidebar show
+        prune_view.ensure_setting()
     page.run()
     with st.sidebar:  # drawn after the page, so it shows what the page just did
         state.sidebar_status(pruning=page.url_path != "prune")  # the Prune page's sliders move faster than this

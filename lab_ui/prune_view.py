@@ -81,6 +81,24 @@ def config_from_state(**changes) -> sc.PruneConfig:
     return dataclasses.replace(config, global_=config.global_ and config.rule.supports_global, **changes)
 
 
+def ensure_setting() -> None:
+    """Record the Prune setting of the model in place from the Prune widgets when this session has none yet (a copied
+    or reloaded link to another page): the Trade-offs star and the sidebar's Pruning section read it, and they
+    were missing until the Prune page was opened. A rule that needs a pass over the data first (Taylor, the
+    sensitivity analysis) waits for the Prune page, which shows that pass's progress."""
+    current = state.lab()
+    if current is None or session.fresh(session.get().prune_setting):
+        return
+    try:
+        config = config_from_state()
+        if config.rule.needs_scores or config.rule.needs_allocation:
+            return
+        snap = current.at(config)
+    except sc.ScgruError:  # an impossible setting: the Prune page says why
+        return
+    session.get().prune_setting = session.PruneSetting.of(snap)
+
+
 def _threshold_rule() -> tuple[sc.PruningLab, sc.PruneConfig] | None:
     """The lab and the widgets' config when a model exists and the chosen rule is driven by s."""
     current = state.lab()

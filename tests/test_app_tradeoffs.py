@@ -113,3 +113,17 @@ def test_measured_latency_is_an_axis_with_the_dense_time_marked(at, downloads):
     rows = csv_rows(at, downloads)
     assert rows[rows["curve"] == "prune only"]["latency_ms_b1"].gt(0).all()
     at.checkbox(key="to_latency").uncheck().run()
+
+
+def test_a_link_to_trade_offs_shows_the_prune_setting_star_and_the_sidebar_without_visiting_prune():
+    from streamlit.testing.v1 import AppTest
+
+    from apptest_helpers import APP, TIMEOUT, sidebar_text
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["s"] = "1.5"  # a copied link of the shipped model's state, opened on Trade-offs
+    at.switch_page("app_pages/tradeoffs.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    names = [t.get("name") for spec, _ in charts(at).values() for t in spec["data"]]
+    assert any(n and n.startswith("Prune page:") and "s = 1.50" in n for n in names), names
+    assert "Pruning" in sidebar_text(at)
