@@ -31,12 +31,12 @@ def gate_options(cell: str) -> list[str]:
 
 
 def _gates_for(cell: str) -> None:
-    """Keep the chosen gates to those the cell has (another model may have other gates); none left: its default."""
-    options = gate_options(cell)
-    kept = [g for g in ss.get(GATES_KEY) or [] if g in options]
-    default = [g for g in DEFAULT_GATES if g in options] or [f"hh:{CELLS[cell].gates[0]}"]
-    if kept != (ss.get(GATES_KEY) or []) or not kept:
-        set_widget(GATES_KEY, kept or default)
+    """Keep the chosen gates to those the cell has (another model may have other gates); none of them left: the
+    cell's default."""
+    options, chosen = gate_options(cell), ss.get(GATES_KEY) or []
+    kept = [g for g in chosen if g in options]
+    if kept != chosen:  # gates of another cell (none chosen stays none: the page says to pick one)
+        set_widget(GATES_KEY, kept or [g for g in DEFAULT_GATES if g in options] or [f"hh:{CELLS[cell].gates[0]}"])
 
 
 def draw(name: str, where=None, typed: bool = False, cell: str = "gru", **overrides):

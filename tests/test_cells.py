@@ -297,3 +297,16 @@ def test_a_trainings_declared_memory_bounds_what_one_step_of_that_cell_takes(cel
     grown = int(subprocess.run([sys.executable, "-c", PEAK, cell], capture_output=True, text=True, check=True,
                                cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent)).stdout)
     assert 0 < grown <= training_bytes(sc.ModelConfig(hidden=128, cell=cell), 64, 100)
+
+
+def test_the_prune_pages_gate_choice_offers_the_models_own_gates():
+    from apptest_helpers import new_app, page, train_small
+
+    at = page(train_small(new_app(), hidden=8, epochs=1, cell="lstm"), "prune")
+    at.selectbox(key="p_scope").set_value("gates").run()
+    gates = at.multiselect(key="p_gates")
+    assert gates.options == [f"{k}:{g}" for k in ("ih", "hh") for g in ("input", "forget", "cell", "output")]
+    assert gates.value == ["hh:input"]  # a GRU's default gates do not exist here: the LSTM's first recurrent gate
+    gates.set_value(["hh:forget"]).run()
+    assert not at.exception and not at.error
+    assert at.session_state["session"].prune_setting.config.scope.to_text() == "hh:forget"
