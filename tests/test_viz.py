@@ -236,3 +236,25 @@ def test_the_builders_take_the_engines_types():
     lines = {t.name: t for t in fig.data if t.yaxis in (None, "y")}
     assert np.allclose(lines["actual"].y, dense.actual[:, 0]) and len(lines) == 3  # the first step ahead
     assert list(lines["actual"].x) == list(times[data.test.target_start])
+
+
+def test_deploy_speed_bars_grow_from_the_1x_line_with_their_labels_outside():
+    from _engine_support import tiny_data, tiny_model
+    from scgru_core.deploy.measure import measure_deployment
+    from scgru_core.deploy.shrink import shrink_and_finetune
+    from scgru_core.deploy.units import UnitConfig
+    from scgru_core.viz import deploy as viz_deploy
+
+    data = tiny_data(300, window=12)
+    model = tiny_model(hidden=16)
+    result = shrink_and_finetune(model, data, UnitConfig(fraction=0.5), None)
+    report = measure_deployment(model, result.final, result.selection, data, repeats=1)
+    fig = viz_deploy.speedup_figure(report)
+    for i, bars in enumerate(fig.data):
+        speedups = [report.speedup(r.variant, report.batches[i]) for r in report.rows]
+        assert list(bars.base) == [1.0] * len(speedups)  # from the 1x line: left when slower, right when faster
+        assert [b + x for b, x in zip(bars.base, bars.x)] == pytest.approx(speedups)
+        assert bars.textposition == "outside" and [c[0] for c in bars.customdata] == pytest.approx(speedups)
+        axis = fig.layout["xaxis" if i == 0 else f"xaxis{i + 1}"]
+        low, high = axis.range
+        assert low < np.log10(min(speedups + [1.0])) and high > np.log10(max(speedups + [1.0]))  # room for labels
