@@ -258,3 +258,11 @@ def test_deploy_speed_bars_grow_from_the_1x_line_with_their_labels_outside():
         axis = fig.layout["xaxis" if i == 0 else f"xaxis{i + 1}"]
         low, high = axis.range
         assert low < np.log10(min(speedups + [1.0])) and high > np.log10(max(speedups + [1.0]))  # room for labels
+
+
+def test_two_methods_on_the_same_line_both_stay_visible():
+    same = ([0.5, 0.8, 0.9], [400.0, 500.0, 700.0])
+    fig = viz.tradeoff_figure([sc.Curve("SCGRU", *same), sc.Curve("Magnitude", *same)], "sparsity", "RMSE")
+    first, second = fig.data[0], fig.data[1]
+    assert first.line.width > second.line.width and first.marker.size > second.marker.size  # the first shows around
+    assert first.marker.symbol != second.marker.symbol and first.line.color != second.line.color

@@ -26,20 +26,29 @@ def cost_figure(cost: Cost, title: str = "Storage of the weights (bytes)", heigh
                    legend=False)
 
 
+GROUP_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "hexagon")
+
+
 def tradeoff_figure(curves: Sequence[Curve], x_title: str, y_title: str, naive: float | None = None,
                     current: Point | None = None, title: str | None = None, height: int = 420,
                     x_percent: bool = False, log_y: bool = False, legend: bool = True,
                     x_reference: Reference | None = None) -> go.Figure:
-    """Error against a cost: one line per Curve (a group shares a colour; fine-tuned ones are dashed). `naive` draws
+    """Error against a cost: one line per Curve (a group shares a colour and a marker; fine-tuned ones are dashed, with
+    open markers). `naive` draws
     the naive forecast's error as a reference line; `current` marks the slider's setting with a star; `x_reference`
     draws a vertical line, such as the dense model's measured latency."""
     fig = go.Figure()
-    groups: dict[str, str] = {}
+    groups: dict[str, int] = {}
     for c in curves:
-        color = groups.setdefault(c.colour_key, METHOD_COLORS[len(groups) % len(METHOD_COLORS)])
+        g = groups.setdefault(c.colour_key, len(groups))
+        color, symbol = METHOD_COLORS[g % len(METHOD_COLORS)], GROUP_SYMBOLS[g % len(GROUP_SYMBOLS)]
+        # each group narrower and smaller than the one before, so a method drawn exactly on another's line (SCGRU and
+        # magnitude often coincide) shows as a line inside a wider one, not as a missing method
+        width, size = max(1.5, 6.0 - 2.0 * g), max(6, 14 - 3 * g)
         fig.add_trace(go.Scatter(x=list(c.x), y=list(c.y), mode="lines+markers" if c.joined else "markers",
-                                 name=c.label, line=dict(color=color, width=2.4, dash="dash" if c.finetuned else "solid"),
-                                 marker=dict(size=8, symbol="diamond" if c.finetuned else "circle")))
+                                 name=c.label, line=dict(color=color, width=width, dash="dash" if c.finetuned else "solid"),
+                                 marker=dict(size=size, symbol=symbol + ("-open" if c.finetuned else ""),
+                                             line=dict(width=1.5, color=color))))
     if naive is not None and math.isfinite(naive):
         fig.add_hline(y=naive, line=dict(color=COLORS["naive"], dash="dot", width=2))
         # by hand: add_hline's own label is placed in data units, which floats off the line on a log axis
