@@ -96,6 +96,14 @@ def test_forecasts_draw_the_first_step_ahead():
     assert errors == {"dense model": [1.0] * 6, "pruned": [2.0] * 6}
 
 
+def test_the_error_panel_keeps_two_lines_the_first_model_and_the_one_the_page_is_about():
+    actual = np.arange(6.0)
+    fig = viz.forecast_figure(np.arange(6), actual, {"dense": actual + 1, "pruned": actual + 2,
+                                                      "finetuned": actual + 3, "naive": actual - 1})
+    assert [t.name for t in fig.data if t.yaxis == "y2"] == ["dense", "finetuned"]  # not four overlapping lines
+    assert [t.name for t in fig.data if t.yaxis in (None, "y")] == ["dense", "pruned", "finetuned", "naive", "actual"]
+
+
 def test_histograms_count_every_weight_before_and_the_kept_ones_after():
     panels = [panel(thr=0.05), panel(thr=0.08, title="update gate z"), panel(in_scope=False, title="candidate n")]
     fig = viz.histogram_figure(panels, bins=40)

@@ -65,8 +65,9 @@ def forecast_figure(x, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], 
                     height: int = 440, columns: int = FORECAST_COLUMNS, recent: int = FORECAST_RECENT,
                     errors: bool = True) -> go.Figure:
     """Actual values and one line per forecast, keyed by kind ("dense", "pruned", "finetuned", "naive" or any
-    other name), with each forecast's error (forecast − actual) in a panel below. Arrays may be (N,) or (N,
-    horizon): the first step ahead is drawn.
+    other name), with the error (forecast − actual) of the first model and of the last one in a panel below (the
+    naive forecast's and those between stay above: four error lines overlapped past reading). Arrays may be (N,) or
+    (N, horizon): the first step ahead is drawn.
 
     A long test part opens on its last `recent` points, drawn whole (2,500 points in one view hid the actual line
     under the forecasts and made a model 82% worse than naive look like the dense one); the rest is decimated to
@@ -84,13 +85,15 @@ def forecast_figure(x, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], 
     labels, x, truth, units = labels or {}, np.asarray(x), first(actual), plain(units)
     cut = max(0, len(x) - recent)
     dashes = {"pruned": "dash", "finetuned": "dot", "naive": "dot"}
-    data = []
+    models = [k for k in forecasts if k != "naive"]
+    in_errors = {models[0], models[-1]} if models else set()  # the first model and the one the page is about: two
+    data = []  # error lines at most (four overlapping ones could not be told apart); the naive one only above
     for kind, values in forecasts.items():
         xs, ys = line(first(values))
         style = dict(color=COLORS.get(kind), width=1.6, dash=dashes.get(kind, "solid"))
         data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=labels.get(kind, kind), line=style,
                          legendgroup=kind, legendrank=2))
-        if errors:
+        if errors and kind in in_errors:
             xs, ys = line(first(values) - truth)
             data.append(dict(type="scatter", x=xs, y=ys, mode="lines", name=labels.get(kind, kind), legendgroup=kind,
                              showlegend=False, line=dict(style, width=1.2), yaxis="y2", hovertemplate="%{y:,.4g}"))
