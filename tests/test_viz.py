@@ -132,6 +132,8 @@ def test_mask_heatmaps_show_kept_as_one_and_cut_as_zero():
     assert [t.type for t in fig.data] == ["heatmap"] * 3
     assert np.array_equal(np.asarray(fig.data[1].z), panels[1].kept.astype(np.float32))
     assert [fig.data[i].xaxis for i in range(3)] == ["x", "x2", "x3"]
+    # the rows are the same hidden units in every panel: labelled once, at the left, not into the panel before
+    assert [fig.layout[a].showticklabels for a in ("yaxis", "yaxis2", "yaxis3")] == [True, False, False]
 
 
 def test_signed_heatmaps_blank_the_cut_weights():

@@ -125,7 +125,8 @@ def heatmap_figure(panels: Sequence[GatePanel], mode: str = "mask", title: str |
                              hovertemplate="row %{y}, col %{x}: w=%{z:.3g}<extra></extra>", **axes))
         layout[f"xaxis{ax}"].update(showgrid=False, zeroline=False)
         layout[f"yaxis{ax}"].update(autorange="reversed", showgrid=False, zeroline=False,
-                                    showticklabels=not narrow,
+                                    showticklabels=not narrow and i == 0,  # the same units on every panel:
+                                    # labelled once, at the left (each panel's ran into the panel before it)
                                     **({"scaleanchor": False} if as_image else {}))  # fill the height
     last = refs[-1] if narrow else refs[0]
     if narrow:
