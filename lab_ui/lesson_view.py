@@ -165,7 +165,8 @@ def step_train(step, current) -> None:
     w = dict(model.named_parameters())[name].detach().numpy()
     panels = [sc.GatePanel(g, w[sl], w[sl] == w[sl], title=pv.GATE_LABELS[g])
               for g, sl in sc.net.model.gate_blocks(model, name).items()]
-    chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}"), "lesson_hist_train", "weights")
+    chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}", pruning=False), "lesson_hist_train",
+          "weights")
     results.metric_row(current.dense.metrics, current.naive.metrics, "vs naive")
     tr = info.training
     fig = viz.training_figure(tr.history, tr.best_epoch)

@@ -276,3 +276,9 @@ def test_two_methods_on_the_same_line_both_stay_visible():
     first, second = fig.data[0], fig.data[1]
     assert first.line.width > second.line.width and first.marker.size > second.marker.size  # the first shows around
     assert first.marker.symbol != second.marker.symbol and first.line.color != second.line.color
+
+
+def test_a_histogram_of_weights_no_rule_cut_has_no_pruning_legend_or_share():
+    fig = viz.histogram_figure([panel(), panel(title="update gate z")], pruning=False)
+    assert [t.name for t in fig.data] == ["weights", "weights"] and not any(t.showlegend for t in fig.data)
+    assert not fig.layout.shapes and not any("cut" in a.text for a in fig.layout.annotations)

@@ -20,8 +20,10 @@ def _pruned_share(kept: np.ndarray, sep: str = " · ") -> str:
 
 
 def histogram_figure(panels: Sequence[GatePanel], log_count: bool = False, bins: int = 60,
-                     title: str | None = None, height: int = 360) -> go.Figure:
-    """Weight histograms, one subplot per panel, before (all weights) and after (kept weights) pruning.
+                     title: str | None = None, height: int = 360, pruning: bool = True) -> go.Figure:
+    """Weight histograms, one subplot per panel, before (all weights) and after (kept weights) pruning; with
+    `pruning=False` (weights no rule has cut, such as the lesson's before/after training), the weights alone: no
+    before/after legend, no "% cut".
 
     Each panel (PruningLab.panels): its weights, the kept mask, the cut on |w| (or None), whether it is in scope,
     its title (or the gate's name). The pruned band (-thr, thr) is
@@ -29,7 +31,8 @@ def histogram_figure(panels: Sequence[GatePanel], log_count: bool = False, bins:
     """
     kepts = [np.asarray(p.kept, dtype=bool).ravel() for p in panels]
     # the share on its own line: three panels side by side in half a screen have no room for both
-    layout, refs = grid([(p.title or p.gate) + _pruned_share(k, "<br>") for p, k in zip(panels, kepts)], gap=0.06)
+    layout, refs = grid([(p.title or p.gate) + (_pruned_share(k, "<br>") if pruning else "")
+                         for p, k in zip(panels, kepts)], gap=0.06)
     data, shapes = [], []
     for i, (p, kept, ax) in enumerate(zip(panels, kepts, refs)):
         w = np.asarray(p.weights, dtype=np.float64).ravel()
@@ -43,19 +46,24 @@ def histogram_figure(panels: Sequence[GatePanel], log_count: bool = False, bins:
         # redraws a slider move several times faster than with go.Bar.
         x = np.repeat(edges, 2)[1:-1]
         axes = dict(type="scatter", xaxis="x" + ax, yaxis="y" + ax, mode="lines", fill="tozeroy", x=x)
-        data.append(dict(y=np.repeat(before, 2), name="before (all weights)", showlegend=i == 0, legendgroup="b",
-                         line=dict(width=1.2, color="#8c959f"), fillcolor="rgba(175,184,193,0.55)",
-                         hovertemplate="w≈%{x:.3g}: %{y}<extra>before</extra>", **axes))
-        data.append(dict(y=np.repeat(after, 2), name="after (kept)", showlegend=i == 0, legendgroup="a",
-                         line=dict(width=1.2, color=COLORS["kept"]), fillcolor="rgba(11,61,145,0.55)",
-                         hovertemplate="w≈%{x:.3g}: %{y} kept<extra>after</extra>", **axes))
-        thr = p.threshold
-        if p.in_scope and thr is not None and thr > 0:
-            band = dict(xref="x" + ax, yref=f"y{ax} domain", y0=0, y1=1)
-            shapes.append(dict(type="rect", x0=-thr, x1=thr, fillcolor="rgba(209,36,47,0.12)", line_width=0,
-                               layer="below", **band))
-            shapes += [dict(type="line", x0=v, x1=v, line=dict(color=COLORS["cut"], dash="dash", width=2), **band)
-                       for v in (-thr, thr)]
+        if not pruning:  # weights no rule has cut: one histogram each, no before/after, no cut band
+            data.append(dict(y=np.repeat(before, 2), name="weights", showlegend=False, fillcolor="rgba(11,61,145,0.55)",
+                             line=dict(width=1.2, color=COLORS["kept"]),
+                             hovertemplate="w≈%{x:.3g}: %{y}<extra></extra>", **axes))
+        else:
+            data.append(dict(y=np.repeat(before, 2), name="before (all weights)", showlegend=i == 0, legendgroup="b",
+                             line=dict(width=1.2, color="#8c959f"), fillcolor="rgba(175,184,193,0.55)",
+                             hovertemplate="w≈%{x:.3g}: %{y}<extra>before</extra>", **axes))
+            data.append(dict(y=np.repeat(after, 2), name="after (kept)", showlegend=i == 0, legendgroup="a",
+                             line=dict(width=1.2, color=COLORS["kept"]), fillcolor="rgba(11,61,145,0.55)",
+                             hovertemplate="w≈%{x:.3g}: %{y} kept<extra>after</extra>", **axes))
+            thr = p.threshold
+            if p.in_scope and thr is not None and thr > 0:
+                band = dict(xref="x" + ax, yref=f"y{ax} domain", y0=0, y1=1)
+                shapes.append(dict(type="rect", x0=-thr, x1=thr, fillcolor="rgba(209,36,47,0.12)", line_width=0,
+                                   layer="below", **band))
+                shapes += [dict(type="line", x0=v, x1=v, line=dict(color=COLORS["cut"], dash="dash", width=2), **band)
+                           for v in (-thr, thr)]
         layout[f"xaxis{ax}"].update(title_text="weight")
         layout[f"yaxis{ax}"].update(type="log" if log_count else "linear", rangemode="tozero",
                                     **({"matches": "y", "showticklabels": False} if i else {}))
