@@ -262,7 +262,8 @@ def payoff(current) -> None:
     curves, notes = [], []
     for b, speedup in pay.speedup.items():
         pays = pay.pays_from(b)
-        curves.append({"label": f"batch {b}", "x": pay.fractions, "y": speedup, "pays": pays})
+        curves.append({"label": f"batch {b}", "x": pay.fractions, "y": speedup, "pays": pays,
+                       "spread": pay.spread.get(b)})
         notes.append(f"batch {b} (dense {pay.dense_ms[b]:.3g} ms): " + (
             f"pays from {pays:.0%} of the units removed (at least {sc.deploy.measure.PAYS:.1f}× dense from there on)"
             if pays is not None else "does not pay at this size (the time is per-step overhead, not arithmetic)"))

@@ -260,3 +260,5 @@ def test_the_payoff_of_removing_units_is_timed_against_the_dense_model_for_every
     assert pay.hidden == (20, 10, 1)
     assert set(pay.speedup) == {1, 8} and all(len(v) == 3 and min(v) > 0 for v in pay.speedup.values())
     assert all(ms > 0 for ms in pay.dense_ms.values())
+    for b, spread in pay.spread.items():  # the measured spread around each median: drawn, not hidden
+        assert len(spread) == 3 and all(lo <= s <= hi for (lo, hi), s in zip(spread, pay.speedup[b]))

@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import plotly.graph_objects as go
+import pytest
 
 import scgru_core as sc
 from scgru_core.teach import lesson
@@ -86,3 +87,13 @@ def test_latency_figure_groups_by_batch():
     assert [t.name for t in fig.data] == ["dense fused kernel (masked)", "dense loop", "sparse CSR loop"]
     assert list(fig.data[0].x) == ["batch 1", "batch 256"]
     assert "measured on this machine" in fig.layout.title.text
+
+
+def test_the_payoff_chart_draws_the_measured_spread_not_a_bold_line_through_noise():
+    curves = [{"label": "batch 1", "x": (0.0, 0.5, 0.9), "y": (1.02, 1.6, 3.0), "pays": 0.5,
+               "spread": ((0.9, 1.1), (1.4, 1.8), (2.7, 3.3))}]
+    fig = viz_lesson.payoff_figure(curves)
+    trace = fig.data[0]
+    assert list(trace.error_y.array) == pytest.approx([0.08, 0.2, 0.3])
+    assert list(trace.error_y.arrayminus) == pytest.approx([0.12, 0.2, 0.3])
+    assert trace.line.dash == "dot" and trace.line.width < 2

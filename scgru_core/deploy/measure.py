@@ -102,12 +102,13 @@ def _params(model: torch.nn.Module) -> int:
 
 
 @torch.inference_mode()
-def interleaved_ms(runners: list[Callable], window: int, batches: tuple[int, ...], repeats: int,
-                   warmup: int = 3, burst: int = 5, progress: Callable[[int], None] | None = None) -> list[dict]:
-    """Median ms per call of every runner at every batch size, timed in rounds: all runners are warmed up first,
-    then each round gives each runner one untimed call (its weights back in cache, as when serving) and `burst`
-    timed ones. A one-time start-up cost or a change of load on a shared machine then hits every runner alike,
-    instead of whichever happened to be timed first, and no runner is timed on caches another one filled."""
+def interleaved_times(runners: list[Callable], window: int, batches: tuple[int, ...], repeats: int,
+                      warmup: int = 3, burst: int = 5, progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Seconds of every timed call of every runner at every batch size, round by round ({batch: [[round 1's
+    calls], [round 2's], ...]} per runner): all runners are warmed up first, then each round gives each runner one
+    untimed call (its weights back in cache, as when serving) and `burst` timed ones. A one-time start-up cost or a
+    change of load on a shared machine then hits every runner alike, instead of whichever happened to be timed
+    first, and no runner is timed on caches another one filled; round r of two runners ran side by side."""
     gen = torch.Generator().manual_seed(0)
     out: list[dict] = [{} for _ in runners]
     for b in batches:
@@ -119,17 +120,25 @@ def interleaved_ms(runners: list[Callable], window: int, batches: tuple[int, ...
                 fn(x)
         calls = repeats if b == 1 else max(3, repeats // 3)
         per_round = min(burst, calls)
-        times: list[list[float]] = [[] for _ in runners]
+        for o in out:
+            o[b] = []
         for _ in range(-(-calls // per_round)):
-            for fn, t in zip(runners, times):
+            for fn, o in zip(runners, out):
                 fn(x)
+                times = []
                 for _ in range(per_round):
                     t0 = time.perf_counter()
                     fn(x)
-                    t.append(time.perf_counter() - t0)
-        for o, t in zip(out, times):
-            o[b] = 1e3 * statistics.median(t)
+                    times.append(time.perf_counter() - t0)
+                o[b].append(times)
     return out
+
+
+def interleaved_ms(runners: list[Callable], window: int, batches: tuple[int, ...], repeats: int,
+                   warmup: int = 3, burst: int = 5, progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Median ms per call of every runner at every batch size, timed in rounds (`interleaved_times`)."""
+    rounds = interleaved_times(runners, window, batches, repeats, warmup, burst, progress)
+    return [{b: 1e3 * statistics.median(t for r in per[b] for t in r) for b in per} for per in rounds]
 
 
 def measure_deployment(dense: Forecaster, small: Forecaster, selection: UnitSelection, data: Dataset,
@@ -197,14 +206,17 @@ def pays_from(fractions, speedups, margin: float = PAYS) -> float | None:
 
 @dataclass(frozen=True)
 class Payoff:
-    """Speed of the model with a share of its units removed, over the dense model, timed in one interleaved run."""
+    """Speed of the model with a share of its units removed, over the dense model, timed in one interleaved run: per
+    fraction, the median of the speed-ups of calls made side by side with the dense model's, and their quartiles
+    (the measured spread, drawn as such: a line through timing noise read as signal)."""
 
     fractions: tuple[float, ...]
     hidden: tuple[int, ...]
-    speedup: dict  # batch -> speed-up over dense per fraction
+    speedup: dict  # batch -> speed-up over dense per fraction (median of the paired calls)
     dense_ms: dict  # batch -> the dense model's median ms per call
     threads: int
     note: str = MEASURED_ON
+    spread: dict = field(default_factory=dict)  # batch -> (lower, upper quartile) of the speed-up per fraction
 
     def pays_from(self, batch: int) -> float | None:
         return pays_from(self.fractions, self.speedup[batch])
@@ -220,8 +232,14 @@ def unit_payoff(model: Forecaster, window: int, fractions: tuple[float, ...] = P
     H = model.config.hidden
     fractions = tuple(f for f in fractions if leaves_a_unit(f, H))
     smaller = [shrink(model, select_units(model, UnitConfig(fraction=f)))[0] for f in fractions]
-    ms = interleaved_ms([model, *smaller], window, batches, repeats)
-    dense, rest = ms[0], ms[1:]
-    return Payoff(fractions=fractions, hidden=tuple(m.config.hidden for m in smaller),
-                  speedup={b: tuple(dense[b] / m[b] for m in rest) for b in batches}, dense_ms=dense,
-                  threads=torch.get_num_threads())
+    rounds = interleaved_times([model, *smaller], window, batches, repeats, burst=1)  # one call each per round
+    dense, rest = rounds[0], rounds[1:]
+    speedup, spread = {}, {}
+    for b in batches:
+        ratios = [[d[0] / m[0] for d, m in zip(dense[b], other[b])] for other in rest]  # call by call, side by side
+        quartiles = [statistics.quantiles(r, n=4, method="inclusive") if len(r) > 1 else [r[0]] * 3 for r in ratios]
+        speedup[b] = tuple(statistics.median(r) for r in ratios)
+        spread[b] = tuple((q[0], q[2]) for q in quartiles)
+    dense_ms = {b: 1e3 * statistics.median(t for r in dense[b] for t in r) for b in batches}
+    return Payoff(fractions=fractions, hidden=tuple(m.config.hidden for m in smaller), speedup=speedup,
+                  dense_ms=dense_ms, threads=torch.get_num_threads(), spread=spread)

@@ -91,13 +91,19 @@ def payoff_figure(curves: Sequence[Mapping], title: str = "Removing whole units:
                   height: int = 340) -> go.Figure:
     """Speed-up over the dense model against the share of units removed, one line per batch size.
 
-    Each curve: {"label", "x": fractions removed, "y": speed-ups, "pays": fraction from which it pays, or None}."""
+    Each curve: {"label", "x": fractions removed, "y": speed-ups, "pays": fraction from which it pays, or None,
+    "spread": (lower, upper quartile) per point, optional}. Measured times are noise around a trend: each point is
+    drawn with its measured spread as a bar and joined by a thin dotted line, not a bold line through the noise."""
     fig = go.Figure()
     for i, c in enumerate(curves):
         color = (COLORS["dense"], COLORS["finetuned"], *METHOD_COLORS)[i]
-        fig.add_trace(go.Scatter(x=list(c["x"]), y=list(c["y"]), name=c["label"], mode="lines+markers",
-                                 line=dict(color=color, width=2.4),
-                                 hovertemplate=f"{c['label']}: %{{x:.0%}} removed, %{{y:.2f}}× dense<extra></extra>"))
+        y, spread = list(c["y"]), c.get("spread")
+        error = dict(type="data", symmetric=False, array=[hi - v for v, (_, hi) in zip(y, spread)],
+                     arrayminus=[v - lo for v, (lo, _) in zip(y, spread)], thickness=2, width=5) if spread else None
+        fig.add_trace(go.Scatter(x=list(c["x"]), y=y, name=c["label"], mode="lines+markers", error_y=error,
+                                 line=dict(color=color, width=1.2, dash="dot"), marker=dict(size=9, color=color),
+                                 hovertemplate=f"{c['label']}: %{{x:.0%}} removed, %{{y:.2f}}× dense (median; the bar "
+                                               "spans the middle half of the measured calls)<extra></extra>"))
         if c.get("pays") is not None:
             y = c["y"][list(c["x"]).index(c["pays"])]
             fig.add_annotation(x=c["pays"], y=y, text=f"pays from {c['pays']:.0%}", showarrow=True, arrowhead=2,
