@@ -73,8 +73,8 @@ def test_changed_only_query_is_short_and_still_restores_the_state():
 
 
 def test_bad_values_fall_back_to_defaults_and_are_reported():
-    query = {"sample": "nope", "hidden": "48", "layers": "9", "cell": "lstm", "epochs": "-3", "s": "nan",
-             "sparsity": "1.5", "scope": "hh:forget", "k": "0", "global": "maybe", "ft": "0", "step": "99",
+    query = {"sample": "nope", "hidden": "48", "layers": "9", "cell": "transformer", "epochs": "-3", "s": "nan",
+             "sparsity": "1.5", "scope": "hh:forgot", "k": "0", "global": "maybe", "ft": "0", "step": "99",
              "method": "<script>", "window": "1e400", "seed": "3.5", "batch": "33", "lr": "0.002", "patience": "x",
              "pseed": "-1", "val": "0.6", "test": "", "log": "2", "unknown": "x"}
     state, ignored = parse_query(query)
@@ -89,6 +89,10 @@ def test_cross_field_fixes():
     assert not state.global_ and ignored
     state, ignored = parse_query({"cell": "gru3", "scope": "hh:reset"})
     assert state.scope == "both" and ignored
+    state, ignored = parse_query({"cell": "gru", "scope": "hh:forget"})  # an LSTM's gate on a GRU: said, not kept
+    assert state.scope == "both" and any("forget" in m and "its gates: reset, update, new" in m for m in ignored)
+    state, ignored = parse_query({"cell": "lstm", "scope": "hh:forget"})
+    assert state.scope == "hh:forget" and not ignored
     state, ignored = parse_query({"sample": "airline", "window": "96"})
     assert state.window == SAMPLES["airline"].window and ignored
     assert minimum_length(state.window_config()) <= sample_length("airline")

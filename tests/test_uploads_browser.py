@@ -46,7 +46,7 @@ def open_page(browser, address: str, viewport=LAPTOP):
 
 
 def upload(page, name: str, content: bytes, timeout: int = 120_000) -> None:
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(  # the page's first: the data's
         {"name": name, "mimeType": "text/csv", "buffer": content})
     page.wait_for_timeout(500)
     wait_for_app(page, timeout=timeout)

@@ -131,7 +131,8 @@ def parse_query(query: Mapping) -> tuple[LabState, list[str]]:
         if not _scope_selects(state):
             ignored.append(f"scope={echo(state.scope)} (selects no weights of a {state.cell} model; using both)")
             state = replace(state, scope="both")
-    except ScgruError:
+    except ScgruError as exc:  # gates the cell does not have: said, as any other value a link cannot use
+        ignored.append(f"scope={echo(state.scope)} ({exc} Using both.)")
         state = replace(state, scope="both")
     if state.log and not sample_is_positive(state.sample):
         ignored.append(f"log=1 ({state.sample} has values at or below zero)")
