@@ -69,7 +69,7 @@ def brought_control(page: str = "train") -> None:
     name = results.literal(weights[0].name)
     try:
         brought = read_brought(weights[0].getvalue(), described[0].getvalue())
-        data = brought_dataset(brought, session.get().series)
+        data = brought_dataset(brought, session.get().series, session.get().windows)
     except sc.ScgruError as exc:
         st.error(f"{name} was not loaded: {results.plain(exc)} The current model and data are kept.",
                  icon=":material/error:")

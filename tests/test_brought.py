@@ -94,6 +94,10 @@ def test_a_window_the_series_cannot_fit_is_refused_with_the_largest_that_fits():
     series = tiny_data(300, window=8).series
     with pytest.raises(SeriesTooShortError, match=r"windows of 500 .* at most \d+"):
         sc.brought_dataset(brought, series)
+    kept = sc.brought_dataset(brought_short := sc.read_brought(save(state), {"window": 10}), series,
+                              sc.WindowConfig(window=48, val_fraction=0.2, test_fraction=0.1))
+    assert (kept.config.window, kept.config.val_fraction, kept.config.test_fraction) == (10, 0.2, 0.1)
+    assert brought_short.windows().val_fraction == sc.WindowConfig().val_fraction  # no base: the defaults
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import pathlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from safetensors import SafetensorError
@@ -51,8 +51,10 @@ class BroughtModel:
         return ("The model's JSON gives no scaler, so the model reads the series' values as they are (no scaling); "
                 "add \"scaler\": {\"log\": false, \"offset\": ..., \"scale\": ...} if it was trained on scaled values.")
 
-    def windows(self) -> WindowConfig:
-        return WindowConfig(window=self.window, horizon=self.horizon, log=bool(self.scaler and self.scaler.log))
+    def windows(self, base: WindowConfig | None = None) -> WindowConfig:
+        """`base`'s split (validation and test shares) with the model's window, horizon and log."""
+        return replace(base or WindowConfig(), window=self.window, horizon=self.horizon,
+                       log=bool(self.scaler and self.scaler.log))
 
 
 def _description(raw: bytes | str | dict) -> dict:
@@ -194,10 +196,10 @@ def load_brought(weights: str | pathlib.Path, description: str | pathlib.Path | 
     return read_brought(weights.read_bytes(), description.read_bytes())
 
 
-def brought_dataset(brought: BroughtModel, series: Series) -> Dataset:
-    """The series windowed and scaled as the brought model reads it (its own scaler, or none), or a
-    SeriesTooShortError naming the largest window the series fits."""
-    config = brought.windows()
+def brought_dataset(brought: BroughtModel, series: Series, base: WindowConfig | None = None) -> Dataset:
+    """The series windowed and scaled as the brought model reads it (its own scaler, or none), split as `base`
+    (the session's validation and test shares) says, or a SeriesTooShortError naming the largest window that fits."""
+    config = brought.windows(base)
     try:
         return prepare(series, config, scaler=brought.scaler or IDENTITY)
     except SeriesTooShortError:
