@@ -26,12 +26,11 @@ W_{hh} = \begin{bmatrix} W_{hr} \\ W_{hz} \\ W_{hn} \end{bmatrix} \in \mathbb{R}
 LSTM_EQUATIONS = r"""
 \begin{gathered}
 \begin{aligned}
-i_t &= \sigma\!\left(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}\right) &
+i_t &= \sigma\!\left(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}\right)\\
 f_t &= \sigma\!\left(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}\right)\\
-g_t &= \tanh\!\left(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}\right) &
+g_t &= \tanh\!\left(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}\right)\\
 o_t &= \sigma\!\left(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}\right)\\
-c_t &= f_t \odot c_{t-1} + i_t \odot g_t &
-h_t &= o_t \odot \tanh(c_t)
+c_t &= f_t \odot c_{t-1} + i_t \odot g_t,\qquad h_t = o_t \odot \tanh(c_t)
 \end{aligned}\\[4pt]
 W_{ih} \in \mathbb{R}^{4H \times I},\quad W_{hh} \in \mathbb{R}^{4H \times H}\quad
 \text{(rows: input, forget, cell, output)}
@@ -40,8 +39,10 @@ W_{ih} \in \mathbb{R}^{4H \times I},\quad W_{hh} \in \mathbb{R}^{4H \times H}\qu
 
 
 RNN_EQUATIONS = r"""
-h_t = \tanh\!\left(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}\right),\qquad
-W_{ih} \in \mathbb{R}^{H \times I},\ W_{hh} \in \mathbb{R}^{H \times H}
+\begin{gathered}
+h_t = \tanh\!\left(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}\right)\\
+W_{ih} \in \mathbb{R}^{H \times I},\quad W_{hh} \in \mathbb{R}^{H \times H}
+\end{gathered}
 """
 
 
