@@ -23,7 +23,9 @@ def main() -> None:
     memory.restore_widgets(state.PERSISTENT_WIDGETS)  # the values of widgets drawn on other pages, which Streamlit drops
     widgets.init_defaults()  # every setting's widget starts at the settings table's default
     state.recover_interrupted_job()
-    training.resume()  # a training under way for this session (it outlives script runs): installed, or shown polled
+    above = st.container(key="above_page")  # notices above a page's title, clear of Streamlit's header (state.CSS)
+    with above:
+        training.resume()  # a training under way for this session (it outlives script runs): installed, or shown polled
     lab_state.start_session()  # a shared link: its data, settings and lesson step
     state.ensure_dataset()
 
@@ -39,7 +41,8 @@ def main() -> None:
             st.Page(state.COMPARE_PAGE, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
         ]
     })
-    lab_state.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
+    with above:
+        lab_state.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
     prefetch.follow()  # whatever model is in place: its slider computed in the background
     if page.url_path != "prune":  # a link to another page: the Prune setting its star and sidebar show
         prune_view.ensure_setting()

@@ -31,8 +31,12 @@ WINDOW_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.config == "windows")
 CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 3rem; }
 [data-testid="stMetricValue"] { font-size: 2rem; }
-[class*="st-key-upload_"] [data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+[data-testid="stLayoutWrapper"]:has(> .st-key-above_page) { display: none; }
+[data-testid="stLayoutWrapper"]:has(> .st-key-above_page :is([data-testid="stAlert"], [data-testid="stProgress"],
+  [data-testid="stButton"], [data-testid="stSpinner"])) { display: flex; padding-top: 1.6rem; }
 </style>"""
+# Notices above a page's title (a link's notes, its training offer, a training under way: app.py's `above_page`) get
+# the room Streamlit's header takes; the pages' own top padding stays small, so a page without them starts as high.
 # The Data page's uploader lets through twice the engine's cap, so that a file just over it is refused in words; its
 # own "100MB per file" line would contradict the label, which states the cap (50 MB) and the file types.
 

@@ -28,3 +28,12 @@ def test_link_values_are_shown_as_text_and_fetch_nothing(browser):
         assert page.locator("[data-testid='stAlert'] a, [data-testid='stAlert'] img").count() == 0
         hosts = {urllib.parse.urlparse(r).netloc for r in requests}
         assert not hosts & {"example.invalid", "127.0.0.1:9"}, hosts  # the browser asked neither host for anything
+        # the notices above the title sit below Streamlit's header, not partly under it
+        header = page.get_by_test_id("stHeader").bounding_box()
+        page.get_by_test_id("stMain").evaluate("e => e.scrollTo(0, 0)")
+        first = alerts.first.bounding_box()
+        assert first["y"] >= header["y"] + header["height"] - 1, (first, header)
+        page.goto(f"{url}/prune")  # and a page without notices starts as high as before: no room kept for them
+        wait_for_app(page, timeout=120_000)
+        title = page.get_by_role("heading", name="Prune").first.bounding_box()
+        assert title["y"] < header["y"] + header["height"] + 40, (title, header)
