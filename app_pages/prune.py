@@ -186,12 +186,11 @@ def panel() -> None:
         if config.rule.needs_allocation and not current.has_analysis():  # each block pruned alone, the first time
             with st.spinner("Sensitivity analysis: pruning each block alone to find its sparsity…"):
                 current.analysis()
-        snap = current.at(config)
+        snap = pv.record_setting(current, config)
     except sc.ScgruError as exc:  # e.g. gates this cell does not have
         st.error(str(exc))
         return
     ft = pv.finetuned_for(snap)
-    session.get().prune_setting = session.PruneSetting.of(snap)
     setting = f"s = {config.sensitivity:.2f}" if config.rule.control == "sensitivity" else config.rule.label
     results.vs_dense_row(snap.evaluation.metrics, current.dense.metrics, snap, setting)
     kept, total = sc.pruning.rules.input_reach(current.model, snap.result)

@@ -68,9 +68,7 @@ def snapshot(current: sc.PruningLab) -> sc.Snapshot | None:
     except sc.ScgruError as exc:
         st.error(str(exc))
         return None
-    snap = current.at(config)
-    session.get().prune_setting = session.PruneSetting.of(snap)
-    return snap
+    return pv.record_setting(current, config)
 
 
 def prune_slider(step: lesson.LessonStep, chosen_here: bool = False) -> None:
@@ -163,7 +161,7 @@ def step_train(step, current) -> None:
         model = sc.build_model(info.model_config, horizon=current.data.horizon, seed=info.train_config.seed)
     name = pv.default_matrix(current.model)
     w = dict(model.named_parameters())[name].detach().numpy()
-    panels = [sc.GatePanel(g, w[sl], w[sl] == w[sl], title=pv.GATE_LABELS[g])
+    panels = [sc.GatePanel(g, w[sl], w[sl] == w[sl], title=pv.gate_label(g))
               for g, sl in sc.net.model.gate_blocks(model, name).items()]
     chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}, {which}", pruning=False), "lesson_hist_train",
           "weights")

@@ -25,7 +25,20 @@ PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
 ss = st.session_state
 GATE_LABELS = {"reset": "reset gate r", "update": "update gate z", "new": "candidate n", "input": "input gate i",
                "forget": "forget gate f", "cell": "cell candidate g", "output": "output gate o",
-               "hidden": "hidden state h (tanh)", "head": "head"}  # a cell registered later shows its gate's name
+               "hidden": "hidden state h (tanh)", "head": "head"}
+
+
+def gate_label(gate: str) -> str:
+    """A gate's panel title; a cell registered later shows its gate's own name."""
+    return GATE_LABELS.get(gate, gate)
+
+
+def record_setting(current: sc.PruningLab, config: sc.PruneConfig) -> sc.Snapshot:
+    """The snapshot of `config`, recorded as the session's Prune setting (the sidebar and the Trade-offs star read
+    it): the Prune page, the lesson and a link to another page all record it here."""
+    snap = current.at(config)
+    session.get().prune_setting = session.PruneSetting.of(snap)
+    return snap
 S_MAX = SETTINGS["sensitivity"].bounds[1]
 TARGET_KEY = SETTINGS["sparsity"].widget
 
@@ -93,10 +106,9 @@ def ensure_setting() -> None:
         config = config_from_state()
         if config.rule.needs_scores or config.rule.needs_allocation:
             return
-        snap = current.at(config)
+        record_setting(current, config)
     except sc.ScgruError:  # an impossible setting: the Prune page says why
         return
-    session.get().prune_setting = session.PruneSetting.of(snap)
 
 
 def _threshold_rule() -> tuple[sc.PruningLab, sc.PruneConfig] | None:
@@ -167,7 +179,7 @@ def histogram(current: sc.PruningLab, snap: sc.Snapshot, name: str, log_count: b
 
 def gate_panels(current: sc.PruningLab, snap: sc.Snapshot, name: str) -> list[sc.GatePanel]:
     """The engine's gate panels of matrix `name`, titled for the page."""
-    return [dataclasses.replace(p, title=GATE_LABELS.get(p.gate, p.gate) + ("" if p.in_scope else " (not pruned)"))
+    return [dataclasses.replace(p, title=gate_label(p.gate) + ("" if p.in_scope else " (not pruned)"))
             for p in current.panels(snap, name)]
 
 

@@ -79,9 +79,14 @@ class Scope:
         return ",".join(self._parts())
 
     def _parts(self) -> list[str]:
-        return [k if self.pairs is not None and (k, "") in self.pairs else f"{k}:{g}"
-                for k in KINDS for g in ([""] if self.pairs is not None and (k, "") in self.pairs else self._order())
-                if self.selects(k, g)]
+        """'ih' for a matrix taken whole, 'hh:reset' for each gate taken from one."""
+        parts = []
+        for k in KINDS:
+            if self.pairs is not None and (k, "") in self.pairs:
+                parts.append(k)
+            else:
+                parts += [f"{k}:{g}" for g in self._order() if self.selects(k, g)]
+        return parts
 
     def label(self) -> str:
         if self.pairs is not None:
