@@ -13,7 +13,7 @@ child: 781 "missing ScriptRunContext" warnings for one 20,000-row workbook read)
 def main() -> None:
     import streamlit as st
 
-    from lab_ui import lab_state, memory, prefetch, server, state, training, widgets
+    from lab_ui import charts, classroom, lab_state, memory, prefetch, server, state, training, widgets
     from lab_ui import prune_view
 
     st.set_page_config(page_title="SCGRU Pruning Lab", page_icon=":material/content_cut:", layout="wide")
@@ -26,6 +26,7 @@ def main() -> None:
     above = st.container(key="above_page")  # notices above a page's title, clear of Streamlit's header (state.CSS)
     with above:
         training.resume()  # a training under way for this session (it outlives script runs): installed, or shown polled
+    classroom.admit_teacher(lab_state.note)  # the teacher's link: its token checked, then out of the address bar
     lab_state.start_session()  # a shared link: its data, settings and lesson step
     state.ensure_dataset()
 
@@ -39,7 +40,8 @@ def main() -> None:
             st.Page(state.TRADEOFFS_PAGE, title="Trade-offs", icon=":material/query_stats:", url_path="tradeoffs"),
             st.Page(state.DEPLOY_PAGE, title="Deploy", icon=":material/rocket_launch:", url_path="deploy"),
             st.Page(state.COMPARE_PAGE, title="Compare", icon=":material/compare_arrows:", url_path="compare"),
-        ]
+        ] + ([st.Page(state.CLASS_PAGE, title="Class", icon=":material/groups:", url_path=classroom.CLASS_PAGE)]
+             if classroom.is_teacher() else []),  # the teacher's view: in no student's navigation, so no link reaches it
     })
     with above:
         lab_state.complete_pending()  # the model a link, Reset or a lesson step asked for (checkpoint or training)
@@ -50,6 +52,8 @@ def main() -> None:
     with st.sidebar:  # drawn after the page, so it shows what the page just did
         state.sidebar_status(pruning=page.url_path != "prune")  # the Prune page's sliders move faster than this
         lab_state.reset_control()
+        classroom.challenge_box()  # a class's challenge, while the teacher runs one
+        charts.projector_control()
     lab_state.sync_url()  # the address bar holds the state, so a copied link opens it
     memory.remember_widgets(state.PERSISTENT_WIDGETS)
 

@@ -3,12 +3,11 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import compare_view as cv
-from lab_ui import explain, lab_state, results, session, state, training, widgets
+from lab_ui import charts, explain, lab_state, results, session, state, training, widgets
 from scgru_core import viz
 
 
 ss = st.session_state
-CHART = {"config": viz.PLOTLY_CONFIG, "theme": None}
 
 st.title("Compare")
 st.caption("Every method gets the same budget: E dense epochs plus F fine-tuning epochs. One-shot rules prune the "
@@ -76,15 +75,14 @@ def show(df) -> None:
 
     left, right = st.columns(2, gap="medium")
     with left:
-        st.plotly_chart(viz.tradeoff_figure(cv.curves(df, metric, "sparsity"), "sparsity (share of in-scope weights cut)",
-                                            y_title, title="Error against sparsity", x_percent=True), key="cmp_sparsity",
-                        **CHART)
+        charts.show(viz.tradeoff_figure(cv.curves(df, metric, "sparsity"), "sparsity (share of in-scope weights cut)",
+                                            y_title, title="Error against sparsity", x_percent=True), key="cmp_sparsity")
         st.caption("Lower is better; a method whose line stays flat further right keeps its accuracy at higher sparsity. "
                    "Dots alone: models that are not pruned (their x is the parameter saving).")
     with right:
-        st.plotly_chart(viz.tradeoff_figure(cv.curves(df, metric, "macs_nonzero"), "multiply-accumulates per forecast "
+        charts.show(viz.tradeoff_figure(cv.curves(df, metric, "macs_nonzero"), "multiply-accumulates per forecast "
                                             "(non-zero weights)", y_title, title="Error against operations"),
-                        key="cmp_macs", **CHART)
+                        key="cmp_macs")
         st.caption("Further left is cheaper to compute; the best methods sit low and to the left. Operations count only "
                    f"non-zero weights: what a sparse kernel could save ({sc.net.cost.MACS_NOTE}).")
 
@@ -92,8 +90,8 @@ def show(df) -> None:
     with left:
         traces = cv.schedules()
         if traces:
-            st.plotly_chart(viz.schedule_figure(traces, title="Gradual schedules: sparsity during training"),
-                            key="cmp_schedule", **CHART)
+            charts.show(viz.schedule_figure(traces, title="Gradual schedules: sparsity during training"),
+                            key="cmp_schedule")
             st.caption("How AGP and Narang remove weights as training runs: AGP follows a cubic to its target, Narang "
                        "two linear threshold ramps. The flat end is training with the final mask.")
         else:
@@ -101,14 +99,14 @@ def show(df) -> None:
     with right:
         target = max(ss["cmp_sparsities"])
         at_target = df[(df["target_sparsity"] - target).abs() < 1e-9]
-        st.plotly_chart(viz.grouped_bar_figure(cv.bars(at_target, metric), y_title,
-                                               title=f"Scope: what is pruned, at {target:.0%}"), key="cmp_scope", **CHART)
+        charts.show(viz.grouped_bar_figure(cv.bars(at_target, metric), y_title,
+                                               title=f"Scope: what is pruned, at {target:.0%}"), key="cmp_scope")
         st.caption("One bar per scope: pruning only the input-to-hidden (ih) or only the hidden-to-hidden (hh) "
                    "weights, or both, to the same sparsity. Lower bars: that part of the GRU can spare its weights.")
 
-    st.plotly_chart(viz.grouped_bar_figure(cv.bars(df, "seconds"), "seconds per model", text_format=".1f",
+    charts.show(viz.grouped_bar_figure(cv.bars(df, "seconds"), "seconds per model", text_format=".1f",
                                            title="Wall time to produce one model (mean over the rows shown)", height=300),
-                    key="cmp_time", **CHART)
+                    key="cmp_time")
     st.caption("Each bar is the time from scratch: a shared dense training counts in full for every one-shot row, "
                "so gradual methods, which train once per target, are compared fairly. Measured on this machine.")
     explain.explain("tradeoff", caption=False)

@@ -4,7 +4,7 @@ import dataclasses
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import explain, lab_state, results, session, state, widgets
+from lab_ui import charts, explain, lab_state, results, session, state, widgets
 from scgru_core import viz
 from scgru_core.data.reading import MISSING_POLICIES
 from scgru_core.data.times import span_text
@@ -113,7 +113,7 @@ data: sc.Dataset = session.get().data
 series, source, windows = data.series, session.get().source, session.get().windows
 st.subheader(f"{results.plain(source['label'])} · {results.plain(series.name)}", anchor=False)
 fig = viz.data_figure(data, units=state.axis_units())
-st.plotly_chart(fig, key="series_plot", config=viz.PLOTLY_CONFIG, theme=None)
+charts.show(fig, key="series_plot")
 st.caption(f"Shaded: the chronological split. The scaler is fitted on the training part only; windows of "
            f"{data.window} values predict the next {data.horizon}: {len(data.train):,} training, "
            f"{len(data.val):,} validation and {len(data.test):,} test windows.")

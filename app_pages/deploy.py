@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import deploy_view as dv
-from lab_ui import results, state, training, widgets
+from lab_ui import charts, results, state, training, widgets
 from scgru_core import viz
 from scgru_core.viz import deploy as viz_deploy
 from scgru_core.deploy.export import LOADER
@@ -94,8 +94,8 @@ if current is not None:
                             "per call.")
         m4.metric("Model file", f"{report.row('shrunk').bytes / 1024:,.1f} KiB",
                   help=f"Dense: {report.row('dense').bytes / 1024:,.1f} KiB (safetensors).")
-        st.plotly_chart(viz_deploy.speedup_figure(report, title="Speed of each way to run the pruned model"),
-                        key="d_speed", config=viz.PLOTLY_CONFIG, theme=None)
+        charts.show(viz_deploy.speedup_figure(report, title="Speed of each way to run the pruned model"),
+                        key="d_speed")
         st.dataframe(dv.table(report), key="d_table", hide_index=True, column_config=dv.column_config(report))
         for variant, why in report.skipped.items():
             st.caption(f"Not measured, {sc.deploy.measure.VARIANTS[variant]}: {why}")

@@ -1,7 +1,7 @@
 """Home: what the lab does, the path through it, and a one-click demo."""
 import streamlit as st
 
-from lab_ui import lab_state, results, server, session, state
+from lab_ui import charts, lab_state, results, server, session, state
 from scgru_core.teach import maths
 from scgru_core import viz
 from scgru_core.data.samples import DEFAULT_SAMPLE, SAMPLES
@@ -59,9 +59,8 @@ if session.get().take("demo_opens") and state.lab() is not None:
     st.switch_page(state.PRUNE_PAGE)
 demo_series = server.sample_series(DEFAULT_SAMPLE)
 week = slice(-7 * demo.window, None)  # its last week (48 half-hours a day)
-right.plotly_chart(viz.series_figure(demo_series.values[week], demo_series.times[week], name=demo_series.name,
-                                     units=sample.units, height=150), key="demo_preview", config=viz.PLOTLY_CONFIG,
-                   theme=None)
+charts.show(viz.series_figure(demo_series.values[week], demo_series.times[week], name=demo_series.name,
+                                     units=sample.units, height=150), key="demo_preview", where=right)
 right.caption(f"Its last week, in {sample.units}: the daily cycle the model learns to forecast half an hour ahead.")
 
 data = session.get().data

@@ -3,14 +3,13 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import explain, lab_state, memory, report, results, server, session, state, training, widgets
+from lab_ui import charts, explain, lab_state, memory, report, results, server, session, state, training, widgets
 from scgru_core import viz
 from scgru_core.viz import sensitivity as viz_sensitivity
 
 
 ss = st.session_state
 TABS = ["Histograms", "Heatmaps", "Forecast", "Thresholds", "Cost", "Sensitivity"]
-CFG = viz.PLOTLY_CONFIG
 
 st.title("Prune", help="SCGRU (Tang et al. 2022) cuts every weight with |w| < s × std(|W|) of its matrix, keeping "
                        "at least a fraction k. Each move re-prunes the trained weights and re-evaluates the model on "
@@ -52,7 +51,7 @@ def matrix_picker(extra) -> None:
 def tab_histograms(snap: sc.Snapshot) -> None:
     matrix_picker(lambda: widgets.draw("log_count"))
     name, log_count = widgets.value("matrix"), widgets.value("log_count")
-    st.plotly_chart(pv.histogram(current, snap, name, log_count), key="hist", config=CFG, theme=None)
+    charts.show(pv.histogram(current, snap, name, log_count), key="hist")
     explain.explain(pv.histogram_kind(snap))
 
 
@@ -62,7 +61,7 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
     legend = "dark kept, pink cut" if mode == "mask" else "blue +, red −, grey cut"
     fig = server.figure(current, snap, ("heatmap", name, mode), lambda: viz.heatmap_figure(
         pv.gate_panels(current, snap, name), mode=mode, title=f"{pv.matrix_label(name)} ({legend})"))
-    st.plotly_chart(fig, key="heat", config=CFG, theme=None)
+    charts.show(fig, key="heat")
     explain.explain("heatmap" if mode == "mask" else "heatmap_signed")
 
 
@@ -75,7 +74,7 @@ def tab_forecast(snap: sc.Snapshot, ft: session.Finetuned | None) -> None:
                                         title="Test part: pruned versus dense forecast")
 
     fig = draw() if ft else server.figure(current, snap, ("forecast", units), draw)  # a fine-tuned line is this session's
-    st.plotly_chart(fig, key="forecast", config=CFG, theme=None)
+    charts.show(fig, key="forecast")
     explain.explain("forecast_pruned")
 
 
@@ -97,7 +96,7 @@ def tab_cost(snap: sc.Snapshot) -> None:
     c3.metric("Compression", f"{c.compression:.2f}×", help="Dense fp32 bytes over the cheapest format (CSR or bitmask).")
     c4.metric("Sparsity, all params", f"{c.sparsity:.1%}", help="Including biases and the head, which are not cut.")
     fig = server.figure(current, snap, ("cost",), lambda: viz.cost_figure(c))
-    st.plotly_chart(fig, key="cost", config=CFG, theme=None)
+    charts.show(fig, key="cost")
     explain.explain("cost")
     st.caption(f"Masked dense weights save nothing by themselves: the dense model still stores {d.bytes_dense:,} "
                "bytes and does every multiply. These are what a sparse format (CSR: values + column indices + row "
@@ -120,8 +119,8 @@ def tab_sensitivity(snap: sc.Snapshot) -> None:
         st.error(str(exc))
         return
     units = state.axis_units()
-    st.plotly_chart(viz_sensitivity.sensitivity_figure(current.analysis(), view["allocation"], units=units),
-                    key="sensitivity", config=CFG, theme=None)
+    charts.show(viz_sensitivity.sensitivity_figure(current.analysis(), view["allocation"], units=units),
+                    key="sensitivity")
     m1, m2, m3 = st.columns([1, 1, 1.2], vertical_alignment="center")
     m1.metric(f"Per-matrix at {view['target']:.0%}", f"{view['suggested'].evaluation.metrics.rmse:,.4g} {units}",
               help="Test RMSE pruned with the suggested sparsities, before fine-tuning.")

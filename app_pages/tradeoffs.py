@@ -3,7 +3,7 @@ import streamlit as st
 import torch
 
 import scgru_core as sc
-from lab_ui import explain, memory, results, session, state, training, widgets
+from lab_ui import charts, explain, memory, results, session, state, training, widgets
 from lab_ui import tradeoffs_view as tv
 from lab_ui.prune_view import drivable
 from scgru_core import viz
@@ -79,10 +79,10 @@ if current is not None:
                                     x_percent=x_key == "sparsity", height=420 if i == 0 else 360, log_y=log_y,
                                     legend=i == 0)
                 for i, (x_key, title, x_title, _) in enumerate(plots)]
-        st.plotly_chart(figs[0], key=plots[0][3], config=viz.PLOTLY_CONFIG, theme=None)
+        charts.show(figs[0], key=plots[0][3])
         left, right = st.columns(2, gap="medium")
-        left.plotly_chart(figs[1], key=plots[1][3], config=viz.PLOTLY_CONFIG, theme=None)
-        right.plotly_chart(figs[2], key=plots[2][3], config=viz.PLOTLY_CONFIG, theme=None)
+        charts.show(figs[1], key=plots[1][3], where=left)
+        charts.show(figs[2], key=plots[2][3], where=right)
         if timed:
             x_key = f"latency_ms_b{batch}"
             dense_ms = tv.dense_latency(current, batch)
@@ -90,7 +90,7 @@ if current is not None:
                                       results.error_title(metric), naive=naive, log_y=log_y, height=400,
                                       title="Against measured time (measured on this machine)",
                                       x_reference=Reference(dense_ms, f"dense {dense_ms:.3g} ms"))
-            st.plotly_chart(fig, key="tradeoff_latency", config=viz.PLOTLY_CONFIG, theme=None)
+            charts.show(fig, key="tradeoff_latency")
             st.caption(f"Left of the dotted line is faster than the dense model ({torch.get_num_threads()} torch "
                        "thread(s)). Masked points run as CSR sparse matrices, unit points as the smaller torch module; "
                        "a point's time does not change with fine-tuning.")

@@ -2,7 +2,7 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import explain, model_upload, results, session, state, training, widgets
+from lab_ui import charts, explain, model_upload, results, session, state, training, widgets
 from scgru_core import viz
 
 
@@ -90,12 +90,12 @@ else:
         loss_col, fc_col = st.columns([2, 3], gap="medium")
         with loss_col:
             fig = viz.training_figure(tr.history, tr.best_epoch)
-            st.plotly_chart(fig, key="loss_final", config=viz.PLOTLY_CONFIG, theme=None)
+            charts.show(fig, key="loss_final")
             explain.explain("loss")
     else:
         fc_col = st.container()
     with fc_col:
         fig = viz.test_forecast_figure(current.data, {"dense": current.dense, "naive": current.naive},
                                        units=state.axis_units(), labels={"dense": f"{mc.cell.upper()} forecast", "naive": "naive forecast"})
-        st.plotly_chart(fig, key="forecast_test", config=viz.PLOTLY_CONFIG, theme=None)
+        charts.show(fig, key="forecast_test")
         explain.explain("forecast")

@@ -12,7 +12,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import explain, report, results, session, state, training, widgets
+from lab_ui import charts, classroom, explain, report, results, session, state, training, widgets
 from lab_ui import tradeoffs_view as tv
 from scgru_core.teach import lesson, maths
 from scgru_core import viz
@@ -21,7 +21,6 @@ from scgru_core.deploy.sparse_exec import compare_latency
 from scgru_core.teach.settings import SETTINGS
 
 ss = st.session_state
-CFG = viz.PLOTLY_CONFIG
 
 
 def moved(key: str) -> None:
@@ -44,7 +43,7 @@ def question(step: lesson.LessonStep) -> None:
     with st.container(border=True):
         st.markdown("**Predict first**")
         choice = st.radio(step.question, range(len(step.choices)), index=None, key=f"q_{step.key}",
-                          format_func=lambda i: step.choices[i])
+                          format_func=lambda i: step.choices[i], on_change=classroom.record_answer, args=(step,))
         if choice is None:
             st.caption("Answer, then move the control to check.")
         elif not has_moved(step.key):
@@ -54,10 +53,11 @@ def question(step: lesson.LessonStep) -> None:
         else:
             st.warning(f"Not quite: {step.choices[step.answer].lower()}. {text_of(step.explanation)}",
                        icon=":material/info:")
+        classroom.class_answers(step)  # in a class, once the teacher reveals them
 
 
 def chart(fig, key: str, kind: str) -> None:
-    st.plotly_chart(fig, key=key, config=CFG, theme=None)
+    charts.show(fig, key=key)
     explain.explain(kind)
 
 

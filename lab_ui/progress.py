@@ -8,6 +8,8 @@ import streamlit as st
 import scgru_core as sc
 from scgru_core import viz
 
+from . import charts
+
 UI_INTERVAL_S = 0.2  # progress updates at most this often (each one is a message to the browser)
 
 
@@ -38,8 +40,7 @@ class Progress:
         if len(ticket.losses) != self.epochs_drawn:
             self.epochs_drawn = len(ticket.losses)
             fig = loss_figure(ticket, f"{self.kind}: loss per epoch (MSE, scaled units)")
-            self.chart.plotly_chart(fig, key=f"{self.chart_key}_{self.epochs_drawn}", config=viz.PLOTLY_CONFIG,
-                                    theme=None)
+            charts.show(fig, key=f"{self.chart_key}_{self.epochs_drawn}", where=self.chart)
 
 
 class Throttle:

@@ -18,7 +18,7 @@ from scgru_core import viz
 from scgru_core.study.experiment import RunConfig, run_record
 from scgru_core.teach.settings import DEFAULTS, SETTINGS
 
-from . import memory, server, session, state, widgets
+from . import classroom, memory, server, session, state, widgets
 
 PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
 
@@ -37,7 +37,8 @@ def record_setting(current: sc.PruningLab, config: sc.PruneConfig) -> sc.Snapsho
     """The snapshot of `config`, recorded as the session's Prune setting (the sidebar and the Trade-offs star read
     it): the Prune page, the lesson and a link to another page all record it here."""
     snap = current.at(config)
-    session.get().prune_setting = session.PruneSetting.of(snap)
+    session.get().prune_setting = setting = session.PruneSetting.of(snap)
+    classroom.record_place(current, setting)  # in a class: where this student's threshold is, for the teacher
     return snap
 S_MAX = SETTINGS["sensitivity"].bounds[1]
 TARGET_KEY = SETTINGS["sparsity"].widget

@@ -19,6 +19,7 @@ from . import memory, results, server, session, widgets
 HOME, DATA_PAGE, TRAIN_PAGE, PRUNE_PAGE, TRADEOFFS_PAGE, COMPARE_PAGE, DEPLOY_PAGE = (
     "app_pages/home.py", "app_pages/data.py", "app_pages/train.py", "app_pages/prune.py", "app_pages/tradeoffs.py", "app_pages/compare.py",
     "app_pages/deploy.py")
+CLASS_PAGE = "app_pages/classroom.py"  # the teacher's view of a class (lab_ui/classroom.py)
 
 # Widgets whose values must survive a page switch (Streamlit drops the state of widgets not drawn).
 # the settings table's (views included), then the lesson's step and how the Data form reads an upload (which an

@@ -20,7 +20,7 @@ import scgru_core as sc
 from scgru_core.net import budget
 from scgru_core import viz
 
-from . import results, server, session, state
+from . import charts, results, server, session, state
 from .progress import UI_INTERVAL_S, Progress, Throttle, loss_figure, progress_text
 
 LINK_KEY = "training"  # the address's parameter naming the training a page follows, while it runs
@@ -306,7 +306,7 @@ def watch(ticket: sc.Ticket) -> None:
         chart = st.empty()
         if ticket.losses:
             fig = loss_figure(ticket, "Loss per epoch (MSE, scaled units)", height=220)
-            chart.plotly_chart(fig, key="watch_loss", config=viz.PLOTLY_CONFIG, theme=None)
+            charts.show(fig, key="watch_loss", where=chart)
         st.button("Stop this training", key="watch_stop", icon=":material/stop_circle:", on_click=stop_following,
                   args=(later,), help="Stops it, keeping its best epoch so far; a training other sessions also wait "
                                       "for goes on for them, and only this page stops waiting.")

@@ -59,7 +59,7 @@ def draw(name: str, where=None, typed: bool = False, cell: str = "gru", **overri
         kw.update(options=list(SCOPE_CHOICES), format_func=SCOPE_CHOICES.get)
     kw.update(overrides)
     widget = {"number": where.number_input, "slider": where.slider, "select": where.selectbox, "scope": where.selectbox,
-              "select_slider": where.select_slider, "checkbox": where.checkbox, "radio": where.radio,
+              "select_slider": where.select_slider, "checkbox": where.checkbox, "toggle": where.toggle, "radio": where.radio,
               "multiselect": where.multiselect}[kind]
     chosen = widget(**kw)
     if s.kind == "scope" and chosen == "gates":

@@ -12,6 +12,7 @@ Plotly only in `viz`. The rooms, from the bottom up (each imports only rooms lis
 - `store/`: run directories and zips, shipped checkpoints, uploaded files, a model brought from elsewhere.
 - `study/`: one experiment, sweeps, comparisons, the study and its report, executors (local, pool, Ray).
 - `teach/`: the settings table, links, the lesson and its maths, "Show code".
+- `classroom/`: a class's shared state (answers, thresholds, a challenge) in SQLite, for every server process.
 - `viz/`: every figure builder (Plotly).
 - `cli/`: one module per `python -m scgru_core` command.
 

@@ -75,3 +75,8 @@ class CheckpointError(ScgruError, ValueError):
 
 class ExecutorError(ScgruError, RuntimeError):
     """Where the runs were to execute cannot take them (Ray unreachable, failed to start, or ended its process)."""
+
+
+class ClassroomError(ScgruError, ValueError):
+    """A class's shared state refuses a write: a nickname it cannot show, a full class, an entry below the
+    challenge's sparsity, or a class database it cannot open."""

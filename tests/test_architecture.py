@@ -10,7 +10,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "scgru_core"
 # the package docstring's order, bottom up: a room may import the ones before it
-ROOMS = ("errors", "threads", "registry", "data", "net", "serve", "pruning", "deploy", "store", "study", "teach", "viz",
+ROOMS = ("errors", "threads", "registry", "data", "net", "serve", "pruning", "deploy", "store", "study", "teach", "classroom", "viz",
          "cli")
 
 

@@ -19,7 +19,7 @@ class Setting:
     widget: str | None  # session-state key of its widget (None: set by buttons, not a widget)
     label: str
     help: str = ""
-    kind: str = "number"  # number, slider, select, select_slider, checkbox, scope, radio, multiselect
+    kind: str = "number"  # number, slider, select, select_slider, checkbox, toggle, scope, radio, multiselect
     bounds: tuple | None = None  # (low, high) in field units, both included
     choices: tuple | None = None
     step: float | None = None  # the widget's step, in widget units

@@ -120,6 +120,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     # share them
     Setting("matrix", str, "rnn.weight_hh_l0", "matrix", "p_matrix", "Matrix",
             "The weight matrix the Histograms and Heatmaps tabs show.", kind="radio", group="view", flag=None),
+    Setting("projector", bool, False, "projector", "projector", "Projector mode",
+            "Larger text on every chart and number, thicker lines: for the back row of a classroom. A link carries "
+            "it, so the projected page opens this way.", kind="toggle", group="view", flag=None),
     Setting("log_count", bool, False, "logcount", "p_logcount", "Log counts", kind="checkbox", group="view",
             flag=None),
     Setting("heat_mode", str, "mask", "heat", "p_heatmode", "Show", kind="radio", choices=("mask", "signed"),

@@ -196,3 +196,47 @@ def log_ticks(values) -> dict:
     ticks = [m * 10.0 ** k for k in range(low, high + 1) for m in steps]
     ticks = [float(f"{t:.12g}") for t in ticks]  # 0.30000000000000004 -> 0.3
     return {"tickvals": ticks, "ticktext": [_tick_text(t) for t in ticks]}
+
+
+PROJECTOR_FONT = 1.35  # projector mode: every text of a figure this much larger (15 px -> 20 px)
+PROJECTOR_LINE = 1.6  # and every line this much thicker
+PROJECTOR_HEIGHT = 1.15  # with the room the larger text takes
+
+
+def for_projector(fig: go.Figure | dict) -> dict:
+    """A figure to read from the back of a room, as a plain dict (what st.plotly_chart takes): every font size in its
+    layout, traces and annotations times PROJECTOR_FONT, every line width times PROJECTOR_LINE, markers larger, the
+    height and margins grown to fit. The figure passed in is not changed (it may sit in a cache shared by sessions)."""
+    out = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
+    out = {"data": [_scaled(t, "trace") for t in out.get("data", [])], "layout": _scaled(out.get("layout", {}), "")}
+    layout = out["layout"]
+    if isinstance(layout.get("height"), (int, float)):
+        layout["height"] = round(layout["height"] * PROJECTOR_HEIGHT)
+    layout.setdefault("font", {}).setdefault("size", round(FONT_SIZE * PROJECTOR_FONT))
+    for key, value in layout.items():  # axis titles and ticks that inherit the base font grow with it
+        if key.startswith(("xaxis", "yaxis")) and isinstance(value, dict):
+            value.setdefault("tickfont", {}).setdefault("size", round((FONT_SIZE - 1) * PROJECTOR_FONT))
+    return out
+
+
+def _scaled(node, parent: str):
+    """`node` with font sizes and line widths scaled, recursively (lists, dicts; arrays and numbers kept)."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "size" and parent in ("font", "tickfont", "title_font") and isinstance(value, (int, float)):
+                out[key] = round(value * PROJECTOR_FONT, 1)
+            elif key == "width" and parent in ("line", "marker_line", "error_y", "error_x") and isinstance(value, (int, float)):
+                out[key] = round(value * PROJECTOR_LINE, 2)
+            elif key == "size" and parent == "marker" and isinstance(value, (int, float)):
+                out[key] = round(value * PROJECTOR_FONT, 1)
+            elif key in ("l", "r", "t", "b") and parent == "margin" and isinstance(value, (int, float)):
+                out[key] = round(value * PROJECTOR_FONT)
+            else:
+                out[key] = _scaled(value, key)
+        if parent == "trace" and out.get("type", "scatter") in ("scatter", "scattergl") and "line" not in out:
+            out["line"] = {"width": round(2 * PROJECTOR_LINE, 2)}  # a line at plotly's default width (2 px)
+        return out
+    if isinstance(node, list) and node and isinstance(node[0], dict):
+        return [_scaled(item, parent) for item in node]
+    return node

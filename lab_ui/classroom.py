@@ -1,0 +1,185 @@
+"""The class, seen from one session: a student's answers, threshold and challenge entry go to the class's database
+(`scgru_core.classroom.room`, shared by every server process); the teacher's link opens the Class page.
+
+A class runs when the server was started by `make class`, which sets CLASS_DIR_ENV to the database's folder; under
+`make run` none of this shows. The teacher's link carries the class's token: checked here once per session, then
+dropped from the address bar (a projected address would show it to the room). A student's browser only ever
+receives aggregates: counts of answers once revealed, the leaderboard of chosen nicknames.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+import streamlit as st
+
+import scgru_core as sc
+from scgru_core.classroom.room import NICKNAME_CHARS, ClassRoom, Entry, Place, check_nickname
+from scgru_core.serve.snapshot_cache import model_digest
+from scgru_core.teach import lesson
+from scgru_core.viz import classroom as viz_class
+
+from . import charts, session, state, training
+
+CLASS_DIR_ENV = "SCGRU_CLASS_DIR"
+TOKEN = "token"  # the teacher's link's parameter
+NICKNAME_KEY = "class_nickname"
+CLASS_PAGE = "class"
+
+
+@functools.lru_cache(maxsize=4)
+def _room(folder: str) -> ClassRoom:
+    return ClassRoom(folder)
+
+
+def room() -> ClassRoom | None:
+    """This server's class, or None when it serves no class (`make run`)."""
+    folder = os.environ.get(CLASS_DIR_ENV)
+    return _room(folder) if folder else None
+
+
+def is_teacher() -> bool:
+    return room() is not None and session.get().teacher
+
+
+def admit_teacher(note) -> None:
+    """A link with the teacher's token opens the teacher's view for this session; any other token opens nothing
+    and says so. Either way the token leaves the address bar. `note`: how a notice is shown above the page."""
+    token = st.query_params.get(TOKEN)
+    if token is None:
+        return
+    del st.query_params[TOKEN]
+    here = room()
+    try:
+        ok = here is not None and here.is_teacher(token)
+    except sc.ScgruError:
+        ok = False
+    if ok:
+        session.get().teacher = True
+    elif here is None:
+        note("This link is a class's teacher's link, but this server runs no class (start it with `make class`).")
+    else:
+        note("The link's teacher token is not this class's: the teacher's view stays closed. Open the teacher's "
+             "link exactly as `make class` printed it.")
+
+
+def _student() -> str:
+    return session.get().token
+
+
+def _safely(write, page: str) -> bool:
+    """Run a write to the class's database; a refusal is said on `page` and the lab goes on. True if it was taken."""
+    try:
+        write()
+        return True
+    except sc.ScgruError as exc:
+        state.say(page, "warning", f"The class did not take this: {exc}.")
+        return False
+
+
+def record_answer(step: lesson.LessonStep) -> None:
+    """Callback of a lesson question: the student's answer, counted for the class (anonymously)."""
+    here, choice = room(), st.session_state.get(f"q_{step.key}")
+    if here is not None and choice is not None:
+        _safely(lambda: here.answer(_student(), step.key, int(choice)), "lesson")
+
+
+def class_answers(step: lesson.LessonStep) -> None:
+    """Under a student's question: how the class answered, once the teacher has revealed it."""
+    here = room()
+    if here is None:
+        return
+    try:
+        if step.key not in here.revealed():
+            return
+        counts = here.counts(step.key, len(step.choices))
+    except sc.ScgruError:
+        return
+    charts.show(viz_class.answers_figure(step.choices, counts, step.answer,
+                                         title=f"How the class answered ({sum(counts)})"), key=f"class_{step.key}")
+
+
+def model_key(current: sc.PruningLab) -> str:
+    """The model on screen, the same in every session and process that has it (its weights' digest)."""
+    now = session.get()
+    if now.class_model is None or now.class_model[0] != now.version:
+        now.class_model = (now.version, model_digest(current.model)[:16])
+    return now.class_model[1]
+
+
+def setting_text(config: sc.PruneConfig) -> str:
+    rule = sc.RULES[config.method]
+    how = f"s = {config.sensitivity:.2f}" if rule.control == "sensitivity" else f"target {config.sparsity:.0%}"
+    return f"{rule.label} · {how} · scope {config.scope.label()}"
+
+
+def record_place(current: sc.PruningLab, setting: session.PruneSetting) -> None:
+    """Where this student's threshold is now, for the teacher's chart (every Prune setting recorded)."""
+    here = room()
+    if here is None or session.get().teacher:
+        return
+    place = Place(model_key(current), setting.sparsity, setting.metrics["rmse"], setting_text(setting.config))
+    try:
+        here.place(_student(), place)
+    except sc.ScgruError:
+        pass  # a full class or a busy database: the slider goes on; an answer or an entry says why
+
+
+def challenge_box() -> None:
+    """In a student's sidebar while the teacher's challenge runs: enter with the Prune setting; the score is computed
+    here, by the server, from the session's own setting (a fine-tune at the challenge's epochs)."""
+    here = room()
+    if here is None or session.get().teacher:
+        return
+    try:
+        challenge = here.challenge()
+    except sc.ScgruError:
+        return
+    if challenge is None:
+        return
+    st.markdown("#### Class challenge")
+    st.caption(f"The teacher asks: {challenge.describe()}. Set it on the Prune page, then enter.")
+    nickname = st.text_input("Nickname", key=NICKNAME_KEY, max_chars=NICKNAME_CHARS,
+                             placeholder="shown on the leaderboard")
+    state.show_messages("class")
+    if st.button("Enter with my Prune setting", key="class_enter", icon=":material/emoji_events:", width="stretch"):
+        enter(challenge, nickname)
+    board = here.leaderboard(challenge.number)
+    if board:
+        st.dataframe(leaderboard_table(board[:10]), hide_index=True, key="class_board_student")
+
+
+def enter(challenge, nickname: str) -> None:
+    current, now = session.get().lab, session.get().prune_setting
+    if current is None or not session.fresh(now):
+        st.warning("Open the Prune page first: the entry is the setting it shows.")
+        return
+    try:
+        name = check_nickname(nickname)
+    except sc.ScgruError as exc:
+        st.warning(str(exc)[0].upper() + str(exc)[1:] + ".")
+        return
+    if now.sparsity + 1e-9 < challenge.min_sparsity:
+        st.warning(f"The challenge asks for {challenge.min_sparsity:.0%} sparsity or more; your setting cuts "
+                   f"{now.sparsity:.1%}. Raise s (or the target) on the Prune page.")
+        return
+    snap = current.at(now.config)  # recomputed from the session's setting: nothing of the score comes from a browser
+    made = training.finetune(current, snap, challenge.epochs, session.get().model_info.train_config,
+                             chart_key="class_ft_live", page="class")  # in the server's training line, with progress
+    if made is None:
+        return
+    entry = Entry(name, now.sparsity, made.evaluation.metrics.rmse, setting_text(now.config))
+    if _safely(lambda: room().enter(_student(), challenge, entry), "class"):
+        board = room().leaderboard(challenge.number)
+        rank = next((i for i, e in enumerate(board, 1) if e == entry), len(board))
+        st.success(f"Entered: test RMSE {entry.score:,.4g} after fine-tuning; {training.ordinal(rank)} of {len(board)}.")
+    else:
+        state.show_messages("class")
+
+
+def leaderboard_table(board: list[Entry]):
+    import pandas as pd
+
+    return pd.DataFrame({"rank": range(1, len(board) + 1), "nickname": [e.nickname for e in board],
+                         "test RMSE": [round(e.score, 4) for e in board],
+                         "sparsity": [f"{e.sparsity:.1%}" for e in board], "setting": [e.setting for e in board]})
