@@ -56,7 +56,7 @@ with text_col:
     lv.question(step)
 with chart_col:
     if current is not None or step.key == "task":
-        lv.RENDER[step.key](step, current)
+        lv.chart_column(step, current)
 extra = [m for m in step.maths if m != maths.MATHS[step.chart]]  # the chart's own maths is under the chart
 if extra:
     with st.expander("The maths of this step", icon=":material/function:"):

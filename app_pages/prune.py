@@ -3,7 +3,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import charts, explain, lab_state, memory, report, results, server, session, state, training, widgets
+from lab_ui import charts, explain, lab_state, memory, play, report, results, server, session, state, training, widgets
 from scgru_core import viz
 from scgru_core.viz import sensitivity as viz_sensitivity
 
@@ -19,7 +19,7 @@ current = state.require_model("Pruning")
 
 
 def controls() -> sc.PruneConfig | None:
-    c1, c2, c3, c4, c5 = st.columns([1.45, 1.15, 1.5, 1.5, 0.5], gap="medium", vertical_alignment="bottom")
+    c1, c2, c3, c4, c5, c6 = st.columns([1.45, 1.15, 1.5, 1.5, 0.75, 0.5], gap="medium", vertical_alignment="bottom")
     widgets.draw("method", c1, on_change=pv.sync_target)
     widgets.draw("scope", c2, on_change=pv.sync_target, cell=current.model.config.cell)
     rule = sc.RULES[widgets.value("method")]
@@ -29,7 +29,8 @@ def controls() -> sc.PruneConfig | None:
     # whose every step wrote the s slider lost key presses in Chromium: 20 quick presses moved it by 7.)
     widgets.draw("sparsity", c4, typed=by_threshold, max_value=pv.target_bound(), on_change=pv.sync_s,
                  **({"help": pv.TARGET_TYPED_HELP} if by_threshold else {}))
-    with c5.popover("", icon=":material/settings:", help="More settings", width="stretch"):
+    play.button(c5)
+    with c6.popover("", icon=":material/settings:", help="More settings", width="stretch"):
         widgets.draw("floor", on_change=pv.sync_target, disabled=not by_threshold)
         widgets.draw("global_", disabled=not rule.supports_global)
         widgets.draw("prune_seed")
@@ -166,9 +167,10 @@ def finetune_controls() -> None:
             st.rerun()
 
 
-@st.fragment
 def lab_panel() -> None:
+    """The panel the sliders move: a fragment, rerun alone on a move (and every frame while Play plays)."""
     try:
+        play.advance()
         panel()
     finally:
         memory.remember_widgets(pv.PANEL_WIDGETS)  # a fragment run: app.py's full-run bookkeeping does not run
@@ -227,5 +229,5 @@ def panel() -> None:
 
 if current is not None:
     pv.init_controls(current)
-    lab_panel()
+    st.fragment(lab_panel, run_every=play.interval())()
     finetune_controls()

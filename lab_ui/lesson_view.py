@@ -12,7 +12,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import charts, classroom, explain, report, results, session, state, training, widgets
+from lab_ui import charts, classroom, explain, play, report, results, session, state, training, widgets
 from lab_ui import tradeoffs_view as tv
 from scgru_core.teach import lesson, maths
 from scgru_core import viz
@@ -75,11 +75,14 @@ def prune_slider(step: lesson.LessonStep, chosen_here: bool = False) -> None:
     """The threshold s for the SCGRU rule, the target sparsity for rank rules (the Prune page's widgets).
     `chosen_here`: the step lets the student pick the method, so another method is no detour to point out."""
     method = widgets.value("method")
+    slider, button = st.columns([5, 1], vertical_alignment="bottom")
+    play.button(button, key=play.BUTTONS[1])
     if sc.RULES[method].control == "sensitivity":
-        widgets.draw("sensitivity", label=lesson.CONTROLS["sensitivity"],
+        widgets.draw("sensitivity", slider, label=lesson.CONTROLS["sensitivity"],
                      on_change=lambda: (pv.sync_target(), moved(step.key)))
     else:
-        widgets.draw("sparsity", max_value=pv.target_bound(), on_change=lambda: (pv.sync_s(), moved(step.key)))
+        widgets.draw("sparsity", slider, max_value=pv.target_bound(),
+                     on_change=lambda: (pv.sync_s(), moved(step.key)))
         if not chosen_here:
             st.caption(f"The method is {sc.RULES[method].label}: press **Set up this step** for the SCGRU rule.")
 
@@ -294,5 +297,22 @@ def step_compare(step, current) -> None:
                  "each trained on the same budget", icon=":material/compare_arrows:")
 
 
+def chart_column(step: lesson.LessonStep, current) -> None:
+    """The step's control and live chart. While Play plays, a fragment rerun every frame (the control moved one
+    frame on first); otherwise part of the page, so that moving the control also reveals the question's answer."""
+    if play.playing() and step.key in PLAYABLE:
+        st.fragment(_playing_frame, run_every=play.interval())(step, current)
+        return
+    session.get().playing = None  # a step without the control: nothing moves unseen
+    RENDER[step.key](step, current)
+
+
+def _playing_frame(step: lesson.LessonStep, current) -> None:
+    play.advance()
+    moved(step.key)  # watching it move counts as moving it: the question's answer shows once Play stops
+    RENDER[step.key](step, current)
+
+
+PLAYABLE = {"rule", "finetune", "cost", "compare"}  # the steps that draw prune_slider, with its Play button
 RENDER = {"task": step_task, "gru": step_gru, "train": step_train, "rule": step_rule, "finetune": step_finetune,
           "cost": step_cost, "compare": step_compare}

@@ -6,6 +6,11 @@
 with this machine's address on the local network (the one its default route leaves from), so the teacher can put
 it on the projector; the students' browsers open the lesson on the shipped model without training anything.
 
+The class's shared state (the students' answers and thresholds, a challenge and its leaderboard) is kept in SQLite in
+`--class-dir` (default artifacts/class), which every process reads and writes: it survives a restart, and the
+teacher's Reset on the Class page wipes it. The teacher's link (printed, with the class's secret token) opens that
+page; keep it off the projector's address bar until the page has opened (it then drops the token from the address).
+
 One Streamlit process runs its sessions' scripts under one interpreter lock: about one core however many the
 machine has. `--processes N` starts N of them on the ports after `--port` and nginx on `--port` in front, each
 student's address always sent to the same process (sticky sessions, as Streamlit's deployment notes require: a
@@ -27,6 +32,9 @@ import urllib.request
 import zlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+CLASS_DIR = ROOT / "artifacts" / "class"
+CLASS_ENV = "SCGRU_CLASS_DIR"
+CLASS_PAGE = "class"  # lab_ui.classroom.CLASS_PAGE  # lab_ui.classroom.CLASS_DIR_ENV: where the processes find the class's database
 
 
 def lan_address() -> str:
@@ -104,12 +112,15 @@ def wait_healthy(port: int, timeout_s: float = 120.0) -> None:
     raise SystemExit(f"the server on port {port} did not start")
 
 
-def start(port: int, processes: int, quiet: bool = False) -> list[subprocess.Popen]:
-    """The servers of a class on `port`: one Streamlit process, or `processes` of them behind nginx. Returns the
-    processes (nginx last), each already answering."""
+def start(port: int, processes: int, quiet: bool = False, class_dir: str | os.PathLike | None = None
+          ) -> list[subprocess.Popen]:
+    """The servers of a class on `port`: one Streamlit process, or `processes` of them behind nginx, all sharing the
+    class kept in `class_dir` (none: the processes run no class). Returns the processes (nginx last), each already
+    answering."""
     out = subprocess.DEVNULL if quiet else None
+    env = {**os.environ, **({CLASS_ENV: str(class_dir)} if class_dir is not None else {})}
     if processes <= 1:
-        procs = [subprocess.Popen(streamlit_command(port), cwd=ROOT, stdout=out, stderr=out)]
+        procs = [subprocess.Popen(streamlit_command(port), cwd=ROOT, stdout=out, stderr=out, env=env)]
         wait_healthy(port)
         return procs
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
@@ -117,7 +128,8 @@ def start(port: int, processes: int, quiet: bool = False) -> list[subprocess.Pop
         raise SystemExit("--processes needs nginx in front of the processes (Debian/Ubuntu: sudo apt-get install "
                          "nginx-light; macOS: brew install nginx). One process needs nothing.")
     backends = [port + 1 + i for i in range(processes)]
-    procs = [subprocess.Popen(streamlit_command(p, "127.0.0.1"), cwd=ROOT, stdout=out, stderr=out) for p in backends]
+    procs = [subprocess.Popen(streamlit_command(p, "127.0.0.1"), cwd=ROOT, stdout=out, stderr=out, env=env)
+             for p in backends]
     for p in backends:
         wait_healthy(p)
     prefix = tempfile.mkdtemp(prefix="scgru-class-")
@@ -144,10 +156,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
     p.add_argument("--processes", type=int, default=int(os.environ.get("PROCESSES", 1)),
                    help="Streamlit processes behind nginx (one per core beyond the first helps a class over 30)")
+    p.add_argument("--class-dir", default=os.environ.get(CLASS_ENV, str(CLASS_DIR)),
+                   help="the folder of the class's database (kept across restarts; the teacher's Reset wipes it)")
     args = p.parse_args(argv)
-    procs = start(args.port, args.processes)
+    from scgru_core.classroom.room import ClassRoom  # the database made (and its token) before any process reads it
+
+    room = ClassRoom(args.class_dir)
+    procs = start(args.port, args.processes, class_dir=room.folder.resolve())
     host = lan_address()
     print(f"\n  Students open:  http://{host}:{args.port}/lesson\n"
+          f"  Teacher (keep it to yourself; open it before projecting): "
+          f"http://{host}:{args.port}/{CLASS_PAGE}?token={room.token}\n"
+          f"  The class's answers, thresholds and challenge are kept in {room.folder.resolve()} (they survive a "
+          "restart; Reset on the Class page wipes them).\n"
           f"  (the Prune page of the class demo: http://{host}:{args.port}/prune)\n"
           f"  {args.processes} server process{'es' if args.processes > 1 else ''}; README, 'Serving a class', says "
           "how many students that holds.\n"

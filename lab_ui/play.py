@@ -1,0 +1,89 @@
+"""Play: the pruning control moves by itself, frame by frame, from 0 to its largest value and back, so a class
+watches the cut sweep through the weights (TF Playground's best-loved control). A frame is one step of the slider
+the rule is driven by (s for a threshold rule, the target for a rank rule); the shipped model's frames up to
+prefetch.GRID_TOP are already in the server's snapshot cache, the rest are computed when first reached.
+
+Frames are drawn by re-running the fragment that holds the control every INTERVAL_S (Streamlit's run_every); moving
+the control by hand, or Pause, stops it where it is."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+import scgru_core as sc
+from scgru_core.teach.settings import SETTINGS
+
+from . import prune_view as pv
+from . import session, widgets
+
+INTERVAL_S = 0.5  # a frame every half second: about 12 s from 0 to s = 5 and as long back (two frames a second
+# keep a class's eyes on it; the server's cost is one snapshot a frame, mostly a cache hit)
+BUTTONS = ("play", "lesson_play")  # the Play / Pause buttons' keys (the Prune page's, the lesson's)
+FRAME = {"sensitivity": 0.2, "sparsity": 0.05}  # the step of a frame on each kind of control
+
+
+@dataclass
+class Playing:
+    control: str  # "sensitivity" or "sparsity": the setting it moves
+    last: float  # the value it set last (another value there means the user moved the control: it stops)
+    direction: int = 1
+
+
+def control_of() -> str:
+    return "sensitivity" if sc.RULES[widgets.value("method")].control == "sensitivity" else "sparsity"
+
+
+def _top(control: str) -> float:
+    return SETTINGS[control].bounds[1] if control == "sensitivity" else pv.target_bound() / 100
+
+
+def playing() -> bool:
+    return session.get().playing is not None
+
+
+def interval() -> float | None:
+    """The run_every of the fragment holding the control: INTERVAL_S while playing."""
+    return INTERVAL_S if playing() else None
+
+
+def next_value(value: float, direction: int, step: float, top: float) -> tuple[float, int]:
+    """One frame on from `value`: up to `top`, then back down to 0, and up again."""
+    new = value + direction * step
+    if new > top + 1e-9:
+        return max(0.0, top - step), -1
+    if new < -1e-9:
+        return min(top, step), 1
+    return round(min(new, top), 6), direction
+
+
+def advance() -> None:
+    """At the start of a fragment run while playing: the control one frame on (before it is drawn). Stops if the
+    control was moved by hand or the method changed."""
+    now = session.get().playing
+    if now is None or any(st.session_state.get(k) for k in BUTTONS):  # Pause just pressed: it holds where it is
+        return
+    control = control_of()
+    value = widgets.value(control)
+    if control != now.control or abs(value - now.last) > 1e-6:
+        session.get().playing = None
+        return
+    now.last, now.direction = next_value(value, now.direction, FRAME[control], _top(control))
+    widgets.put(control, now.last)
+    (pv.sync_target if control == "sensitivity" else pv.sync_s)()
+
+
+def button(where=None, key: str = BUTTONS[0]) -> None:
+    """Play / Pause. Starting or stopping changes how the fragment reruns, so the whole page reruns."""
+    where = where if where is not None else st
+    on = playing()
+    if where.button("Pause" if on else "Play", key=key, icon=":material/pause:" if on else ":material/play_arrow:",
+                    width="stretch", help="Sweeps the control from 0 to its largest value and back, a frame every "
+                                          f"{INTERVAL_S:g} s; moving it by hand stops it there."):
+        if on:
+            session.get().playing = None
+        else:
+            control = control_of()
+            value = widgets.value(control)
+            session.get().playing = Playing(control, value, -1 if value >= _top(control) - 1e-9 else 1)
+        st.rerun()
