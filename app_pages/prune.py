@@ -60,9 +60,11 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
     matrix_picker(lambda: widgets.draw("heat_mode", horizontal=True, label_visibility="collapsed"))
     name, mode = widgets.value("matrix"), widgets.value("heat_mode")
     legend = "dark kept, pink cut" if mode == "mask" else "blue +, red −, grey cut"
+    panels = pv.gate_panels(current, snap, name)
     fig = server.figure(current, snap, ("heatmap", name, mode), lambda: viz.heatmap_figure(
-        pv.gate_panels(current, snap, name), mode=mode, title=f"{pv.matrix_label(name)} ({legend})"))
-    charts.show(fig, key="heat")
+        panels, mode=mode, title=f"{pv.matrix_label(name)} ({legend})", pickable=True))
+    event = charts.show(fig, key="heat", on_select="rerun", selection_mode="points")
+    pv.asked_weight(current, snap, name, panels, event)
     explain.explain("heatmap" if mode == "mask" else "heatmap_signed")
 
 

@@ -194,8 +194,11 @@ def step_rule(step, current) -> None:
                      "in all).")
     panels = pv.gate_panels(current, snap, name)
     chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}: the cut"), "lesson_hist", pv.histogram_kind(snap))
-    chart(viz.heatmap_figure(panels, title=f"{pv.matrix_label(name)}: kept (dark) and pruned"), "lesson_heat",
-          "heatmap")
+    event = charts.show(viz.heatmap_figure(panels, title=f"{pv.matrix_label(name)}: kept (dark) and pruned",
+                                           pickable=True), key="lesson_heat", on_select="rerun",
+                        selection_mode="points")
+    pv.asked_weight(current, snap, name, panels, event)
+    explain.explain("heatmap")
 
 
 def step_finetune(step, current) -> None:

@@ -257,3 +257,37 @@ def sensitivity_comparison(current: sc.PruningLab, config: sc.PruneConfig) -> di
     table = pd.DataFrame([{"block": " · ".join([matrix_short(k.split(":")[0]), *k.split(":")[1:]]), "suggested": v}
                           for k, v in allocation.items()])
     return {"target": target, "allocation": allocation, "suggested": suggested, "uniform": uniform, "table": table}
+
+
+def asked_weight(current: sc.PruningLab, snap: sc.Snapshot, name: str, panels: list[sc.GatePanel], event) -> None:
+    """Under a pickable heatmap: the weight whose cell was clicked (matrix, gate, row and column, value, rank, cut
+    or kept at this setting, the s from which the SCGRU rule cuts it), or how to ask."""
+    points = list(getattr(getattr(event, "selection", None), "points", None) or [])
+    picked = viz.picked_cell(points[0], panels) if points else None
+    if picked is None:
+        st.caption("Click a cell to ask about that weight: its value, its rank, and the s at which it goes.")
+        return
+    index, row, column = picked
+    try:
+        facts = current.weight(snap, name, panels[index].gate, row, column)
+    except sc.ScgruError:  # a click kept from another matrix or model
+        st.caption("Click a cell to ask about that weight: its value, its rank, and the s at which it goes.")
+        return
+    reads = "input" if name.startswith("rnn.weight_ih") else "hidden unit"
+    with st.container(border=True, key="asked_weight"):
+        st.markdown(f"**{matrix_label(name)} · {gate_label(facts.gate)} gate · unit {facts.row}, {reads} "
+                    f"{facts.column}**")
+        c = st.columns(4)
+        c[0].metric("Value w", f"{facts.value:+.4f}")
+        c[1].metric("Rank by |w|", f"{facts.rank:,}", delta=f"of {facts.count:,}", delta_color="off",
+                    delta_arrow="off", help="1 is the largest |w| among the weights the scope lets the rule see.")
+        c[2].metric("At this setting", "pruned" if facts.pruned else "kept")
+        c[3].metric("SCGRU cuts it from", f"s = {facts.goes_at:.2f}" if facts.goes_at is not None else "never")
+        if not facts.in_scope:
+            st.caption("Its block is outside the scope: the setting leaves it dense.")
+        elif facts.floor_keeps:
+            st.caption(f"It is among the {math.ceil(snap.config.floor * facts.count):,} largest |w|, which the floor "
+                       f"k = {snap.config.floor:g} keeps whatever s is.")
+        else:
+            st.caption(f"The SCGRU rule cuts |w| < s × std(|W|): this one goes once s passes |w| / std(|W|) = "
+                       f"{facts.goes_at:.2f} (unless the floor k then holds it).")

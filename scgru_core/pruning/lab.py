@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 
 import numpy as np
 import torch
 
+from scgru_core.errors import ConfigError
 from scgru_core.net.cost import Cost, model_cost
 from scgru_core.net.evaluate import Evaluation, evaluate, evaluate_naive
 from scgru_core.net.model import Forecaster, gate_blocks
@@ -34,6 +36,24 @@ class GatePanel:
     threshold: float | None = None  # the cut on |w|; None for rules that rank scores, and for none at all
     in_scope: bool = True  # False: the setting leaves this block dense
     title: str = ""  # what the figure writes over it (the gate's name when empty)
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightFacts:
+    """One connection, as a click on a heatmap cell asks about it: where it is, its value, how it ranks in its
+    matrix, whether the setting on screen cuts it, and the threshold s from which the SCGRU rule cuts it."""
+
+    matrix: str
+    gate: str
+    row: int  # the unit: the row within its gate's block
+    column: int  # the input (W_ih) or the hidden unit (W_hh) it reads
+    value: float
+    rank: int  # by |w| among the weights the scope lets the rule see in this matrix (its whole matrix if none), 1 = largest
+    count: int  # how many weights that ranking is over
+    pruned: bool  # cut by the setting on screen
+    in_scope: bool
+    goes_at: float | None  # s = |w| / std(|W|): from there on the SCGRU rule cuts it; None when it never does
+    floor_keeps: bool  # among the ceil(k N) largest, which the floor k always keeps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +136,27 @@ class PruningLab:
         threshold = None if snap.config.rule.needs_scores else snap.result.thresholds.get(name)
         return [GatePanel(gate, weights[block], kept[block], threshold, block.start in in_rows)
                 for gate, block in gate_blocks(self.model, name).items()]
+
+    def weight(self, snap: Snapshot, name: str, gate: str, row: int, column: int) -> WeightFacts:
+        """The facts of one weight of matrix `name`: the `row`-th unit of `gate`'s block, input `column`. The s it
+        goes at is the SCGRU rule's (|w| < s std(|W|) over the in-scope part, population std), whatever rule is
+        on screen; the floor k (snap's, or the default) keeps the ceil(k N) largest whatever s is."""
+        w = dict(self.model.named_parameters())[name].detach()
+        blocks = gate_blocks(self.model, name)
+        if gate not in blocks or not 0 <= row < blocks[gate].stop - blocks[gate].start or not 0 <= column < w.shape[1]:
+            raise ConfigError(f"{name} has no weight at gate {gate!r}, row {row}, column {column}")
+        r = blocks[gate].start + row
+        rows = snap.config.scope.rows(self.model, name)
+        in_scope = rows is not None and r in set(rows.tolist())
+        part = (w[rows] if in_scope else w).abs().flatten().double()
+        value = float(w[r, column])
+        rank = int((part > abs(value)).sum()) + 1
+        need = max(1, math.ceil(snap.config.floor * part.numel() - 1e-9))
+        std = float(part.std(unbiased=False)) if part.numel() > 1 else 0.0
+        floor_keeps = rank <= need
+        goes_at = abs(value) / std if in_scope and std > 0 and not floor_keeps else None
+        return WeightFacts(name, gate, row, column, value, rank, part.numel(),
+                           not bool(snap.result.masks[name][r, column]), in_scope, goes_at, floor_keeps)
 
     def key(self, config: PruneConfig) -> tuple | None:
         """What `at(config)`'s snapshot depends on (digests of the weights and data, the config's essentials): the

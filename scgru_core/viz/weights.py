@@ -95,13 +95,15 @@ def _mask_rgb(kept: np.ndarray) -> np.ndarray:
 
 
 def heatmap_figure(panels: Sequence[GatePanel], mode: str = "mask", title: str | None = None,
-                   height: int = 420, max_cells: int = HEATMAP_MAX_CELLS) -> go.Figure:
+                   height: int = 420, max_cells: int = HEATMAP_MAX_CELLS, pickable: bool = False) -> go.Figure:
     """One heatmap per gate block (PruningLab.panels: 2-D weights and kept mask, a title).
 
     mode "mask": kept (dark) versus pruned (light). mode "signed": the weight's sign and size
     (blue positive, red negative) with pruned cells blank. Blocks with fewer than 4 columns
     (the input weights of a one-input series) are drawn transposed, one strip per gate.
     Above `max_cells` cells in all, blocks are sent as PNG images instead of heatmap traces.
+    `pickable`: an invisible marker on every cell's centre, after the heatmaps, so that a click selects a cell (a
+    heatmap trace itself sends no selection event); `picked_cell` reads the click back. Not on PNG images.
     """
     if mode not in ("mask", "signed"):
         raise ValueError(f"mode must be 'mask' or 'signed', not {mode!r}")
@@ -136,6 +138,14 @@ def heatmap_figure(panels: Sequence[GatePanel], mode: str = "mask", title: str |
                                     showticklabels=not narrow and i == 0,  # the same units on every panel:
                                     # labelled once, at the left (each panel's ran into the panel before it)
                                     **({"scaleanchor": False} if as_image else {}))  # fill the height
+    if pickable and not as_image:
+        for w, ax in zip(weights, refs):
+            rows, cols = np.indices(w.shape, dtype=np.int16)
+            x, y = (rows, cols) if narrow else (cols, rows)
+            data.append(dict(type="scatter", mode="markers", x=x.ravel(), y=y.ravel(), xaxis="x" + ax,
+                             yaxis="y" + ax, marker=dict(size=6, opacity=0), showlegend=False,
+                             hovertemplate=("unit %{x}, input %{y}" if narrow else "unit %{y}, column %{x}")
+                             + ": click to ask about this weight<extra></extra>"))
     last = refs[-1] if narrow else refs[0]
     if narrow:
         layout[f"xaxis{last}"]["title_text"] = "hidden unit"
@@ -145,3 +155,15 @@ def heatmap_figure(panels: Sequence[GatePanel], mode: str = "mask", title: str |
         layout["yaxis"]["title_text"] = "unit (row)"
     return figure(data, dict(plot_bgcolor="#e1e4e8" if mode == "signed" else "white", **layout), height, title,
                    legend=False, subplot_titles=1)
+
+
+def picked_cell(point: dict, panels: Sequence[GatePanel]) -> tuple[int, int, int] | None:
+    """A click on a `pickable` heatmap (Streamlit's selection point: curve_number, x, y) as (panel index, row,
+    column) of that panel's block, or None when the click was not on a cell marker."""
+    n = len(panels)
+    index = int(point.get("curve_number", -1)) - n
+    if not 0 <= index < n or point.get("x") is None or point.get("y") is None:
+        return None
+    narrow = all(np.asarray(p.weights).shape[1] < 4 for p in panels)
+    x, y = int(point["x"]), int(point["y"])
+    return (index, x, y) if narrow else (index, y, x)
