@@ -43,7 +43,7 @@ with st.container(border=True):
     go = b1.button("Run", key="cmp_run", type="primary", icon=":material/play_arrow:", width="stretch",
                    disabled=not todo)
     with b2:
-        training.stop_button()
+        training.stop_button(go)
     if b3.button("Clear", key="cmp_clear", icon=":material/delete:", width="stretch",
                  disabled=not cv.results()["rows"]):
         cv.clear()

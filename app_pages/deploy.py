@@ -71,7 +71,7 @@ if current is not None:
         go = b1.button("Shrink, fine-tune and measure", key="d_go", icon=":material/rocket_launch:",
                        type="primary", width="stretch")
         with b2:
-            training.stop_button()
+            training.stop_button(go)
         if go:
             dv.run(current, config, masks, masks_label)
 

@@ -24,11 +24,14 @@ def controls() -> sc.PruneConfig | None:
     widgets.draw("scope", c2, on_change=pv.sync_target, cell=current.model.config.cell)
     rule = sc.RULES[widgets.value("method")]
     by_threshold = rule.control == "sensitivity"
-    widgets.draw("sensitivity", c3, on_change=pv.sync_target, disabled=not by_threshold)
-    # A threshold rule is driven by s: the target is a typed box that finds the s reaching it. (A target slider
-    # whose every step wrote the s slider lost key presses in Chromium: 20 quick presses moved it by 7.)
-    widgets.draw("sparsity", c4, typed=by_threshold, max_value=pv.target_bound(), on_change=pv.sync_s,
-                 **({"help": pv.TARGET_TYPED_HELP} if by_threshold else {}))
+    if play.playing():  # the frame in words: a widget written every frame races the browser's copy of it
+        play.frame_view(c3)
+    else:
+        widgets.draw("sensitivity", c3, on_change=pv.sync_target, disabled=not by_threshold)
+        # A threshold rule is driven by s: the target is a typed box that finds the s reaching it. (A target slider
+        # whose every step wrote the s slider lost key presses in Chromium: 20 quick presses moved it by 7.)
+        widgets.draw("sparsity", c4, typed=by_threshold, max_value=pv.target_bound(), on_change=pv.sync_s,
+                     **({"help": pv.TARGET_TYPED_HELP} if by_threshold else {}))
     play.button(c5)
     with c6.popover("", icon=":material/settings:", help="More settings", width="stretch"):
         widgets.draw("floor", on_change=pv.sync_target, disabled=not by_threshold)
@@ -63,6 +66,9 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
     panels = pv.gate_panels(current, snap, name)
     fig = server.figure(current, snap, ("heatmap", name, mode), lambda: viz.heatmap_figure(
         panels, mode=mode, title=f"{pv.matrix_label(name)} ({legend})", pickable=True))
+    if play.playing():  # a chart that can be clicked is a widget whose every new figure is a new widget: not while
+        charts.show(fig, key="heat")  # frames change it twice a second (its state churned the slider's)
+        return
     event = charts.show(fig, key="heat", on_select="rerun", selection_mode="points")
     pv.asked_weight(current, snap, name, panels, event)
     explain.explain("heatmap" if mode == "mask" else "heatmap_signed")
@@ -157,7 +163,7 @@ def finetune_controls() -> None:
     widgets.draw("finetune_epochs", c1)
     go = c2.button("Fine-tune", key="finetune", icon=":material/tune:", width="stretch")
     with c3:
-        training.stop_button()
+        training.stop_button(go)
     now = session.get().prune_setting
     if go and session.fresh(now):
         made = training.finetune(current, current.at(now.config), widgets.value("finetune_epochs"),

@@ -53,7 +53,7 @@ if current is not None:
         go = f2.button("Fine-tune curves", key="to_ft", icon=":material/tune:", width="stretch",
                        disabled=not methods or not todo)
         with f3:
-            training.stop_button()
+            training.stop_button(go)
         history = session.get().model_info.training.history
         per_epoch = sum(h.seconds for h in history) / max(1, len(history))
         f4.caption(f"{todo} point(s) left: about {todo * ft_epochs * per_epoch:,.0f} s "

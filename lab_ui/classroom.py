@@ -17,14 +17,14 @@ import scgru_core as sc
 from scgru_core.classroom.room import NICKNAME_CHARS, ClassRoom, Entry, Place, check_nickname
 from scgru_core.serve.snapshot_cache import model_digest
 from scgru_core.teach import lesson
-from scgru_core.viz import classroom as viz_class
 
-from . import charts, session, state, training
+from . import session, state, training
 
 CLASS_DIR_ENV = "SCGRU_CLASS_DIR"
 TOKEN = "token"  # the teacher's link's parameter
 NICKNAME_KEY = "class_nickname"
 CLASS_PAGE = "class"
+REVEAL_POLL_S = 2.0  # how often a student's answered question looks whether the teacher has revealed the class's
 
 
 @functools.lru_cache(maxsize=4)
@@ -85,18 +85,25 @@ def record_answer(step: lesson.LessonStep) -> None:
 
 
 def class_answers(step: lesson.LessonStep) -> None:
-    """Under a student's question: how the class answered, once the teacher has revealed it."""
+    """Under a student's question, once answered: how the class answered, as soon as the teacher reveals it (a
+    fragment that looks every REVEAL_POLL_S: one small read of the class's database)."""
+    if room() is not None and st.session_state.get(f"q_{step.key}") is not None:
+        st.fragment(_class_answers, run_every=REVEAL_POLL_S)(step)
+
+
+def _class_answers(step: lesson.LessonStep) -> None:
     here = room()
-    if here is None:
-        return
     try:
         if step.key not in here.revealed():
             return
         counts = here.counts(step.key, len(step.choices))
     except sc.ScgruError:
         return
-    charts.show(viz_class.answers_figure(step.choices, counts, step.answer,
-                                         title=f"How the class answered ({sum(counts)})"), key=f"class_{step.key}")
+    total = sum(counts)  # as bars of text: the question's box is a narrow column, where a chart's labels are cut
+    st.markdown(f"**How the class answered** ({total} answer{'s' if total != 1 else ''})")
+    for i, (choice, n) in enumerate(zip(step.choices, counts)):
+        st.progress(n / total if total else 0.0, text=f"{'✓ ' if i == step.answer else ''}{choice}: **{n}** "
+                                                      f"({n / total if total else 0:.0%})")
 
 
 def model_key(current: sc.PruningLab) -> str:
@@ -165,7 +172,7 @@ def enter(challenge, nickname: str) -> None:
         return
     snap = current.at(now.config)  # recomputed from the session's setting: nothing of the score comes from a browser
     made = training.finetune(current, snap, challenge.epochs, session.get().model_info.train_config,
-                             chart_key="class_ft_live", page="class")  # in the server's training line, with progress
+                             chart_key="class_ft_live", page="class", stop=None)  # in the server's training line, with progress
     if made is None:
         return
     entry = Entry(name, now.sparsity, made.evaluation.metrics.rmse, setting_text(now.config))

@@ -137,7 +137,8 @@ def ensure_model(new: LabState, page: str) -> bool:
             state.install_model(ckpt.model, mc, tc, ckpt.training, made="shipped")
             made = True
     if not made:
-        made = training.train(session.get().data, mc, tc, page=page, chart_key="teach_loss")
+        made = training.train(session.get().data, mc, tc, page=page, chart_key="teach_loss",
+                              stop=None)  # above any page: no Stop beside it (a click shows "Stop this training")
     if made:
         _controls_for(new)
     return made

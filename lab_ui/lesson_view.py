@@ -77,7 +77,9 @@ def prune_slider(step: lesson.LessonStep, chosen_here: bool = False) -> None:
     method = widgets.value("method")
     slider, button = st.columns([5, 1], vertical_alignment="bottom")
     play.button(button, key=play.BUTTONS[1])
-    if sc.RULES[method].control == "sensitivity":
+    if play.playing():
+        play.frame_view(slider)
+    elif sc.RULES[method].control == "sensitivity":
         widgets.draw("sensitivity", slider, label=lesson.CONTROLS["sensitivity"],
                      on_change=lambda: (pv.sync_target(), moved(step.key)))
     else:
@@ -212,7 +214,7 @@ def step_finetune(step, current) -> None:
     widgets.draw("finetune_epochs", c1)
     if c2.button("Fine-tune", key="lesson_finetune", icon=":material/tune:", type="primary"):
         made = training.finetune(current, snap, widgets.value("finetune_epochs"), session.get().model_info.train_config,
-                                 chart_key="lesson_ft_loss")
+                                 chart_key="lesson_ft_loss", stop=None)  # the lesson has no Stop button
         if made is not None:
             session.get().finetuned = made
             st.rerun()

@@ -3,8 +3,11 @@ watches the cut sweep through the weights (TF Playground's best-loved control). 
 the rule is driven by (s for a threshold rule, the target for a rank rule); the shipped model's frames up to
 prefetch.GRID_TOP are already in the server's snapshot cache, the rest are computed when first reached.
 
-Frames are drawn by re-running the fragment that holds the control every INTERVAL_S (Streamlit's run_every); moving
-the control by hand, or Pause, stops it where it is."""
+Frames are drawn by re-running the fragment that holds the control every INTERVAL_S (Streamlit's run_every). While
+it plays, the control is shown as text and a bar, not as its widget: a widget whose value the server writes every
+frame races the browser's own copy of it (measured in Chromium on the Heatmaps tab: the browser sent back the value
+of two frames before, which stopped Play, and the two copies then bounced). Pause gives the widget back at the frame
+it stopped on."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,27 +53,36 @@ def interval() -> float | None:
 def next_value(value: float, direction: int, step: float, top: float) -> tuple[float, int]:
     """One frame on from `value`: up to `top`, then back down to 0, and up again."""
     new = value + direction * step
-    if new > top + 1e-9:
-        return max(0.0, top - step), -1
-    if new < -1e-9:
-        return min(top, step), 1
-    return round(min(new, top), 6), direction
+    if new > top + 1e-9:  # the top itself is a frame, then back down
+        return (top, 1) if value < top - 1e-9 else (round(max(0.0, top - step), 6), -1)
+    if new < -1e-9:  # and so is 0
+        return (0.0, -1) if value > 1e-9 else (round(min(top, step), 6), 1)
+    return round(new, 6), direction
 
 
 def advance() -> None:
-    """At the start of a fragment run while playing: the control one frame on (before it is drawn). Stops if the
-    control was moved by hand or the method changed."""
+    """At the start of a fragment run while playing: the control one frame on (its widget's value too, so that
+    the panel prunes at it and Pause gives the widget back there). Stops if the method changed."""
     now = session.get().playing
     if now is None or any(st.session_state.get(k) for k in BUTTONS):  # Pause just pressed: it holds where it is
         return
     control = control_of()
-    value = widgets.value(control)
-    if control != now.control or abs(value - now.last) > 1e-6:
+    if control != now.control:  # another method (Reset, a link): it plays no more
         session.get().playing = None
         return
-    now.last, now.direction = next_value(value, now.direction, FRAME[control], _top(control))
+    now.last, now.direction = next_value(now.last, now.direction, FRAME[control], _top(control))
     widgets.put(control, now.last)
     (pv.sync_target if control == "sensitivity" else pv.sync_s)()
+
+
+def frame_view(where) -> None:
+    """The control as it plays, in `where`: its value and a bar of how far it is from 0 to its top (the sparsity it
+    gives is in the panel's metrics, one line below)."""
+    now = session.get().playing
+    top = _top(now.control)
+    text = f"{now.last:.2f}" if now.control == "sensitivity" else f"{now.last:.0%}"
+    where.progress(min(1.0, now.last / top) if top else 0.0,
+                   text=f"{SETTINGS[now.control].label}: **{text}** {'▲' if now.direction > 0 else '▼'} (playing)")
 
 
 def button(where=None, key: str = BUTTONS[0]) -> None:
@@ -79,7 +91,7 @@ def button(where=None, key: str = BUTTONS[0]) -> None:
     on = playing()
     if where.button("Pause" if on else "Play", key=key, icon=":material/pause:" if on else ":material/play_arrow:",
                     width="stretch", help="Sweeps the control from 0 to its largest value and back, a frame every "
-                                          f"{INTERVAL_S:g} s; moving it by hand stops it there."):
+                                          f"{INTERVAL_S:g} s; Pause holds it there and gives it back to you."):
         if on:
             session.get().playing = None
         else:

@@ -275,7 +275,7 @@ def asked_weight(current: sc.PruningLab, snap: sc.Snapshot, name: str, panels: l
         return
     reads = "input" if name.startswith("rnn.weight_ih") else "hidden unit"
     with st.container(border=True, key="asked_weight"):
-        st.markdown(f"**{matrix_label(name)} · {gate_label(facts.gate)} gate · unit {facts.row}, {reads} "
+        st.markdown(f"**{matrix_label(name)} · {gate_label(facts.gate)} · unit {facts.row}, {reads} "
                     f"{facts.column}**")
         c = st.columns(4)
         c[0].metric("Value w", f"{facts.value:+.4f}")

@@ -59,8 +59,12 @@ def duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def stop_button(label: str = "Stop") -> None:
-    st.button(label, key="stop", icon=":material/stop_circle:", help="Stop now; the best epoch so far is kept.")
+def stop_button(running: bool, label: str = "Stop") -> None:
+    """Stop, for the work this script run is starting (`running`: the page's go button was just pressed); shown
+    disabled otherwise, since there is nothing to stop. Drawn before the work starts: a click during it interrupts
+    the script run, which the work's callbacks see."""
+    st.button(label, key="stop", icon=":material/stop_circle:", disabled=not running,
+              help="Stop now; the best epoch so far is kept." if running else "Stops the work this page starts.")
 
 
 def _should_stop() -> bool:
@@ -72,8 +76,9 @@ def ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-def place_text(queue: sc.TrainingQueue, ticket: sc.Ticket) -> str:
-    """Where a training stands in the server's line, for a person."""
+def place_text(queue: sc.TrainingQueue, ticket: sc.Ticket, stop: str | None = "Stop") -> str:
+    """Where a training stands in the server's line, for a person; `stop`: the button beside it that leaves the
+    line (None: there is none, and none is mentioned)."""
     position = queue.position(ticket)
     if position == 0:
         left = ticket.remaining_s()
@@ -83,15 +88,16 @@ def place_text(queue: sc.TrainingQueue, ticket: sc.Ticket) -> str:
     return (f"{ticket.label}: **{ordinal(position)} in line** for this server's trainer ({running} training"
             f"{'s' if running != 1 else ''} running, {queue.slots} at a time, so that every slider in the room stays "
             f"quick). Your turn " + (f"in about {duration(wait)}" if math.isfinite(wait) and wait > 0 else
-                                    "when the work ahead ends") + "; Stop leaves the line.")
+                                    "when the work ahead ends") + (f"; **{stop}** leaves the line." if stop else "."))
 
 
-def _in_line(ticket: sc.Ticket, work):
-    """`work` wrapped to run in the server's training line, the place in line shown while it waits."""
+def _in_line(ticket: sc.Ticket, work, stop: str | None = "Stop"):
+    """`work` wrapped to run in the server's training line, the place in line shown while it waits (`stop`: the
+    page's button that leaves the line, if it has one)."""
     queue, line = server.trainers(), st.empty()
 
     def waiting(t: sc.Ticket) -> None:
-        line.info(place_text(queue, t), icon=":material/hourglass_top:")
+        line.info(place_text(queue, t, stop), icon=":material/hourglass_top:")
 
     def run():
         with queue.turn(ticket, waiting):
@@ -148,7 +154,7 @@ def _as_job(job: dict, bar, work, kept: str):
 
 
 def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
-          chart_key: str = "loss_live") -> bool:
+          chart_key: str = "loss_live", stop: str | None = "Stop") -> bool:
     """Install the dense model of these settings: from the server's model cache when any session trained it, else
     trained in the server's line (joining the training of the very same model when one is under way) and followed
     here. False when nothing was installed (diverged, stopped before its first epoch: said on the page)."""
@@ -166,7 +172,7 @@ def train(data: sc.Dataset, model_config: sc.ModelConfig, train_config: sc.Train
     ticket = server.trainers().submit(ticket, lambda t: _train_job(t, cache, data, model_config, train_config))
     wait_for(ticket, model_config, train_config, page, made="trained" if ticket is mine else "followed")
     st.query_params[LINK_KEY] = ticket.id  # now, not at the end of this run: a reload during it follows it again
-    return follow(chart_key)
+    return follow(chart_key, stop)
 
 
 def wait_for(ticket: sc.Ticket, model_config: sc.ModelConfig, train_config: sc.TrainConfig, page: str,
@@ -188,15 +194,15 @@ def _train_job(ticket: sc.Ticket, cache, data: sc.Dataset, model_config: sc.Mode
     return model.eval(), result
 
 
-def follow(chart_key: str = "loss_live") -> bool:
+def follow(chart_key: str = "loss_live", stop: str | None = "Stop") -> bool:
     """Show the session's training until it ends, then install what it made (see `finish`). A click elsewhere
-    interrupts the showing, never the training."""
+    interrupts the showing, never the training. `stop`: the page's Stop button, if it has one."""
     ticket, queue = session.get().training["ticket"], server.trainers()
     line, shown = st.empty(), Progress("Training", chart_key)
     while not ticket.finished.wait(UI_INTERVAL_S):
         ticket.want(session.get().token)  # still here
         if queue.position(ticket) > 0:
-            line.info(place_text(queue, ticket), icon=":material/hourglass_top:")
+            line.info(place_text(queue, ticket, stop), icon=":material/hourglass_top:")
         else:
             line.empty()
             shown.draw(ticket)
@@ -301,7 +307,7 @@ def watch(ticket: sc.Ticket) -> None:
                     "the page or open its link elsewhere): its model is put in place as soon as it is done.")
         place = st.empty()  # the same elements on every poll (notes: no transient duplicates)
         if queue.position(ticket) > 0:
-            place.info(place_text(queue, ticket), icon=":material/hourglass_top:")
+            place.info(place_text(queue, ticket, "Stop this training"), icon=":material/hourglass_top:")
         st.progress(ticket.fraction, text=progress_text("Training", ticket))
         chart = st.empty()
         if ticket.losses:
@@ -317,14 +323,15 @@ def _model_config() -> sc.ModelConfig:
 
 
 def finetune(current: sc.PruningLab, snapshot: sc.Snapshot, epochs: int, train_config: sc.TrainConfig,
-             chart_key: str = "ft_loss_live", page: str = "prune") -> dict | None:
-    """Fine-tune the pruned model once (engine `finetune`, masks held) and evaluate it; None if it diverged."""
+             chart_key: str = "ft_loss_live", page: str = "prune", stop: str | None = "Stop") -> dict | None:
+    """Fine-tune the pruned model once (engine `finetune`, masks held) and evaluate it; None if it diverged.
+    `stop`: the page's Stop button (None on a page without one: its place in line does not mention it)."""
     config = sc.finetune_config(train_config, epochs)
     ticket = _ticket("Fine-tuning", config, estimate(current.data, _model_config(), config))
     callbacks, bar = _progress("Fine-tuning", chart_key, ticket)
     job = {"page": page, "what": "Fine-tuning", "model": None, "history": ticket.losses}
     done = _as_job(job, bar, _in_line(ticket, lambda: sc.finetune(current.model, snapshot.result, current.data, config,
-                                                                   callbacks)), "The pruned model is unchanged.")
+                                                                   callbacks), stop), "The pruned model is unchanged.")
     if done is None:
         return None
     twin, result = done

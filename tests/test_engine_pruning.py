@@ -424,3 +424,38 @@ def test_a_target_beyond_the_floor_is_refused_with_the_largest_reachable_sparsit
         sensitivity_for_sparsity(model, min(0.999, top + 0.005), config)
     s = sensitivity_for_sparsity(model, top, config)  # the largest reachable target itself is reached
     assert prune(model, PruneConfig(sensitivity=s, floor=floor)).sparsity >= top - 1e-9
+
+
+def test_a_weights_facts_say_when_the_scgru_rule_cuts_it():
+    """PruningLab.weight: the s it goes at is where the engine's own rule starts cutting it (kept just below, cut
+    just above), its rank counts the larger |w| of its matrix, and the floor's largest weights never go."""
+    model, data = tiny_model(hidden=8), tiny_data()
+    lab = PruningLab(model, data)
+    name = "rnn.weight_hh_l0"
+    w = dict(model.named_parameters())[name].detach()
+    checked = 0
+    for gate, block in gate_blocks(model, name).items():
+        for row in range(0, block.stop - block.start, 3):
+            for column in (0, 5):
+                facts = lab.weight(lab.at(PruneConfig(sensitivity=1.0, floor=0.01)), name, gate, row, column)
+                assert facts.value == pytest.approx(float(w[block.start + row, column]))
+                assert facts.rank == int((w.abs() > abs(facts.value)).sum()) + 1 and facts.count == w.numel()
+                if facts.goes_at is None:
+                    assert facts.floor_keeps
+                    continue
+                below = lab.weight(lab.at(PruneConfig(sensitivity=facts.goes_at * 0.999, floor=0.01)), name, gate,
+                                   row, column)
+                above = lab.weight(lab.at(PruneConfig(sensitivity=facts.goes_at * 1.001, floor=0.01)), name, gate,
+                                   row, column)
+                assert not below.pruned and above.pruned
+                checked += 1
+    assert checked >= 10
+    largest = int(w.abs().argmax())
+    row, column = divmod(largest, w.shape[1])
+    gate, block = next((g, b) for g, b in gate_blocks(model, name).items() if b.start <= row < b.stop)
+    top = lab.weight(lab.at(PruneConfig(sensitivity=50.0, floor=0.01)), name, gate, row - block.start, column)
+    assert top.rank == 1 and top.floor_keeps and top.goes_at is None and not top.pruned
+    outside = lab.weight(lab.at(PruneConfig(sensitivity=2.0, scope=Scope.parse("ih"))), name, gate, 0, 0)
+    assert not outside.in_scope and outside.goes_at is None and not outside.pruned
+    with pytest.raises(ConfigError):
+        lab.weight(lab.at(PruneConfig()), name, gate, 99, 0)

@@ -282,3 +282,50 @@ def test_a_histogram_of_weights_no_rule_cut_has_no_pruning_legend_or_share():
     fig = viz.histogram_figure([panel(), panel(title="update gate z")], pruning=False)
     assert [t.name for t in fig.data] == ["weights", "weights"] and not any(t.showlegend for t in fig.data)
     assert not fig.layout.shapes and not any("cut" in a.text for a in fig.layout.annotations)
+
+
+def test_projector_mode_enlarges_every_text_and_line_and_leaves_the_cached_figure_alone():
+    import json
+
+    from scgru_core.viz.style import PROJECTOR_FONT, for_projector
+
+    fig = viz.tradeoff_figure([sc.Curve("SCGRU", (0.0, 0.5, 0.9), (1.0, 2.0, 4.0))], "sparsity", "RMSE",
+                              title="Error against sparsity", naive=3.0)
+    before = json.dumps(fig.to_plotly_json(), default=str)
+    big = for_projector(fig)
+    assert json.dumps(fig.to_plotly_json(), default=str) == before  # a figure in a shared cache is not changed
+
+    def sizes(node, found):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "font" and isinstance(value, dict) and "size" in value:
+                    found.append(value["size"])
+                sizes(value, found)
+        elif isinstance(node, list):
+            for item in node:
+                sizes(item, found)
+        return found
+
+    small, large = sizes(fig.to_plotly_json(), []), sizes(big, [])
+    assert large == pytest.approx([s * PROJECTOR_FONT for s in small], abs=0.06)
+    assert large and min(large) >= 19  # from the back row: no text under 19 px
+    widths = [t["line"]["width"] for t in big["data"] if t.get("line", {}).get("width")]
+    assert widths and all(w >= 3 for w in widths)
+    assert big["layout"]["height"] > fig.layout.height
+    go.Figure(big)  # still a valid figure
+
+
+def test_a_heatmap_click_reads_back_as_the_cell_clicked():
+    rng = np.random.default_rng(0)
+    wide = [sc.GatePanel(g, rng.normal(size=(6, 6)), np.ones((6, 6), bool)) for g in ("reset", "update", "new")]
+    fig = viz.heatmap_figure(wide, pickable=True)
+    markers = [t for t in fig.data if t.type == "scatter"]
+    assert len(markers) == 3 and all(t.marker.opacity == 0 for t in markers)
+    assert len(markers[1].x) == 36
+    # what Streamlit's selection gives for a click on the second gate's cell at row 4, column 2
+    assert viz.picked_cell({"curve_number": 4, "x": 2, "y": 4}, wide) == (1, 4, 2)
+    assert viz.picked_cell({"curve_number": 0, "x": 2, "y": 4}, wide) is None  # the heatmap trace itself
+    narrow = [sc.GatePanel(g, rng.normal(size=(6, 1)), np.ones((6, 1), bool)) for g in ("reset", "update", "new")]
+    fig = viz.heatmap_figure(narrow, pickable=True)  # drawn transposed: x is the unit
+    assert viz.picked_cell({"curve_number": 5, "x": 3, "y": 0}, narrow) == (2, 3, 0)
+    assert not [t for t in viz.heatmap_figure(wide).data if t.type == "scatter"]

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Sequence
 
 import plotly.graph_objects as go
 
-from scgru_core.viz.comparisons import tradeoff_figure
 from scgru_core.viz.style import COLORS, figure
 
 if TYPE_CHECKING:
@@ -44,20 +43,23 @@ def answers_figure(choices: Sequence[str], counts: Sequence[int], correct: int |
 
 
 def places_figure(curve: Curve, places: Sequence[Place], best: Sequence[Place], units: str,
-                  title: str | None = None) -> go.Figure:
-    """The model's prune-only curve, each student's setting as a dot, and the class's Pareto front (the dots no
-    other beats on both sparsity and error) joined and ringed."""
-    fig = tradeoff_figure([curve], "sparsity (share of in-scope weights cut)", f"test RMSE ({units})" if units else
-                          "test RMSE", title=title, x_percent=True)
-    fig.add_trace(go.Scatter(x=[p.sparsity for p in places], y=[p.error for p in places], mode="markers",
-                             name=f"students ({len(places)})", marker=dict(size=11, color=COLORS["pruned"],
-                                                                           opacity=0.65),
-                             hovertemplate="%{x:.1%}, RMSE %{y:.4g}<extra></extra>"))
+                  title: str | None = None, height: int = 420) -> go.Figure:
+    """The model's prune-only curve (thin, behind), each student's setting as a dot, and the class's Pareto front
+    (the dots no other beats on both sparsity and error) ringed and joined."""
+    y_title = f"test RMSE ({units})" if units else "test RMSE"
+    data = [dict(type="scatter", x=list(curve.x), y=list(curve.y), mode="lines", name=curve.label,
+                 line=dict(color=COLORS["dense"], width=2), hovertemplate="%{x:.1%}, RMSE %{y:.4g}<extra></extra>"),
+            dict(type="scatter", x=[p.sparsity for p in places], y=[p.error for p in places], mode="markers",
+                 name=f"students ({len(places)})", marker=dict(size=13, color=COLORS["pruned"], opacity=0.8,
+                                                               line=dict(width=1.5, color="white")),
+                 hovertemplate="%{x:.1%}, RMSE %{y:.4g}<extra>a student</extra>")]
     if best:
-        fig.add_trace(go.Scatter(x=[p.sparsity for p in best], y=[p.error for p in best], mode="lines+markers",
-                                 name="the class's best (Pareto front)",
-                                 line=dict(color=COLORS["finetuned"], width=2, shape="hv"),
-                                 marker=dict(size=17, symbol="circle-open", color=COLORS["finetuned"],
-                                             line=dict(width=3)),
-                                 hovertemplate="%{x:.1%}, RMSE %{y:.4g}<extra>front</extra>"))
-    return fig
+        data.append(dict(type="scatter", x=[p.sparsity for p in best], y=[p.error for p in best],
+                         mode="lines+markers", name="the class's best (Pareto front)",
+                         line=dict(color=COLORS["finetuned"], width=2, dash="dot"),
+                         marker=dict(size=22, symbol="circle-open", color=COLORS["finetuned"], line=dict(width=3)),
+                         hovertemplate="%{x:.1%}, RMSE %{y:.4g}<extra>on the front</extra>"))
+    layout = dict(xaxis=dict(title_text="sparsity (share of in-scope weights cut)", tickformat=".0%",
+                             range=[-0.02, 1.0]),
+                  yaxis=dict(title_text=y_title, rangemode="tozero"))
+    return figure(data, layout, height, title)

@@ -198,7 +198,7 @@ def log_ticks(values) -> dict:
     return {"tickvals": ticks, "ticktext": [_tick_text(t) for t in ticks]}
 
 
-PROJECTOR_FONT = 1.35  # projector mode: every text of a figure this much larger (15 px -> 20 px)
+PROJECTOR_FONT = 1.4  # projector mode: every text of a figure this much larger (15 px -> 21 px)
 PROJECTOR_LINE = 1.6  # and every line this much thicker
 PROJECTOR_HEIGHT = 1.15  # with the room the larger text takes
 
