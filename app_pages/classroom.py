@@ -13,7 +13,8 @@ from scgru_core.teach import lesson
 from scgru_core.teach.settings import DEFAULTS
 from scgru_core.viz import classroom as viz_class
 
-LIVE_S = 0.5  # how often the live parts are redrawn: an answer is on the projector within about this
+LIVE_S = 0.5  # how often the answers are redrawn: an answer is on the projector within about this
+SLOW_S = 2.0  # how often the thresholds' chart and the leaderboard are (each redraw a chart: the sliders' CPU)
 CURVE_S = [round(0.1 * i, 1) for i in range(31)]  # the thresholds of the curve behind the students' dots (prefetched)
 QUESTIONS = [s for s in lesson.STEPS if s.choices]
 
@@ -56,34 +57,36 @@ if current is not None:
 
 
 @st.fragment(run_every=LIVE_S)
-def live_room() -> None:
-    """How the class answered and where its thresholds are: redrawn every LIVE_S from the class's database."""
-    left, right = st.columns([1, 1.25], gap="large")
+def live_answers() -> None:
+    """How the class answered: redrawn every LIVE_S from the class's database (one small read)."""
     counts = room.counts(step.key, len(step.choices))
-    with left:
-        st.markdown(f"**{step.question}**")
-        if step.key in room.revealed():
-            charts.show(viz_class.answers_figure(step.choices, counts, step.answer, title=f"{sum(counts)} answers"),
-                        key="class_answers")
-        else:
-            st.metric("Answers so far", sum(counts), help="The counts show when you turn on Reveal.")
-    with right:
-        if current is None:
-            st.info("The students' dots are drawn on the model's curve: the model is loading.")
-            return
-        mine = classroom.model_key(current)
-        places = room.places()
-        here = [p for p in places if p.model == mine]
-        charts.show(viz_class.places_figure(model_curve, here, front(here), state.axis_units(),
-                                            title="Each student's setting (prune only, before fine-tuning)"),
-                    key="class_places")
-        others = len(places) - len(here)
-        st.caption(f"{len(here)} student{'s' if len(here) != 1 else ''} on this model"
-                   + (f"; {others} on another model (not drawn)" if others else "")
-                   + ". Green: the class's best, where no other setting is both sparser and more accurate.")
+    st.markdown(f"**{step.question}**")
+    if step.key in room.revealed():
+        charts.show(viz_class.answers_figure(step.choices, counts, step.answer, title=f"{sum(counts)} answers"),
+                    key="class_answers")
+    else:
+        st.metric("Answers so far", sum(counts), help="The counts show when you turn on Reveal.")
 
 
-@st.fragment(run_every=LIVE_S)
+@st.fragment(run_every=SLOW_S)
+def live_places() -> None:
+    """Where the class's thresholds are, on the model's curve: a chart, redrawn less often than the answers."""
+    if current is None:
+        st.info("The students' dots are drawn on the model's curve: the model is loading.")
+        return
+    mine = classroom.model_key(current)
+    places = room.places()
+    here = [p for p in places if p.model == mine]
+    charts.show(viz_class.places_figure(model_curve, here, front(here), state.axis_units(),
+                                        title="Each student's setting (prune only, before fine-tuning)"),
+                key="class_places")
+    others = len(places) - len(here)
+    st.caption(f"{len(here)} student{'s' if len(here) != 1 else ''} on this model"
+               + (f"; {others} on another model (not drawn)" if others else "")
+               + ". Green: the class's best, where no other setting is both sparser and more accurate.")
+
+
+@st.fragment(run_every=SLOW_S)
 def live_board() -> None:
     board = room.leaderboard()
     if board:
@@ -92,7 +95,11 @@ def live_board() -> None:
         st.caption("No entries yet." if room.challenge() else "Start a challenge: the leaderboard fills here.")
 
 
-live_room()
+left, right = st.columns([1, 1.25], gap="large")
+with left:
+    live_answers()
+with right:
+    live_places()
 st.divider()
 st.subheader("Challenge")
 running = room.challenge()

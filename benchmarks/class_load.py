@@ -57,6 +57,8 @@ class Session:
         self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
         self.pages: dict[str, str] = {}  # url path -> page script hash
         self.metrics = self.errors = 0
+        self.metric_values: dict[str, str] = {}  # label -> value of the metrics the last run drew
+        self.metric_fragments: dict[str, str] = {}  # label -> the fragment a metric is drawn in ("" for none)
 
     async def connect(self):
         self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/_stcore/stream", subprotocols=["streamlit"],
@@ -86,6 +88,8 @@ class Session:
                 which = element.WhichOneof("type")
                 if which == "metric":
                     self.metrics += 1
+                    self.metric_values[element.metric.label] = element.metric.body
+                    self.metric_fragments[element.metric.label] = fwd.delta.fragment_id
                 elif which == "exception":
                     self.errors += 1
                 widget = getattr(element, which, None)

@@ -39,7 +39,13 @@ def text_of(text: str) -> str:
 
 
 def question(step: lesson.LessonStep) -> None:
-    """Predict first: the answer is revealed once the student has answered and moved the step's control."""
+    """Predict first: the answer is revealed once the student has answered and moved the step's control. A
+    fragment: an answer reruns this box alone, not the step's charts (in a class, 30 answers within seconds cost
+    the sliders' p95 +60% as whole-page runs; benchmarks/class_view.py)."""
+    st.fragment(_question)(step)
+
+
+def _question(step: lesson.LessonStep) -> None:
     with st.container(border=True):
         st.markdown("**Predict first**")
         choice = st.radio(step.question, range(len(step.choices)), index=None, key=f"q_{step.key}",

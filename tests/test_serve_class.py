@@ -25,9 +25,12 @@ def health(url: str) -> bytes:
     return urllib.request.urlopen(url + "/_stcore/health", timeout=10).read()
 
 
-def test_make_class_prints_the_address_students_open_and_answers_there():
+def test_make_class_prints_the_address_students_open_and_answers_there(tmp_path):
+    from scgru_core.classroom.room import ClassRoom
+
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve_class.py"), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve_class.py"), "--port", str(port),
+                             "--class-dir", str(tmp_path / "class")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         printed = ""
@@ -35,7 +38,12 @@ def test_make_class_prints_the_address_students_open_and_answers_there():
             line = proc.stdout.readline()
             assert line, f"serve_class ended without printing the address (exit code {proc.poll()})"
             printed += line
+        while "Ctrl-C" not in printed:
+            printed += proc.stdout.readline()
         url = re.search(r"Students open:\s+(http://[\d.]+:\d+)/lesson", printed).group(1)
+        teacher = re.search(r"Teacher .*: (http://[\d.]+:\d+)/class\?token=(\S+)", printed)
+        assert teacher.group(1) == url and ClassRoom(tmp_path / "class").is_teacher(teacher.group(2))
+        assert str((tmp_path / "class").resolve()) in printed  # where the class is kept, said
         host = serve_class.lan_address()
         assert url == f"http://{host}:{port}"
         assert health(url) == b"ok"  # reachable at the printed address, not only at 127.0.0.1
@@ -46,13 +54,15 @@ def test_make_class_prints_the_address_students_open_and_answers_there():
 
 
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make test installs it)")
-def test_several_processes_serve_one_address_and_share_the_class():
+def test_several_processes_serve_one_address_and_share_the_class(tmp_path):
     from class_load import Session, client, cpu_seconds
+    from scgru_core.classroom.room import ClassRoom
 
     port = free_port()
     while any(serve_class.socket.socket().connect_ex(("127.0.0.1", port + i)) == 0 for i in (1, 2)):
         port = free_port()
-    procs = serve_class.start(port, processes=2, quiet=True)
+    room = ClassRoom(tmp_path)
+    procs = serve_class.start(port, processes=2, quiet=True, class_dir=tmp_path)
     try:
         backends = procs[:2]
         before = [cpu_seconds(p.pid) for p in backends]
@@ -70,12 +80,26 @@ def test_several_processes_serve_one_address_and_share_the_class():
                 _, fragment = s.widgets["s"]
                 await s.run("prune", [s.state("s", double_array_value=[1.4])], fragment=fragment)
                 moved.append(s.metrics)
+            # two students served by different processes answer the lesson's first question differently
+            pair = [sessions[0], next(s for s in sessions if serve_class.backend_of(s.client, 2) !=
+                                      serve_class.backend_of(sessions[0].client, 2))]
+            for s, choice in zip(pair, ("It halves", "It doubles")):
+                await s.run("lesson")
+                await s.run("lesson", [s.state("q_task", string_value=choice)])
+            seen = []
+            for backend in (port + 1, port + 2):  # the teacher's view, from each process
+                teacher = Session(backend)
+                await teacher.connect()
+                await teacher.run("class", query=f"token={room.token}")
+                seen.append(teacher.metric_values.get("Answers so far"))
+                await teacher.ws.close()
             for s in sessions:
                 await s.ws.close()
-            return shown, moved, [s.errors for s in sessions]
+            return shown, moved, [s.errors for s in sessions], seen
 
-        shown, moved, errors = asyncio.run(students())
+        shown, moved, errors, seen = asyncio.run(students())
         assert all(shown) and all(moved) and not any(errors)  # the pages, through nginx's websockets
+        assert room.counts("task", 4) == [1, 0, 1, 0] and seen == ["2", "2"]  # one class, whichever process
         used = [cpu_seconds(p.pid) - b for p, b in zip(backends, before)]
         assert min(used) > 0.5, f"the students all went to one process (CPU seconds {used})"
     finally:

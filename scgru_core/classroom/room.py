@@ -119,11 +119,13 @@ class ClassRoom:
                                  "with a folder this user can write") from exc
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction: IMMEDIATE for a write (it takes the write lock at once, so two writers never deadlock
+        on an upgrade), deferred for a read (in WAL a reader takes no lock a writer waits for)."""
         db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
         try:  # WAL (set once, kept by the file): readers never wait for a writer
             db.execute("PRAGMA synchronous=NORMAL")  # in WAL: a commit survives a crash of the server process
-            db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield db
             db.execute("COMMIT")
         except sqlite3.Error as exc:  # a database locked past BUSY_MS, a full disk: said, never a traceback
@@ -141,7 +143,7 @@ class ClassRoom:
 
     @property
     def token(self) -> str:
-        with self._db() as db:
+        with self._db(write=False) as db:
             return db.execute("SELECT value FROM meta WHERE key = 'token'").fetchone()[0]
 
     def is_teacher(self, token: object) -> bool:
@@ -169,7 +171,7 @@ class ClassRoom:
     def counts(self, question: str, choices: int) -> list[int]:
         """How many students chose each of `choices` options (anonymous)."""
         counts = [0] * choices
-        with self._db() as db:
+        with self._db(write=False) as db:
             for choice, n in db.execute("SELECT choice, COUNT(*) FROM answers WHERE question = ? GROUP BY choice",
                                         (question,)):
                 if 0 <= choice < choices:
@@ -185,7 +187,7 @@ class ClassRoom:
 
     def places(self, active_s: float = ACTIVE_S) -> list[Place]:
         """Every student's place set within the last `active_s` seconds."""
-        with self._db() as db:
+        with self._db(write=False) as db:
             rows = db.execute("SELECT model, sparsity, error, setting FROM places WHERE at >= ? ORDER BY at",
                               (time.time() - active_s,)).fetchall()
         return [Place(*row) for row in rows]
@@ -193,7 +195,7 @@ class ClassRoom:
     # ------------------------------------------------------------------ what the teacher shows
 
     def _get(self, key: str) -> str | None:
-        with self._db() as db:
+        with self._db(write=False) as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
@@ -253,7 +255,7 @@ class ClassRoom:
 
     def leaderboard(self, number: int | None = None) -> list[Entry]:
         """The entries of challenge `number` (the latest one by default), lowest score first."""
-        with self._db() as db:
+        with self._db(write=False) as db:
             if number is None:
                 row = db.execute("SELECT value FROM meta WHERE key = 'challenges'").fetchone()
                 number = int(row[0]) if row else 0
@@ -263,7 +265,7 @@ class ClassRoom:
 
     def size(self) -> dict[str, int]:
         """Rows per table: what the class holds now."""
-        with self._db() as db:
+        with self._db(write=False) as db:
             return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # noqa: S608 (fixed names)
                     for t in ("students", "answers", "places", "entries")}
 
