@@ -2,7 +2,7 @@
 import streamlit as st
 
 import scgru_core as sc
-from lab_ui import charts, explain, model_upload, results, session, state, training, widgets
+from lab_ui import charts, explain, model_upload, replay, results, session, state, training, widgets
 from scgru_core import viz
 
 
@@ -99,3 +99,5 @@ else:
                                        units=state.axis_units(), labels={"dense": f"{mc.cell.upper()} forecast", "naive": "naive forecast"})
         charts.show(fig, key="forecast_test")
         explain.explain("forecast")
+    st.subheader("Replay the training", help="How the weights moved, epoch by epoch: scrub the epoch or press Play.")
+    replay.section(current, tr)

@@ -12,7 +12,7 @@ import streamlit as st
 
 import scgru_core as sc
 from lab_ui import prune_view as pv
-from lab_ui import charts, classroom, explain, play, report, results, session, state, training, widgets
+from lab_ui import charts, classroom, explain, play, replay, report, results, session, state, training, widgets
 from lab_ui import tradeoffs_view as tv
 from scgru_core.teach import lesson, maths
 from scgru_core import viz
@@ -180,6 +180,8 @@ def step_train(step, current) -> None:
     tr = info.training
     fig = viz.training_figure(tr.history, tr.best_epoch)
     chart(fig, "lesson_loss", "loss")
+    with st.expander("Replay the training: the weights epoch by epoch", icon=":material/replay:"):
+        replay.section(current, tr, key="lesson_replay")
     if session.get().model_info is not None and session.get().model_info.made == "shipped":
         st.caption("This model was loaded from the shipped checkpoint (the same settings and seed give the same "
                    "weights); the Train page trains a new one.")

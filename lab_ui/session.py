@@ -144,6 +144,7 @@ class Session:
     training: Following | None = None  # the dense training this session waits for (in the server's line)
     messages: dict = field(default_factory=dict)  # {page: [(kind, text)]} shown once on that page
     playing: Any = None  # the Play control's state while it plays (lab_ui/play.py)
+    replaying: Any = None  # a training's replay while it plays (lab_ui/replay.py)
     teacher: bool = False  # opened the class's teacher's link (its token checked; lab_ui/classroom.py)
     class_model: tuple | None = None  # (model version, its digest): which model a student's place is on
     alerts: list = field(default_factory=list)  # [(kind, text)] shown once at the top of whichever page is next

@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from scgru_core.store.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, checkpoint_dir, default_setup,  # noqa: E402
+from scgru_core.store.checkpoints import (CHECKPOINT_DIR, REPRODUCE_ATOL, checkpoint_dir, default_setup, save_replay,  # noqa: E402
                                          load_checkpoint, settings_for, training_record, weights_equal)
 from scgru_core.net.cells import CELLS  # noqa: E402
 from scgru_core.data.samples import DEFAULT_SAMPLE  # noqa: E402
@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         out = save_run(folder, model, None, config=settings_for(key, setup, data), metrics=metrics,
                        scaler=data.scaler)
+        if (key, cell) == (DEFAULT_SAMPLE, "gru"):  # the lesson's model: its training replayed (0.4 MB)
+            save_replay(out, result)
         size = sum(p.stat().st_size for p in out.iterdir())
         print(f"{name}: {len(result.history)} epochs, test RMSE {metrics['dense']['rmse']:.4g} "
               f"(naive {metrics['naive']['rmse']:.4g}), {size / 1024:.0f} KiB, {seconds:.1f} s -> {out}")

@@ -72,3 +72,42 @@ def test_the_lessons_scgru_step_plays_too():
 def test_stop_is_offered_only_while_something_runs(name):
     at = page(new_app(), name)
     assert at.button(key="stop").disabled
+
+
+def test_a_training_is_replayed_epoch_by_epoch_from_the_shipped_model():
+    from scgru_core.store import checkpoints
+    from scgru_core.net.train import replay_fits
+
+    shipped = checkpoints.load_checkpoint("power_load")
+    assert len(shipped.training.replay) == len(shipped.training.history) + 1  # the start and every epoch
+    at = page(new_app(), "train")
+    assert at.slider(key="replay_epoch").value == len(shipped.training.history)  # opens on the trained weights
+    at.slider(key="replay_epoch").set_value(0).run()
+    start = [c for c in chart_titles(at) if "at epoch" in c]
+    assert start == ["layer 1 · W_hh (hidden-to-hidden) at epoch 0 of 15 · the weights it started from"]
+    at.button(key="replay_play").click().run()
+    at.run()
+    assert at.session_state["session"].replaying.epoch == 2
+    at.button(key="replay_play").click().run()
+    assert at.slider(key="replay_epoch").value == 2 and at.session_state["session"].replaying is None
+    assert replay_fits(shipped.model, 15) and not replay_fits(shipped.model, 10_000)
+
+
+def chart_titles(at) -> list[str]:
+    from apptest_helpers import chart_specs
+
+    return [spec["layout"].get("title", {}).get("text", "") for spec in chart_specs(at)]
+
+
+def test_a_training_keeps_its_replay_within_the_budget_and_ends_on_its_best_epoch():
+    import numpy as np
+    from _engine_support import tiny_data, tiny_model
+
+    import scgru_core as sc
+
+    model, data = tiny_model(hidden=8), tiny_data()
+    result = sc.fit(model, data, sc.TrainConfig(epochs=3, patience=0))
+    assert len(result.replay) == 4
+    final = {n: p.detach().numpy() for n, p in model.named_parameters() if "weight" in n}
+    best = result.replay[result.best_epoch]
+    assert all(np.allclose(best[n], final[n], atol=1e-2) for n in final)  # float16 of the best epoch's weights

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -90,6 +91,8 @@ class TrainResult:
     seconds: float = 0.0
     samples: int = 0  # training windows processed
     precision: str = "fp32"  # what it trained in (bf16 asked for on a CPU without it falls back to fp32)
+    replay: list = field(default_factory=list)  # the weight matrices at the start and after every epoch (float16),
+    # for replaying how the weights moved; empty when they would take more than REPLAY_BYTES (see replay_fits)
 
     @property
     def samples_per_second(self) -> float:
@@ -125,6 +128,23 @@ def _state(model: nn.Module) -> dict:
     return copy.deepcopy(model.state_dict())
 
 
+REPLAY_BYTES = 2_000_000
+"""The most a training keeps of its weights per epoch, in all (float16): the default model, 15 epochs, 0.4 MB; a
+session keeps one training's, and a class server holds a few dozen sessions."""
+
+
+def replay_fits(model: nn.Module, epochs: int) -> bool:
+    """Whether the weight matrices at every epoch of a training this long fit REPLAY_BYTES."""
+    weights = sum(p.numel() for n, p in model.named_parameters() if "weight" in n)
+    return weights * 2 * (epochs + 1) <= REPLAY_BYTES
+
+
+def weights_now(model: nn.Module) -> dict[str, np.ndarray]:
+    """The model's weight matrices as they are, in float16 (a replay shows their distribution, not their digits)."""
+    return {n: p.detach().cpu().float().numpy().astype(np.float16) for n, p in model.named_parameters()
+            if "weight" in n}
+
+
 def fit(model: Forecaster, data: Dataset, config: TrainConfig = TrainConfig(), masks: MaskSet | None = None,
         callbacks: Callbacks = Callbacks(), mask_update: MaskUpdate | None = None) -> TrainResult:
     """Train in place with Adam; early-stop on validation loss and end with the best weights.
@@ -152,6 +172,9 @@ def _fit(model: Forecaster, data: Dataset, config: TrainConfig, masks: MaskSet |
     n = len(X)
     batches = math.ceil(n / config.batch_size)
     result = TrainResult(precision=training_precision(config))
+    keep_replay = replay_fits(model, config.epochs)
+    if keep_replay:
+        result.replay.append(weights_now(model))  # epoch 0: where the training starts
     bf16 = result.precision == "bf16"
     best_val, best_state = loss_on(model, data.val), _state(model)
     last_good = best_state
@@ -196,6 +219,8 @@ def _fit(model: Forecaster, data: Dataset, config: TrainConfig, masks: MaskSet |
             raise TrainingDivergedError(f"Training diverged at epoch {epoch}: the validation loss became {val}. "
                                         "The model keeps its last good weights. Lower the learning rate.", epoch)
         last_good = _state(model)
+        if keep_replay:
+            result.replay.append(weights_now(model))
         log = EpochLog(epoch, config.epochs, running / n, val, time.perf_counter() - t0)
         result.history.append(log)
         if callbacks.on_epoch is not None:

@@ -109,8 +109,49 @@ def load_checkpoint(sample: str, directory: str | pathlib.Path | None = None, ce
                                          and math.isclose(saved.scaler.scale, data.scaler.scale, rel_tol=1e-12)):
         raise CheckpointError(f"The {sample} checkpoint's scaler does not match the data. "
                               "Run scripts/make_checkpoints.py again.")
-    return Checkpoint(model=saved.model.eval(), data=data, training=_training(saved.metrics.get("training", {})),
-                      metrics=saved.metrics, setup=setup)
+    training = dataclasses.replace(_training(saved.metrics.get("training", {})), replay=load_replay(d, saved.model))
+    return Checkpoint(model=saved.model.eval(), data=data, training=training, metrics=saved.metrics, setup=setup)
+
+
+REPLAY_FILE = "replay.safetensors"  # the weights at every epoch of the checkpoint's training (float16), if shipped
+
+
+def save_replay(directory: str | pathlib.Path, result: TrainResult) -> pathlib.Path | None:
+    """The training's weights per epoch beside a checkpoint (the lesson replays them), if it kept them."""
+    if not result.replay:
+        return None
+    from safetensors.torch import save_file
+
+    path = pathlib.Path(directory) / REPLAY_FILE
+    save_file({f"{epoch}/{name}": torch.from_numpy(w) for epoch, weights in enumerate(result.replay)
+               for name, w in weights.items()}, str(path))
+    return path
+
+
+def load_replay(directory: str | pathlib.Path, model: Forecaster) -> list:
+    """The weights per epoch shipped beside a checkpoint ([] when none are), each epoch's matrices of `model`'s
+    shapes; a file that does not fit the model is refused."""
+    path = pathlib.Path(directory) / REPLAY_FILE
+    if not path.is_file():
+        return []
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    try:
+        flat = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc}). Run scripts/make_checkpoints.py again.") from exc
+    shapes = {n: tuple(p.shape) for n, p in model.named_parameters() if "weight" in n}
+    epochs: dict[int, dict] = {}
+    for key, w in flat.items():
+        epoch, _, name = key.partition("/")
+        if not epoch.isdigit() or shapes.get(name) != w.shape:
+            raise CheckpointError(f"{path} holds {key} of shape {w.shape}, which the checkpoint's model does not "
+                                  "have. Run scripts/make_checkpoints.py again.")
+        epochs.setdefault(int(epoch), {})[name] = w
+    if sorted(epochs) != list(range(len(epochs))) or any(set(e) != set(shapes) for e in epochs.values()):
+        raise CheckpointError(f"{path} lacks some epoch's weights. Run scripts/make_checkpoints.py again.")
+    return [epochs[i] for i in range(len(epochs))]
 
 
 def _settings(config) -> dict:

@@ -12,8 +12,8 @@ from scgru_core.viz.series import (data_figure, forecast_figure, loss_figure, se
                                    training_figure)
 from scgru_core.viz.style import (COLORS, FONT_SIZE, FORECAST_COLUMNS, FORECAST_RECENT, PLOTLY_CONFIG, decimate, plain,
                                   time_axis)
-from scgru_core.viz.weights import heatmap_figure, histogram_figure, picked_cell
+from scgru_core.viz.weights import heatmap_figure, histogram_figure, picked_cell, replay_figure
 
 __all__ = ["COLORS", "FONT_SIZE", "FORECAST_COLUMNS", "FORECAST_RECENT", "PLOTLY_CONFIG", "cost_figure", "data_figure",
-           "decimate", "forecast_figure", "test_forecast_figure", "training_figure", "grouped_bar_figure", "heatmap_figure", "histogram_figure", "loss_figure", "picked_cell", "plain",
+           "decimate", "forecast_figure", "test_forecast_figure", "training_figure", "grouped_bar_figure", "heatmap_figure", "histogram_figure", "loss_figure", "picked_cell", "plain", "replay_figure",
            "schedule_figure", "series_figure", "time_axis", "tradeoff_figure"]

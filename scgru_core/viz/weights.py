@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
@@ -20,7 +20,8 @@ def _pruned_share(kept: np.ndarray, sep: str = " · ") -> str:
 
 
 def histogram_figure(panels: Sequence[GatePanel], log_count: bool = False, bins: int = 60,
-                     title: str | None = None, height: int = 360, pruning: bool = True) -> go.Figure:
+                     title: str | None = None, height: int = 360, pruning: bool = True,
+                     span: tuple[float, float] | None = None, counts_top: float | None = None) -> go.Figure:
     """Weight histograms, one subplot per panel, before (all weights) and after (kept weights) pruning; with
     `pruning=False` (weights no rule has cut, such as the lesson's before/after training), the weights alone: no
     before/after legend, no "% cut".
@@ -28,6 +29,8 @@ def histogram_figure(panels: Sequence[GatePanel], log_count: bool = False, bins:
     Each panel (PruningLab.panels): its weights, the kept mask, the cut on |w| (or None), whether it is in scope,
     its title (or the gate's name). The pruned band (-thr, thr) is
     shaded and the cut lines drawn; a panel out of scope or without a threshold has neither.
+    `span` and `counts_top` fix the weight axis and the count axis (a replay of a training keeps them still from
+    epoch to epoch, so that the weights are seen to move, not the axes).
     """
     kepts = [np.asarray(p.kept, dtype=bool).ravel() for p in panels]
     # the share on its own line: three panels side by side in half a screen have no room for both
@@ -36,7 +39,7 @@ def histogram_figure(panels: Sequence[GatePanel], log_count: bool = False, bins:
     data, shapes = [], []
     for i, (p, kept, ax) in enumerate(zip(panels, kepts, refs)):
         w = np.asarray(p.weights, dtype=np.float64).ravel()
-        lo, hi = (float(w.min()), float(w.max())) if w.size else (-1.0, 1.0)
+        lo, hi = span if span is not None else (float(w.min()), float(w.max())) if w.size else (-1.0, 1.0)
         if hi <= lo:
             lo, hi = lo - 1.0, hi + 1.0
         edges = np.linspace(lo, hi, bins + 1)
@@ -66,7 +69,8 @@ def histogram_figure(panels: Sequence[GatePanel], log_count: bool = False, bins:
                            for v in (-thr, thr)]
         layout[f"xaxis{ax}"].update(title_text="weight")
         layout[f"yaxis{ax}"].update(type="log" if log_count else "linear", rangemode="tozero",
-                                    **({"matches": "y", "showticklabels": False} if i else {}))
+                                    **({"matches": "y", "showticklabels": False} if i else {}),
+                                    **({"range": [0, counts_top]} if counts_top and not log_count else {}))
     layout["yaxis"]["title_text"] = "count (log)" if log_count else "count"
     return figure(data, dict(shapes=shapes, **layout), height, title, subplot_titles=2)
 
@@ -168,3 +172,22 @@ def picked_cell(point: dict, panels: Sequence[GatePanel]) -> tuple[int, int, int
     narrow = all(np.asarray(p.weights).shape[1] < 4 for p in panels)
     x, y = int(point["x"]), int(point["y"])
     return (index, x, y) if narrow else (index, y, x)
+
+
+def replay_figure(epochs: Sequence[Mapping[str, np.ndarray]], name: str, blocks: Mapping[str, slice], epoch: int,
+                  titles: Mapping[str, str] | None = None, title: str | None = None, bins: int = 60) -> go.Figure:
+    """Matrix `name`'s weights at `epoch` of a training replay (TrainResult.replay), one histogram per gate block,
+    on axes that hold still over the whole replay: the weight axis spans every epoch's weights, the count axis the
+    largest bin of any epoch."""
+    from scgru_core.pruning.lab import GatePanel  # the panels histogram_figure draws (a type of the engine's)
+
+    series = [np.asarray(e[name], dtype=np.float32) for e in epochs]
+    lo, hi = min(float(w.min()) for w in series), max(float(w.max()) for w in series)
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    edges = np.linspace(lo, hi, bins + 1)
+    top = max(int(np.histogram(w[b], edges)[0].max()) for w in series for b in blocks.values())
+    now = series[epoch]
+    panels = [GatePanel(gate, now[b], np.ones(now[b].shape, bool), title=(titles or {}).get(gate, gate))
+              for gate, b in blocks.items()]
+    return histogram_figure(panels, pruning=False, bins=bins, span=(lo, hi), counts_top=1.05 * top, title=title)
