@@ -19,7 +19,7 @@ current = state.require_model("Pruning")
 
 
 def controls() -> sc.PruneConfig | None:
-    c1, c2, c3, c4, c5, c6 = st.columns([1.45, 1.15, 1.5, 1.5, 0.75, 0.5], gap="medium", vertical_alignment="bottom")
+    c1, c2, c3, c4, c5, c6 = st.columns([1.4, 1.1, 1.45, 1.4, 0.9, 0.5], gap="medium", vertical_alignment="bottom")
     widgets.draw("method", c1, on_change=pv.sync_target)
     widgets.draw("scope", c2, on_change=pv.sync_target, cell=current.model.config.cell)
     rule = sc.RULES[widgets.value("method")]

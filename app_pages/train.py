@@ -44,7 +44,7 @@ c1, c2, _ = st.columns([1, 1, 4])
 start = c1.button("Train", type="primary", key="train", icon=":material/play_arrow:", width="stretch",
                   disabled=too_big is not None)
 with c2:
-    training.stop_button(start)
+    training.stop_button(start or session.get().training is not None)  # this session's training, run or followed
 if too_big is not None:
     st.error(results.plain(too_big), icon=":material/memory:")
 else:

@@ -10,11 +10,14 @@ from scgru_core.viz.style import for_projector
 from . import widgets
 
 PROJECTOR_CSS = """<style>
-[data-testid="stMetricValue"] { font-size: 2.8rem; }
-[data-testid="stMetricLabel"] p, [data-testid="stMetricDelta"] { font-size: 1.25rem; }
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; }
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] p { font-size: 1.05rem; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.5rem !important; }
+[data-testid="stMetricLabel"] p, [data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * {
+  font-size: 1.15rem !important; }
 </style>"""
+# the metric's value is a markdown paragraph too: its own size is set after the paragraphs', and wins
 
 
 def projector() -> bool:

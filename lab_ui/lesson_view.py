@@ -81,7 +81,7 @@ def prune_slider(step: lesson.LessonStep, chosen_here: bool = False) -> None:
     """The threshold s for the SCGRU rule, the target sparsity for rank rules (the Prune page's widgets).
     `chosen_here`: the step lets the student pick the method, so another method is no detour to point out."""
     method = widgets.value("method")
-    slider, button = st.columns([5, 1], vertical_alignment="bottom")
+    slider, button = st.columns([3.2, 1], vertical_alignment="bottom")
     play.button(button, key=play.BUTTONS[1])
     if play.playing():
         play.frame_view(slider)

@@ -72,6 +72,8 @@ def _frame(current: sc.PruningLab, training: sc.TrainResult, key: str) -> None:
     history = training.history
     loss = f" · validation loss {history[epoch - 1].val_loss:.4g}" if 0 < epoch <= len(history) else \
         " · the weights it started from" if epoch == 0 else ""
+    if epoch and epoch == training.best_epoch:
+        loss += " · the best: the model on screen"
     fig = viz.replay_figure(epochs, name, gate_blocks(current.model, name), epoch,
                             titles={g: pv.gate_label(g) for g in gate_blocks(current.model, name)},
                             title=f"{pv.matrix_label(name)} at epoch {epoch} of {last}{loss}")

@@ -135,13 +135,15 @@ def test_heatmaps_show_kept_and_signed_weights(at):
     choose_tab(at, "Heatmaps")
     at.run()
     spec = charts(at)["heat"][0]
-    assert [t["type"] for t in spec["data"]] == ["heatmap"] * 3  # one per gate of W_hh
+    assert [t["type"] for t in spec["data"]] == ["heatmap"] * 3 + ["scatter"] * 3  # one per gate of W_hh, and
+    # the invisible markers a click on a cell selects
     at.radio(key="p_heatmode").set_value("signed").run()
     spec = charts(at)["heat"][0]
     assert spec["data"][0]["zmid"] == 0
     at.radio(key="p_matrix").set_value("rnn.weight_ih_l0").run()
     spec = charts(at)["heat"][0]
-    assert len(spec["data"]) == 3 and spec["layout"]["xaxis3"]["title"]["text"] == "hidden unit"  # one strip per gate
+    assert [t["type"] for t in spec["data"]] == ["heatmap"] * 3 + ["scatter"] * 3  # one strip per gate
+    assert spec["layout"]["xaxis3"]["title"]["text"] == "hidden unit"
 
 
 def test_forecast_and_cost_panels(at):

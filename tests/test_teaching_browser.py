@@ -50,7 +50,7 @@ def home_to_step_4(browser, url: str) -> dict:
     wait_for_app(page, timeout=180_000)  # the lesson loads the shipped model, or trains it
     page.get_by_role("heading", name="Step 1 · The series and the forecasting task").wait_for()
     t_lesson = time.perf_counter() - t0
-    page.get_by_text("4 · The SCGRU rule", exact=True).click()
+    page.get_by_text(f"4 · {lesson.STEPS[3].short}", exact=True).click()
     wait_for_app(page)
     page.get_by_role("heading", name="Step 4 · The SCGRU rule: s · std(|W|), and the floor k").wait_for()
     page.get_by_text("Sparsity (in scope)").wait_for()

@@ -74,7 +74,7 @@ class LessonStep:
 
 STEPS: tuple[LessonStep, ...] = (
     LessonStep(
-        key="task", short="The task", title="The series and the forecasting task", chart="series", control="window",
+        key="task", short="Task", title="The series and the forecasting task", chart="series", control="window",
         text=(
             "A time series is one number per time step: here, electricity demand every half hour. The task is "
             "**one-step forecasting**: from the last *W* values (the **window**) predict the next *h* values "
@@ -95,7 +95,7 @@ STEPS: tuple[LessonStep, ...] = (
             "but every window is longer, so each forecast does more work (the GRU runs W steps)."),
         maths=(WINDOWS,), overrides={}),
     LessonStep(
-        key="gru", short="The GRU", title="What a GRU is: six weight blocks", chart="gru", control="hidden",
+        key="gru", short="GRU", title="What a GRU is: six weight blocks", chart="gru", control="hidden",
         text=(
             "A GRU reads the window one value at a time and keeps a **hidden state** *h* of *H* numbers, its "
             "memory. At every step three small networks decide what to do: the **reset gate** *r* (how much "
@@ -136,7 +136,7 @@ STEPS: tuple[LessonStep, ...] = (
             "change the output little, and that is what the next step tries."),
         maths=(LOSS,), overrides={"cell": "gru", "layers": 1, "hidden": 64}),
     LessonStep(
-        key="rule", short="The SCGRU rule", title="The SCGRU rule: s · std(|W|), and the floor k", chart="histogram",
+        key="rule", short="SCGRU rule", title="The SCGRU rule: s · std(|W|), and the floor k", chart="histogram",
         control="sensitivity",
         text=(
             "SCGRU (Tang et al., 2022) prunes each matrix on its own: compute the spread of its weights' "
@@ -164,7 +164,7 @@ STEPS: tuple[LessonStep, ...] = (
         overrides={"method": "sensitivity", "sensitivity": 1.0, "floor": 0.01, "scope": "both", "global_": False},
     ),
     LessonStep(
-        key="finetune", short="Prune, fine-tune", chart="forecast_pruned", control="sensitivity",
+        key="finetune", short="Fine-tune", chart="forecast_pruned", control="sensitivity",
         title="Prune, watch the forecast degrade; fine-tune, watch it recover",
         text=(
             "Pruning changes the function the network computes. Move s up and watch the pruned forecast drift "
@@ -185,7 +185,7 @@ STEPS: tuple[LessonStep, ...] = (
             "of the accuracy at the same sparsity. At moderate sparsity pruning barely changes the error."),
         maths=(FINETUNE, METRICS), overrides={"method": "sensitivity", "sensitivity": 2.0, "finetune_epochs": 5}),
     LessonStep(
-        key="cost", short="What it saves", title="What pruning saves: on paper and in practice", chart="cost",
+        key="cost", short="Savings", title="What pruning saves: on paper and in practice", chart="cost",
         control="latency",
         text=(
             "**On paper**, a pruned weight costs nothing: fewer non-zero parameters, fewer multiply-accumulates "
