@@ -11,7 +11,8 @@ from scgru_core.viz import sensitivity as viz_sensitivity
 ss = st.session_state
 TABS = ["Histograms", "Heatmaps", "Forecast", "Thresholds", "Cost", "Sensitivity"]
 
-st.title("Prune", help="SCGRU (Tang et al. 2022) cuts every weight with |w| < s × std(|W|) of its matrix, keeping "
+title, play_col = st.columns([5, 1], vertical_alignment="bottom")
+title.title("Prune", help="SCGRU (Tang et al. 2022) cuts every weight with |w| < s × std(|W|) of its matrix, keeping "
                        "at least a fraction k. Each move re-prunes the trained weights and re-evaluates the model on "
                        "the test part at once; nothing is retrained until you press Fine-tune.")
 state.show_messages("prune")
@@ -19,7 +20,7 @@ current = state.require_model("Pruning")
 
 
 def controls() -> sc.PruneConfig | None:
-    c1, c2, c3, c4, c5, c6 = st.columns([1.4, 1.1, 1.45, 1.4, 0.9, 0.5], gap="medium", vertical_alignment="bottom")
+    c1, c2, c3, c4, c5 = st.columns([1.45, 1.15, 1.5, 1.5, 0.5], gap="medium", vertical_alignment="bottom")
     widgets.draw("method", c1, on_change=pv.sync_target)
     widgets.draw("scope", c2, on_change=pv.sync_target, cell=current.model.config.cell)
     rule = sc.RULES[widgets.value("method")]
@@ -32,8 +33,7 @@ def controls() -> sc.PruneConfig | None:
         # whose every step wrote the s slider lost key presses in Chromium: 20 quick presses moved it by 7.)
         widgets.draw("sparsity", c4, typed=by_threshold, max_value=pv.target_bound(), on_change=pv.sync_s,
                      **({"help": pv.TARGET_TYPED_HELP} if by_threshold else {}))
-    play.button(c5)
-    with c6.popover("", icon=":material/settings:", help="More settings", width="stretch"):
+    with c5.popover("", icon=":material/settings:", help="More settings", width="stretch"):
         widgets.draw("floor", on_change=pv.sync_target, disabled=not by_threshold)
         widgets.draw("global_", disabled=not rule.supports_global)
         widgets.draw("prune_seed")
@@ -63,14 +63,7 @@ def tab_heatmaps(snap: sc.Snapshot) -> None:
     matrix_picker(lambda: widgets.draw("heat_mode", horizontal=True, label_visibility="collapsed"))
     name, mode = widgets.value("matrix"), widgets.value("heat_mode")
     legend = "dark kept, pink cut" if mode == "mask" else "blue +, red −, grey cut"
-    panels = pv.gate_panels(current, snap, name)
-    fig = server.figure(current, snap, ("heatmap", name, mode), lambda: viz.heatmap_figure(
-        panels, mode=mode, title=f"{pv.matrix_label(name)} ({legend})", pickable=True))
-    if play.playing():  # a chart that can be clicked is a widget whose every new figure is a new widget: not while
-        charts.show(fig, key="heat")  # frames change it twice a second (its state churned the slider's)
-        return
-    event = charts.show(fig, key="heat", on_select="rerun", selection_mode="points")
-    pv.asked_weight(current, snap, name, panels, event)
+    pv.heatmaps(current, snap, name, mode, f"{pv.matrix_label(name)} ({legend})", "heat", play.playing())
     explain.explain("heatmap" if mode == "mask" else "heatmap_signed")
 
 
@@ -237,5 +230,6 @@ def panel() -> None:
 
 if current is not None:
     pv.init_controls(current)
+    play.button(play_col)  # outside the panel: a button redrawn by every frame lost clicks (Pause did not pause)
     st.fragment(lab_panel, run_every=play.interval())()
     finetune_controls()

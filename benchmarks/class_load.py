@@ -230,14 +230,20 @@ async def main(args) -> None:
         stop(procs)
 
 
-if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def class_parser(description: str, port: int) -> argparse.ArgumentParser:
+    """The flags every class benchmark takes: how many students, their moves, the servers."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sessions", type=int, default=30)
     p.add_argument("--moves", type=int, default=10)
-    p.add_argument("--trainings", type=int, default=5)
     p.add_argument("--pause", type=float, default=0.3, help="seconds between a student's moves")
-    p.add_argument("--port", type=int, default=8631)
+    p.add_argument("--port", type=int, default=port)
     p.add_argument("--processes", type=int, default=1, help="server processes, sessions spread over them")
+    return p
+
+
+if __name__ == "__main__":
+    p = class_parser(__doc__, 8631)
+    p.add_argument("--trainings", type=int, default=5)
     p.add_argument("--stagger", action="store_true",
                    help="each student starts moving at a random moment within one pause (default: all in step)")
     asyncio.run(main(p.parse_args()))

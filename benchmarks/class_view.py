@@ -20,7 +20,6 @@ Reported, in one run on the same server(s):
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import pathlib
@@ -31,7 +30,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT), str(ROOT.parent), str(ROOT.parent / "scripts")]
-from class_load import Session, client, cpu_seconds, moves, open_link, settled, summary  # noqa: E402
+from class_load import Session, class_parser, client, cpu_seconds, moves, open_link, settled, summary  # noqa: E402
 from serve_class import start, stop  # noqa: E402
 from scgru_core.classroom.room import ClassRoom  # noqa: E402
 
@@ -165,11 +164,6 @@ async def main(args) -> None:
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sessions", type=int, default=30)
-    p.add_argument("--moves", type=int, default=10)
-    p.add_argument("--pause", type=float, default=0.3, help="seconds between a student's moves")
+    p = class_parser(__doc__, 8651)
     p.add_argument("--spread", type=float, default=5.0, help="the answers arrive within this many seconds")
-    p.add_argument("--port", type=int, default=8651)
-    p.add_argument("--processes", type=int, default=1)
     asyncio.run(main(p.parse_args()))

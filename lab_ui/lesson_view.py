@@ -81,16 +81,13 @@ def prune_slider(step: lesson.LessonStep, chosen_here: bool = False) -> None:
     """The threshold s for the SCGRU rule, the target sparsity for rank rules (the Prune page's widgets).
     `chosen_here`: the step lets the student pick the method, so another method is no detour to point out."""
     method = widgets.value("method")
-    slider, button = st.columns([3.2, 1], vertical_alignment="bottom")
-    play.button(button, key=play.BUTTONS[1])
     if play.playing():
-        play.frame_view(slider)
+        play.frame_view(st)
     elif sc.RULES[method].control == "sensitivity":
-        widgets.draw("sensitivity", slider, label=lesson.CONTROLS["sensitivity"],
+        widgets.draw("sensitivity", label=lesson.CONTROLS["sensitivity"],
                      on_change=lambda: (pv.sync_target(), moved(step.key)))
     else:
-        widgets.draw("sparsity", slider, max_value=pv.target_bound(),
-                     on_change=lambda: (pv.sync_s(), moved(step.key)))
+        widgets.draw("sparsity", max_value=pv.target_bound(), on_change=lambda: (pv.sync_s(), moved(step.key)))
         if not chosen_here:
             st.caption(f"The method is {sc.RULES[method].label}: press **Set up this step** for the SCGRU rule.")
 
@@ -204,10 +201,8 @@ def step_rule(step, current) -> None:
                      "in all).")
     panels = pv.gate_panels(current, snap, name)
     chart(viz.histogram_figure(panels, title=f"{pv.matrix_label(name)}: the cut"), "lesson_hist", pv.histogram_kind(snap))
-    event = charts.show(viz.heatmap_figure(panels, title=f"{pv.matrix_label(name)}: kept (dark) and pruned",
-                                           pickable=True), key="lesson_heat", on_select="rerun",
-                        selection_mode="points")
-    pv.asked_weight(current, snap, name, panels, event)
+    pv.heatmaps(current, snap, name, "mask", f"{pv.matrix_label(name)}: kept (dark) and pruned", "lesson_heat",
+                play.playing())
     explain.explain("heatmap")
 
 
@@ -313,11 +308,16 @@ def step_compare(step, current) -> None:
 def chart_column(step: lesson.LessonStep, current) -> None:
     """The step's control and live chart. While Play plays, a fragment rerun every frame (the control moved one
     frame on first); otherwise part of the page, so that moving the control also reveals the question's answer."""
-    if play.playing() and step.key in PLAYABLE:
-        st.fragment(_playing_frame, run_every=play.interval())(step, current)
+    if step.key not in PLAYABLE:
+        session.get().playing = None  # a step without the control: nothing moves unseen
+        RENDER[step.key](step, current)
         return
-    session.get().playing = None  # a step without the control: nothing moves unseen
-    RENDER[step.key](step, current)
+    _, button = st.columns([3, 1])
+    play.button(button, key=play.BUTTONS[1])  # outside the frames' fragment, as on the Prune page
+    if play.playing():
+        st.fragment(_playing_frame, run_every=play.interval())(step, current)
+    else:
+        RENDER[step.key](step, current)
 
 
 def _playing_frame(step: lesson.LessonStep, current) -> None:

@@ -20,8 +20,9 @@ from scgru_core.teach.settings import SETTINGS
 from . import prune_view as pv
 from . import session, widgets
 
-INTERVAL_S = 0.5  # a frame every half second: about 12 s from 0 to s = 5 and as long back (two frames a second
-# keep a class's eyes on it; the server's cost is one snapshot a frame, mostly a cache hit)
+INTERVAL_S = 0.5  # two frames a second: about 12 s from 0 to s = 5 and as long back; the server's cost is one
+# snapshot a frame, mostly a cache hit. The browser keeps up if a frame is cheap to draw: heatmaps go as images while
+# it plays (as heatmap traces, headless Chromium here had no time left for a click: Pause arrived 3-5 s late)
 BUTTONS = ("play", "lesson_play")  # the Play / Pause buttons' keys (the Prune page's, the lesson's)
 FRAME = {"sensitivity": 0.2, "sparsity": 0.05}  # the step of a frame on each kind of control
 

@@ -18,7 +18,7 @@ from scgru_core import viz
 from scgru_core.study.experiment import RunConfig, run_record
 from scgru_core.teach.settings import DEFAULTS, SETTINGS
 
-from . import classroom, memory, server, session, state, widgets
+from . import charts, classroom, memory, server, session, state, widgets
 
 PRUNE_SETTINGS = [n for n, s in SETTINGS.items() if s.config == "prune"]
 
@@ -257,6 +257,22 @@ def sensitivity_comparison(current: sc.PruningLab, config: sc.PruneConfig) -> di
     table = pd.DataFrame([{"block": " · ".join([matrix_short(k.split(":")[0]), *k.split(":")[1:]]), "suggested": v}
                           for k, v in allocation.items()])
     return {"target": target, "allocation": allocation, "suggested": suggested, "uniform": uniform, "table": table}
+
+
+def heatmaps(current: sc.PruningLab, snap: sc.Snapshot, name: str, mode: str, title: str, key: str,
+             playing: bool) -> None:
+    """Matrix `name`'s gate heatmaps, drawn once per server for each setting (server.figure), and the weight a click
+    on a cell asks about (the Prune page's Heatmaps tab, the lesson's SCGRU step). While Play plays, frames are
+    images and not clickable: a clickable chart is a widget, new with every figure, and heatmap traces redrawn twice a
+    second kept headless Chromium so busy that a click on Pause reached the server 3-5 s late."""
+    panels = gate_panels(current, snap, name)
+    fig = server.figure(current, snap, ("heatmap", name, mode, title, playing), lambda: viz.heatmap_figure(
+        panels, mode=mode, title=title, **({"max_cells": 0} if playing else {"pickable": True})))
+    if playing:
+        charts.show(fig, key=key)
+        return
+    event = charts.show(fig, key=key, on_select="rerun", selection_mode="points")
+    asked_weight(current, snap, name, panels, event)
 
 
 def asked_weight(current: sc.PruningLab, snap: sc.Snapshot, name: str, panels: list[sc.GatePanel], event) -> None:
