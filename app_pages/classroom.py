@@ -26,7 +26,9 @@ room = classroom.room()
 state.show_messages("class_teacher")
 where = urlsplit(st.context.url or "")
 st.caption(f"Students open **{where.scheme or 'http'}://{where.netloc}/lesson** · each one's answers and threshold "
-           "arrive here as they set them; nothing identifies a student but the nickname they choose for a challenge.")
+           "arrive here as they set them; nothing identifies a student but the nickname they choose for a challenge. "
+           "The token has left this page's address, so the room cannot read it off the projector: after a reload, "
+           "open the teacher's link that `make class` printed again.")
 
 
 def reveal(key: str) -> None:
