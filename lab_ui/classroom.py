@@ -8,6 +8,8 @@ receives aggregates: counts of answers once revealed, the leaderboard of chosen 
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import os
 
@@ -16,7 +18,9 @@ import streamlit as st
 import scgru_core as sc
 from scgru_core.classroom.room import NICKNAME_CHARS, ClassRoom, Entry, Place, check_nickname
 from scgru_core.serve.snapshot_cache import model_digest
+from scgru_core.study.curves import Curve
 from scgru_core.teach import lesson
+from scgru_core.teach.settings import DEFAULTS
 
 from . import session, state, training
 
@@ -24,6 +28,7 @@ CLASS_DIR_ENV = "SCGRU_CLASS_DIR"
 TOKEN = "token"  # the teacher's link's parameter
 NICKNAME_KEY = "class_nickname"
 CLASS_PAGE = "class"
+CURVE_S = [round(0.1 * i, 1) for i in range(31)]  # the thresholds of the curve behind the students' dots (prefetched)
 REVEAL_POLL_S = 2.0  # how often a student's answered question looks whether the teacher has revealed the class's
 
 
@@ -190,3 +195,26 @@ def leaderboard_table(board: list[Entry]):
     return pd.DataFrame({"rank": range(1, len(board) + 1), "nickname": [e.nickname for e in board],
                          "test RMSE": [round(e.score, 4) for e in board],
                          "sparsity": [f"{e.sparsity:.1%}" for e in board], "setting": [e.setting for e in board]})
+
+
+@contextlib.contextmanager
+def said():
+    """Around the teacher's reads and writes: a database that does not answer (locked past its wait, a full disk) is
+    a warning on the page, and the page goes on."""
+    try:
+        yield
+    except sc.ScgruError as exc:
+        st.warning(f"The class's database: {exc}.", icon=":material/database:")
+
+
+def model_curve(current: sc.PruningLab) -> Curve:
+    """The model's prune-only SCGRU curve at the default settings, which the students' dots are read against (the
+    server's snapshots, mostly prefetched; kept in the session per model)."""
+    now = session.get()
+    cached = now.sweeps.get(("class_curve", now.version))
+    if cached is None:
+        snaps = [current.at(dataclasses.replace(DEFAULTS.prune_config(), sensitivity=s)) for s in CURVE_S]
+        cached = now.sweeps[("class_curve", now.version)] = Curve(
+            "SCGRU at each s (prune only)", tuple(s.result.sparsity for s in snaps),
+            tuple(s.evaluation.metrics.rmse for s in snaps))
+    return cached
