@@ -1,6 +1,6 @@
 """Play: the pruning control moves by itself, frame by frame, from 0 to its largest value and back, so a class
-watches the cut sweep through the weights (TF Playground's best-loved control). A frame is one step of the slider
-the rule is driven by (s for a threshold rule, the target for a rank rule); the shipped model's frames up to
+watches the cut sweep through the weights (TF Playground's best-loved control). A frame moves the control the rule is
+driven by (s for a threshold rule, the target for a rank rule) by FRAME; the shipped model's frames up to
 prefetch.GRID_TOP are already in the server's snapshot cache, the rest are computed when first reached.
 
 Frames are drawn by re-running the fragment that holds the control every INTERVAL_S (Streamlit's run_every). While
@@ -30,7 +30,7 @@ FRAME = {"sensitivity": 0.2, "sparsity": 0.05}  # the step of a frame on each ki
 @dataclass
 class Playing:
     control: str  # "sensitivity" or "sparsity": the setting it moves
-    last: float  # the value it set last (another value there means the user moved the control: it stops)
+    last: float  # the frame it is at (the control's widget is set to it, and Pause gives the widget back there)
     direction: int = 1
 
 
