@@ -118,3 +118,43 @@ def test_the_stickiness_spreads_a_class_evenly_whatever_the_ports():
                 counts[serve_class.backend_of(a, backends)] += 1
             assert max(counts) - min(counts) <= 1, (students, backends, counts)
     assert "hash $remote_addr;" in serve_class.nginx_config(8501, [8502, 8503], "/tmp/x")
+
+
+def test_the_class_survives_a_server_restart_and_the_teachers_reset_wipes_it(tmp_path):
+    from class_load import Session
+    from scgru_core.classroom.room import ClassRoom
+
+    room = ClassRoom(tmp_path)
+
+    async def answer(port: int) -> None:
+        s = Session(port)
+        await s.connect()
+        await s.run("lesson")
+        _, fragment = s.widgets["q_task"]
+        await s.run("lesson", [s.state("q_task", string_value="It doubles")], fragment=fragment)
+        await s.ws.close()
+
+    async def teacher(port: int, reset: bool = False) -> str | None:
+        s = Session(port)
+        await s.connect()
+        await s.run("class", query=f"token={room.token}")
+        if reset:  # the popover's button, as the browser sends a click
+            await s.run("class", [s.state("class_reset", trigger_value=True)])
+        seen = s.metric_values.get("Answers so far")
+        await s.ws.close()
+        return seen
+
+    port = free_port()
+    procs = serve_class.start(port, processes=1, quiet=True, class_dir=tmp_path)
+    try:
+        asyncio.run(answer(port))
+    finally:
+        serve_class.stop(procs)
+    procs = serve_class.start(port, processes=1, quiet=True, class_dir=tmp_path)  # a new server process
+    try:
+        assert asyncio.run(teacher(port)) == "1"
+        asyncio.run(teacher(port, reset=True))
+        assert asyncio.run(teacher(port)) == "0"  # the teacher's link still opens the page, on an empty class
+        assert room.size()["answers"] == 0
+    finally:
+        serve_class.stop(procs)
