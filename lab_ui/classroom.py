@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import hashlib
+import itertools
 import os
 
 import streamlit as st
@@ -28,6 +30,7 @@ CLASS_DIR_ENV = "SCGRU_CLASS_DIR"
 TOKEN = "token"  # the teacher's link's parameter
 NICKNAME_KEY = "class_nickname"
 CLASS_PAGE = "class"
+XSRF_COOKIE = "_streamlit_xsrf"  # Streamlit's (server.enableXsrfProtection, on in .streamlit/config.toml)
 CURVE_S = [round(0.1 * i, 1) for i in range(31)]  # the thresholds of the curve behind the students' dots (prefetched)
 REVEAL_POLL_S = 2.0  # how often a student's answered question looks whether the teacher has revealed the class's
 
@@ -69,7 +72,26 @@ def admit_teacher(note) -> None:
 
 
 def _student() -> str:
-    return session.get().token
+    """Who is answering: this browser, the same across reloads and tabs (so a reload neither counts an answer twice
+    nor leaves a second dot), where Streamlit's XSRF cookie tells it; else this session."""
+    return browser_id(st.context.cookies.get(XSRF_COOKIE) if st.context.cookies else None) or session.get().token
+
+
+def browser_id(cookie: str | None) -> str | None:
+    """A digest of the browser's XSRF token, from its cookie. The cookie holds the token masked, in Tornado's
+    documented version-2 form `2|mask|masked token|time`, the mask new on every page load; the token itself stays
+    until the browser drops the cookie. Only a digest is kept: the token is a secret of the browser's."""
+    parts = str(cookie).split("|") if cookie else []
+    if len(parts) != 4 or parts[0] != "2":
+        return None
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+    except ValueError:
+        return None
+    if not mask or not masked:
+        return None
+    token = bytes(a ^ b for a, b in zip(masked, itertools.cycle(mask)))
+    return "b-" + hashlib.sha256(b"scgru-class-student|" + token).hexdigest()[:32]
 
 
 def _safely(write, page: str) -> bool:

@@ -295,3 +295,16 @@ def test_a_database_that_does_not_answer_is_said_on_the_teachers_page_and_the_pa
     assert "did not answer" in " ".join(w.value for w in teacher.warning) and not teacher.success
     assert here.counts("task", 4) == [0, 1, 0, 0]  # nothing was claimed, and nothing was lost
     assert [m.value for m in teacher.metric if m.label == "Answers so far"] == ["1"]  # reads go on during a write
+
+
+def test_a_browser_is_one_student_across_reloads_and_another_browser_another():
+    from lab_ui.classroom import browser_id
+
+    # Streamlit's XSRF cookie as one browser sent it on two page loads (a new mask each time), and another browser's
+    first, reload = "2|6c4c608e|507bec3e871b21946eea47db19703e3d|1796544286", \
+        "2|9d1dccba|a12a400a764a8da09fbbebefe8219209|1796544286"
+    other = "2|422ecdab|9aa74296668d796f3beffe86c35fa345|1796544289"
+    assert browser_id(first) == browser_id(reload) != browser_id(other)
+    assert "3c378cb0" not in browser_id(first)  # a digest: the browser's token itself is not kept
+    for bad in (None, "", "1|abc", "2|zz|12|3", "2||12|3", "2|ab|cd"):
+        assert browser_id(bad) is None  # then the session is the student

@@ -55,6 +55,8 @@ def test_a_class_answers_and_the_projector_follows(browser, tmp_path):
         teacher.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stMetric"]')]
             .some(m => m.innerText.includes('Answers so far') && m.innerText.includes('2'))""", timeout=10_000)
         assert room.counts("task", 4) == [1, 1, 0, 0]
+        answer(students[0], url, "It doubles")  # a reload is the same student: the answer replaces, not adds
+        assert room.counts("task", 4) == [0, 1, 1, 0] and room.size()["students"] == 2
 
         teacher.get_by_text("Reveal the answers").click()  # the counts on the projector and on the students' pages
         teacher.locator(".st-key-class_answers, [data-testid='stPlotlyChart']").first.wait_for(timeout=10_000)
