@@ -42,33 +42,37 @@ def section(current: sc.PruningLab, training: sc.TrainResult, key: str = "replay
         return
     version = session.get().version
     playing = _now(version)
-    st.fragment(_frame, run_every=FRAME_S if playing else None)(current, training, key)
+    names = [n for n in sc.weight_names(current.model) if n in epochs[0]]
+    name = widgets.value("matrix") if widgets.value("matrix") in names else pv.default_matrix(current.model)
+    c1, c2 = st.columns([1, 4], vertical_alignment="center")
+    # the button outside the fragment that plays (as Play's on the Prune page: a button redrawn by every frame
+    # can lose a click)
+    if c1.button("Pause" if playing else "Play", key=f"{key}_play", width="stretch",
+                 icon=":material/pause:" if playing else ":material/play_arrow:"):
+        at = min(int(st.session_state.get(EPOCH_KEY, len(epochs) - 1)), len(epochs) - 1)
+        session.get().replaying = None if playing else Replaying(version, 0 if at >= len(epochs) - 1 else at)
+        st.rerun()
+    c2.caption(f"{pv.matrix_label(name)}, the matrix chosen on the Prune page; 0 is the weights the training "
+               "started from.")
+    st.fragment(_frame, run_every=FRAME_S if playing else None)(current, training, key, name)
 
 
-def _frame(current: sc.PruningLab, training: sc.TrainResult, key: str) -> None:
+def _frame(current: sc.PruningLab, training: sc.TrainResult, key: str, name: str) -> None:
     epochs, version = training.replay, session.get().version
     last = len(epochs) - 1
     playing = _now(version)
     if playing is not None and not st.session_state.get(f"{key}_play"):
         playing.epoch, playing.direction = (int(v) for v in play.next_value(playing.epoch, playing.direction, 1, last))
         memory.set_widget(EPOCH_KEY, playing.epoch)  # where Pause gives the slider back
-    c1, c2, c3 = st.columns([3.2, 0.8, 2.2], vertical_alignment="bottom")
     if playing is not None:
-        c1.progress(playing.epoch / last if last else 1.0,
+        st.progress(playing.epoch / last if last else 1.0,
                     text=f"Epoch **{playing.epoch}** of {last} {'▲' if playing.direction > 0 else '▼'} (playing)")
         epoch = playing.epoch
     else:
         memory.default(EPOCH_KEY, last)
         if not 0 <= st.session_state[EPOCH_KEY] <= last:  # another model's replay was longer
             memory.set_widget(EPOCH_KEY, last)
-        epoch = c1.slider("Epoch", 0, last, key=EPOCH_KEY, help="0: the weights the training started from.")
-    if c2.button("Pause" if playing else "Play", key=f"{key}_play", width="stretch",
-                 icon=":material/pause:" if playing else ":material/play_arrow:"):
-        session.get().replaying = None if playing else Replaying(version, 0 if epoch >= last else epoch)
-        st.rerun()
-    names = [n for n in sc.weight_names(current.model) if n in epochs[0]]
-    name = widgets.value("matrix") if widgets.value("matrix") in names else pv.default_matrix(current.model)
-    c3.caption(f"{pv.matrix_label(name)} (the matrix chosen on the Prune page)")
+        epoch = st.slider("Epoch", 0, last, key=EPOCH_KEY, help="0: the weights the training started from.")
     history = training.history
     loss = f" · validation loss {history[epoch - 1].val_loss:.4g}" if 0 < epoch <= len(history) else \
         " · the weights it started from" if epoch == 0 else ""

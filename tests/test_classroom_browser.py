@@ -143,3 +143,16 @@ def test_play_moves_the_threshold_and_a_heatmap_cell_answers(browser):
         assert "reset gate r · unit 5, hidden unit 7" in text, text
         assert re.search(r"SCGRU cuts it from\s+(s = [\d.]+|never)", text)
         page.screenshot(path=str(ARTIFACTS / "heatmap_asked_1600.png"))
+
+        # the training replayed: the shipped model's epochs, played and paused on the Train page
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()
+        wait_for_app(page, timeout=120_000)
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stProgress"]')]
+            .some(b => /Epoch [2-9]/.test(b.innerText) && b.innerText.includes('(playing)'))""", timeout=60_000)
+        page.get_by_role("button", name="Pause").click()
+        page.get_by_role("button", name="Play").wait_for(timeout=30_000)
+        epoch = int(page.get_by_test_id("stSlider").filter(has_text="Epoch").get_by_test_id("stSliderThumbValue")
+                    .inner_text())
+        assert 2 <= epoch <= 15
+        assert f"at epoch {epoch} of 15" in page.inner_text("body")
