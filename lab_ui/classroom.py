@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import os
 
+import pandas as pd
 import streamlit as st
 
 import scgru_core as sc
@@ -190,12 +191,9 @@ def enter(challenge, nickname: str) -> None:
         return
     try:
         name = check_nickname(nickname)
+        challenge.check(now.sparsity)  # before the fine-tune: a refused entry costs the server nothing
     except sc.ScgruError as exc:
-        st.warning(str(exc)[0].upper() + str(exc)[1:] + ".")
-        return
-    if now.sparsity + 1e-9 < challenge.min_sparsity:
-        st.warning(f"The challenge asks for {challenge.min_sparsity:.0%} sparsity or more; your setting cuts "
-                   f"{now.sparsity:.1%}. Raise s (or the target) on the Prune page.")
+        st.warning(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
         return
     snap = current.at(now.config)  # recomputed from the session's setting: nothing of the score comes from a browser
     made = training.finetune(current, snap, challenge.epochs, session.get().model_info.train_config,
@@ -211,9 +209,7 @@ def enter(challenge, nickname: str) -> None:
         state.show_messages("class")
 
 
-def leaderboard_table(board: list[Entry]):
-    import pandas as pd
-
+def leaderboard_table(board: list[Entry]) -> pd.DataFrame:
     return pd.DataFrame({"rank": range(1, len(board) + 1), "nickname": [e.nickname for e in board],
                          "test RMSE": [round(e.score, 4) for e in board],
                          "sparsity": [f"{e.sparsity:.1%}" for e in board], "setting": [e.setting for e in board]})

@@ -86,13 +86,19 @@ def frame_view(where) -> None:
                    text=f"{SETTINGS[now.control].label}: **{text}** {'▲' if now.direction > 0 else '▼'} (playing)")
 
 
+def play_pause(where, key: str, on: bool, help: str) -> bool:
+    """The Play / Pause button of something that plays (the pruning control, a training's replay), drawn outside
+    the fragment that plays it: a button redrawn by every frame lost clicks. True when it was pressed."""
+    return where.button("Pause" if on else "Play", key=key, icon=":material/pause:" if on else ":material/play_arrow:",
+                        width="stretch", help=help)
+
+
 def button(where=None, key: str = BUTTONS[0]) -> None:
     """Play / Pause. Starting or stopping changes how the fragment reruns, so the whole page reruns."""
     where = where if where is not None else st
     on = playing()
-    if where.button("Pause" if on else "Play", key=key, icon=":material/pause:" if on else ":material/play_arrow:",
-                    width="stretch", help="Sweeps the control from 0 to its largest value and back, a frame every "
-                                          f"{INTERVAL_S:g} s; Pause holds it there and gives it back to you."):
+    if play_pause(where, key, on, f"Sweeps the control from 0 to its largest value and back, a frame every "
+                                  f"{INTERVAL_S:g} s; Pause holds it there and gives it back to you."):
         if on:
             session.get().playing = None
         else:

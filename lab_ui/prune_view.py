@@ -275,19 +275,22 @@ def heatmaps(current: sc.PruningLab, snap: sc.Snapshot, name: str, mode: str, ti
     asked_weight(current, snap, name, panels, event)
 
 
+ASK_HINT = "Click a cell to ask about that weight: its value, its rank, and the s at which it goes."
+
+
 def asked_weight(current: sc.PruningLab, snap: sc.Snapshot, name: str, panels: list[sc.GatePanel], event) -> None:
     """Under a pickable heatmap: the weight whose cell was clicked (matrix, gate, row and column, value, rank, cut
     or kept at this setting, the s from which the SCGRU rule cuts it), or how to ask."""
     points = list(getattr(getattr(event, "selection", None), "points", None) or [])
     picked = viz.picked_cell(points[0], panels) if points else None
     if picked is None:
-        st.caption("Click a cell to ask about that weight: its value, its rank, and the s at which it goes.")
+        st.caption(ASK_HINT)
         return
     index, row, column = picked
     try:
         facts = current.weight(snap, name, panels[index].gate, row, column)
     except sc.ScgruError:  # a click kept from another matrix or model
-        st.caption("Click a cell to ask about that weight: its value, its rank, and the s at which it goes.")
+        st.caption(ASK_HINT)
         return
     reads = "input" if name.startswith("rnn.weight_ih") else "hidden unit"
     with st.container(border=True, key="asked_weight"):
@@ -302,7 +305,7 @@ def asked_weight(current: sc.PruningLab, snap: sc.Snapshot, name: str, panels: l
         if not facts.in_scope:
             st.caption("Its block is outside the scope: the setting leaves it dense.")
         elif facts.floor_keeps:
-            st.caption(f"It is among the {math.ceil(snap.config.floor * facts.count):,} largest |w|, which the floor "
+            st.caption(f"It is among the {facts.floor_count:,} largest |w|, which the floor "
                        f"k = {snap.config.floor:g} keeps whatever s is.")
         else:
             st.caption(f"The SCGRU rule cuts |w| < s × std(|W|): this one goes once s passes |w| / std(|W|) = "

@@ -45,10 +45,8 @@ def section(current: sc.PruningLab, training: sc.TrainResult, key: str = "replay
     names = [n for n in sc.weight_names(current.model) if n in epochs[0]]
     name = widgets.value("matrix") if widgets.value("matrix") in names else pv.default_matrix(current.model)
     c1, c2 = st.columns([1, 4], vertical_alignment="center")
-    # the button outside the fragment that plays (as Play's on the Prune page: a button redrawn by every frame
-    # can lose a click)
-    if c1.button("Pause" if playing else "Play", key=f"{key}_play", width="stretch",
-                 icon=":material/pause:" if playing else ":material/play_arrow:"):
+    if play.play_pause(c1, f"{key}_play", playing is not None,
+                       f"Plays the epochs from here to the last and back, one every {FRAME_S:g} s."):
         at = min(int(st.session_state.get(EPOCH_KEY, len(epochs) - 1)), len(epochs) - 1)
         session.get().replaying = None if playing else Replaying(version, 0 if at >= len(epochs) - 1 else at)
         st.rerun()

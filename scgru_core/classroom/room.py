@@ -5,7 +5,8 @@ count every student's answer whichever process served it. SQLite in WAL mode let
 (each write a short transaction; a writer waits up to `BUSY_MS` for another), survives a server restart (it is a
 file in the folder `make class` prints) and needs no server of its own.
 
-What it holds, per student (an opaque id, the session's; never a name unless the student types a nickname):
+What it holds, per student (an opaque id, of the browser or else the session; never a name unless the student
+types a nickname):
 the answer to each lesson question, the latest Prune setting (where the threshold is and the error it gives),
 and one challenge entry. The teacher's secret token is kept here too, so that the printed teacher's link still
 works after a restart; `reset` wipes the class and keeps the token.
@@ -33,7 +34,7 @@ BUSY_MS = 5000  # a writer waits this long for another process's transaction (ea
 MAX_STUDENTS = 300
 NICKNAME_CHARS = 24
 NICKNAME = re.compile(r"^[\w .'-]{1,%d}$" % NICKNAME_CHARS)  # letters and digits of any script, space, . ' - _
-ACTIVE_S = 15 * 60  # a place older than this is a student who left (a reload starts a new session)
+ACTIVE_S = 15 * 60  # a place older than this is a student who left
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +62,12 @@ class Challenge:
             raise ClassroomError(f"the challenge's sparsity must be from 0% to 99%, not {self.min_sparsity:.0%}")
         if not 1 <= self.epochs <= 20:
             raise ClassroomError(f"the challenge's fine-tune must be 1 to 20 epochs, not {self.epochs}")
+
+    def check(self, sparsity: float) -> None:
+        """ClassroomError unless an entry at this in-scope sparsity meets the challenge."""
+        if sparsity + 1e-9 < self.min_sparsity:
+            raise ClassroomError(f"the challenge asks for {self.min_sparsity:.0%} sparsity or more; this setting cuts "
+                                 f"{sparsity:.1%}: raise the threshold s or the target sparsity on the Prune page")
 
     def describe(self) -> str:
         return (f"at {self.min_sparsity:.0%} sparsity or more, the lowest test RMSE after one fine-tune of "
@@ -244,9 +251,7 @@ class ClassRoom:
         running = self.challenge()
         if running is None or running.number != challenge.number:
             raise ClassroomError("this challenge has ended: the teacher's new one is in the sidebar")
-        if entry.sparsity + 1e-9 < challenge.min_sparsity:
-            raise ClassroomError(f"the challenge asks for {challenge.min_sparsity:.0%} sparsity or more; this "
-                                 f"setting cuts {entry.sparsity:.1%}")
+        challenge.check(entry.sparsity)
         nickname = check_nickname(entry.nickname)
         with self._db() as db:
             self._seen(db, student)

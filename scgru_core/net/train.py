@@ -21,7 +21,7 @@ from torch import nn
 
 from scgru_core.net.budget import check_memory, eval_batch
 from scgru_core.errors import ConfigError, TrainingDivergedError
-from scgru_core.net.model import Forecaster
+from scgru_core.net.model import Forecaster, weight_names
 from scgru_core.net.masks import MaskSet, apply_masks_, mask_grads_
 from scgru_core.net.quantize import bf16_native
 from scgru_core.threads import threads_for
@@ -133,16 +133,18 @@ REPLAY_BYTES = 2_000_000
 session keeps one training's, and a class server holds a few dozen sessions."""
 
 
-def replay_fits(model: nn.Module, epochs: int) -> bool:
+def replay_fits(model: Forecaster, epochs: int) -> bool:
     """Whether the weight matrices at every epoch of a training this long fit REPLAY_BYTES."""
-    weights = sum(p.numel() for n, p in model.named_parameters() if "weight" in n)
-    return weights * 2 * (epochs + 1) <= REPLAY_BYTES
+    params = dict(model.named_parameters())
+    return sum(params[n].numel() for n in weight_names(model, include_head=True)) * 2 * (epochs + 1) <= REPLAY_BYTES
 
 
-def weights_now(model: nn.Module) -> dict[str, np.ndarray]:
-    """The model's weight matrices as they are, in float16 (a replay shows their distribution, not their digits)."""
-    return {n: p.detach().cpu().float().numpy().astype(np.float16) for n, p in model.named_parameters()
-            if "weight" in n}
+def weights_now(model: Forecaster) -> dict[str, np.ndarray]:
+    """The model's weight matrices (weight_names, the head's included) as they are, in float16: a replay shows their
+    distribution, not their digits."""
+    params = dict(model.named_parameters())
+    return {n: params[n].detach().cpu().float().numpy().astype(np.float16)
+            for n in weight_names(model, include_head=True)}
 
 
 def fit(model: Forecaster, data: Dataset, config: TrainConfig = TrainConfig(), masks: MaskSet | None = None,

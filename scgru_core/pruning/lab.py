@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 
 import numpy as np
 import torch
@@ -18,7 +17,7 @@ from scgru_core.net.cost import Cost, model_cost
 from scgru_core.net.evaluate import Evaluation, evaluate, evaluate_naive
 from scgru_core.net.model import Forecaster, gate_blocks
 from scgru_core.net.masks import masked_state
-from scgru_core.pruning.rules import PruneConfig, PruneResult, max_reachable_sparsity, prune
+from scgru_core.pruning.rules import PruneConfig, PruneResult, floor_count, max_reachable_sparsity, prune
 from scgru_core.pruning.saliency import Scores, scores_for
 from scgru_core.pruning.sensitivity_analysis import (SensitivityAnalysis, SensitivityConfig, allocate, analyse,
                                                      keys_in_scope)
@@ -53,7 +52,8 @@ class WeightFacts:
     pruned: bool  # cut by the setting on screen
     in_scope: bool
     goes_at: float | None  # s = |w| / std(|W|): from there on the SCGRU rule cuts it; None when it never does
-    floor_keeps: bool  # among the ceil(k N) largest, which the floor k always keeps
+    floor_keeps: bool  # among the floor_count largest, which the floor k always keeps
+    floor_count: int  # how many of the ranked weights the floor k keeps: ceil(k N)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,12 +151,12 @@ class PruningLab:
         part = (w[rows] if in_scope else w).abs().flatten().double()
         value = float(w[r, column])
         rank = int((part > abs(value)).sum()) + 1
-        need = max(1, math.ceil(snap.config.floor * part.numel() - 1e-9))
+        need = floor_count(part.numel(), snap.config.floor)
         std = float(part.std(unbiased=False)) if part.numel() > 1 else 0.0
         floor_keeps = rank <= need
         goes_at = abs(value) / std if in_scope and std > 0 and not floor_keeps else None
         return WeightFacts(name, gate, row, column, value, rank, part.numel(),
-                           not bool(snap.result.masks[name][r, column]), in_scope, goes_at, floor_keeps)
+                           not bool(snap.result.masks[name][r, column]), in_scope, goes_at, floor_keeps, need)
 
     def key(self, config: PruneConfig) -> tuple | None:
         """What `at(config)`'s snapshot depends on (digests of the weights and data, the config's essentials): the

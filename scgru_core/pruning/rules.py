@@ -26,6 +26,11 @@ from scgru_core.net.model import Forecaster, gate_blocks, matrix_kind, weight_na
 from scgru_core.pruning.scopes import Scope
 
 
+def floor_count(n: int, k: float) -> int:
+    """How many of a matrix's `n` weights the floor k keeps whatever the threshold: ceil(k n), at least one."""
+    return max(1, math.ceil(k * n - 1e-9))
+
+
 def sensitivity_threshold(abs_w: torch.Tensor, s: float, k: float) -> float:
     """SCGRU: thr = s * std(|W|) (population std, as the reference code's np.std); while fewer
     than a fraction k of the weights have |w| >= thr, lower thr by 1% and retry.
@@ -42,7 +47,7 @@ def sensitivity_threshold(abs_w: torch.Tensor, s: float, k: float) -> float:
 
     if n == 0 or survivors_ok(thr):
         return thr
-    need = max(1, math.ceil(k * n - 1e-9))
+    need = floor_count(n, k)
     q = float(torch.topk(abs_w.flatten(), need).values[-1])  # largest thr that keeps `need` weights
     if q <= 0.0:
         return 0.0

@@ -26,7 +26,7 @@ import torch
 from scgru_core.data.reading import READ_LIMITS, ReadConfig, load_series
 from scgru_core.errors import CheckpointError, ScgruError
 from scgru_core.store.runs import file_sha256, load_run
-from scgru_core.net.model import Forecaster, ModelConfig
+from scgru_core.net.model import Forecaster, ModelConfig, weight_names
 from scgru_core.data.samples import SAMPLES
 from scgru_core.net.train import EpochLog, TrainConfig, TrainResult
 from scgru_core.data.windows import Dataset, WindowConfig, data_fingerprint, prepare
@@ -141,7 +141,8 @@ def load_replay(directory: str | pathlib.Path, model: Forecaster) -> list:
         flat = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path} cannot be read ({exc}). Run scripts/make_checkpoints.py again.") from exc
-    shapes = {n: tuple(p.shape) for n, p in model.named_parameters() if "weight" in n}
+    params = dict(model.named_parameters())
+    shapes = {n: tuple(params[n].shape) for n in weight_names(model, include_head=True)}
     epochs: dict[int, dict] = {}
     for key, w in flat.items():
         epoch, _, name = key.partition("/")

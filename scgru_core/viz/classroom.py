@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import plotly.graph_objects as go
 
-from scgru_core.viz.style import COLORS, figure
+from scgru_core.viz.style import COLORS, escaped, figure
 
 if TYPE_CHECKING:
     from scgru_core.classroom.room import Place
@@ -17,7 +17,7 @@ WRAP = 46  # characters of a choice per line on the answers chart
 
 def _wrapped(text: str) -> str:
     lines, line = [], ""
-    for word in text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split():
+    for word in escaped(text).split():
         if line and len(line) + 1 + len(word) > WRAP:
             lines.append(line)
             line = word

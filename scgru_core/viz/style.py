@@ -47,12 +47,16 @@ FORECAST_RECENT = 400  # a longer test part opens zoomed on its last this many p
 NAME_CHARS = 40  # a name from a file is cut to this in a figure (an axis title runs off the chart past it)
 
 
+def escaped(text: str) -> str:
+    """`text` as plotly shows it literally: plotly renders a few HTML tags in titles, legends, axis and tick labels
+    (`<a href>` a live link among them) and decodes entities, so '&', '<' and '>' are written as entities."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def plain(text: str) -> str:
-    """A name from a user's file shown as written in a figure, cut to NAME_CHARS: plotly renders a few HTML tags in
-    titles, legends and axis labels (`<a href>` a live link among them) and decodes entities, so '&', '<' and '>'
-    are written as entities."""
+    """A name from a user's file shown as written in a figure (`escaped`), cut to NAME_CHARS."""
     text = str(text) if len(str(text)) <= NAME_CHARS else str(text)[:NAME_CHARS - 1] + "…"
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped(text)
 
 
 def look(height: int, title: str | None, legend: bool, subplot_titles: int) -> dict:
